@@ -1,0 +1,17 @@
+/**
+ * ledger/: the consortium's rules as a deterministic, replicated state machine.
+ *
+ * It holds the transaction formats (DAG-CBOR, ed25519-signed, ids are CIDs),
+ * `executeBlock` with its typed receipts, the Merkle state root with inclusion
+ * proofs, persistence through a key-value port (level or memory), the Rényi-DP
+ * privacy accountant, and the IPFS-compatible content-addressed store used for
+ * checkpoints. It does no networking and never reads a clock: block heights and
+ * timestamps come in as arguments. Consensus (consensus/) decides the order of
+ * blocks; node/ wires the two together.
+ */
+export * from './errors.ts'
+export * from './codec.ts'
+export * from './crypto.ts'
+export * from './store/kv.ts'
+export { MemoryKeyValueStore } from './store/memory.ts'
+export { LevelKeyValueStore } from './store/level.ts'

@@ -1,0 +1,89 @@
+/**
+ * The storage port: a small ordered key-value interface, with an in-memory
+ * implementation (tests, simulations) and a level implementation (nodes).
+ *
+ * Keys and values are bytes. Every key starts with one byte naming its bucket
+ * (see `Bucket`); numbers are never reused once retired, so old data can never be
+ * misread by newer code. A batch is atomic: after a crash, either all of it or
+ * none of it is visible.
+ */
+
+/** Bucket numbers. Append only; a retired bucket keeps its number forever. */
+export const Bucket = {
+  META: 0x01, // chain metadata (head height, chain id, ...)
+  BLOCK_BY_HEIGHT: 0x02, // height (u64 BE) -> block CID bytes
+  BLOCK: 0x03, // block CID bytes -> block DAG-CBOR bytes
+  RECEIPTS: 0x04, // height (u64 BE) -> receipts DAG-CBOR bytes
+  STATE: 0x05, // state key (utf8) -> state value DAG-CBOR bytes
+  TX_INDEX: 0x06, // tx CID bytes -> (height, index) DAG-CBOR
+  CAS_BLOCK: 0x07, // CID multihash bytes -> raw block bytes (content-addressed store)
+} as const
+export type Bucket = (typeof Bucket)[keyof typeof Bucket]
+
+export type BatchOp =
+  | { type: 'put'; key: Uint8Array; value: Uint8Array }
+  | { type: 'del'; key: Uint8Array }
+
+export interface RangeOptions {
+  /** inclusive lower bound */
+  gte?: Uint8Array
+  /** exclusive upper bound */
+  lt?: Uint8Array
+  reverse?: boolean
+  limit?: number
+}
+
+export interface KeyValueStore {
+  open(): Promise<void>
+  close(): Promise<void>
+  get(key: Uint8Array): Promise<Uint8Array | undefined>
+  has(key: Uint8Array): Promise<boolean>
+  put(key: Uint8Array, value: Uint8Array): Promise<void>
+  del(key: Uint8Array): Promise<void>
+  /** Applies every operation or none. */
+  batch(ops: readonly BatchOp[]): Promise<void>
+  /** Entries in ascending (or descending) byte order of key. */
+  iterate(range: RangeOptions): AsyncIterable<[Uint8Array, Uint8Array]>
+}
+
+/** `bucket || suffix` */
+export function bucketKey(bucket: Bucket, suffix: Uint8Array): Uint8Array {
+  const out = new Uint8Array(suffix.length + 1)
+  out[0] = bucket
+  out.set(suffix, 1)
+  return out
+}
+
+/** The key range covering every key of a bucket (optionally under a prefix). */
+export function bucketRange(bucket: Bucket, prefix: Uint8Array = new Uint8Array(0)): RangeOptions {
+  const gte = bucketKey(bucket, prefix)
+  return { gte, lt: prefixUpperBound(gte) }
+}
+
+/** The smallest key greater than every key starting with `prefix`. */
+export function prefixUpperBound(prefix: Uint8Array): Uint8Array {
+  const out = prefix.slice()
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i]! < 0xff) {
+      out[i]! += 1
+      return out.subarray(0, i + 1)
+    }
+  }
+  // all 0xff: no upper bound inside the keyspace; use a longer key
+  const longer = new Uint8Array(prefix.length + 1).fill(0xff)
+  return longer
+}
+
+export function u64be(n: number | bigint): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(n))
+  return out
+}
+
+export function readU64be(bytes: Uint8Array, offset = 0): bigint {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(offset)
+}
+
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b)
+}

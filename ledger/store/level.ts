@@ -1,0 +1,51 @@
+/**
+ * KeyValueStore over `level` (LevelDB; classic-level under Node). Level's batches are
+ * written atomically through the write-ahead log, which is what gives
+ * "one block = one atomic batch" its crash safety.
+ */
+import { Level } from 'level'
+import type { BatchOp, KeyValueStore, RangeOptions } from './kv.ts'
+
+export class LevelKeyValueStore implements KeyValueStore {
+  private readonly db: Level<Uint8Array, Uint8Array>
+
+  readonly path: string
+
+  constructor(path: string) {
+    this.path = path
+    this.db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
+  }
+
+  async open(): Promise<void> {
+    await this.db.open()
+  }
+  async close(): Promise<void> {
+    await this.db.close()
+  }
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return (await this.db.get(key)) ?? undefined
+  }
+  async has(key: Uint8Array): Promise<boolean> {
+    return (await this.db.get(key)) !== undefined
+  }
+  async put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    await this.db.put(key, value)
+  }
+  async del(key: Uint8Array): Promise<void> {
+    await this.db.del(key)
+  }
+  async batch(ops: readonly BatchOp[]): Promise<void> {
+    await this.db.batch(
+      ops.map((op) => (op.type === 'put' ? { type: 'put' as const, key: op.key, value: op.value } : { type: 'del' as const, key: op.key })),
+      { sync: true },
+    )
+  }
+  async *iterate(range: RangeOptions): AsyncIterable<[Uint8Array, Uint8Array]> {
+    const opts: { gte?: Uint8Array; lt?: Uint8Array; reverse?: boolean; limit?: number } = {}
+    if (range.gte) opts.gte = range.gte
+    if (range.lt) opts.lt = range.lt
+    if (range.reverse) opts.reverse = true
+    if (range.limit !== undefined) opts.limit = range.limit
+    for await (const [k, v] of this.db.iterator(opts)) yield [k, v]
+  }
+}

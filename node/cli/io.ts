@@ -1,0 +1,50 @@
+/**
+ * What a CLI command needs from the outside world, so commands can be run and
+ * tested in-process: argument vector, output streams, working directory.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+
+export interface CliIo {
+  out(line: string): void
+  err(line: string): void
+  cwd: string
+}
+
+/** A usage problem: printed with the command's help, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
+
+export interface Command {
+  /** one line for the top-level help */
+  summary: string
+  /** full help text */
+  usage: string
+  /** returns the process exit code */
+  run(argv: string[], io: CliIo): Promise<number>
+}
+
+/** node:util parseArgs, with its errors turned into UsageError. */
+export function parseOptions<T extends ParseArgsConfig['options']>(argv: string[], options: T, allowPositionals = true) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true })
+  } catch (e) {
+    throw new UsageError((e as Error).message)
+  }
+}
+
+/** Parses a finite number option, or throws a UsageError naming the option. */
+export function numberOption(name: string, raw: string | undefined, opts: { required?: boolean; min?: number; integer?: boolean } = {}): number | undefined {
+  if (raw === undefined) {
+    if (opts.required) throw new UsageError(`--${name} is required`)
+    return undefined
+  }
+  const v = Number(raw)
+  if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} must be a number, got '${raw}'`)
+  if (opts.integer && !Number.isInteger(v)) throw new UsageError(`--${name} must be an integer, got '${raw}'`)
+  if (opts.min !== undefined && v < opts.min) throw new UsageError(`--${name} must be at least ${opts.min}, got '${raw}'`)
+  return v
+}
