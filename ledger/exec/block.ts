@@ -1,0 +1,113 @@
+/**
+ * `executeBlock(state, block, components) → { state, receipts, stateRoot }`: the
+ * ledger's deterministic state transition. Each transaction is decoded, checked
+ * (chain id, sender, nonce, signature) and applied in its own overlay; a failing
+ * transaction yields a receipt with a typed code and leaves the state as it was.
+ * Nothing a transaction contains can make this function throw: the only throws
+ * are broken caller invariants (a block at the wrong height, a state without
+ * genesis).
+ */
+import { cidOfBytes, type CID } from '../codec.ts'
+import { LedgerError, type LedgerErrorCode } from '../errors.ts'
+import { StateKey } from '../state/keys.ts'
+import type { ChainParams, EnclaveRecord, MemberRecord } from '../state/records.ts'
+import { type LedgerState, StateOverlay } from '../state/state.ts'
+import { decodeTx, verifyTxSignature, type DecodedTx } from '../tx/envelope.ts'
+import type { TxType } from '../tx/schema.ts'
+import { isRevoked, type BlockInfo, type ExecutionComponents, type Sender, type TxContext } from './context.ts'
+import { applyEpochBoundary, budgetGrant, enclaveRegister, enclaveRevoke, memberRegister, memberRevoke, validatorSetUpdate } from './membership.ts'
+import { enclaveRoundKey, roundCommit, roundOpen } from './rounds.ts'
+import { checkpoint, roundClose, roundResult } from './results.ts'
+
+export interface BlockInput extends BlockInfo {
+  /** encoded signed transactions, in consensus order */
+  txs: readonly Uint8Array[]
+}
+
+export type ReceiptCode = 'OK' | LedgerErrorCode | 'INTERNAL'
+
+export interface Receipt {
+  index: number
+  tx: CID
+  code: ReceiptCode
+  message: string
+}
+
+export interface BlockOutcome {
+  state: LedgerState
+  receipts: Receipt[]
+  stateRoot: Uint8Array
+  /** the state writes of the block, in key order (undefined = deleted); what the store persists */
+  writes: Array<[string, Uint8Array | undefined]>
+}
+
+type Handler = (ctx: TxContext<any>) => void
+const HANDLERS: Record<TxType, Handler> = {
+  'member.register': memberRegister,
+  'member.revoke': memberRevoke,
+  'enclave.register': enclaveRegister,
+  'enclave.revoke': enclaveRevoke,
+  'validator-set.update': validatorSetUpdate,
+  'budget.grant': budgetGrant,
+  'round.open': roundOpen,
+  'enclave.round-key': enclaveRoundKey,
+  'round.commit': roundCommit,
+  'round.result': roundResult,
+  'round.close': roundClose,
+  checkpoint,
+}
+
+export function executeBlock(state: LedgerState, block: BlockInput, components: ExecutionComponents): BlockOutcome {
+  if (block.height !== state.height + 1) throw new Error(`block height ${block.height} does not follow state height ${state.height}`)
+  const params = state.get<ChainParams>(StateKey.params)
+  if (params === undefined) throw new Error('state has no chain parameters: execute on a genesis state')
+  const overlay = new StateOverlay(state)
+  const receipts: Receipt[] = block.txs.map((bytes, index) => {
+    const txOverlay = new StateOverlay(overlay)
+    let id: CID | undefined
+    try {
+      const decoded = decodeTx(bytes)
+      id = decoded.id
+      applyTx(decoded, txOverlay, params, block, state.root, components)
+      txOverlay.mergeInto(overlay)
+      return { index, tx: id, code: 'OK', message: '' }
+    } catch (e) {
+      const tx = id ?? cidOfBytes(bytes)
+      if (e instanceof LedgerError) return { index, tx, code: e.code, message: e.message }
+      // A bug, not bad input: still deterministic on every replica, and visible in the receipt.
+      return { index, tx, code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) }
+    }
+  })
+  applyEpochBoundary(overlay, block.height, params.epochLength)
+  const writes = overlay.changes()
+  const next = state.apply(writes, block.height)
+  return { state: next, receipts, stateRoot: next.root, writes }
+}
+
+function applyTx(decoded: DecodedTx, state: StateOverlay, params: ChainParams, block: BlockInfo, preStateRoot: Uint8Array, components: ExecutionComponents): void {
+  const { signed } = decoded
+  const { tx } = signed
+  if (tx.chain !== params.chainId) throw new LedgerError('WRONG_CHAIN', `transaction is for chain '${tx.chain}', this is '${params.chainId}'`)
+  const sender = lookupSender(state, tx.sender, block.height)
+  const nonceKey = StateKey.nonce(tx.sender)
+  const expected = state.get<number>(nonceKey) ?? 0
+  if (tx.nonce !== expected) throw new LedgerError('BAD_NONCE', `nonce ${tx.nonce} of '${tx.sender}' is not the next one (${expected})${tx.nonce < expected ? ': replay' : ''}`)
+  if (!verifyTxSignature(tx, sender.record.publicKey, signed.sig)) throw new LedgerError('BAD_SIGNATURE', `signature of '${tx.sender}' does not verify`)
+  const ctx: TxContext = { block, preStateRoot, state, params, sender, signed, tx, components }
+  HANDLERS[tx.type](ctx)
+  state.put(nonceKey, expected + 1)
+}
+
+function lookupSender(state: StateOverlay, id: string, height: number): Sender {
+  const member = state.get<MemberRecord>(StateKey.member(id))
+  if (member !== undefined) {
+    if (isRevoked(member, height)) throw new LedgerError('MEMBER_REVOKED', `member '${id}' was revoked at height ${member.revokedAt}`)
+    return { kind: 'member', record: member }
+  }
+  const enclave = state.get<EnclaveRecord>(StateKey.enclave(id))
+  if (enclave !== undefined) {
+    if (isRevoked(enclave, height)) throw new LedgerError('ENCLAVE_REVOKED', `enclave '${id}' was revoked at height ${enclave.revokedAt}`)
+    return { kind: 'enclave', record: enclave }
+  }
+  throw new LedgerError('UNKNOWN_MEMBER', `unknown sender '${id}'`)
+}

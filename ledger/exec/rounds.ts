@@ -1,0 +1,121 @@
+/**
+ * Handlers for a training round (DESIGN.md §2): open → round key → commits until
+ * the deadline → result from the assigned enclave → close. Opening reserves the
+ * worst-case privacy spend of every eligible member; the result charges the
+ * included members and releases the rest.
+ */
+import { DomainTag, bytesEqual } from '../codec.ts'
+import { verifyPayload } from '../crypto.ts'
+import { LedgerError } from '../errors.ts'
+import { StateKey } from '../state/keys.ts'
+import type { BudgetRecord, CommitRecord, RoundRecord } from '../state/records.ts'
+import type { StateOverlay } from '../state/state.ts'
+import { addCurves, committedCurve, epsilonOf, roundCurve, stepsPerRound } from './budget.ts'
+import { getEnclave, getMember, isRevoked, measurementAllowed, requireEnclave, requireRole, type TxContext } from './context.ts'
+
+/** Upper bound on DP-SGD steps per round, to bound accountant work. */
+export const MAX_STEPS_PER_ROUND = 10_000_000
+
+export function getRound(state: StateOverlay, id: string): RoundRecord {
+  const r = state.get<RoundRecord>(StateKey.round(id))
+  if (r === undefined) throw new LedgerError('UNKNOWN_ROUND', `unknown round '${id}'`)
+  return r
+}
+
+export function roundOpen(ctx: TxContext<'round.open'>): void {
+  const coordinator = requireRole(ctx, 'coordinator')
+  const b = ctx.tx.body
+  const { state, params } = ctx
+  const height = ctx.block.height
+  if (state.getRaw(StateKey.round(b.round)) !== undefined) throw new LedgerError('ALREADY_EXISTS', `round '${b.round}' already exists`)
+  if (b.deadline <= height) throw new LedgerError('INVALID_CONFIG', `deadline ${b.deadline} is not after the current height ${height}`)
+  const enclave = getEnclave(state, b.enclave)
+  if (isRevoked(enclave, height)) throw new LedgerError('ENCLAVE_REVOKED', `enclave '${b.enclave}' is revoked`)
+  if (!measurementAllowed(params, enclave.measurement)) throw new LedgerError('ATTESTATION_REJECTED', `enclave '${b.enclave}' runs a measurement no longer allowed`)
+  if (new Set(b.eligible).size !== b.eligible.length) throw new LedgerError('INVALID_CONFIG', 'eligible members must be distinct')
+  const n = b.eligible.length
+  const { f, m } = b.aggregation
+  if (m > n) throw new LedgerError('INVALID_CONFIG', `Multi-Krum m = ${m} exceeds the ${n} eligible members`)
+  if (2 * f + 2 >= n) throw new LedgerError('INVALID_CONFIG', `Multi-Krum with f = ${f} needs more than ${2 * f + 2} members, has ${n}`)
+  const steps = stepsPerRound(b.training)
+  if (steps > MAX_STEPS_PER_ROUND) throw new LedgerError('INVALID_CONFIG', `${steps} DP-SGD steps per round exceeds ${MAX_STEPS_PER_ROUND}`)
+  const rdp = roundCurve(params.rdpOrders, b.training, steps)
+
+  const roundsRead = (id: string) => state.get<RoundRecord>(StateKey.round(id))
+  for (const id of b.eligible) {
+    const member = getMember(state, id)
+    if (isRevoked(member, height)) throw new LedgerError('MEMBER_REVOKED', `eligible member '${id}' is revoked`)
+    if (!member.roles.includes('participant')) throw new LedgerError('FORBIDDEN_ROLE', `eligible member '${id}' lacks the participant role`)
+    const budget = state.get<BudgetRecord>(StateKey.budget(id))
+    if (budget === undefined) throw new LedgerError('NO_BUDGET', `member '${id}' has no privacy budget`)
+    const worst = epsilonOf(params.rdpOrders, addCurves(committedCurve(budget, roundsRead), rdp), budget.delta)
+    if (!(worst <= budget.epsilonCap)) {
+      throw new LedgerError('OUT_OF_BUDGET', `round '${b.round}' could bring member '${id}' to ε = ${worst.toPrecision(6)} at δ = ${budget.delta}, over its cap ${budget.epsilonCap}`)
+    }
+  }
+  for (const id of b.eligible) {
+    const budget = state.get<BudgetRecord>(StateKey.budget(id))!
+    state.put(StateKey.budget(id), { ...budget, reservations: [...budget.reservations, b.round] })
+  }
+  const round: RoundRecord = {
+    id: b.round,
+    coordinator: coordinator.id,
+    baseModel: b.baseModel,
+    training: b.training,
+    aggregation: b.aggregation,
+    steps,
+    rdp,
+    eligible: b.eligible,
+    enclave: b.enclave,
+    openedAt: height,
+    deadline: b.deadline,
+    status: 'open',
+    roundKey: null,
+    committed: [],
+    result: null,
+    reaggregate: [],
+  }
+  state.put(StateKey.round(b.round), round)
+}
+
+export function enclaveRoundKey(ctx: TxContext<'enclave.round-key'>): void {
+  const enclave = requireEnclave(ctx)
+  const b = ctx.tx.body
+  const r = getRound(ctx.state, b.round)
+  if (r.enclave !== enclave.id) throw new LedgerError('ENCLAVE_NOT_ASSIGNED', `round '${r.id}' is assigned to enclave '${r.enclave}', not '${enclave.id}'`)
+  if (r.status !== 'open') throw new LedgerError('ROUND_STATE', `round '${r.id}' is ${r.status}; its key can be set only while open`)
+  if (ctx.block.height > r.deadline) throw new LedgerError('DEADLINE_PASSED', `round '${r.id}' passed its deadline ${r.deadline}`)
+  if (!ctx.params.attestation.formats.includes(b.attestation.format)) throw new LedgerError('ATTESTATION_REJECTED', `evidence format '${b.attestation.format}' is not allowed`)
+  const v = ctx.components.attestation.verify(b.attestation.format, b.attestation.evidence, ctx.block.time)
+  if (v.debug) throw new LedgerError('ATTESTATION_REJECTED', 'enclave runs in debug mode')
+  if (!bytesEqual(v.measurement, enclave.measurement)) throw new LedgerError('ATTESTATION_REJECTED', 'evidence measurement differs from the registered one')
+  if (!measurementAllowed(ctx.params, v.measurement)) throw new LedgerError('ATTESTATION_REJECTED', 'measurement is not on the allow-list')
+  if (!v.boundKeys.some((k) => bytesEqual(k, b.publicKey))) throw new LedgerError('ATTESTATION_REJECTED', 'the round key is not bound into the evidence')
+  if (!v.boundKeys.some((k) => bytesEqual(k, enclave.publicKey))) throw new LedgerError('ATTESTATION_REJECTED', "the enclave's registered signing key is not bound into the evidence")
+  ctx.state.put(StateKey.round(r.id), { ...r, status: 'keyed', roundKey: b.publicKey })
+}
+
+export function roundCommit(ctx: TxContext<'round.commit'>): void {
+  const member = requireRole(ctx, 'participant')
+  const b = ctx.tx.body
+  const r = getRound(ctx.state, b.round)
+  if (!r.eligible.includes(member.id)) throw new LedgerError('NOT_ELIGIBLE', `member '${member.id}' is not eligible for round '${r.id}'`)
+  if (ctx.block.height > r.deadline) throw new LedgerError('DEADLINE_PASSED', `round '${r.id}' closed for commits at height ${r.deadline}`)
+  if (r.status !== 'keyed') throw new LedgerError('ROUND_STATE', `round '${r.id}' is ${r.status}; commits need the enclave's round key first`)
+  if (r.committed.includes(member.id)) throw new LedgerError('DUPLICATE_COMMIT', `member '${member.id}' already committed to round '${r.id}'`)
+  const st = b.statement
+  if (st.round !== r.id || st.member !== member.id) throw new LedgerError('BAD_ARGUMENT', `statement is for round '${st.round}' and member '${st.member}'`)
+  if (!verifyPayload(member.publicKey, DomainTag.UPDATE_STATEMENT, st, b.statementSig)) throw new LedgerError('BAD_SIGNATURE', 'update statement signature does not verify')
+  if (st.declaredNorm > r.training.clipNorm) throw new LedgerError('BAD_ARGUMENT', `declared norm ${st.declaredNorm} exceeds the clip bound ${r.training.clipNorm}`)
+  const commit: CommitRecord = {
+    round: r.id,
+    member: member.id,
+    ciphertext: b.ciphertext,
+    plaintextHash: st.plaintextHash,
+    declaredNorm: st.declaredNorm,
+    statementSig: b.statementSig,
+    height: ctx.block.height,
+  }
+  ctx.state.put(StateKey.commit(r.id, member.id), commit)
+  ctx.state.put(StateKey.round(r.id), { ...r, committed: [...r.committed, member.id] })
+}

@@ -1,0 +1,20 @@
+/**
+ * The state's key layout. Every key is a printable path; the Merkle trie hashes
+ * it, so the layout is part of the state root and of inclusion proofs.
+ */
+export const StateKey = {
+  params: 'params',
+  member: (id: string) => `member/${id}`,
+  enclave: (id: string) => `enclave/${id}`,
+  nonce: (sender: string) => `nonce/${sender}`,
+  round: (id: string) => `round/${id}`,
+  commit: (round: string, member: string) => `commit/${round}/${member}`,
+  budget: (member: string) => `budget/${member}`,
+  validators: 'validators',
+  pendingValidators: 'validators/pending',
+  revocationSerial: (authority: string) => `revocation-serial/${authority}`,
+  checkpointLatest: 'checkpoint/latest',
+  checkpoint: (seq: number) => `checkpoint/${seq}`,
+  /** rounds resulted since the latest checkpoint, in order (re-aggregation window) */
+  roundsSinceCheckpoint: 'rounds-since-checkpoint',
+} as const

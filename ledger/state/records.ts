@@ -1,0 +1,123 @@
+/**
+ * What the ledger keeps in its state, one record type per key family
+ * (see keys.ts). Records are plain DAG-CBOR-encodable objects; heights are block
+ * heights, never wall-clock time.
+ */
+import type { CID } from '../codec.ts'
+import type { AggregationConfig, Role, TrainingConfig, Validator } from '../tx/schema.ts'
+
+export interface ChainParams {
+  chainId: string
+  /** blocks per epoch; validator-set changes take effect at epoch boundaries */
+  epochLength: number
+  /** governance: how many distinct governors must sign a governance transaction */
+  governanceThreshold: number
+  /** keys of revocation-list authorities (e.g. an attestation service), by id */
+  revocationAuthorities: Record<string, Uint8Array>
+  /** attestation policy: allowed evidence formats and enclave measurements (hex) */
+  attestation: { formats: string[]; measurements: string[] }
+  /** Rényi orders of every budget's RDP curve */
+  rdpOrders: number[]
+}
+
+export interface MemberRecord {
+  id: string
+  org: string
+  roles: Role[]
+  publicKey: Uint8Array
+  attestation: CID | null
+  registeredAt: number
+  /** height from which the member is refused, or null */
+  revokedAt: number | null
+  revocationReason: string | null
+}
+
+export interface EnclaveRecord {
+  id: string
+  platform: string
+  measurement: Uint8Array
+  /** ed25519 key the enclave signs its transactions (and results) with */
+  publicKey: Uint8Array
+  registeredAt: number
+  revokedAt: number | null
+  revocationReason: string | null
+}
+
+export type RoundStatus = 'open' | 'keyed' | 'resulted' | 'closed' | 'aborted'
+
+export interface RoundRecord {
+  id: string
+  coordinator: string
+  baseModel: CID
+  training: TrainingConfig
+  aggregation: AggregationConfig
+  /** DP-SGD steps each participant runs in this round: ceil(localEpochs / samplingRate) */
+  steps: number
+  /** worst-case RDP one participant spends in this round, per order of ChainParams.rdpOrders */
+  rdp: number[]
+  eligible: string[]
+  enclave: string
+  openedAt: number
+  deadline: number
+  status: RoundStatus
+  /** the enclave's x25519 key for this round (null until enclave.round-key) */
+  roundKey: Uint8Array | null
+  /** members that committed, in ledger order */
+  committed: string[]
+  result: RoundResultRecord | null
+  /** members revoked after this round's result: the round must be re-aggregated without them */
+  reaggregate: string[]
+}
+
+export interface RoundResultRecord {
+  model: CID
+  included: string[]
+  excluded: Array<{ member: string; reason: string }>
+  transcriptHash: Uint8Array
+  height: number
+  /** results superseded by re-aggregation, oldest first */
+  superseded: CID[]
+}
+
+export interface CommitRecord {
+  round: string
+  member: string
+  ciphertext: CID
+  plaintextHash: Uint8Array
+  declaredNorm: number
+  statementSig: Uint8Array
+  height: number
+}
+
+export interface BudgetRecord {
+  member: string
+  epsilonCap: number
+  delta: number
+  /** RDP already spent, per order of ChainParams.rdpOrders */
+  spent: number[]
+  /** ε of `spent` at `delta` (derived; kept for queries) */
+  epsilonSpent: number
+  /** open rounds the member is eligible for: each reserves its round's RDP until it results or aborts */
+  reservations: string[]
+}
+
+export interface ValidatorSetRecord {
+  epoch: number
+  validators: Validator[]
+}
+
+export interface PendingValidatorSet {
+  epoch: number
+  validators: Validator[]
+  orderedAt: number
+}
+
+export interface CheckpointRecord {
+  seq: number
+  round: string
+  model: CID
+  snapshot: CID
+  stateRoot: Uint8Array
+  height: number
+  anchoredAt: number
+}

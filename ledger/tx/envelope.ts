@@ -1,0 +1,75 @@
+/**
+ * Transaction envelopes: building, signing, encoding, and decoding untrusted
+ * bytes into a checked `SignedTx`. A transaction's id is the CID of its encoded
+ * envelope. Decoding is the one place where wire bytes become typed values: it
+ * limits size, requires canonical DAG-CBOR (re-encoding gives the same bytes, so
+ * one transaction has one id) and checks the schema of the body's type.
+ * Signatures are checked by the state machine, which knows the senders' keys.
+ */
+import { cidOfBytes, decode, DomainTag, encode, signingBytes, bytesEqual, type CID } from '../codec.ts'
+import { signBytes, verifyBytes } from '../crypto.ts'
+import { LedgerError } from '../errors.ts'
+import { Bodies, SignedTxSchema, type AnyTx, type Approval, type SignedTx, type Tx, type TxBody, type TxType } from './schema.ts'
+
+/** Largest encoded transaction accepted (a round.result for 10,000 members fits). */
+export const MAX_TX_BYTES = 512 * 1024
+
+export function txSigningBytes(tx: Tx): Uint8Array {
+  return signingBytes(DomainTag.TX, tx)
+}
+
+export function signTx<T extends TxType>(tx: Tx<T>, secretKey: Uint8Array): SignedTx<T> {
+  return { tx, sig: signBytes(secretKey, txSigningBytes(tx)) }
+}
+
+/** A co-signature by another governor over the same transaction. */
+export function approveTx(tx: Tx, member: string, secretKey: Uint8Array): Approval {
+  return { member, sig: signBytes(secretKey, txSigningBytes(tx)) }
+}
+
+export function verifyTxSignature(tx: Tx, publicKey: Uint8Array, sig: Uint8Array): boolean {
+  return verifyBytes(publicKey, txSigningBytes(tx), sig)
+}
+
+export function encodeTx(signed: SignedTx): Uint8Array {
+  const envelope: Record<string, unknown> = { tx: signed.tx, sig: signed.sig }
+  if (signed.approvals !== undefined && signed.approvals.length > 0) envelope.approvals = signed.approvals
+  return encode(envelope)
+}
+
+export function txId(encoded: Uint8Array): CID {
+  return cidOfBytes(encoded)
+}
+
+export interface DecodedTx {
+  signed: SignedTx<TxType> & { tx: AnyTx }
+  bytes: Uint8Array
+  id: CID
+}
+
+/** Decodes and schema-checks untrusted bytes. Throws LedgerError (MALFORMED, OVERSIZED, UNKNOWN_TX_TYPE). */
+export function decodeTx(bytes: Uint8Array): DecodedTx {
+  if (bytes.length > MAX_TX_BYTES) throw new LedgerError('OVERSIZED', `transaction is ${bytes.length} bytes, limit ${MAX_TX_BYTES}`)
+  const raw = decode(bytes, MAX_TX_BYTES)
+  const envelope = SignedTxSchema.safeParse(raw)
+  if (!envelope.success) throw new LedgerError('MALFORMED', `bad transaction envelope: ${describeIssues(envelope.error.issues)}`)
+  const { tx } = envelope.data
+  if (!Object.hasOwn(Bodies, tx.type)) throw new LedgerError('UNKNOWN_TX_TYPE', `unknown transaction type '${tx.type}'`)
+  const type = tx.type as TxType
+  const body = Bodies[type].safeParse(tx.body)
+  if (!body.success) throw new LedgerError('MALFORMED', `bad ${type} body: ${describeIssues(body.error.issues)}`)
+  const signed = { ...envelope.data, tx: { ...tx, type, body: body.data } } as DecodedTx['signed']
+  if (!bytesEqual(encodeTx(signed), bytes)) throw new LedgerError('MALFORMED', 'transaction is not in canonical DAG-CBOR form')
+  return { signed, bytes, id: txId(bytes) }
+}
+
+export function makeTx<T extends TxType>(chain: string, type: T, sender: string, nonce: number, body: TxBody<T>): Tx<T> {
+  return { chain, type, sender, nonce, body }
+}
+
+function describeIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
+  return issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
+    .join('; ')
+}

@@ -1,0 +1,78 @@
+// Rules every transaction passes before its handler: decoding, chain id, sender, nonce, signature.
+import { describe, expect, it } from 'vitest'
+import { encode, encodeTx, executeBlock, signTx, StateKey, type MemberRecord } from '../../ledger/index.ts'
+import { CHAIN, codes, keysFor, TestChain, testVerifier } from './harness.ts'
+
+const grant = { member: 'bank-a', epsilon: 4, delta: 1e-5 }
+
+describe('transaction envelope rules', () => {
+  it('applies a valid transaction and bumps the sender nonce', () => {
+    const c = new TestChain()
+    expect(codes(c.exec(c.tx('gov-1', 'budget.grant', grant)))).toEqual(['OK'])
+    expect(c.get<number>(StateKey.nonce('gov-1'))).toBe(1)
+  })
+
+  it('refuses malformed bytes, unknown types and bad bodies with typed codes, changing nothing', () => {
+    const c = new TestChain()
+    const before = c.state.root
+    const unknownType = encodeTx(signTx({ chain: CHAIN, type: 'member.promote' as never, sender: 'gov-1', nonce: 0, body: {} as never }, keysFor('gov-1').secretKey))
+    const badBody = encodeTx(signTx({ chain: CHAIN, type: 'budget.grant', sender: 'gov-1', nonce: 0, body: { member: 'bank-a', epsilon: -1, delta: 1e-5 } }, keysFor('gov-1').secretKey))
+    const extraField = encodeTx(signTx({ chain: CHAIN, type: 'budget.grant', sender: 'gov-1', nonce: 0, body: { ...grant, bonus: 1 } as never }, keysFor('gov-1').secretKey))
+    const receipts = c.exec(new Uint8Array([0xff, 0x00, 0x13]), encode({ hello: 'world' }), unknownType, badBody, extraField, new Uint8Array(600 * 1024))
+    expect(codes(receipts)).toEqual(['MALFORMED', 'MALFORMED', 'UNKNOWN_TX_TYPE', 'MALFORMED', 'MALFORMED', 'OVERSIZED'])
+    expect(receipts[3]!.message).toMatch(/epsilon/)
+    expect(c.state.root).toEqual(before)
+  })
+
+  it('refuses non-canonical encodings (one transaction, one id)', () => {
+    const c = new TestChain()
+    const good = c.tx('gov-1', 'budget.grant', grant)
+    // re-encode the map with an indefinite-length header: same value, different bytes
+    const indefinite = new Uint8Array(good.length + 1)
+    indefinite[0] = 0xbf
+    indefinite.set(good.subarray(1), 1)
+    indefinite[indefinite.length - 1] = 0xff
+    expect(codes(c.exec(indefinite))).toEqual(['MALFORMED'])
+  })
+
+  it('refuses a wrong signature, a wrong chain, an unknown sender', () => {
+    const c = new TestChain()
+    const forged = c.tx('gov-1', 'budget.grant', grant, { key: 'gov-2', nonce: 0 })
+    const otherChain = c.tx('gov-1', 'budget.grant', grant, { chain: 'other-chain', nonce: 0 })
+    const stranger = c.tx('mallory', 'budget.grant', grant, { nonce: 0 })
+    expect(codes(c.exec(forged, otherChain, stranger))).toEqual(['BAD_SIGNATURE', 'WRONG_CHAIN', 'UNKNOWN_MEMBER'])
+  })
+
+  it('refuses replays and nonce gaps, and a failed transaction does not consume its nonce', () => {
+    const c = new TestChain()
+    const first = c.tx('gov-1', 'budget.grant', grant)
+    expect(codes(c.exec(first, first))).toEqual(['OK', 'BAD_NONCE'])
+    expect(codes(c.exec(first))).toEqual(['BAD_NONCE'])
+    expect(c.last!.receipts[0]!.message).toMatch(/replay/)
+    const gap = c.tx('gov-1', 'budget.grant', grant, { nonce: 5 })
+    expect(codes(c.exec(gap))).toEqual(['BAD_NONCE'])
+    const failing = c.tx('gov-1', 'budget.grant', { ...grant, member: 'nobody' })
+    expect(codes(c.exec(failing))).toEqual(['UNKNOWN_MEMBER'])
+    expect(c.get<number>(StateKey.nonce('gov-1'))).toBe(1)
+  })
+
+  it('refuses a revoked sender from the height of its revocation on', () => {
+    const c = new TestChain()
+    c.exec(c.tx('gov-1', 'member.revoke', { member: 'bank-a', reason: 'left', evidence: { kind: 'governance' } }))
+    const m = c.get<MemberRecord>(StateKey.member('bank-a'))!
+    expect(m.revokedAt).toBe(1)
+    expect(codes(c.exec(c.tx('bank-a', 'round.close', { round: 'r' })))).toEqual(['MEMBER_REVOKED'])
+  })
+
+  it('never throws out of a block, whatever the bytes', () => {
+    const c = new TestChain()
+    const junk = [new Uint8Array(0), encode(null), encode([1, 2, 3]), encode({ tx: {}, sig: new Uint8Array(64) }), encode({ tx: { chain: CHAIN, type: 'round.open', sender: 'coord', nonce: 0, body: null }, sig: new Uint8Array(64) })]
+    const out = executeBlock(c.state, { height: 1, time: 0, txs: junk }, { attestation: testVerifier })
+    expect(out.receipts.every((r) => r.code !== 'OK' && r.code !== 'INTERNAL')).toBe(true)
+  })
+
+  it('throws when asked to execute at the wrong height (caller invariant)', () => {
+    const c = new TestChain()
+    expect(() => executeBlock(c.state, { height: 5, time: 0, txs: [] }, { attestation: testVerifier })).toThrow(/height/)
+  })
+})

@@ -1,0 +1,107 @@
+// Membership, governance, revocation, enclaves, budgets and validator sets.
+import { describe, expect, it } from 'vitest'
+import { DomainTag, signPayload, StateKey, type BudgetRecord, type EnclaveRecord, type MemberRecord, type PendingValidatorSet, type RevocationEntry, type ValidatorSetRecord } from '../../ledger/index.ts'
+import { codes, defaultGenesis, keysFor, MEASUREMENT, TestChain, testEvidence } from './harness.ts'
+
+const newMember = (id: string) => ({ id, org: `${id} org`, roles: ['participant' as const], publicKey: keysFor(id).publicKey })
+
+function revocationEntry(subject: { kind: 'member' | 'enclave'; id: string }, serial: number, issuedAt = 1_700_000_000): { kind: 'revocation-list'; entry: RevocationEntry; sig: Uint8Array } {
+  const entry: RevocationEntry = { authority: 'attestation-service', serial, subject, reason: 'TCB out of date', issuedAt }
+  return { kind: 'revocation-list', entry, sig: signPayload(keysFor('attestation-service').secretKey, DomainTag.REVOCATION, entry) }
+}
+
+describe('membership and governance', () => {
+  it('lets a governor register a member; others may not', () => {
+    const c = new TestChain()
+    expect(codes(c.exec(c.tx('coord', 'member.register', newMember('bank-z'))))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('gov-1', 'member.register', newMember('bank-z'))))).toEqual(['OK'])
+    expect(c.get<MemberRecord>(StateKey.member('bank-z'))).toMatchObject({ id: 'bank-z', roles: ['participant'], registeredAt: 2 })
+    expect(codes(c.exec(c.tx('gov-1', 'member.register', newMember('bank-z'))))).toEqual(['ALREADY_EXISTS'])
+    expect(codes(c.exec(c.tx('gov-1', 'member.register', newMember('enclave-1'))))).toEqual(['ALREADY_EXISTS'])
+  })
+
+  it('enforces a governance quorum of distinct, valid governor signatures', () => {
+    const c = new TestChain(defaultGenesis({ governanceThreshold: 2 }))
+    expect(codes(c.exec(c.tx('gov-1', 'member.register', newMember('z1'))))).toEqual(['FORBIDDEN_ROLE'])
+    expect(c.last!.receipts[0]!.message).toMatch(/needs 2 governors/)
+    expect(codes(c.exec(c.tx('gov-1', 'member.register', newMember('z2'), { approvers: ['gov-1'] })))).toEqual(['BAD_SIGNATURE'])
+    expect(codes(c.exec(c.tx('gov-1', 'member.register', newMember('z3'), { approvers: ['coord'] })))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('gov-1', 'member.register', newMember('z4'), { approvers: ['gov-2'] })))).toEqual(['OK'])
+  })
+
+  it('refuses an approval whose signature is over another transaction', () => {
+    const c = new TestChain(defaultGenesis({ governanceThreshold: 2 }))
+    // The approvals list is the envelope's last field (DAG-CBOR key order), so the last
+    // 64 bytes are gov-2's signature: replace it with gov-2's signature over another body.
+    const bytes = Buffer.from(c.tx('gov-1', 'member.register', newMember('z5'), { approvers: ['gov-2'] }))
+    const other = Buffer.from(c.tx('gov-1', 'member.register', newMember('z6'), { approvers: ['gov-2'], nonce: 0 }))
+    const tampered = Buffer.concat([bytes.subarray(0, bytes.length - 64), other.subarray(other.length - 64)])
+    expect(codes(c.exec(tampered))).toEqual(['BAD_SIGNATURE'])
+  })
+
+  it('revokes members by governance or by a signed revocation-list entry, refusing replays and rollbacks', () => {
+    const c = new TestChain()
+    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: { kind: 'governance' } })))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: revocationEntry({ kind: 'member', id: 'bank-b' }, 1) })))).toEqual(['BAD_ARGUMENT'])
+    const forged = { ...revocationEntry({ kind: 'member', id: 'bank-a' }, 1), sig: new Uint8Array(64) }
+    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: forged })))).toEqual(['BAD_SIGNATURE'])
+    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: revocationEntry({ kind: 'member', id: 'bank-a' }, 7) })))).toEqual(['OK'])
+    expect(c.get<MemberRecord>(StateKey.member('bank-a'))).toMatchObject({ revocationReason: 'x' })
+    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-b', reason: 'x', evidence: revocationEntry({ kind: 'member', id: 'bank-b' }, 7) })))).toEqual(['BAD_NONCE'])
+    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-b', reason: 'x', evidence: revocationEntry({ kind: 'member', id: 'bank-b' }, 8, 1_900_000_000) })))).toEqual(['BAD_ARGUMENT'])
+    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: revocationEntry({ kind: 'member', id: 'bank-a' }, 9) })))).toEqual(['MEMBER_REVOKED'])
+    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'nobody', reason: 'x', evidence: { kind: 'governance' } })))).toEqual(['UNKNOWN_MEMBER'])
+  })
+
+  it('registers an enclave only with evidence that verifies against the policy', () => {
+    const c = new TestChain()
+    const key = keysFor('enclave-2').publicKey
+    const body = (over: Partial<Parameters<typeof testEvidence>[0]> = {}, format?: string) => {
+      const att = testEvidence({ keys: [key], ...over })
+      return { id: 'enclave-2', platform: 'sim', measurement: MEASUREMENT, publicKey: key, attestation: format ? { ...att, format } : att }
+    }
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({}, 'sgx-unknown'))))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({ debug: true }))))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({ keys: [] }))))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({ measurement: new Uint8Array(32) }))))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({ platform: 'other' }))))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body())))).toEqual(['OK'])
+    expect(c.get<EnclaveRecord>(StateKey.enclave('enclave-2'))).toMatchObject({ platform: 'sim', revokedAt: null })
+  })
+
+  it('refuses an enclave whose measurement is not allowed', () => {
+    const c = new TestChain(defaultGenesis({ attestation: { formats: ['test-v1'], measurements: [] } }))
+    const key = keysFor('enclave-2').publicKey
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.register', { id: 'enclave-2', platform: 'sim', measurement: MEASUREMENT, publicKey: key, attestation: testEvidence({ keys: [key] }) })))).toEqual(['ATTESTATION_REJECTED'])
+  })
+
+  it('revokes an enclave; its transactions are refused from then on', () => {
+    const c = new TestChain()
+    expect(codes(c.exec(c.tx('auditor', 'enclave.revoke', { enclave: 'enclave-1', reason: 'TCB', evidence: revocationEntry({ kind: 'enclave', id: 'enclave-1' }, 1) })))).toEqual(['OK'])
+    expect(codes(c.exec(c.tx('enclave-1', 'round.close', { round: 'r' })))).toEqual(['ENCLAVE_REVOKED'])
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.revoke', { enclave: 'enclave-1', reason: 'again', evidence: { kind: 'governance' } })))).toEqual(['ENCLAVE_REVOKED'])
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.revoke', { enclave: 'enclave-9', reason: 'x', evidence: { kind: 'governance' } })))).toEqual(['UNKNOWN_ENCLAVE'])
+  })
+
+  it('grants budgets to known, unrevoked members only, keeping what was spent', () => {
+    const c = new TestChain()
+    expect(codes(c.exec(c.tx('gov-1', 'budget.grant', { member: 'ghost', epsilon: 1, delta: 1e-5 })))).toEqual(['UNKNOWN_MEMBER'])
+    expect(codes(c.exec(c.tx('coord', 'budget.grant', { member: 'bank-a', epsilon: 1, delta: 1e-5 })))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('gov-1', 'budget.grant', { member: 'bank-a', epsilon: 3, delta: 1e-6 })))).toEqual(['OK'])
+    expect(c.get<BudgetRecord>(StateKey.budget('bank-a'))).toMatchObject({ epsilonCap: 3, delta: 1e-6, epsilonSpent: 0 })
+  })
+
+  it('orders a validator-set change and applies it at the next epoch boundary', () => {
+    const c = new TestChain() // epochLength 10
+    const validators = [4, 5, 6, 7].map((i) => ({ id: `val-${i}`, publicKey: keysFor(`val-${i}`).publicKey, power: 1 }))
+    expect(codes(c.exec(c.tx('gov-1', 'validator-set.update', { validators, epoch: 0 })))).toEqual(['VALIDATOR_SET'])
+    expect(codes(c.exec(c.tx('gov-1', 'validator-set.update', { validators: [validators[0]!, validators[0]!], epoch: 1 })))).toEqual(['VALIDATOR_SET'])
+    expect(codes(c.exec(c.tx('gov-1', 'validator-set.update', { validators, epoch: 1 })))).toEqual(['OK'])
+    expect(c.get<PendingValidatorSet>(StateKey.pendingValidators)).toMatchObject({ epoch: 1 })
+    c.advanceTo(8)
+    expect(c.get<ValidatorSetRecord>(StateKey.validators)!.epoch).toBe(0)
+    c.advanceTo(9) // the last block of epoch 0
+    expect(c.get<ValidatorSetRecord>(StateKey.validators)).toMatchObject({ epoch: 1, validators: [{ id: 'val-4' }, { id: 'val-5' }, { id: 'val-6' }, { id: 'val-7' }] })
+    expect(c.get(StateKey.pendingValidators)).toBeUndefined()
+  })
+})

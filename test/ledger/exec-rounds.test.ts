@@ -1,0 +1,240 @@
+// The round lifecycle (DESIGN.md §2): open, round key, commits, result, close; budgets; re-aggregation; checkpoints.
+import { describe, expect, it } from 'vitest'
+import { computeEpsilon, sha256, StateKey, type BudgetRecord, type CheckpointRecord, type RoundRecord, type TxBody } from '../../ledger/index.ts'
+import { codes, defaultGenesis, keysFor, MEASUREMENT, modelCid, PARTICIPANTS, TestChain, testEvidence } from './harness.ts'
+
+const training = { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, localEpochs: 1 }
+const roundKey = keysFor('round-key-r1').publicKey // an x25519 key in reality; any 32 bytes for the ledger
+
+async function openBody(over: Partial<TxBody<'round.open'>> = {}, c?: TestChain): Promise<TxBody<'round.open'>> {
+  return {
+    round: 'r1',
+    baseModel: modelCid('model-0'),
+    training,
+    aggregation: { rule: 'multi-krum', f: 1, m: 4 },
+    eligible: PARTICIPANTS,
+    deadline: (c?.state.height ?? 0) + 20,
+    enclave: 'enclave-1',
+    ...over,
+  }
+}
+
+function keyBody(round = 'r1', keys: Uint8Array[] = [roundKey, keysFor('enclave-1').publicKey]) {
+  return { round, publicKey: roundKey, attestation: testEvidence({ keys }) }
+}
+
+function commitBody(c: TestChain, member: string, round = 'r1', norm = 0.9) {
+  return { round, ciphertext: modelCid(`${round}/${member}`), ...c.statement(round, member, norm) }
+}
+
+async function resultBody(included: string[], excluded: Array<{ member: string; reason: string }>, over: Partial<TxBody<'round.result'>> = {}): Promise<TxBody<'round.result'>> {
+  return {
+    round: 'r1',
+    model: modelCid('model-1'),
+    included,
+    excluded,
+    dp: { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, steps: 100 },
+    transcriptHash: sha256(new TextEncoder().encode('transcript')),
+    ...over,
+  }
+}
+
+/** A chain with round r1 open and keyed, and the first four participants committed. */
+async function keyedRound(): Promise<TestChain> {
+  const c = new TestChain()
+  expect(codes(c.exec(c.tx('coord', 'round.open', await openBody({}, c))))).toEqual(['OK'])
+  expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody())))).toEqual(['OK'])
+  expect(codes(c.exec(...PARTICIPANTS.slice(0, 4).map((p) => c.tx(p, 'round.commit', commitBody(c, p)))))).toEqual(['OK', 'OK', 'OK', 'OK'])
+  return c
+}
+
+const round = (c: TestChain, id = 'r1') => c.get<RoundRecord>(StateKey.round(id))!
+const budget = (c: TestChain, id: string) => c.get<BudgetRecord>(StateKey.budget(id))!
+
+describe('round.open', () => {
+  it('opens a round, reserving every eligible member budget', async () => {
+    const c = new TestChain()
+    expect(codes(c.exec(c.tx('coord', 'round.open', await openBody({}, c))))).toEqual(['OK'])
+    expect(round(c)).toMatchObject({ status: 'open', steps: 100, coordinator: 'coord', committed: [] })
+    expect(budget(c, 'bank-a').reservations).toEqual(['r1'])
+  })
+
+  it('refuses bad openers and configurations with typed codes', async () => {
+    const c = new TestChain(defaultGenesis({ enclaves: [{ id: 'enclave-1', platform: 'sim', measurement: MEASUREMENT, publicKey: keysFor('enclave-1').publicKey }] }))
+    c.exec(c.tx('gov-1', 'member.register', { id: 'bank-z', org: 'z', roles: ['participant'], publicKey: keysFor('bank-z').publicKey }))
+    const cases: Array<[string, Partial<TxBody<'round.open'>>, string]> = [
+      ['bank-a', {}, 'FORBIDDEN_ROLE'],
+      ['coord', { deadline: 1 }, 'INVALID_CONFIG'],
+      ['coord', { enclave: 'enclave-9' }, 'UNKNOWN_ENCLAVE'],
+      ['coord', { eligible: [...PARTICIPANTS, 'ghost'] }, 'UNKNOWN_MEMBER'],
+      ['coord', { eligible: [...PARTICIPANTS, 'auditor'] }, 'FORBIDDEN_ROLE'],
+      ['coord', { eligible: [...PARTICIPANTS, 'bank-z'] }, 'NO_BUDGET'],
+      ['coord', { eligible: ['bank-a', 'bank-a', 'bank-b', 'bank-c', 'bank-d'] }, 'INVALID_CONFIG'],
+      ['coord', { aggregation: { rule: 'multi-krum', f: 2, m: 2 } }, 'INVALID_CONFIG'], // needs n > 6
+      ['coord', { aggregation: { rule: 'multi-krum', f: 1, m: 7 } }, 'INVALID_CONFIG'],
+      ['coord', { training: { ...training, samplingRate: 1e-9 } }, 'INVALID_CONFIG'], // 1e9 steps
+    ]
+    for (const [sender, over, code] of cases) {
+      expect([sender, over, codes(c.exec(c.tx(sender, 'round.open', await openBody(over, c))))[0]]).toEqual([sender, over, code])
+    }
+    expect(codes(c.exec(c.tx('coord', 'round.open', await openBody({}, c))))).toEqual(['OK'])
+    expect(codes(c.exec(c.tx('coord', 'round.open', await openBody({}, c))))).toEqual(['ALREADY_EXISTS'])
+  })
+
+  it('refuses a round whose worst-case spend does not fit a member budget, naming the member', async () => {
+    const c = new TestChain()
+    c.exec(c.tx('gov-1', 'budget.grant', { member: 'bank-c', epsilon: 0.05, delta: 1e-5 }))
+    const r = c.exec(c.tx('coord', 'round.open', await openBody({}, c)))
+    expect(codes(r)).toEqual(['OUT_OF_BUDGET'])
+    expect(r[0]!.message).toMatch(/bank-c/)
+    expect(budget(c, 'bank-a').reservations).toEqual([])
+  })
+
+  it('counts open rounds as reserved: concurrent rounds cannot overspend together', async () => {
+    const one = computeEpsilon({ q: 0.01, sigma: 1.1, steps: 100, delta: 1e-5 }).epsilon
+    const two = computeEpsilon({ q: 0.01, sigma: 1.1, steps: 200, delta: 1e-5 }).epsilon
+    const cap = (one + two) / 2
+    const c = new TestChain(defaultGenesis({ budgets: PARTICIPANTS.map((member) => ({ member, epsilon: cap, delta: 1e-5 })) }))
+    expect(codes(c.exec(c.tx('coord', 'round.open', await openBody({}, c))))).toEqual(['OK'])
+    expect(codes(c.exec(c.tx('coord', 'round.open', await openBody({ round: 'r2' }, c))))).toEqual(['OUT_OF_BUDGET'])
+    c.advanceTo(round(c).deadline + 1)
+    expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r1' })))).toEqual(['OK']) // aborted: releases the reservation
+    expect(round(c).status).toBe('aborted')
+    expect(codes(c.exec(c.tx('coord', 'round.open', await openBody({ round: 'r2' }, c))))).toEqual(['OK'])
+  })
+})
+
+describe('enclave.round-key and round.commit', () => {
+  it('accepts the round key only from the assigned enclave, bound into verified evidence', async () => {
+    const genesis = defaultGenesis()
+    genesis.enclaves = [...(genesis.enclaves ?? []), { id: 'enclave-2', platform: 'sim', measurement: MEASUREMENT, publicKey: keysFor('enclave-2').publicKey }]
+    const c = new TestChain(genesis)
+    c.exec(c.tx('coord', 'round.open', await openBody({}, c)))
+    const e1 = keysFor('enclave-1').publicKey
+    expect(codes(c.exec(c.tx('enclave-2', 'enclave.round-key', keyBody('r1', [roundKey, keysFor('enclave-2').publicKey]))))).toEqual(['ENCLAVE_NOT_ASSIGNED'])
+    expect(codes(c.exec(c.tx('bank-a', 'enclave.round-key', keyBody())))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r1', [e1]))))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r1', [roundKey]))))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], debug: true }) })))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], measurement: new Uint8Array(32) }) })))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r9'))))).toEqual(['UNKNOWN_ROUND'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody())))).toEqual(['OK'])
+    expect(round(c)).toMatchObject({ status: 'keyed', roundKey })
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody())))).toEqual(['ROUND_STATE'])
+  })
+
+  it('accepts commits from eligible participants between the key and the deadline, once each', async () => {
+    const c = await keyedRound()
+    expect(round(c).committed).toEqual(PARTICIPANTS.slice(0, 4))
+    c.exec(c.tx('gov-1', 'member.register', { id: 'bank-z', org: 'z', roles: ['participant'], publicKey: keysFor('bank-z').publicKey }))
+    expect(codes(c.exec(c.tx('bank-a', 'round.commit', commitBody(c, 'bank-a'))))).toEqual(['DUPLICATE_COMMIT'])
+    expect(codes(c.exec(c.tx('bank-z', 'round.commit', commitBody(c, 'bank-z'))))).toEqual(['NOT_ELIGIBLE'])
+    expect(codes(c.exec(c.tx('coord', 'round.commit', { ...commitBody(c, 'bank-e') })))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('bank-e', 'round.commit', { ...commitBody(c, 'bank-e'), statementSig: new Uint8Array(64) })))).toEqual(['BAD_SIGNATURE'])
+    expect(codes(c.exec(c.tx('bank-e', 'round.commit', { ...commitBody(c, 'bank-f') })))).toEqual(['BAD_ARGUMENT'])
+    expect(codes(c.exec(c.tx('bank-e', 'round.commit', commitBody(c, 'bank-e', 'r1', 1.5))))).toEqual(['BAD_ARGUMENT'])
+    c.advanceTo(round(c).deadline)
+    expect(codes(c.exec(c.tx('bank-e', 'round.commit', commitBody(c, 'bank-e'))))).toEqual(['DEADLINE_PASSED'])
+  })
+
+  it('refuses commits before the round key', async () => {
+    const c = new TestChain()
+    c.exec(c.tx('coord', 'round.open', await openBody({}, c)))
+    expect(codes(c.exec(c.tx('bank-a', 'round.commit', commitBody(c, 'bank-a'))))).toEqual(['ROUND_STATE'])
+  })
+})
+
+describe('round.result and round.close', () => {
+  it('accepts a result matching the committed set after the deadline and charges only included members', async () => {
+    const c = await keyedRound()
+    const ok = await resultBody(['bank-a', 'bank-b', 'bank-c'], [{ member: 'bank-d', reason: 'multi-krum' }])
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', ok)))).toEqual(['DEADLINE_NOT_REACHED'])
+    c.advanceTo(round(c).deadline + 1)
+    const bad: Array<[TxBody<'round.result'>, string]> = [
+      [await resultBody(['bank-a', 'bank-b', 'bank-c'], []), 'RESULT_MISMATCH'], // omits bank-d
+      [await resultBody(['bank-a', 'bank-b', 'bank-c', 'bank-d', 'bank-e'], []), 'RESULT_MISMATCH'], // bank-e did not commit
+      [await resultBody(['bank-a', 'bank-b', 'bank-c'], [{ member: 'bank-c', reason: 'x' }, { member: 'bank-d', reason: 'x' }]), 'RESULT_MISMATCH'],
+      [await resultBody(['bank-a', 'bank-b', 'bank-c'], [{ member: 'bank-d', reason: 'x' }], { dp: { clipNorm: 1, noiseMultiplier: 0.5, samplingRate: 0.01, steps: 100 } }), 'RESULT_MISMATCH'],
+      [await resultBody(['bank-a', 'bank-b', 'bank-c'], [{ member: 'bank-d', reason: 'x' }], { round: 'r9' }), 'UNKNOWN_ROUND'],
+    ]
+    for (const [body, code] of bad) expect(codes(c.exec(c.tx('enclave-1', 'round.result', body)))).toEqual([code])
+    expect(codes(c.exec(c.tx('coord', 'round.result', ok)))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', ok)))).toEqual(['OK'])
+    const eps = computeEpsilon({ q: 0.01, sigma: 1.1, steps: 100, delta: 1e-5 }).epsilon
+    expect(budget(c, 'bank-a').epsilonSpent).toBeCloseTo(eps, 12)
+    expect(budget(c, 'bank-d').epsilonSpent).toBe(0) // excluded: not charged
+    expect(budget(c, 'bank-f').epsilonSpent).toBe(0) // never committed
+    for (const p of PARTICIPANTS) expect(budget(c, p).reservations).toEqual([])
+    expect(round(c)).toMatchObject({ status: 'resulted', result: { included: ['bank-a', 'bank-b', 'bank-c'] } })
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', ok)))).toEqual(['ROUND_STATE'])
+    expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r1' })))).toEqual(['OK'])
+    expect(round(c)).toMatchObject({ status: 'closed', roundKey: null })
+    expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r1' })))).toEqual(['ROUND_STATE'])
+  })
+
+  it('refuses a result with more than m updates', async () => {
+    const c = await keyedRound()
+    c.exec(...['bank-e'].map((p) => c.tx(p, 'round.commit', commitBody(c, p))))
+    c.advanceTo(round(c).deadline + 1)
+    const five = await resultBody(PARTICIPANTS.slice(0, 5), [])
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', five)))).toEqual(['RESULT_MISMATCH'])
+  })
+
+  it('does not close an open round before its deadline', async () => {
+    const c = await keyedRound()
+    expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r1' })))).toEqual(['ROUND_STATE'])
+  })
+})
+
+describe('revocation, re-aggregation and checkpoints', () => {
+  async function resultedRound(): Promise<TestChain> {
+    const c = await keyedRound()
+    c.advanceTo(round(c).deadline + 1)
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-a', 'bank-b', 'bank-c'], [{ member: 'bank-d', reason: 'multi-krum' }]))))).toEqual(['OK'])
+    return c
+  }
+
+  it('marks rounds since the checkpoint for re-aggregation when an included member is revoked', async () => {
+    const c = await resultedRound()
+    const spentBefore = budget(c, 'bank-b').spent
+    c.exec(c.tx('gov-1', 'member.revoke', { member: 'bank-a', reason: 'attestation revoked', evidence: { kind: 'governance' } }))
+    expect(round(c).reaggregate).toEqual(['bank-a'])
+    const model0 = round(c).result!.model
+    const cp = { round: 'r1', model: model0, snapshot: modelCid('snap'), stateRoot: c.state.root, height: c.state.height }
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', cp)))).toEqual(['CHECKPOINT'])
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-a', 'bank-b'], [{ member: 'bank-c', reason: 'x' }, { member: 'bank-d', reason: 'x' }]))))).toEqual(['RESULT_MISMATCH'])
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-b', 'bank-c', 'bank-d'], [{ member: 'bank-a', reason: 'revoked' }]))))).toEqual(['RESULT_MISMATCH']) // bank-d was not in the original
+    const again = await resultBody(['bank-b', 'bank-c'], [{ member: 'bank-a', reason: 'revoked' }, { member: 'bank-d', reason: 'multi-krum' }], { model: modelCid('model-1b') })
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', again)))).toEqual(['OK'])
+    expect(round(c).reaggregate).toEqual([])
+    expect(round(c).result!.superseded.map(String)).toEqual([model0.toString()])
+    expect(budget(c, 'bank-b').spent).toEqual(spentBefore) // not charged twice
+    const cp2 = { round: 'r1', model: again.model, snapshot: modelCid('snap'), stateRoot: c.state.root, height: c.state.height }
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', cp2)))).toEqual(['OK'])
+  })
+
+  it('anchors a checkpoint of the previous block state and starts a new re-aggregation window', async () => {
+    const c = await resultedRound()
+    const model = round(c).result!.model
+    const snapshot = modelCid('snap')
+    const wrongModel = { round: 'r1', model: modelCid('other'), snapshot, stateRoot: c.state.root, height: c.state.height }
+    const wrongRoot = { round: 'r1', model, snapshot, stateRoot: new Uint8Array(32), height: c.state.height }
+    const ok = { round: 'r1', model, snapshot, stateRoot: c.state.root, height: c.state.height }
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', wrongModel)))).toEqual(['CHECKPOINT'])
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', wrongRoot)))).toEqual(['CHECKPOINT'])
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', ok)))).toEqual(['CHECKPOINT']) // the root is no longer the previous block's
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', { ...ok, stateRoot: c.state.root, height: c.state.height })))).toEqual(['OK'])
+    expect(c.get<CheckpointRecord>(StateKey.checkpointLatest)).toMatchObject({ seq: 1, round: 'r1', height: c.state.height - 1 })
+    c.exec(c.tx('gov-1', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: { kind: 'governance' } }))
+    expect(round(c).reaggregate).toEqual([]) // before the checkpoint: lineage continues from it
+  })
+
+  it('refuses a result that includes a member revoked before it', async () => {
+    const c = await keyedRound()
+    c.exec(c.tx('gov-1', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: { kind: 'governance' } }))
+    c.advanceTo(round(c).deadline + 1)
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-a', 'bank-b', 'bank-c'], [{ member: 'bank-d', reason: 'x' }]))))).toEqual(['RESULT_MISMATCH'])
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-b', 'bank-c'], [{ member: 'bank-a', reason: 'revoked' }, { member: 'bank-d', reason: 'x' }]))))).toEqual(['OK'])
+    expect(budget(c, 'bank-a').epsilonSpent).toBe(0)
+  })
+})

@@ -1,0 +1,142 @@
+/**
+ * A small in-memory chain for tests: deterministic keys for a consortium
+ * (governors, a coordinator, participants, an auditor, an enclave), signing with
+ * automatic nonces, and one block per `exec` call.
+ *
+ * The attestation format `test-v1` is a test double: unsigned evidence listing
+ * platform, measurement and bound keys. Real formats live in enclave/.
+ */
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import * as Digest from 'multiformats/hashes/digest'
+import { sha256 as sha256Hasher } from 'multiformats/hashes/sha2'
+import {
+  AttestationVerifierRegistry,
+  decode,
+  DomainTag,
+  encode,
+  encodeTx,
+  executeBlock,
+  genesisState,
+  keyPairFromSeed,
+  LedgerError,
+  sha256,
+  signPayload,
+  signTx,
+  approveTx,
+  type BlockOutcome,
+  type Ed25519KeyPair,
+  type Genesis,
+  type LedgerState,
+  type Receipt,
+  type SignedTx,
+  type TxBody,
+  type TxType,
+  type VerifiedEvidence,
+} from '../../ledger/index.ts'
+
+export const CHAIN = 'test-chain'
+export const MEASUREMENT = sha256(new TextEncoder().encode('enclave bundle v1'))
+export const MEASUREMENT_HEX = Buffer.from(MEASUREMENT).toString('hex')
+
+export function keysFor(name: string): Ed25519KeyPair {
+  return keyPairFromSeed(sha256(new TextEncoder().encode(`fedledger test key ${name}`)))
+}
+
+export interface TestEvidence {
+  platform: string
+  measurement: Uint8Array
+  keys: Uint8Array[]
+  debug: boolean
+}
+
+export function testEvidence(e: Partial<TestEvidence> & { keys: Uint8Array[] }): { format: string; evidence: Uint8Array } {
+  return { format: 'test-v1', evidence: encode({ platform: e.platform ?? 'sim', measurement: e.measurement ?? MEASUREMENT, keys: e.keys, debug: e.debug ?? false }) }
+}
+
+export const testVerifier = new AttestationVerifierRegistry().register('test-v1', {
+  verify(format, evidence): VerifiedEvidence {
+    let ev: TestEvidence
+    try {
+      ev = decode<TestEvidence>(evidence)
+    } catch {
+      throw new LedgerError('ATTESTATION_REJECTED', 'unreadable test evidence')
+    }
+    return { format, platform: ev.platform, measurement: ev.measurement, debug: ev.debug, boundKeys: ev.keys }
+  },
+})
+
+/** A raw-codec CID of `text`: a stand-in for model and ciphertext CIDs, which the ledger only records. */
+export function modelCid(text: string): CID {
+  return CID.createV1(raw.code, Digest.create(sha256Hasher.code, sha256(new TextEncoder().encode(text))))
+}
+
+export const PARTICIPANTS = ['bank-a', 'bank-b', 'bank-c', 'bank-d', 'bank-e', 'bank-f']
+
+export function defaultGenesis(overrides: Partial<Genesis> = {}): Genesis {
+  const member = (id: string, roles: Array<'participant' | 'coordinator' | 'auditor' | 'governor'>) => ({ id, org: `${id} org`, roles, publicKey: keysFor(id).publicKey })
+  return {
+    chainId: CHAIN,
+    epochLength: 10,
+    governanceThreshold: 1,
+    revocationAuthorities: { 'attestation-service': keysFor('attestation-service').publicKey },
+    attestation: { formats: ['test-v1'], measurements: [MEASUREMENT_HEX] },
+    validators: [0, 1, 2, 3].map((i) => ({ id: `val-${i}`, publicKey: keysFor(`val-${i}`).publicKey, power: 1 })),
+    members: [member('gov-1', ['governor']), member('gov-2', ['governor']), member('coord', ['coordinator']), member('auditor', ['auditor']), ...PARTICIPANTS.map((p) => member(p, ['participant']))],
+    enclaves: [{ id: 'enclave-1', platform: 'sim', measurement: MEASUREMENT, publicKey: keysFor('enclave-1').publicKey }],
+    budgets: PARTICIPANTS.map((p) => ({ member: p, epsilon: 8, delta: 1e-5 })),
+    ...overrides,
+  }
+}
+
+export class TestChain {
+  state: LedgerState
+  time = 1_700_000_000
+  private readonly nonces = new Map<string, number>()
+  last: BlockOutcome | undefined
+
+  constructor(genesis: Genesis = defaultGenesis()) {
+    this.state = genesisState(genesis)
+  }
+
+  /** Signs a transaction from `sender` with its next nonce (or an explicit one). */
+  tx<T extends TxType>(sender: string, type: T, body: TxBody<T>, opts: { nonce?: number; approvers?: string[]; chain?: string; key?: string } = {}): Uint8Array {
+    const nonce = opts.nonce ?? this.nonces.get(sender) ?? 0
+    if (opts.nonce === undefined) this.nonces.set(sender, nonce + 1)
+    const tx = { chain: opts.chain ?? CHAIN, type, sender, nonce, body }
+    const signed: SignedTx<T> = signTx(tx, keysFor(opts.key ?? sender).secretKey)
+    if (opts.approvers) signed.approvals = opts.approvers.map((a) => approveTx(tx, a, keysFor(a).secretKey))
+    return encodeTx(signed)
+  }
+
+  /** Executes one block holding `txs`; resets the auto-nonce of senders whose transaction failed. */
+  exec(...txs: Uint8Array[]): Receipt[] {
+    this.time += 5
+    this.last = executeBlock(this.state, { height: this.state.height + 1, time: this.time, txs }, { attestation: testVerifier })
+    this.state = this.last.state
+    this.resyncNonces()
+    return this.last.receipts
+  }
+
+  /** Runs empty blocks until the chain reaches `height`. */
+  advanceTo(height: number): void {
+    while (this.state.height < height) this.exec()
+  }
+
+  get<T>(key: string): T | undefined {
+    return this.state.get<T>(key)
+  }
+
+  private resyncNonces(): void {
+    for (const sender of this.nonces.keys()) this.nonces.set(sender, this.state.get<number>(`nonce/${sender}`) ?? 0)
+  }
+
+  statement(round: string, member: string, norm = 1): { statement: TxBody<'round.commit'>['statement']; statementSig: Uint8Array } {
+    const statement = { round, member, plaintextHash: sha256(new TextEncoder().encode(`${round}/${member}`)), declaredNorm: norm }
+    return { statement, statementSig: signPayload(keysFor(member).secretKey, DomainTag.UPDATE_STATEMENT, statement) }
+  }
+}
+
+export function codes(receipts: Receipt[]): string[] {
+  return receipts.map((r) => r.code)
+}
