@@ -4,7 +4,7 @@
  * Signing bytes are `domain tag || 0x00 || DAG-CBOR(payload)`, with one tag per
  * message kind, so a signature over one kind can never be replayed as another.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
@@ -25,8 +25,9 @@ export type DomainTag = (typeof DomainTag)[keyof typeof DomainTag]
 /** Upper bound for any single encoded ledger object (transactions are smaller; see tx limits). */
 export const MAX_OBJECT_BYTES = 4 * 1024 * 1024
 
+/** One-shot SHA-256 (crypto.hash avoids a Hash object per call: about 2x faster for small inputs). */
 export function sha256(bytes: Uint8Array): Uint8Array {
-  return createHash('sha256').update(bytes).digest()
+  return hash('sha256', bytes, 'buffer')
 }
 
 export function encode(value: unknown): Uint8Array {
