@@ -6,7 +6,7 @@
  * rounds can never together overspend a budget.
  */
 import { DEFAULT_ORDERS, epsilonFromRdp, rdpCurve } from '../privacy/index.ts'
-import type { BudgetRecord, RoundRecord } from '../state/records.ts'
+import type { BudgetRecord } from '../state/records.ts'
 import type { TrainingConfig } from '../tx/schema.ts'
 
 export const DEFAULT_RDP_ORDERS: readonly number[] = DEFAULT_ORDERS
@@ -30,11 +30,11 @@ export function epsilonOf(orders: readonly number[], rdp: readonly number[], del
 }
 
 /** Spent plus every reservation, in reservation order (fixed summation order). */
-export function committedCurve(budget: BudgetRecord, rounds: (id: string) => RoundRecord | undefined): number[] {
+export function committedCurve(budget: BudgetRecord, roundRdp: (round: string) => number[] | undefined): number[] {
   let curve = budget.spent
   for (const id of budget.reservations) {
-    const r = rounds(id)
-    if (r !== undefined) curve = addCurves(curve, r.rdp)
+    const rdp = roundRdp(id)
+    if (rdp !== undefined) curve = addCurves(curve, rdp)
   }
   return curve
 }

@@ -35,16 +35,14 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
   }
 
   // The result accounts for exactly the committed set: each member once, included or excluded.
+  // Every listed member has a commit and the counts agree, so the two sets are equal.
   const seen = new Set<string>()
   for (const id of [...b.included, ...b.excluded.map((e) => e.member)]) {
     if (seen.has(id)) throw mismatch(`member '${id}' appears twice in the result`)
-    if (!r.committed.includes(id)) throw mismatch(`member '${id}' did not commit to round '${r.id}'`)
+    if (state.getRaw(StateKey.commit(r.id, id)) === undefined) throw mismatch(`member '${id}' did not commit to round '${r.id}'`)
     seen.add(id)
   }
-  if (seen.size !== r.committed.length) {
-    const missing = r.committed.filter((id) => !seen.has(id))
-    throw mismatch(`result omits committed member(s) ${missing.join(', ')}`)
-  }
+  if (seen.size !== r.commitCount) throw mismatch(`result accounts for ${seen.size} of the ${r.commitCount} committed members`)
   if (b.included.length > r.aggregation.m) throw mismatch(`result includes ${b.included.length} updates; Multi-Krum selects at most m = ${r.aggregation.m}`)
   for (const id of b.included) {
     const m = state.get<{ revokedAt: number | null }>(StateKey.member(id))
@@ -70,10 +68,11 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
     return
   }
   const orders = ctx.params.rdpOrders
+  const rdp = state.get<number[]>(StateKey.roundRdp(r.id))!
   for (const id of r.eligible) {
     const budget = state.get<BudgetRecord>(StateKey.budget(id))
     if (budget === undefined) continue
-    const spent = b.included.includes(id) ? addCurves(budget.spent, r.rdp) : budget.spent
+    const spent = b.included.includes(id) ? addCurves(budget.spent, rdp) : budget.spent
     const next: BudgetRecord = {
       ...budget,
       spent,

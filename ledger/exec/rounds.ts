@@ -41,7 +41,7 @@ export function roundOpen(ctx: TxContext<'round.open'>): void {
   if (steps > MAX_STEPS_PER_ROUND) throw new LedgerError('INVALID_CONFIG', `${steps} DP-SGD steps per round exceeds ${MAX_STEPS_PER_ROUND}`)
   const rdp = roundCurve(params.rdpOrders, b.training, steps)
 
-  const roundsRead = (id: string) => state.get<RoundRecord>(StateKey.round(id))
+  const roundsRead = (id: string) => state.get<number[]>(StateKey.roundRdp(id))
   for (const id of b.eligible) {
     const member = getMember(state, id)
     if (isRevoked(member, height)) throw new LedgerError('MEMBER_REVOKED', `eligible member '${id}' is revoked`)
@@ -64,18 +64,18 @@ export function roundOpen(ctx: TxContext<'round.open'>): void {
     training: b.training,
     aggregation: b.aggregation,
     steps,
-    rdp,
     eligible: b.eligible,
     enclave: b.enclave,
     openedAt: height,
     deadline: b.deadline,
     status: 'open',
     roundKey: null,
-    committed: [],
+    commitCount: 0,
     result: null,
     reaggregate: [],
   }
   state.put(StateKey.round(b.round), round)
+  state.put(StateKey.roundRdp(b.round), rdp)
 }
 
 export function enclaveRoundKey(ctx: TxContext<'enclave.round-key'>): void {
@@ -102,7 +102,7 @@ export function roundCommit(ctx: TxContext<'round.commit'>): void {
   if (!r.eligible.includes(member.id)) throw new LedgerError('NOT_ELIGIBLE', `member '${member.id}' is not eligible for round '${r.id}'`)
   if (ctx.block.height > r.deadline) throw new LedgerError('DEADLINE_PASSED', `round '${r.id}' closed for commits at height ${r.deadline}`)
   if (r.status !== 'keyed') throw new LedgerError('ROUND_STATE', `round '${r.id}' is ${r.status}; commits need the enclave's round key first`)
-  if (r.committed.includes(member.id)) throw new LedgerError('DUPLICATE_COMMIT', `member '${member.id}' already committed to round '${r.id}'`)
+  if (ctx.state.getRaw(StateKey.commit(r.id, member.id)) !== undefined) throw new LedgerError('DUPLICATE_COMMIT', `member '${member.id}' already committed to round '${r.id}'`)
   const st = b.statement
   if (st.round !== r.id || st.member !== member.id) throw new LedgerError('BAD_ARGUMENT', `statement is for round '${st.round}' and member '${st.member}'`)
   if (!verifyPayload(member.publicKey, DomainTag.UPDATE_STATEMENT, st, b.statementSig)) throw new LedgerError('BAD_SIGNATURE', 'update statement signature does not verify')
@@ -110,6 +110,7 @@ export function roundCommit(ctx: TxContext<'round.commit'>): void {
   const commit: CommitRecord = {
     round: r.id,
     member: member.id,
+    seq: r.commitCount,
     ciphertext: b.ciphertext,
     plaintextHash: st.plaintextHash,
     declaredNorm: st.declaredNorm,
@@ -117,5 +118,5 @@ export function roundCommit(ctx: TxContext<'round.commit'>): void {
     height: ctx.block.height,
   }
   ctx.state.put(StateKey.commit(r.id, member.id), commit)
-  ctx.state.put(StateKey.round(r.id), { ...r, committed: [...r.committed, member.id] })
+  ctx.state.put(StateKey.round(r.id), { ...r, commitCount: r.commitCount + 1 })
 }

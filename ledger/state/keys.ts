@@ -8,6 +8,8 @@ export const StateKey = {
   enclave: (id: string) => `enclave/${id}`,
   nonce: (sender: string) => `nonce/${sender}`,
   round: (id: string) => `round/${id}`,
+  /** worst-case RDP curve (number[], per ChainParams.rdpOrders) one participant spends in the round; kept apart from the round record, which every commit rewrites */
+  roundRdp: (id: string) => `round-rdp/${id}`,
   commit: (round: string, member: string) => `commit/${round}/${member}`,
   budget: (member: string) => `budget/${member}`,
   validators: 'validators',

@@ -53,8 +53,6 @@ export interface RoundRecord {
   aggregation: AggregationConfig
   /** DP-SGD steps each participant runs in this round: ceil(localEpochs / samplingRate) */
   steps: number
-  /** worst-case RDP one participant spends in this round, per order of ChainParams.rdpOrders */
-  rdp: number[]
   eligible: string[]
   enclave: string
   openedAt: number
@@ -62,8 +60,8 @@ export interface RoundRecord {
   status: RoundStatus
   /** the enclave's x25519 key for this round (null until enclave.round-key) */
   roundKey: Uint8Array | null
-  /** members that committed, in ledger order */
-  committed: string[]
+  /** how many members committed; commit records (keys.ts `commit`) carry their ledger order as `seq` */
+  commitCount: number
   result: RoundResultRecord | null
   /** members revoked after this round's result: the round must be re-aggregated without them */
   reaggregate: string[]
@@ -82,6 +80,8 @@ export interface RoundResultRecord {
 export interface CommitRecord {
   round: string
   member: string
+  /** position in the ledger's order of this round's commits (0-based) */
+  seq: number
   ciphertext: CID
   plaintextHash: Uint8Array
   declaredNorm: number

@@ -23,7 +23,7 @@ export interface LedgerBlock {
   txs: Uint8Array[]
 }
 
-export interface CommitRecord {
+export interface BlockCommit {
   block: CID
   stateRoot: Uint8Array
   receipts: Receipt[]
@@ -88,7 +88,7 @@ export class ChainStore {
     const ops: BatchOp[] = [
       { type: 'put', key: bucketKey(Bucket.BLOCK, cid.bytes), value: blockBytes },
       { type: 'put', key: bucketKey(Bucket.BLOCK_BY_HEIGHT, u64be(block.height)), value: cid.bytes },
-      { type: 'put', key: bucketKey(Bucket.RECEIPTS, u64be(block.height)), value: encode({ block: cid, stateRoot: outcome.stateRoot, receipts: outcome.receipts } satisfies CommitRecord) },
+      { type: 'put', key: bucketKey(Bucket.RECEIPTS, u64be(block.height)), value: encode({ block: cid, stateRoot: outcome.stateRoot, receipts: outcome.receipts } satisfies BlockCommit) },
     ]
     // A transaction id is indexed once: a later replay (refused, same CID) must not hide the original.
     const indexed = new Set<string>()
@@ -118,9 +118,9 @@ export class ChainStore {
     return raw === undefined ? undefined : decode<LedgerBlock>(raw)
   }
 
-  async commitAt(height: number): Promise<CommitRecord | undefined> {
+  async commitAt(height: number): Promise<BlockCommit | undefined> {
     const raw = await this.kv.get(bucketKey(Bucket.RECEIPTS, u64be(height)))
-    return raw === undefined ? undefined : decode<CommitRecord>(raw)
+    return raw === undefined ? undefined : decode<BlockCommit>(raw)
   }
 
   /** Where a transaction was committed, and its receipt. */
