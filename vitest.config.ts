@@ -13,6 +13,10 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
+      {
+        // large vectors and long runs: `npm run test:slow`
+        test: { name: 'slow', include: ['test/**/*.slow.test.ts'], testTimeout: 600_000 },
+      },
     ],
   },
 })

@@ -19,6 +19,8 @@ export const DomainTag = {
   RESULT_STATEMENT: 'fedledger/round-result/v1',
   UPDATE_STATEMENT: 'fedledger/update-statement/v1',
   REVOCATION: 'fedledger/revocation/v1',
+  SIM_PLATFORM_CERT: 'fedledger/sim-v1/platform-cert',
+  SIM_REPORT: 'fedledger/sim-v1/report',
 } as const
 export type DomainTag = (typeof DomainTag)[keyof typeof DomainTag]
 
@@ -27,7 +29,8 @@ export const MAX_OBJECT_BYTES = 4 * 1024 * 1024
 
 /** One-shot SHA-256 (crypto.hash avoids a Hash object per call: about 2x faster for small inputs). */
 export function sha256(bytes: Uint8Array): Uint8Array {
-  return hash('sha256', bytes, 'buffer')
+  const digest = hash('sha256', bytes, 'buffer')
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength) // a plain view, like every other byte value here
 }
 
 export function encode(value: unknown): Uint8Array {

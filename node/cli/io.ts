@@ -1,12 +1,15 @@
 /**
  * What a CLI command needs from the outside world, so commands can be run and
- * tested in-process: argument vector, output streams, working directory.
+ * tested in-process: argument vector, output streams (text lines, and raw bytes
+ * for commands such as `cas cat`), working directory.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 
 export interface CliIo {
   out(line: string): void
   err(line: string): void
+  /** raw bytes to standard output (binary data, no newline added); awaited for backpressure */
+  write?(bytes: Uint8Array): void | Promise<void>
   cwd: string
 }
 

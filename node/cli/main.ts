@@ -5,9 +5,15 @@
  */
 import { isLedgerError } from '../../ledger/index.ts'
 import { type CliIo, type Command, UsageError } from './io.ts'
+import { casCommand } from './cas.ts'
+import { demoCommand } from './demo.ts'
+import { privacyCommand } from './privacy.ts'
 
 // One line per subcommand; each lives in its own file in this folder.
 export const commands: Record<string, Command> = {
+  cas: casCommand,
+  privacy: privacyCommand,
+  demo: demoCommand,
 }
 
 function topHelp(): string {

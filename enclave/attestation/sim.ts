@@ -1,0 +1,84 @@
+/**
+ * `sim-v1`: the attestation format of testnets, where no TEE hardware exists.
+ * It has the shape of a real one so the same ledger rules apply:
+ *
+ *   testnet root key ──certifies──▶ platform key (platform id, expiry)
+ *   platform key ──signs──▶ report { platform, measurement = hash of the enclave
+ *                                    bundle, bound public keys, nonce, timestamp, debug }
+ *
+ * The verifier trusts a set of root keys and checks the chain, the certificate's
+ * expiry and the report's age against the time it is given (the block time on
+ * the ledger). It proves nothing about isolation: production policy must refuse
+ * it (list only hardware formats in the chain's attestation policy).
+ */
+import { z } from 'zod'
+import { decode, DomainTag, encode, LedgerError, signPayload, verifyPayload, type AttestationVerifier, type VerifiedEvidence } from '../../ledger/index.ts'
+
+export const SIM_FORMAT = 'sim-v1'
+/** Reports older than this (seconds) are refused by default. */
+export const SIM_DEFAULT_MAX_AGE = 24 * 3600
+
+const bytes = (n: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === n, `expected ${n} bytes`)
+
+const PlatformCert = z.strictObject({ platform: z.string().min(1).max(64), publicKey: bytes(32), notAfter: z.number().int().nonnegative(), sig: bytes(64) })
+const Report = z.strictObject({
+  platform: z.string().min(1).max(64),
+  measurement: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length <= 64, 'expected at most 64 bytes'),
+  keys: z.array(bytes(32)).max(8),
+  nonce: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length <= 64),
+  timestamp: z.number().int().nonnegative(),
+  debug: z.boolean(),
+})
+const Evidence = z.strictObject({ cert: PlatformCert, report: Report, sig: bytes(64) })
+
+export type SimReport = z.infer<typeof Report>
+export type SimPlatformCert = z.infer<typeof PlatformCert>
+
+/** The testnet root: certifies platform keys. */
+export function certifyPlatform(rootSecretKey: Uint8Array, platform: string, platformPublicKey: Uint8Array, notAfter: number): SimPlatformCert {
+  const body = { platform, publicKey: platformPublicKey, notAfter }
+  return { ...body, sig: signPayload(rootSecretKey, DomainTag.SIM_PLATFORM_CERT, body) }
+}
+
+/** A simulated TEE platform: signs reports with its certified key. */
+export function issueSimEvidence(cert: SimPlatformCert, platformSecretKey: Uint8Array, report: SimReport): Uint8Array {
+  return encode({ cert, report, sig: signPayload(platformSecretKey, DomainTag.SIM_REPORT, report) })
+}
+
+export interface SimVerifierOptions {
+  /** trusted testnet root public keys */
+  roots: Uint8Array[]
+  maxAgeSeconds?: number
+}
+
+export class SimAttestationVerifier implements AttestationVerifier {
+  private readonly roots: Uint8Array[]
+  private readonly maxAge: number
+
+  constructor(options: SimVerifierOptions) {
+    this.roots = options.roots
+    this.maxAge = options.maxAgeSeconds ?? SIM_DEFAULT_MAX_AGE
+  }
+
+  verify(format: string, evidence: Uint8Array, at: number): VerifiedEvidence {
+    const reject = (why: string) => new LedgerError('ATTESTATION_REJECTED', `${SIM_FORMAT}: ${why}`)
+    if (format !== SIM_FORMAT) throw reject(`cannot verify format '${format}'`)
+    let raw: unknown
+    try {
+      raw = decode(evidence, 64 * 1024)
+    } catch (e) {
+      throw reject(`unreadable evidence (${(e as Error).message})`)
+    }
+    const parsed = Evidence.safeParse(raw)
+    if (!parsed.success) throw reject(`malformed evidence: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`)
+    const { cert, report, sig } = parsed.data
+    const certBody = { platform: cert.platform, publicKey: cert.publicKey, notAfter: cert.notAfter }
+    if (!this.roots.some((root) => verifyPayload(root, DomainTag.SIM_PLATFORM_CERT, certBody, cert.sig))) throw reject('platform certificate is not signed by a trusted root')
+    if (at > cert.notAfter) throw reject(`platform certificate expired at ${cert.notAfter}`)
+    if (!verifyPayload(cert.publicKey, DomainTag.SIM_REPORT, report, sig)) throw reject('report signature does not verify against the platform key')
+    if (report.platform !== cert.platform) throw reject(`report names platform '${report.platform}', certificate '${cert.platform}'`)
+    if (report.timestamp > at + 300) throw reject('report is from the future')
+    if (at - report.timestamp > this.maxAge) throw reject(`report is ${at - report.timestamp} s old, limit ${this.maxAge} s`)
+    return { format, platform: report.platform, measurement: report.measurement, debug: report.debug, boundKeys: report.keys }
+  }
+}
