@@ -47,7 +47,7 @@ console.log(`# ${RUNS} runs, medians; blocks of ${N} transactions`)
   const c = consortium()
   const rk = keysFor('round-key').publicKey
   c.exec(c.tx('coord', 'round.open', { round: 'r1', baseModel: modelCid('m0'), training: { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, localEpochs: 1 }, aggregation: { rule: 'multi-krum', f: 1, m: 10 }, eligible: members, deadline: 100, enclave: 'enclave-1' }))
-  c.exec(c.tx('enclave-1', 'enclave.round-key', { round: 'r1', publicKey: rk, attestation: testEvidence({ keys: [rk, keysFor('enclave-1').publicKey] }) }))
+  c.exec(c.tx('enclave-1', 'enclave.round-key', { round: 'r1', publicKey: rk, attestation: testEvidence({ keys: [rk, keysFor('enclave-1').publicKey], for: ['enclave.round-key', 'r1'] }) }))
   const txs = members.map((m) => c.tx(m, 'round.commit', { round: 'r1', ciphertext: modelCid(m), ...c.statement('r1', m) }))
   const runs = Array.from({ length: RUNS }, () => time(c.state, txs))
   console.log(`round.commit   ${(N / median(runs)).toFixed(0).padStart(7)} tx/s   (${(median(runs) * 1000).toFixed(1)} ms per block; 2 ed25519 verifications per tx)`)

@@ -6,4 +6,4 @@
  * encrypted updates, Multi-Krum and DP noise come with the enclave issue.
  * Nothing here does network or disk I/O.
  */
-export { SIM_FORMAT, SIM_DEFAULT_MAX_AGE, certifyPlatform, issueSimEvidence, SimAttestationVerifier, type SimReport, type SimPlatformCert, type SimVerifierOptions } from './attestation/sim.ts'
+export { SIM_FORMAT, certifyPlatform, issueSimEvidence, SimAttestationVerifier, type SimReport, type SimPlatformCert } from './attestation/sim.ts'

@@ -1,10 +1,13 @@
 /**
  * The attestation port. The ledger does not parse TEE evidence itself: a
  * verifier per evidence format (enclave/ provides them: sim-v1 for testnets,
- * AWS Nitro, AMD SEV-SNP, ...) turns evidence bytes into the facts the ledger's
- * rules need. Verification must be deterministic: the time it judges freshness
- * and certificate validity by is the block's time, passed in.
+ * hardware formats later) turns evidence bytes into the facts the ledger's rules
+ * need. Verification must give the same answer on every validator, so everything
+ * that decides it comes from the chain: the trust anchors and maximum age of the
+ * chain's attestation policy, and the block's time. A verifier holds code, never
+ * trust decisions of its own.
  */
+import { sha256 } from './codec.ts'
 import { LedgerError } from './errors.ts'
 
 export interface VerifiedEvidence {
@@ -14,14 +17,25 @@ export interface VerifiedEvidence {
   debug: boolean
   /** public keys bound into the evidence's user data (signing key, round key, ...) */
   boundKeys: Uint8Array[]
+  /** the nonce the evidence was produced for (binds it to one purpose; see evidenceNonce) */
+  nonce: Uint8Array
+}
+
+export interface EvidencePolicy {
+  /** unix seconds: the block time */
+  at: number
+  maxAgeSeconds: number
+  /** the format's trust anchors from the chain's policy */
+  trustAnchors: Uint8Array[]
 }
 
 export interface AttestationVerifier {
+  supports(format: string): boolean
   /** Throws LedgerError('ATTESTATION_REJECTED', why) when the evidence does not verify. */
-  verify(format: string, evidence: Uint8Array, atUnixSeconds: number): VerifiedEvidence
+  verify(format: string, evidence: Uint8Array, policy: EvidencePolicy): VerifiedEvidence
 }
 
-/** Dispatches on the evidence format; formats without a verifier are refused. */
+/** Dispatches on the evidence format. */
 export class AttestationVerifierRegistry implements AttestationVerifier {
   private readonly byFormat = new Map<string, AttestationVerifier>()
 
@@ -30,9 +44,21 @@ export class AttestationVerifierRegistry implements AttestationVerifier {
     return this
   }
 
-  verify(format: string, evidence: Uint8Array, atUnixSeconds: number): VerifiedEvidence {
+  supports(format: string): boolean {
+    return this.byFormat.has(format)
+  }
+
+  verify(format: string, evidence: Uint8Array, policy: EvidencePolicy): VerifiedEvidence {
     const v = this.byFormat.get(format)
     if (v === undefined) throw new LedgerError('ATTESTATION_REJECTED', `no verifier for evidence format '${format}'`)
-    return v.verify(format, evidence, atUnixSeconds)
+    return v.verify(format, evidence, policy)
   }
+}
+
+/**
+ * The nonce an enclave must put in its evidence for one purpose on one chain, so
+ * evidence made for registering, or for one round's key, cannot be reused for another.
+ */
+export function evidenceNonce(chainId: string, purpose: 'enclave.register' | 'enclave.round-key', subject: string): Uint8Array {
+  return sha256(new TextEncoder().encode(`fedledger/evidence-nonce/v1\0${chainId}\0${purpose}\0${subject}`))
 }

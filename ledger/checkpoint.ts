@@ -10,9 +10,10 @@
  * It is imported with CHECKPOINT_CID_OPTIONS (one frozen constant), so anyone
  * running `ipfs add -r` with the same profile on the same files gets the same
  * CID. Restoring rebuilds the state trie from `state.cbor` and refuses a
- * checkpoint whose rebuilt root differs from the one it claims (or the one the
- * ledger anchored).
+ * checkpoint whose rebuilt root, height or model differs from what its manifest
+ * claims or what the ledger anchored.
  */
+import { z } from 'zod'
 import { addDirectory, type CasBlockstore, catFileBytes, CHECKPOINT_CID_OPTIONS, listDirectory, addFile } from './cas/index.ts'
 import { bytesEqual, decode, encode, toHex, type CID } from './codec.ts'
 import { LedgerError } from './errors.ts'
@@ -34,12 +35,20 @@ export interface CheckpointInput {
   transcripts?: ReadonlyMap<string, Uint8Array>
 }
 
-export interface Manifest {
-  version: number
-  height: number
+const ManifestSchema = z.strictObject({
+  version: z.literal(CHECKPOINT_VERSION),
+  height: z.number().int().nonnegative(),
+  stateRoot: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 32, 'expected 32 bytes'),
+  model: z.strictObject({ file: z.literal(MODEL_FILE), dtype: z.literal('float32-le'), length: z.number().int().nonnegative() }),
+  transcripts: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/)),
+})
+export type Manifest = z.infer<typeof ManifestSchema>
+
+/** What the ledger anchored (a `checkpoint` record): the restore must reproduce it. */
+export interface AnchoredCheckpoint {
   stateRoot: Uint8Array
-  model: { file: string; dtype: 'float32-le'; length: number }
-  transcripts: string[]
+  height: number
+  model: CID
 }
 
 export interface WrittenCheckpoint {
@@ -85,7 +94,7 @@ export async function writeCheckpoint(store: CasBlockstore, input: CheckpointInp
     model: { file: MODEL_FILE, dtype: 'float32-le', length: input.model.length },
     transcripts: transcripts.map(([round]) => round),
   }
-  const snapshot = { height: input.state.height, stateRoot: input.state.root, entries: [...input.state.trie.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) }
+  const snapshot = { entries: [...input.state.trie.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) }
   const modelBytes = float32ToLeBytes(input.model)
   const root = await addDirectory(
     store,
@@ -102,26 +111,32 @@ export async function writeCheckpoint(store: CasBlockstore, input: CheckpointInp
 }
 
 /**
- * Reads a checkpoint back and rebuilds its state. `expectedStateRoot` is the
- * root the ledger anchored; the rebuilt state must match it exactly.
+ * Reads a checkpoint back and rebuilds its state. With `anchored` (the ledger's
+ * checkpoint record), the state root, height and model file must be exactly
+ * those the ledger anchored.
  */
-export async function restoreCheckpoint(store: CasBlockstore, root: CID, expectedStateRoot?: Uint8Array): Promise<RestoredCheckpoint> {
-  const manifest = decode<Manifest>(await catFileBytes(store, `${root}/${MANIFEST_FILE}`))
-  if (manifest.version !== CHECKPOINT_VERSION) throw new LedgerError('CHECKPOINT', `unsupported checkpoint version ${manifest.version}`)
-  const snapshot = decode<{ height: number; stateRoot: Uint8Array; entries: Array<[string, Uint8Array]> }>(await catFileBytes(store, `${root}/${STATE_FILE}`), MAX_SNAPSHOT_BYTES)
-  const state = new LedgerState(StateTrie.fromEntries(snapshot.entries), snapshot.height)
-  if (!bytesEqual(state.root, manifest.stateRoot) || snapshot.height !== manifest.height) {
-    throw new LedgerError('CHECKPOINT', `snapshot rebuilds state root ${toHex(state.root)}, manifest claims ${toHex(manifest.stateRoot)}`)
+export async function restoreCheckpoint(store: CasBlockstore, root: CID, anchored?: AnchoredCheckpoint): Promise<RestoredCheckpoint> {
+  const fail = (why: string) => new LedgerError('CHECKPOINT', why)
+  const parsed = ManifestSchema.safeParse(decode(await catFileBytes(store, `${root}/${MANIFEST_FILE}`)))
+  if (!parsed.success) throw fail(`bad checkpoint manifest: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`)
+  const manifest = parsed.data
+  const snapshot = decode<{ entries: Array<[string, Uint8Array]> }>(await catFileBytes(store, `${root}/${STATE_FILE}`), MAX_SNAPSHOT_BYTES)
+  if (!Array.isArray(snapshot?.entries)) throw fail('bad state snapshot')
+  const state = new LedgerState(StateTrie.fromEntries(snapshot.entries), manifest.height)
+  if (!bytesEqual(state.root, manifest.stateRoot)) throw fail(`snapshot rebuilds state root ${toHex(state.root)}, manifest claims ${toHex(manifest.stateRoot)}`)
+  const listing = await listDirectory(store, root)
+  const modelEntry = listing.find((e) => e.name === MODEL_FILE)
+  if (modelEntry === undefined) throw fail('checkpoint has no model file')
+  if (anchored !== undefined) {
+    if (!bytesEqual(state.root, anchored.stateRoot)) throw fail(`checkpoint state root ${toHex(state.root)} is not the anchored ${toHex(anchored.stateRoot)}`)
+    if (manifest.height !== anchored.height) throw fail(`checkpoint is of height ${manifest.height}, the ledger anchored height ${anchored.height}`)
+    if (!modelEntry.cid.equals(anchored.model)) throw fail(`checkpoint model ${modelEntry.cid} is not the anchored ${anchored.model}`)
   }
-  if (expectedStateRoot !== undefined && !bytesEqual(state.root, expectedStateRoot)) {
-    throw new LedgerError('CHECKPOINT', `checkpoint state root ${toHex(state.root)} is not the anchored ${toHex(expectedStateRoot)}`)
-  }
-  const model = leBytesToFloat32(await catFileBytes(store, `${root}/${manifest.model.file}`))
-  if (model.length !== manifest.model.length) throw new LedgerError('CHECKPOINT', `model has ${model.length} values, manifest says ${manifest.model.length}`)
+  const model = leBytesToFloat32(await catFileBytes(store, modelEntry.cid))
+  if (model.length !== manifest.model.length) throw fail(`model has ${model.length} values, manifest says ${manifest.model.length}`)
   const transcripts = new Map<string, Uint8Array>()
   if (manifest.transcripts.length > 0) {
-    const listed = await listDirectory(store, `${root}/${TRANSCRIPTS_DIR}`)
-    for (const entry of listed) transcripts.set(entry.name.replace(/\.cbor$/, ''), await catFileBytes(store, entry.cid))
+    for (const entry of await listDirectory(store, `${root}/${TRANSCRIPTS_DIR}`)) transcripts.set(entry.name.replace(/\.cbor$/, ''), await catFileBytes(store, entry.cid))
   }
   return { manifest, state, model, transcripts }
 }

@@ -4,6 +4,7 @@
  * KeyObjects, so verification keys are cached by their bytes.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto'
+import { ed25519 } from '@noble/curves/ed25519.js'
 import { type DomainTag, signingBytes, toHex } from './codec.ts'
 
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
@@ -58,6 +59,19 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject | undefined {
     publicCache.set(id, k)
   }
   return k
+}
+
+/**
+ * True for a public key that is not a valid curve point or is of small order:
+ * with such a key, signatures can be forged for any message (e.g. key 01 00..00),
+ * so registration refuses it.
+ */
+export function isWeakPublicKey(publicKey: Uint8Array): boolean {
+  try {
+    return ed25519.Point.fromBytes(publicKey).isSmallOrder()
+  } catch {
+    return true
+  }
 }
 
 export function signBytes(secretKey: Uint8Array, message: Uint8Array): Uint8Array {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { certifyPlatform, issueSimEvidence, SIM_FORMAT, SimAttestationVerifier } from '../enclave/index.ts'
 import {
-  addModel, approveTx, AttestationVerifierRegistry, CasBlockstore, ChainStore, DomainTag, encode, encodeTx, executeBlock, generateKeyPair, genesisState, LevelKeyValueStore,
+  addModel, approveTx, evidenceNonce, AttestationVerifierRegistry, CasBlockstore, ChainStore, DomainTag, encode, encodeTx, executeBlock, generateKeyPair, genesisState, LevelKeyValueStore,
   restoreCheckpoint, sha256, signPayload, signTx, StateKey, toHex, verifyProof, writeCheckpoint,
   type BudgetRecord, type CheckpointRecord, type Ed25519KeyPair, type LedgerState, type Receipt, type RevocationEntry, type TxBody, type TxType,
 } from '../ledger/index.ts'
@@ -39,11 +39,11 @@ export async function runLedgerDemo(opts: DemoOptions): Promise<{ height: number
     const platform = key('sim-platform')
     const cert = certifyPlatform(key('testnet-root').secretKey, 'sim-platform', platform.publicKey, now + 86_400)
     const measurement = sha256(new TextEncoder().encode('fedledger aggregation enclave bundle (demo)'))
-    const evidence = (bound: Uint8Array[]) => ({
+    const evidence = (purpose: 'enclave.register' | 'enclave.round-key', subject: string, bound: Uint8Array[]) => ({
       format: SIM_FORMAT,
-      evidence: issueSimEvidence(cert, platform.secretKey, { platform: 'sim-platform', measurement, keys: bound, nonce: new Uint8Array(16), timestamp: now, debug: false }),
+      evidence: issueSimEvidence(cert, platform.secretKey, { platform: 'sim-platform', measurement, keys: bound, nonce: evidenceNonce(CHAIN, purpose, subject), timestamp: now, debug: false }),
     })
-    const components = { attestation: new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier({ roots: [key('testnet-root').publicKey] })) }
+    const components = { attestation: new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier()) }
 
     const member = (id: string, roles: Array<'participant' | 'coordinator' | 'auditor' | 'governor'>) => ({ id, org: id, roles, publicKey: key(id).publicKey })
     const genesis = genesisState({
@@ -51,7 +51,7 @@ export async function runLedgerDemo(opts: DemoOptions): Promise<{ height: number
       epochLength: 100,
       governanceThreshold: 2,
       revocationAuthorities: { 'attestation-service': key('attestation-service').publicKey },
-      attestation: { formats: [SIM_FORMAT], measurements: [toHex(measurement)] },
+      attestation: { formats: [SIM_FORMAT], trustAnchors: { [SIM_FORMAT]: [key('testnet-root').publicKey] }, measurements: [toHex(measurement)] },
       validators: [0, 1, 2, 3].map((i) => ({ id: `validator-${i}`, publicKey: key(`validator-${i}`).publicKey, power: 1 })),
       members: [member('gov-1', ['governor']), member('gov-2', ['governor']), member('coordinator', ['coordinator']), member('auditor', ['auditor']), ...BANKS.map((b) => member(b, ['participant']))],
       budgets: BANKS.map((b) => ({ member: b, epsilon: 4, delta: 1e-5 })),
@@ -86,7 +86,7 @@ export async function runLedgerDemo(opts: DemoOptions): Promise<{ height: number
 
     // 1. The enclave is registered by governance, with evidence the ledger verifies.
     const enclaveKey = key('enclave-1')
-    await block('enclave.register enclave-1 (sim-v1)', [tx('gov-1', 'enclave.register', { id: 'enclave-1', platform: 'sim-platform', measurement, publicKey: enclaveKey.publicKey, attestation: evidence([enclaveKey.publicKey]) }, ['gov-2'])])
+    await block('enclave.register enclave-1 (sim-v1)', [tx('gov-1', 'enclave.register', { id: 'enclave-1', platform: 'sim-platform', measurement, publicKey: enclaveKey.publicKey, attestation: evidence('enclave.register', 'enclave-1', [enclaveKey.publicKey]) }, ['gov-2'])])
 
     // 2. Round r1: open, attested round key, commits, result after the deadline, close.
     const training = { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.02, localEpochs: 1 }
@@ -94,7 +94,7 @@ export async function runLedgerDemo(opts: DemoOptions): Promise<{ height: number
     const deadline = state.height + 4
     await block('round.open r1 (6 banks, σ = 1.1, q = 0.02, 50 steps)', [tx('coordinator', 'round.open', { round: 'r1', baseModel: base, training, aggregation: { rule: 'multi-krum', f: 1, m: 5 }, eligible: BANKS, deadline, enclave: 'enclave-1' })])
     const roundKey = generateKeyPair().publicKey // stands in for the enclave's x25519 round key
-    await block('enclave.round-key r1 (bound into evidence)', [tx('enclave-1', 'enclave.round-key', { round: 'r1', publicKey: roundKey, attestation: evidence([roundKey, enclaveKey.publicKey]) })])
+    await block('enclave.round-key r1 (bound into evidence)', [tx('enclave-1', 'enclave.round-key', { round: 'r1', publicKey: roundKey, attestation: evidence('enclave.round-key', 'r1', [roundKey, enclaveKey.publicKey]) })])
     const committers = BANKS.slice(0, 5)
     const updates = new Map<string, Float32Array>()
     const commits = await Promise.all(
@@ -102,7 +102,7 @@ export async function runLedgerDemo(opts: DemoOptions): Promise<{ height: number
         const update = Float32Array.from({ length: 7840 }, (_, j) => Math.sin(i * 7840 + j) * 1e-3) // synthetic
         updates.set(b, update)
         const ciphertext = await addModel(cas, update) // stands in for the encrypted update
-        const statement = { round: 'r1', member: b, plaintextHash: sha256(new Uint8Array(update.buffer)), declaredNorm: 0.5 }
+        const statement = { chain: CHAIN, round: 'r1', member: b, plaintextHash: sha256(new Uint8Array(update.buffer)), declaredNorm: 0.5 }
         return tx(b, 'round.commit', { round: 'r1', ciphertext, statement, statementSig: signPayload(key(b).secretKey, DomainTag.UPDATE_STATEMENT, statement) })
       }),
     )
@@ -119,8 +119,8 @@ export async function runLedgerDemo(opts: DemoOptions): Promise<{ height: number
     const spent = (b: string) => state.get<BudgetRecord>(StateKey.budget(b))!.epsilonSpent
     log(`          ε spent: ${BANKS.map((b) => `${b} ${spent(b).toFixed(3)}`).join(', ')} (cap 4)`)
 
-    // 3. bank-c's attestation is revoked by a signed revocation-list entry: r1 must be re-aggregated without it.
-    const entry: RevocationEntry = { authority: 'attestation-service', serial: 1, subject: { kind: 'member', id: 'bank-c' }, reason: 'TCB out of date', issuedAt: now }
+    // 3. The attestation service's revocation list revokes bank-c: r1 must be re-aggregated without it.
+    const entry: RevocationEntry = { chain: CHAIN, authority: 'attestation-service', serial: 1, subject: { kind: 'member', id: 'bank-c' }, reason: 'TCB out of date', issuedAt: now }
     await block('member.revoke bank-c (revocation-list entry)', [tx('auditor', 'member.revoke', { member: 'bank-c', reason: entry.reason, evidence: { kind: 'revocation-list', entry, sig: signPayload(key('attestation-service').secretKey, DomainTag.REVOCATION, entry) } })])
     const rest = committers.filter((b) => b !== 'bank-c')
     const model1b = await addModel(cas, mean(rest))
@@ -137,7 +137,7 @@ export async function runLedgerDemo(opts: DemoOptions): Promise<{ height: number
     await block('round.open r2 with revoked bank-c', [tx('coordinator', 'round.open', open2(BANKS, 1))])
     const others = BANKS.filter((b) => b !== 'bank-c')
     await block('round.open r2 with 40 local epochs', [tx('coordinator', 'round.open', open2(others, 40))])
-    const late = { round: 'r1', member: 'bank-c', plaintextHash: new Uint8Array(32), declaredNorm: 0 }
+    const late = { chain: CHAIN, round: 'r1', member: 'bank-c', plaintextHash: new Uint8Array(32), declaredNorm: 0 }
     await block('commit by revoked bank-c', [tx('bank-c', 'round.commit', { round: 'r1', ciphertext: base, statement: late, statementSig: signPayload(key('bank-c').secretKey, DomainTag.UPDATE_STATEMENT, late) })])
     await block('round.open r2 (5 banks, 1 epoch)', [tx('coordinator', 'round.open', open2(others, 1))])
 
@@ -145,7 +145,7 @@ export async function runLedgerDemo(opts: DemoOptions): Promise<{ height: number
     const proof = state.trie.prove(StateKey.budget('bank-a'))
     const proved = verifyProof(state.root, StateKey.budget('bank-a'), proof)
     const anchored = state.get<CheckpointRecord>(StateKey.checkpointLatest)!
-    const restored = await restoreCheckpoint(cas, anchored.snapshot, anchored.stateRoot)
+    const restored = await restoreCheckpoint(cas, anchored.snapshot, anchored)
     const reopened = await new ChainStore({ kv }).loadState()
     log('')
     log(`head       height ${state.height}, state root ${toHex(state.root)}`)

@@ -6,17 +6,15 @@
  *   platform key ──signs──▶ report { platform, measurement = hash of the enclave
  *                                    bundle, bound public keys, nonce, timestamp, debug }
  *
- * The verifier trusts a set of root keys and checks the chain, the certificate's
- * expiry and the report's age against the time it is given (the block time on
- * the ledger). It proves nothing about isolation: production policy must refuse
+ * The verifier takes its trust anchors (root keys) and the maximum report age from
+ * the chain's attestation policy, and checks the certificate's expiry and the
+ * report's age against the block time. It proves nothing about isolation: production policy must refuse
  * it (list only hardware formats in the chain's attestation policy).
  */
 import { z } from 'zod'
-import { decode, DomainTag, encode, LedgerError, signPayload, verifyPayload, type AttestationVerifier, type VerifiedEvidence } from '../../ledger/index.ts'
+import { decode, DomainTag, encode, LedgerError, signPayload, verifyPayload, type AttestationVerifier, type EvidencePolicy, type VerifiedEvidence } from '../../ledger/index.ts'
 
 export const SIM_FORMAT = 'sim-v1'
-/** Reports older than this (seconds) are refused by default. */
-export const SIM_DEFAULT_MAX_AGE = 24 * 3600
 
 const bytes = (n: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === n, `expected ${n} bytes`)
 
@@ -45,22 +43,16 @@ export function issueSimEvidence(cert: SimPlatformCert, platformSecretKey: Uint8
   return encode({ cert, report, sig: signPayload(platformSecretKey, DomainTag.SIM_REPORT, report) })
 }
 
-export interface SimVerifierOptions {
-  /** trusted testnet root public keys */
-  roots: Uint8Array[]
-  maxAgeSeconds?: number
-}
-
+/**
+ * Verifies sim-v1 evidence against the chain's policy: the platform certificate
+ * must chain to one of the policy's trust anchors (testnet root keys).
+ */
 export class SimAttestationVerifier implements AttestationVerifier {
-  private readonly roots: Uint8Array[]
-  private readonly maxAge: number
-
-  constructor(options: SimVerifierOptions) {
-    this.roots = options.roots
-    this.maxAge = options.maxAgeSeconds ?? SIM_DEFAULT_MAX_AGE
+  supports(format: string): boolean {
+    return format === SIM_FORMAT
   }
 
-  verify(format: string, evidence: Uint8Array, at: number): VerifiedEvidence {
+  verify(format: string, evidence: Uint8Array, policy: EvidencePolicy): VerifiedEvidence {
     const reject = (why: string) => new LedgerError('ATTESTATION_REJECTED', `${SIM_FORMAT}: ${why}`)
     if (format !== SIM_FORMAT) throw reject(`cannot verify format '${format}'`)
     let raw: unknown
@@ -72,13 +64,14 @@ export class SimAttestationVerifier implements AttestationVerifier {
     const parsed = Evidence.safeParse(raw)
     if (!parsed.success) throw reject(`malformed evidence: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`)
     const { cert, report, sig } = parsed.data
+    const { at, maxAgeSeconds } = policy
     const certBody = { platform: cert.platform, publicKey: cert.publicKey, notAfter: cert.notAfter }
-    if (!this.roots.some((root) => verifyPayload(root, DomainTag.SIM_PLATFORM_CERT, certBody, cert.sig))) throw reject('platform certificate is not signed by a trusted root')
+    if (!policy.trustAnchors.some((root) => verifyPayload(root, DomainTag.SIM_PLATFORM_CERT, certBody, cert.sig))) throw reject('platform certificate is not signed by a trusted root')
     if (at > cert.notAfter) throw reject(`platform certificate expired at ${cert.notAfter}`)
     if (!verifyPayload(cert.publicKey, DomainTag.SIM_REPORT, report, sig)) throw reject('report signature does not verify against the platform key')
     if (report.platform !== cert.platform) throw reject(`report names platform '${report.platform}', certificate '${cert.platform}'`)
     if (report.timestamp > at + 300) throw reject('report is from the future')
-    if (at - report.timestamp > this.maxAge) throw reject(`report is ${at - report.timestamp} s old, limit ${this.maxAge} s`)
-    return { format, platform: report.platform, measurement: report.measurement, debug: report.debug, boundKeys: report.keys }
+    if (at - report.timestamp > maxAgeSeconds) throw reject(`report is ${at - report.timestamp} s old, limit ${maxAgeSeconds} s`)
+    return { format, platform: report.platform, measurement: report.measurement, debug: report.debug, boundKeys: report.keys, nonce: report.nonce }
   }
 }

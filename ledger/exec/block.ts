@@ -17,7 +17,7 @@ import type { TxType } from '../tx/schema.ts'
 import { isRevoked, type BlockInfo, type ExecutionComponents, type Sender, type TxContext } from './context.ts'
 import { applyEpochBoundary, budgetGrant, enclaveRegister, enclaveRevoke, memberRegister, memberRevoke, validatorSetUpdate } from './membership.ts'
 import { enclaveRoundKey, roundCommit, roundOpen } from './rounds.ts'
-import { checkpoint, roundClose, roundResult } from './results.ts'
+import { checkpoint, roundClose, roundDiscard, roundResult } from './results.ts'
 
 export interface BlockInput extends BlockInfo {
   /** encoded signed transactions, in consensus order */
@@ -54,6 +54,7 @@ const HANDLERS: Record<TxType, Handler> = {
   'round.commit': roundCommit,
   'round.result': roundResult,
   'round.close': roundClose,
+  'round.discard': roundDiscard,
   checkpoint,
 }
 
@@ -61,6 +62,9 @@ export function executeBlock(state: LedgerState, block: BlockInput, components: 
   if (block.height !== state.height + 1) throw new Error(`block height ${block.height} does not follow state height ${state.height}`)
   const params = state.get<ChainParams>(StateKey.params)
   if (params === undefined) throw new Error('state has no chain parameters: execute on a genesis state')
+  if (!block.txs.every((t) => t instanceof Uint8Array)) throw new Error('block transactions must be byte arrays (decode the block before executing it)')
+  const missing = params.attestation.formats.filter((f) => !components.attestation.supports(f))
+  if (missing.length > 0) throw new Error(`this node cannot verify evidence formats its chain allows: ${missing.join(', ')}`)
   const overlay = new StateOverlay(state)
   const receipts: Receipt[] = block.txs.map((bytes, index) => {
     const txOverlay = new StateOverlay(overlay)
@@ -93,8 +97,9 @@ function applyTx(decoded: DecodedTx, state: StateOverlay, params: ChainParams, b
   const expected = state.get<number>(nonceKey) ?? 0
   if (tx.nonce !== expected) throw new LedgerError('BAD_NONCE', `nonce ${tx.nonce} of '${tx.sender}' is not the next one (${expected})${tx.nonce < expected ? ': replay' : ''}`)
   if (!verifyTxSignature(tx, sender.record.publicKey, signed.sig)) throw new LedgerError('BAD_SIGNATURE', `signature of '${tx.sender}' does not verify`)
-  const ctx: TxContext = { block, preStateRoot, state, params, sender, signed, tx, components }
+  const ctx: TxContext = { block, preStateRoot, state, params, sender, signed, tx, components, governance: false }
   HANDLERS[tx.type](ctx)
+  if ((signed.approvals?.length ?? 0) > 0 && !ctx.governance) throw new LedgerError('BAD_ARGUMENT', `${tx.type} takes no governance approvals`)
   state.put(nonceKey, expected + 1)
 }
 

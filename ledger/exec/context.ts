@@ -3,12 +3,14 @@
  * that is discarded if the handler throws), the authenticated sender, and the
  * components the ledger was built with. Also the checks several handlers share.
  */
-import type { AttestationVerifier } from '../attestation.ts'
+import { type AttestationVerifier, evidenceNonce } from '../attestation.ts'
+import { bytesEqual } from '../codec.ts'
+import { isWeakPublicKey } from '../crypto.ts'
 import { LedgerError } from '../errors.ts'
 import type { ChainParams, EnclaveRecord, MemberRecord } from '../state/records.ts'
 import { StateKey } from '../state/keys.ts'
 import type { StateOverlay } from '../state/state.ts'
-import type { Role, SignedTx, TxType, Tx } from '../tx/schema.ts'
+import type { AttestationEvidence, Role, SignedTx, TxType, Tx } from '../tx/schema.ts'
 import { verifyTxSignature } from '../tx/envelope.ts'
 
 export interface ExecutionComponents {
@@ -33,6 +35,8 @@ export interface TxContext<T extends TxType = TxType> {
   signed: SignedTx<T>
   tx: Tx<T>
   components: ExecutionComponents
+  /** set by requireGovernance: the transaction's approvals were checked and counted */
+  governance: boolean
 }
 
 export function isRevoked(rec: { revokedAt: number | null }, height: number): boolean {
@@ -69,11 +73,17 @@ export function requireEnclave(ctx: TxContext): EnclaveRecord {
 
 /**
  * Governance transactions need `governanceThreshold` distinct, unrevoked
- * governors: the sender plus co-signers in `approvals`, each signing the same
- * transaction payload.
+ * governors: the sender plus exactly threshold − 1 co-signers in `approvals`
+ * (sorted by member id, see decodeTx), each signing the same transaction
+ * payload. Exactly, so that no relayer can add or drop approvals and change the
+ * transaction's id.
  */
 export function requireGovernance(ctx: TxContext): void {
+  ctx.governance = true
   const sender = requireRole(ctx, 'governor')
+  const needed = ctx.params.governanceThreshold - 1
+  const given = ctx.signed.approvals?.length ?? 0
+  if (given > needed) throw new LedgerError('BAD_ARGUMENT', `${ctx.tx.type} carries ${given} approvals; the threshold needs exactly ${needed}`)
   const signers = new Set([sender.id])
   for (const a of ctx.signed.approvals ?? []) {
     if (signers.has(a.member)) throw new LedgerError('BAD_SIGNATURE', `governor '${a.member}' approves twice`)
@@ -90,4 +100,37 @@ export function requireGovernance(ctx: TxContext): void {
 
 export function measurementAllowed(params: ChainParams, measurement: Uint8Array): boolean {
   return params.attestation.measurements.includes(Buffer.from(measurement).toString('hex'))
+}
+
+export function requireStrongKey(publicKey: Uint8Array, whose: string): void {
+  if (isWeakPublicKey(publicKey)) throw new LedgerError('BAD_ARGUMENT', `${whose} public key is not a valid ed25519 key of full order`)
+}
+
+export interface EvidenceExpectation {
+  purpose: 'enclave.register' | 'enclave.round-key'
+  /** the enclave id (registration) or round id (round key) the evidence was made for */
+  subject: string
+  platform: string
+  measurement: Uint8Array
+  /** keys that must all be bound into the evidence */
+  keys: Uint8Array[]
+}
+
+/**
+ * The one check of enclave evidence: format allowed by the chain, verified under the
+ * chain's trust anchors at block time, not debug, the expected platform and an
+ * allowed measurement, every expected key bound, and the nonce of this purpose.
+ */
+export function verifyEnclaveEvidence(ctx: TxContext, att: AttestationEvidence, expect: EvidenceExpectation): void {
+  const policy = ctx.params.attestation
+  const reject = (why: string) => new LedgerError('ATTESTATION_REJECTED', why)
+  if (!policy.formats.includes(att.format)) throw reject(`evidence format '${att.format}' is not allowed on this chain`)
+  const trustAnchors = Object.hasOwn(policy.trustAnchors, att.format) ? policy.trustAnchors[att.format]! : []
+  const v = ctx.components.attestation.verify(att.format, att.evidence, { at: ctx.block.time, maxAgeSeconds: policy.maxEvidenceAgeSeconds, trustAnchors })
+  if (v.debug) throw reject('enclave runs in debug mode')
+  if (v.platform !== expect.platform) throw reject(`evidence is for platform '${v.platform}', not '${expect.platform}'`)
+  if (!bytesEqual(v.measurement, expect.measurement)) throw reject('evidence measurement differs from the expected one')
+  if (!measurementAllowed(ctx.params, v.measurement)) throw reject('measurement is not on the allow-list')
+  for (const key of expect.keys) if (!v.boundKeys.some((k) => bytesEqual(k, key))) throw reject(`key ${Buffer.from(key).toString('hex').slice(0, 16)}… is not bound into the evidence`)
+  if (!bytesEqual(v.nonce, evidenceNonce(ctx.params.chainId, expect.purpose, expect.subject))) throw reject(`evidence was not made for ${expect.purpose} of '${expect.subject}' on this chain`)
 }

@@ -2,12 +2,13 @@
  * Handlers for membership and governance: registering and revoking members and
  * enclaves, granting privacy budgets, and ordering validator-set changes.
  */
+import { isWeakPublicKey } from '../crypto.ts'
 import { LedgerError } from '../errors.ts'
 import { StateKey } from '../state/keys.ts'
 import type { StateOverlay } from '../state/state.ts'
 import type { BudgetRecord, EnclaveRecord, MemberRecord, PendingValidatorSet, RoundRecord, ValidatorSetRecord } from '../state/records.ts'
-import { epsilonOf } from './budget.ts'
-import { getEnclave, getMember, isRevoked, measurementAllowed, requireGovernance, type TxContext } from './context.ts'
+import { committedCurve, epsilonOf } from './budget.ts'
+import { getEnclave, getMember, isRevoked, requireGovernance, requireStrongKey, verifyEnclaveEvidence, type TxContext } from './context.ts'
 import { checkRevocationEvidence } from './revocation.ts'
 
 function requireFreshId(ctx: TxContext, id: string): void {
@@ -20,6 +21,7 @@ export function memberRegister(ctx: TxContext<'member.register'>): void {
   requireGovernance(ctx)
   const b = ctx.tx.body
   requireFreshId(ctx, b.id)
+  requireStrongKey(b.publicKey, `member '${b.id}'`)
   const rec: MemberRecord = {
     id: b.id,
     org: b.org,
@@ -31,14 +33,26 @@ export function memberRegister(ctx: TxContext<'member.register'>): void {
     revocationReason: null,
   }
   ctx.state.put(StateKey.member(b.id), rec)
+  if (rec.roles.includes('governor')) ctx.state.put(StateKey.governors, [...governors(ctx), b.id])
+}
+
+function governors(ctx: TxContext): string[] {
+  return ctx.state.get<string[]>(StateKey.governors) ?? []
 }
 
 export function memberRevoke(ctx: TxContext<'member.revoke'>): void {
   const b = ctx.tx.body
   const m = getMember(ctx.state, b.member)
   if (isRevoked(m, ctx.block.height)) throw new LedgerError('MEMBER_REVOKED', `member '${b.member}' is already revoked`)
-  checkRevocationEvidence(ctx, { kind: 'member', id: b.member }, b.evidence)
-  ctx.state.put(StateKey.member(b.member), { ...m, revokedAt: ctx.block.height, revocationReason: b.reason })
+  const reason = checkRevocationEvidence(ctx, { kind: 'member', id: b.member }, b.evidence, b.reason)
+  if (m.roles.includes('governor')) {
+    const remaining = governors(ctx).filter((g) => g !== b.member)
+    if (remaining.length < ctx.params.governanceThreshold) {
+      throw new LedgerError('FORBIDDEN_ROLE', `revoking governor '${b.member}' would leave ${remaining.length} governors, under the threshold ${ctx.params.governanceThreshold}`)
+    }
+    ctx.state.put(StateKey.governors, remaining)
+  }
+  ctx.state.put(StateKey.member(b.member), { ...m, revokedAt: ctx.block.height, revocationReason: reason })
   // Rounds since the last checkpoint that included the member must be re-aggregated without it.
   for (const roundId of ctx.state.get<string[]>(StateKey.roundsSinceCheckpoint) ?? []) {
     const r = ctx.state.get<RoundRecord>(StateKey.round(roundId))
@@ -52,15 +66,8 @@ export function enclaveRegister(ctx: TxContext<'enclave.register'>): void {
   requireGovernance(ctx)
   const b = ctx.tx.body
   requireFreshId(ctx, b.id)
-  if (!ctx.params.attestation.formats.includes(b.attestation.format)) {
-    throw new LedgerError('ATTESTATION_REJECTED', `evidence format '${b.attestation.format}' is not allowed on this chain`)
-  }
-  const v = ctx.components.attestation.verify(b.attestation.format, b.attestation.evidence, ctx.block.time)
-  if (v.debug) throw new LedgerError('ATTESTATION_REJECTED', 'enclave runs in debug mode')
-  if (v.platform !== b.platform) throw new LedgerError('ATTESTATION_REJECTED', `evidence is for platform '${v.platform}', not '${b.platform}'`)
-  if (Buffer.compare(v.measurement, b.measurement) !== 0) throw new LedgerError('ATTESTATION_REJECTED', 'evidence measurement differs from the declared one')
-  if (!measurementAllowed(ctx.params, b.measurement)) throw new LedgerError('ATTESTATION_REJECTED', 'measurement is not on the allow-list')
-  if (!v.boundKeys.some((k) => Buffer.compare(k, b.publicKey) === 0)) throw new LedgerError('ATTESTATION_REJECTED', "the enclave's signing key is not bound into its evidence")
+  requireStrongKey(b.publicKey, `enclave '${b.id}'`)
+  verifyEnclaveEvidence(ctx, b.attestation, { purpose: 'enclave.register', subject: b.id, platform: b.platform, measurement: b.measurement, keys: [b.publicKey] })
   const rec: EnclaveRecord = { id: b.id, platform: b.platform, measurement: b.measurement, publicKey: b.publicKey, registeredAt: ctx.block.height, revokedAt: null, revocationReason: null }
   ctx.state.put(StateKey.enclave(b.id), rec)
 }
@@ -69,8 +76,8 @@ export function enclaveRevoke(ctx: TxContext<'enclave.revoke'>): void {
   const b = ctx.tx.body
   const e = getEnclave(ctx.state, b.enclave)
   if (isRevoked(e, ctx.block.height)) throw new LedgerError('ENCLAVE_REVOKED', `enclave '${b.enclave}' is already revoked`)
-  checkRevocationEvidence(ctx, { kind: 'enclave', id: b.enclave }, b.evidence)
-  ctx.state.put(StateKey.enclave(b.enclave), { ...e, revokedAt: ctx.block.height, revocationReason: b.reason })
+  const reason = checkRevocationEvidence(ctx, { kind: 'enclave', id: b.enclave }, b.evidence, b.reason)
+  ctx.state.put(StateKey.enclave(b.enclave), { ...e, revokedAt: ctx.block.height, revocationReason: reason })
 }
 
 export function budgetGrant(ctx: TxContext<'budget.grant'>): void {
@@ -80,6 +87,11 @@ export function budgetGrant(ctx: TxContext<'budget.grant'>): void {
   if (isRevoked(m, ctx.block.height)) throw new LedgerError('MEMBER_REVOKED', `member '${b.member}' is revoked`)
   const prev = ctx.state.get<BudgetRecord>(StateKey.budget(b.member))
   const spent = prev?.spent ?? ctx.params.rdpOrders.map(() => 0)
+  // A new cap or δ may not put what is spent and reserved over the cap.
+  if (prev !== undefined) {
+    const held = epsilonOf(ctx.params.rdpOrders, committedCurve(prev, (r) => ctx.state.get<number[]>(StateKey.roundRdp(r))), b.delta)
+    if (!(held <= b.epsilon)) throw new LedgerError('OUT_OF_BUDGET', `member '${b.member}' has spent and reserved ε = ${held.toPrecision(6)} at δ = ${b.delta}, over the new cap ${b.epsilon}`)
+  }
   const rec: BudgetRecord = {
     member: b.member,
     epsilonCap: b.epsilon,
@@ -95,17 +107,32 @@ export function currentEpoch(height: number, epochLength: number): number {
   return Math.floor(height / epochLength)
 }
 
+/** A validator-set change must be ordered at least this many blocks before its epoch starts. */
+export const VALIDATOR_SET_LEAD_BLOCKS = 2
+
 export function validatorSetUpdate(ctx: TxContext<'validator-set.update'>): void {
   requireGovernance(ctx)
   const b = ctx.tx.body
-  const now = currentEpoch(ctx.block.height, ctx.params.epochLength)
-  if (b.epoch <= now) throw new LedgerError('VALIDATOR_SET', `epoch ${b.epoch} has begun; the next epoch is ${now + 1}`)
-  const ids = new Set(b.validators.map((v) => v.id))
-  const keys = new Set(b.validators.map((v) => Buffer.from(v.publicKey).toString('hex')))
-  if (ids.size !== b.validators.length || keys.size !== b.validators.length) throw new LedgerError('VALIDATOR_SET', 'validator ids and keys must be unique')
+  const starts = b.epoch * ctx.params.epochLength
+  if (ctx.block.height + VALIDATOR_SET_LEAD_BLOCKS > starts) {
+    throw new LedgerError('VALIDATOR_SET', `epoch ${b.epoch} starts at height ${starts}: a change must be ordered at least ${VALIDATOR_SET_LEAD_BLOCKS} blocks before`)
+  }
+  const existing = ctx.state.get<PendingValidatorSet>(StateKey.pendingValidators)
+  if (existing !== undefined) throw new LedgerError('VALIDATOR_SET', `a change for epoch ${existing.epoch} is pending; it takes effect before another is ordered`)
+  checkValidators(b.validators)
   const pending: PendingValidatorSet = { epoch: b.epoch, validators: b.validators, orderedAt: ctx.block.height }
   ctx.state.put(StateKey.pendingValidators, pending)
 }
+
+/** Unique ids and keys, full-order keys, total power within safe integers. Throws VALIDATOR_SET. */
+export function checkValidators(validators: ReadonlyArray<{ id: string; publicKey: Uint8Array; power: number }>): void {
+  const ids = new Set(validators.map((v) => v.id))
+  const keys = new Set(validators.map((v) => Buffer.from(v.publicKey).toString('hex')))
+  if (ids.size !== validators.length || keys.size !== validators.length) throw new LedgerError('VALIDATOR_SET', 'validator ids and keys must be unique')
+  if (validators.some((v) => isWeakPublicKey(v.publicKey))) throw new LedgerError('VALIDATOR_SET', 'a validator key is not a valid ed25519 key of full order')
+  if (validators.reduce((sum, v) => sum + v.power, 0) > MAX_TOTAL_POWER) throw new LedgerError('VALIDATOR_SET', `total voting power exceeds ${MAX_TOTAL_POWER}`)
+}
+export const MAX_TOTAL_POWER = 2 ** 40
 
 /** At the last block of an epoch, a pending set for the next epoch takes effect. */
 export function applyEpochBoundary(state: StateOverlay, height: number, epochLength: number): void {

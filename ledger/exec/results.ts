@@ -1,7 +1,7 @@
 /**
  * Handlers that end a round and anchor progress: `round.result` (from the
  * assigned enclave, after the deadline, accounting for exactly the committed
- * set), `round.close`, and `checkpoint`. A result charges the included members'
+ * set), `round.close`, `round.discard` and `checkpoint`. A result charges the included members'
  * budgets with the round's RDP and releases every eligible member's reservation.
  * After a member is revoked, a round it was included in accepts one more result
  * (a re-aggregation without it); budgets are not charged again.
@@ -9,10 +9,10 @@
 import { bytesEqual } from '../codec.ts'
 import { LedgerError } from '../errors.ts'
 import { StateKey } from '../state/keys.ts'
-import type { BudgetRecord, CheckpointRecord, RoundRecord, RoundResultRecord } from '../state/records.ts'
+import type { BudgetRecord, CheckpointRecord, MemberRecord, RoundRecord, RoundResultRecord } from '../state/records.ts'
 import type { StateOverlay } from '../state/state.ts'
 import { addCurves, epsilonOf } from './budget.ts'
-import { isRevoked, measurementAllowed, requireEnclave, requireRole, type TxContext } from './context.ts'
+import { isRevoked, requireEnclave, requireGovernance, requireRole, type TxContext } from './context.ts'
 import { getRound } from './rounds.ts'
 
 function mismatch(message: string): LedgerError {
@@ -25,10 +25,9 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
   const { state } = ctx
   const r = getRound(state, b.round)
   if (r.enclave !== enclave.id) throw new LedgerError('ENCLAVE_NOT_ASSIGNED', `round '${r.id}' is assigned to enclave '${r.enclave}', not '${enclave.id}'`)
-  if (!measurementAllowed(ctx.params, enclave.measurement)) throw new LedgerError('ATTESTATION_REJECTED', `enclave '${enclave.id}' runs a measurement no longer allowed`)
   const reaggregation = r.result !== null
   if (reaggregation) {
-    if (r.reaggregate.length === 0) throw new LedgerError('ROUND_STATE', `round '${r.id}' already has a result`)
+    if (r.reaggregate.length === 0 || r.status === 'discarded') throw new LedgerError('ROUND_STATE', `round '${r.id}' already has a result`)
   } else {
     if (r.status !== 'keyed') throw new LedgerError('ROUND_STATE', `round '${r.id}' is ${r.status}; a result needs a keyed round`)
     if (ctx.block.height <= r.deadline) throw new LedgerError('DEADLINE_NOT_REACHED', `round '${r.id}' accepts commits until height ${r.deadline}`)
@@ -36,6 +35,7 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
 
   // The result accounts for exactly the committed set: each member once, included or excluded.
   // Every listed member has a commit and the counts agree, so the two sets are equal.
+  const included = new Set(b.included)
   const seen = new Set<string>()
   for (const id of [...b.included, ...b.excluded.map((e) => e.member)]) {
     if (seen.has(id)) throw mismatch(`member '${id}' appears twice in the result`)
@@ -43,11 +43,13 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
     seen.add(id)
   }
   if (seen.size !== r.commitCount) throw mismatch(`result accounts for ${seen.size} of the ${r.commitCount} committed members`)
-  if (b.included.length > r.aggregation.m) throw mismatch(`result includes ${b.included.length} updates; Multi-Krum selects at most m = ${r.aggregation.m}`)
-  for (const id of b.included) {
-    const m = state.get<{ revokedAt: number | null }>(StateKey.member(id))
+  if (included.size === 0) throw mismatch('a result includes at least one update; with none, the coordinator aborts the round')
+  if (included.size > r.aggregation.m) throw mismatch(`result includes ${included.size} updates; Multi-Krum selects at most m = ${r.aggregation.m}`)
+  const original = new Set(r.result?.included ?? [])
+  for (const id of included) {
+    const m = state.get<MemberRecord>(StateKey.member(id))
     if (m !== undefined && isRevoked(m, ctx.block.height)) throw mismatch(`result includes revoked member '${id}'`)
-    if (reaggregation && !r.result!.included.includes(id)) throw mismatch(`re-aggregation includes '${id}', who was not in the original result`)
+    if (reaggregation && !original.has(id)) throw mismatch(`re-aggregation includes '${id}', who was not in the original result`)
   }
   const dp = b.dp
   const t = r.training
@@ -70,9 +72,8 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
   const orders = ctx.params.rdpOrders
   const rdp = state.get<number[]>(StateKey.roundRdp(r.id))!
   for (const id of r.eligible) {
-    const budget = state.get<BudgetRecord>(StateKey.budget(id))
-    if (budget === undefined) continue
-    const spent = b.included.includes(id) ? addCurves(budget.spent, rdp) : budget.spent
+    const budget = state.get<BudgetRecord>(StateKey.budget(id))!
+    const spent = included.has(id) ? addCurves(budget.spent, rdp) : budget.spent
     const next: BudgetRecord = {
       ...budget,
       spent,
@@ -86,45 +87,74 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
   state.put(StateKey.roundsSinceCheckpoint, [...since, r.id])
 }
 
+/**
+ * The round's own coordinator closes it: a resulted round becomes closed (the
+ * round key is dropped); a round nobody committed to can be cancelled at any time;
+ * otherwise it aborts only after its deadline plus the chain's grace period, so
+ * the enclave's result is never raced.
+ */
 export function roundClose(ctx: TxContext<'round.close'>): void {
-  requireRole(ctx, 'coordinator')
+  const coordinator = requireRole(ctx, 'coordinator')
   const r = getRound(ctx.state, ctx.tx.body.round)
+  if (r.coordinator !== coordinator.id) throw new LedgerError('FORBIDDEN_ROLE', `round '${r.id}' is coordinated by '${r.coordinator}'`)
   if (r.status === 'resulted') {
-    // The round key is dropped from the state; the enclave destroys its private half.
     ctx.state.put(StateKey.round(r.id), { ...r, status: 'closed', roundKey: null })
     return
   }
-  if ((r.status === 'open' || r.status === 'keyed') && ctx.block.height > r.deadline) {
+  const pending = r.status === 'open' || r.status === 'keyed'
+  const graceEnds = r.deadline + ctx.params.resultGraceBlocks
+  if (pending && (r.commitCount === 0 || ctx.block.height > graceEnds)) {
     releaseReservations(ctx.state, r)
     ctx.state.put(StateKey.round(r.id), { ...r, status: 'aborted', roundKey: null })
     return
   }
-  throw new LedgerError('ROUND_STATE', `round '${r.id}' is ${r.status}; it closes after a result, or aborts once past its deadline ${r.deadline}`)
+  throw new LedgerError('ROUND_STATE', `round '${r.id}' is ${r.status}; with commits it closes after a result, or aborts after height ${graceEnds}`)
 }
 
 function releaseReservations(state: StateOverlay, r: RoundRecord): void {
   for (const id of r.eligible) {
-    const budget = state.get<BudgetRecord>(StateKey.budget(id))
-    if (budget !== undefined) state.put(StateKey.budget(id), { ...budget, reservations: budget.reservations.filter((x) => x !== r.id) })
+    const budget = state.get<BudgetRecord>(StateKey.budget(id))!
+    state.put(StateKey.budget(id), { ...budget, reservations: budget.reservations.filter((x) => x !== r.id) })
   }
 }
 
+/**
+ * Governance's way out when a round since the last checkpoint cannot be
+ * re-aggregated (its enclave was revoked, or lost its sealed inputs): the round's
+ * result is discarded, the model lineage continues from the last checkpoint, and
+ * the privacy spent stays spent.
+ */
+export function roundDiscard(ctx: TxContext<'round.discard'>): void {
+  requireGovernance(ctx)
+  const r = getRound(ctx.state, ctx.tx.body.round)
+  const window = ctx.state.get<string[]>(StateKey.roundsSinceCheckpoint) ?? []
+  if (r.result === null || r.status === 'discarded' || !window.includes(r.id)) {
+    throw new LedgerError('ROUND_STATE', `round '${r.id}' is not a result since the last checkpoint`)
+  }
+  ctx.state.put(StateKey.round(r.id), { ...r, status: 'discarded', reaggregate: [] })
+}
+
+/**
+ * Anchors a checkpoint of the newest (undiscarded) round since the previous one,
+ * at the state root of the previous block, and starts a new re-aggregation window.
+ */
 export function checkpoint(ctx: TxContext<'checkpoint'>): void {
   requireRole(ctx, 'coordinator')
   const b = ctx.tx.body
   const { state } = ctx
-  const r = getRound(state, b.round)
-  if (r.result === null) throw new LedgerError('ROUND_STATE', `round '${r.id}' has no result to checkpoint`)
-  if (!r.result.model.equals(b.model)) throw new LedgerError('CHECKPOINT', `model ${b.model} is not round '${r.id}''s result ${r.result.model}`)
+  const window = (state.get<string[]>(StateKey.roundsSinceCheckpoint) ?? []).map((id) => getRound(state, id))
+  const pending = window.find((r) => r.reaggregate.length > 0)
+  if (pending !== undefined) throw new LedgerError('CHECKPOINT', `round '${pending.id}' awaits re-aggregation without ${pending.reaggregate.join(', ')}`)
+  const newest = window.filter((r) => r.status !== 'discarded').at(-1)
+  if (newest === undefined || newest.id !== b.round) {
+    throw new LedgerError('CHECKPOINT', newest === undefined ? 'no round has a result since the last checkpoint' : `a checkpoint anchors the newest round since the last one, '${newest.id}'`)
+  }
+  if (!newest.result!.model.equals(b.model)) throw new LedgerError('CHECKPOINT', `model ${b.model} is not round '${newest.id}''s result ${newest.result!.model}`)
   if (b.height !== ctx.block.height - 1 || !bytesEqual(b.stateRoot, ctx.preStateRoot)) {
     throw new LedgerError('CHECKPOINT', `a checkpoint anchors the state root of the previous block (height ${ctx.block.height - 1})`)
   }
-  for (const id of state.get<string[]>(StateKey.roundsSinceCheckpoint) ?? []) {
-    const pending = state.get<RoundRecord>(StateKey.round(id))
-    if (pending !== undefined && pending.reaggregate.length > 0) throw new LedgerError('CHECKPOINT', `round '${id}' awaits re-aggregation without ${pending.reaggregate.join(', ')}`)
-  }
   const latest = state.get<CheckpointRecord>(StateKey.checkpointLatest)
-  const rec: CheckpointRecord = { seq: (latest?.seq ?? 0) + 1, round: r.id, model: b.model, snapshot: b.snapshot, stateRoot: b.stateRoot, height: b.height, anchoredAt: ctx.block.height }
+  const rec: CheckpointRecord = { seq: (latest?.seq ?? 0) + 1, round: b.round, model: b.model, snapshot: b.snapshot, stateRoot: b.stateRoot, height: b.height, anchoredAt: ctx.block.height }
   state.put(StateKey.checkpoint(rec.seq), rec)
   state.put(StateKey.checkpointLatest, rec)
   state.put(StateKey.roundsSinceCheckpoint, [])

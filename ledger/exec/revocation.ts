@@ -1,9 +1,9 @@
 /**
  * Checking revocation evidence. Either a governance quorum (see
  * requireGovernance) or an entry of a revocation list signed by an authority
- * named in the chain parameters. Entries carry a serial per authority; the
- * ledger keeps the highest serial applied, so an old entry cannot be replayed
- * and a list cannot be rolled back.
+ * named in the chain parameters. An authority numbers its entries 1, 2, 3, …
+ * and the ledger applies them in that order, each once: an old entry cannot be
+ * replayed, and no relayer can skip (and so cancel) one.
  */
 import { DomainTag } from '../codec.ts'
 import { verifyPayload } from '../crypto.ts'
@@ -15,24 +15,27 @@ import { requireGovernance, requireMember, type TxContext } from './context.ts'
 /** How far in the future (block time) an entry may claim to be issued. */
 export const MAX_CLOCK_SKEW_SECONDS = 300
 
-export function checkRevocationEvidence(ctx: TxContext, subject: { kind: 'member' | 'enclave'; id: string }, evidence: RevocationEvidence): void {
+/** Checks the evidence and returns the reason to record (the signed entry's, for a list entry). */
+export function checkRevocationEvidence(ctx: TxContext, subject: { kind: 'member' | 'enclave'; id: string }, evidence: RevocationEvidence, reason: string): string {
   if (evidence.kind === 'governance') {
     requireGovernance(ctx)
-    return
+    return reason
   }
   requireMember(ctx) // any registered member (typically an auditor) may relay a signed entry
   const { entry, sig } = evidence
-  const key = ctx.params.revocationAuthorities[entry.authority]
-  if (key === undefined) throw new LedgerError('UNKNOWN_MEMBER', `unknown revocation authority '${entry.authority}'`)
-  if (!verifyPayload(key, DomainTag.REVOCATION, entry, sig)) throw new LedgerError('BAD_SIGNATURE', `revocation entry signature of '${entry.authority}' does not verify`)
+  const authorities = ctx.params.revocationAuthorities
+  if (!Object.hasOwn(authorities, entry.authority)) throw new LedgerError('BAD_ARGUMENT', `unknown revocation authority '${entry.authority}'`)
+  if (!verifyPayload(authorities[entry.authority]!, DomainTag.REVOCATION, entry, sig)) throw new LedgerError('BAD_SIGNATURE', `revocation entry signature of '${entry.authority}' does not verify`)
+  if (entry.chain !== ctx.params.chainId) throw new LedgerError('WRONG_CHAIN', `revocation entry is for chain '${entry.chain}'`)
   if (entry.subject.kind !== subject.kind || entry.subject.id !== subject.id) {
     throw new LedgerError('BAD_ARGUMENT', `revocation entry is for ${entry.subject.kind} '${entry.subject.id}', not ${subject.kind} '${subject.id}'`)
   }
   if (entry.issuedAt > ctx.block.time + MAX_CLOCK_SKEW_SECONDS) throw new LedgerError('BAD_ARGUMENT', 'revocation entry is issued in the future')
   const serialKey = StateKey.revocationSerial(entry.authority)
-  const last = ctx.state.get<number>(serialKey)
-  if (last !== undefined && entry.serial <= last) {
-    throw new LedgerError('BAD_NONCE', `revocation serial ${entry.serial} of '${entry.authority}' is not newer than ${last} (replay or rollback)`)
+  const next = (ctx.state.get<number>(serialKey) ?? 0) + 1
+  if (entry.serial !== next) {
+    throw new LedgerError('STALE_EVIDENCE', `revocation entry ${entry.serial} of '${entry.authority}' is out of order: the next to apply is ${next}`)
   }
   ctx.state.put(serialKey, entry.serial)
+  return entry.reason
 }

@@ -4,16 +4,16 @@
  * worst-case privacy spend of every eligible member; the result charges the
  * included members and releases the rest.
  */
-import { DomainTag, bytesEqual } from '../codec.ts'
+import { DomainTag } from '../codec.ts'
 import { verifyPayload } from '../crypto.ts'
 import { LedgerError } from '../errors.ts'
 import { StateKey } from '../state/keys.ts'
 import type { BudgetRecord, CommitRecord, RoundRecord } from '../state/records.ts'
 import type { StateOverlay } from '../state/state.ts'
 import { addCurves, committedCurve, epsilonOf, roundCurve, stepsPerRound } from './budget.ts'
-import { getEnclave, getMember, isRevoked, measurementAllowed, requireEnclave, requireRole, type TxContext } from './context.ts'
+import { getEnclave, getMember, isRevoked, measurementAllowed, requireEnclave, requireRole, verifyEnclaveEvidence, type TxContext } from './context.ts'
 
-/** Upper bound on DP-SGD steps per round, to bound accountant work. */
+/** Upper bound on DP-SGD steps per round (local epochs / sampling rate): a sanity bound on configurations. */
 export const MAX_STEPS_PER_ROUND = 10_000_000
 
 export function getRound(state: StateOverlay, id: string): RoundRecord {
@@ -29,6 +29,7 @@ export function roundOpen(ctx: TxContext<'round.open'>): void {
   const height = ctx.block.height
   if (state.getRaw(StateKey.round(b.round)) !== undefined) throw new LedgerError('ALREADY_EXISTS', `round '${b.round}' already exists`)
   if (b.deadline <= height) throw new LedgerError('INVALID_CONFIG', `deadline ${b.deadline} is not after the current height ${height}`)
+  if (b.deadline > height + params.maxRoundBlocks) throw new LedgerError('INVALID_CONFIG', `deadline ${b.deadline} is more than ${params.maxRoundBlocks} blocks away`)
   const enclave = getEnclave(state, b.enclave)
   if (isRevoked(enclave, height)) throw new LedgerError('ENCLAVE_REVOKED', `enclave '${b.enclave}' is revoked`)
   if (!measurementAllowed(params, enclave.measurement)) throw new LedgerError('ATTESTATION_REJECTED', `enclave '${b.enclave}' runs a measurement no longer allowed`)
@@ -85,13 +86,8 @@ export function enclaveRoundKey(ctx: TxContext<'enclave.round-key'>): void {
   if (r.enclave !== enclave.id) throw new LedgerError('ENCLAVE_NOT_ASSIGNED', `round '${r.id}' is assigned to enclave '${r.enclave}', not '${enclave.id}'`)
   if (r.status !== 'open') throw new LedgerError('ROUND_STATE', `round '${r.id}' is ${r.status}; its key can be set only while open`)
   if (ctx.block.height > r.deadline) throw new LedgerError('DEADLINE_PASSED', `round '${r.id}' passed its deadline ${r.deadline}`)
-  if (!ctx.params.attestation.formats.includes(b.attestation.format)) throw new LedgerError('ATTESTATION_REJECTED', `evidence format '${b.attestation.format}' is not allowed`)
-  const v = ctx.components.attestation.verify(b.attestation.format, b.attestation.evidence, ctx.block.time)
-  if (v.debug) throw new LedgerError('ATTESTATION_REJECTED', 'enclave runs in debug mode')
-  if (!bytesEqual(v.measurement, enclave.measurement)) throw new LedgerError('ATTESTATION_REJECTED', 'evidence measurement differs from the registered one')
-  if (!measurementAllowed(ctx.params, v.measurement)) throw new LedgerError('ATTESTATION_REJECTED', 'measurement is not on the allow-list')
-  if (!v.boundKeys.some((k) => bytesEqual(k, b.publicKey))) throw new LedgerError('ATTESTATION_REJECTED', 'the round key is not bound into the evidence')
-  if (!v.boundKeys.some((k) => bytesEqual(k, enclave.publicKey))) throw new LedgerError('ATTESTATION_REJECTED', "the enclave's registered signing key is not bound into the evidence")
+  // Fresh evidence, made for this round, binding the round key to the registered enclave.
+  verifyEnclaveEvidence(ctx, b.attestation, { purpose: 'enclave.round-key', subject: r.id, platform: enclave.platform, measurement: enclave.measurement, keys: [b.publicKey, enclave.publicKey] })
   ctx.state.put(StateKey.round(r.id), { ...r, status: 'keyed', roundKey: b.publicKey })
 }
 
@@ -104,7 +100,9 @@ export function roundCommit(ctx: TxContext<'round.commit'>): void {
   if (r.status !== 'keyed') throw new LedgerError('ROUND_STATE', `round '${r.id}' is ${r.status}; commits need the enclave's round key first`)
   if (ctx.state.getRaw(StateKey.commit(r.id, member.id)) !== undefined) throw new LedgerError('DUPLICATE_COMMIT', `member '${member.id}' already committed to round '${r.id}'`)
   const st = b.statement
-  if (st.round !== r.id || st.member !== member.id) throw new LedgerError('BAD_ARGUMENT', `statement is for round '${st.round}' and member '${st.member}'`)
+  if (st.chain !== ctx.params.chainId || st.round !== r.id || st.member !== member.id) {
+    throw new LedgerError('BAD_ARGUMENT', `statement is for chain '${st.chain}', round '${st.round}' and member '${st.member}'`)
+  }
   if (!verifyPayload(member.publicKey, DomainTag.UPDATE_STATEMENT, st, b.statementSig)) throw new LedgerError('BAD_SIGNATURE', 'update statement signature does not verify')
   if (st.declaredNorm > r.training.clipNorm) throw new LedgerError('BAD_ARGUMENT', `declared norm ${st.declaredNorm} exceeds the clip bound ${r.training.clipNorm}`)
   const commit: CommitRecord = {

@@ -12,6 +12,8 @@ export const StateKey = {
   roundRdp: (id: string) => `round-rdp/${id}`,
   commit: (round: string, member: string) => `commit/${round}/${member}`,
   budget: (member: string) => `budget/${member}`,
+  /** ids of the unrevoked governors (string[]), so a revocation cannot leave fewer than the threshold */
+  governors: 'governors',
   validators: 'validators',
   pendingValidators: 'validators/pending',
   revocationSerial: (authority: string) => `revocation-serial/${authority}`,

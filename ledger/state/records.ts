@@ -14,10 +14,26 @@ export interface ChainParams {
   governanceThreshold: number
   /** keys of revocation-list authorities (e.g. an attestation service), by id */
   revocationAuthorities: Record<string, Uint8Array>
-  /** attestation policy: allowed evidence formats and enclave measurements (hex) */
-  attestation: { formats: string[]; measurements: string[] }
+  /**
+   * Attestation policy. Everything that decides whether evidence verifies lives here,
+   * in the state every validator shares: the allowed formats, the trust anchors of each
+   * format (sim-v1: testnet root keys; hardware formats: vendor roots), the maximum age
+   * of evidence, and the allowed enclave measurements (hex).
+   */
+  attestation: AttestationPolicy
   /** Rényi orders of every budget's RDP curve */
   rdpOrders: number[]
+  /** a round's deadline may be at most this many blocks after it opens */
+  maxRoundBlocks: number
+  /** blocks after a round's deadline during which only the enclave's result may end it */
+  resultGraceBlocks: number
+}
+
+export interface AttestationPolicy {
+  formats: string[]
+  trustAnchors: Record<string, Uint8Array[]>
+  maxEvidenceAgeSeconds: number
+  measurements: string[]
 }
 
 export interface MemberRecord {
@@ -43,7 +59,7 @@ export interface EnclaveRecord {
   revocationReason: string | null
 }
 
-export type RoundStatus = 'open' | 'keyed' | 'resulted' | 'closed' | 'aborted'
+export type RoundStatus = 'open' | 'keyed' | 'resulted' | 'closed' | 'aborted' | 'discarded'
 
 export interface RoundRecord {
   id: string

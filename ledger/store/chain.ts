@@ -1,8 +1,9 @@
 /**
  * The chain store: committed blocks (by height and by CID), their receipts, a
  * transaction index and the current state, persisted through the KV port. One
- * block's writes are one atomic batch, whose last entry moves the head; so after
- * a crash the store reopens at the last fully committed block, never a torn one.
+ * block's writes, head included, are one atomic synced batch, so after a crash
+ * the store reopens at the last fully committed block, never a torn one. It has
+ * one writer: the node's consensus driver commits blocks one at a time.
  * On open the state is rebuilt from its entries and checked against the state
  * root recorded with the head.
  */
@@ -83,6 +84,7 @@ export class ChainStore {
     const head = await this.head()
     if (head === undefined) throw new Error('commitBlock before initialize')
     if (block.height !== head.height + 1) throw new Error(`block ${block.height} does not follow head ${head.height}`)
+    if (!cidsEqual(block.parent, head.block)) throw new Error(`block ${block.height} names parent ${block.parent}, the head is ${head.block}`)
     const blockBytes = encode(block)
     const cid = cidOfBytes(blockBytes)
     const ops: BatchOp[] = [
@@ -90,13 +92,16 @@ export class ChainStore {
       { type: 'put', key: bucketKey(Bucket.BLOCK_BY_HEIGHT, u64be(block.height)), value: cid.bytes },
       { type: 'put', key: bucketKey(Bucket.RECEIPTS, u64be(block.height)), value: encode({ block: cid, stateRoot: outcome.stateRoot, receipts: outcome.receipts } satisfies BlockCommit) },
     ]
-    // A transaction id is indexed once: a later replay (refused, same CID) must not hide the original.
-    const indexed = new Set<string>()
+    // A transaction id points at its committed (OK) receipt: a refused replay of the
+    // same bytes, in this block or a later one, must not hide it.
+    const chosen = new Map<string, Receipt>()
     for (const r of outcome.receipts) {
+      const prev = chosen.get(r.tx.toString())
+      if (prev === undefined || (prev.code !== 'OK' && r.code === 'OK')) chosen.set(r.tx.toString(), r)
+    }
+    for (const r of chosen.values()) {
       const key = bucketKey(Bucket.TX_INDEX, r.tx.bytes)
-      const id = r.tx.toString()
-      if (indexed.has(id) || (r.code !== 'OK' && (await this.kv.has(key)))) continue
-      indexed.add(id)
+      if (r.code !== 'OK' && (await this.kv.has(key))) continue
       ops.push({ type: 'put', key, value: encode({ height: block.height, index: r.index }) })
     }
     for (const [k, v] of outcome.writes) ops.push(v === undefined ? { type: 'del', key: stateKey(k) } : { type: 'put', key: stateKey(k), value: v })
@@ -132,6 +137,10 @@ export class ChainStore {
     const receipt = commit?.receipts[loc.index]
     return receipt === undefined ? undefined : { height: loc.height, receipt }
   }
+}
+
+function cidsEqual(a: CID | null, b: CID | null): boolean {
+  return a === null || b === null ? a === b : a.equals(b)
 }
 
 function stateKey(key: string): Uint8Array {

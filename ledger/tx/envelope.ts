@@ -33,7 +33,8 @@ export function verifyTxSignature(tx: Tx, publicKey: Uint8Array, sig: Uint8Array
 
 export function encodeTx(signed: SignedTx): Uint8Array {
   const envelope: Record<string, unknown> = { tx: signed.tx, sig: signed.sig }
-  if (signed.approvals !== undefined && signed.approvals.length > 0) envelope.approvals = signed.approvals
+  // canonical: approvals sorted by member id (decodeTx refuses any other order)
+  if (signed.approvals !== undefined && signed.approvals.length > 0) envelope.approvals = [...signed.approvals].sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0))
   return encode(envelope)
 }
 
@@ -58,6 +59,10 @@ export function decodeTx(bytes: Uint8Array): DecodedTx {
   const type = tx.type as TxType
   const body = Bodies[type].safeParse(tx.body)
   if (!body.success) throw new LedgerError('MALFORMED', `bad ${type} body: ${describeIssues(body.error.issues)}`)
+  const approvals = envelope.data.approvals ?? []
+  for (let i = 1; i < approvals.length; i++) {
+    if (!(approvals[i - 1]!.member < approvals[i]!.member)) throw new LedgerError('MALFORMED', 'approvals must be sorted by member id, each member once')
+  }
   const signed = { ...envelope.data, tx: { ...tx, type, body: body.data } } as DecodedTx['signed']
   if (!bytesEqual(encodeTx(signed), bytes)) throw new LedgerError('MALFORMED', 'transaction is not in canonical DAG-CBOR form')
   return { signed, bytes, id: txId(bytes) }

@@ -39,6 +39,7 @@ export type Approval = z.infer<typeof Approval>
 
 /** Evidence for a revocation: a signed revocation-list entry, or a governance quorum. */
 export const RevocationEntry = z.strictObject({
+  chain: id,
   authority: id,
   serial: uint,
   subject: z.strictObject({ kind: z.enum(['member', 'enclave']), id }),
@@ -72,6 +73,7 @@ export const AggregationConfig = z.strictObject({
 export type AggregationConfig = z.infer<typeof AggregationConfig>
 
 export const UpdateStatement = z.strictObject({
+  chain: id,
   round: id,
   member: id,
   plaintextHash: bytes(32),
@@ -112,6 +114,7 @@ export const Bodies = {
     transcriptHash: bytes(32),
   }),
   'round.close': z.strictObject({ round: id }),
+  'round.discard': z.strictObject({ round: id, reason: text }),
   checkpoint: z.strictObject({ round: id, model: cid, snapshot: cid, stateRoot: bytes(32), height }),
 } as const
 

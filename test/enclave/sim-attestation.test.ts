@@ -7,15 +7,18 @@ const root = keysFor('sim-root')
 const platform = keysFor('sim-platform-1')
 const T = 1_700_000_000
 const cert = certifyPlatform(root.secretKey, 'sim-platform-1', platform.publicKey, T + 86_400 * 30)
-const report: SimReport = { platform: 'sim-platform-1', measurement: sha256(new TextEncoder().encode('bundle')), keys: [keysFor('enclave').publicKey], nonce: new Uint8Array(16), timestamp: T, debug: false }
-const verifier = new SimAttestationVerifier({ roots: [root.publicKey], maxAgeSeconds: 3600 })
+const report: SimReport = { platform: 'sim-platform-1', measurement: sha256(new TextEncoder().encode('bundle')), keys: [keysFor('enclave').publicKey], nonce: sha256(new TextEncoder().encode('nonce')), timestamp: T, debug: false }
+const verifier = new SimAttestationVerifier()
+// the chain's policy: its trust anchors and maximum age, judged at block time `at`
+const policy = (at: number) => ({ at, maxAgeSeconds: 3600, trustAnchors: [root.publicKey] })
 
 describe('sim-v1 attestation', () => {
   it('verifies evidence chained to a trusted root and returns what it binds', () => {
-    const v = verifier.verify(SIM_FORMAT, issueSimEvidence(cert, platform.secretKey, report), T + 10)
+    const v = verifier.verify(SIM_FORMAT, issueSimEvidence(cert, platform.secretKey, report), policy(T + 10))
     expect(v).toMatchObject({ format: SIM_FORMAT, platform: 'sim-platform-1', debug: false })
     expect(v.measurement).toEqual(report.measurement)
     expect(v.boundKeys).toEqual(report.keys)
+    expect(v.nonce).toEqual(report.nonce)
   })
 
   it('refuses an untrusted root, a forged report, a mismatched platform, stale or future reports, an expired certificate', () => {
@@ -31,9 +34,11 @@ describe('sim-v1 attestation', () => {
       [new Uint8Array([1, 2, 3]), T, /unreadable|malformed/],
     ]
     for (const [evidence, at, why] of cases) {
-      expect(() => verifier.verify(SIM_FORMAT, evidence, at)).toThrow(why)
+      expect(() => verifier.verify(SIM_FORMAT, evidence, policy(at))).toThrow(why)
     }
-    expect(() => verifier.verify('aws-nitro', issueSimEvidence(cert, platform.secretKey, report), T)).toThrow(/format/)
+    expect(() => new SimAttestationVerifier().verify(SIM_FORMAT, issueSimEvidence(cert, platform.secretKey, report), { ...policy(T), trustAnchors: [other.publicKey] })).toThrow(/trusted root/)
+    expect(verifier.supports(SIM_FORMAT) && !verifier.supports('aws-nitro')).toBe(true)
+    expect(() => verifier.verify('aws-nitro', issueSimEvidence(cert, platform.secretKey, report), policy(T))).toThrow(/format/)
   })
 
   it('a tampered report (a swapped bound key) no longer verifies', () => {
@@ -42,6 +47,6 @@ describe('sim-v1 attestation', () => {
     const key = Buffer.from(report.keys[0]!)
     const at = swapped.indexOf(key)
     swapped[at] = swapped[at]! ^ 1
-    expect(() => verifier.verify(SIM_FORMAT, swapped, T)).toThrow(/signature/)
+    expect(() => verifier.verify(SIM_FORMAT, swapped, policy(T))).toThrow(/signature/)
   })
 })

@@ -56,7 +56,7 @@ describe('ChainStore', () => {
     chain.state = await store.initialize(chain.state)
     const tx = chain.tx('gov-1', 'budget.grant', { member: 'bank-a', epsilon: 2, delta: 1e-5 })
     for (const height of [1, 2]) {
-      const block: LedgerBlock = { chain: CHAIN, height, time: height, parent: null, txs: [tx] }
+      const block: LedgerBlock = { chain: CHAIN, height, time: height, parent: (await store.head())!.block, txs: [tx] }
       const outcome = executeBlock(chain.state, block, { attestation: testVerifier })
       await store.commitBlock(block, outcome)
       chain.state = outcome.state

@@ -24,7 +24,7 @@ describe('checkpoints', () => {
     const transcripts = new Map([['r1', encode({ round: 'r1', included: PARTICIPANTS })]])
     const written = await writeCheckpoint(store, { state: c.state, model, transcripts })
     expect(written.model.equals(await addModel(store, model))).toBe(true) // the model file's CID is the standalone model CID
-    const restored = await restoreCheckpoint(store, written.root, c.state.root)
+    const restored = await restoreCheckpoint(store, written.root, { stateRoot: c.state.root, height: c.state.height, model: written.model })
     expect(restored.state.root).toEqual(c.state.root)
     expect(restored.state.height).toBe(c.state.height)
     expect(restored.model).toEqual(model)
@@ -33,18 +33,24 @@ describe('checkpoints', () => {
     expect((await writeCheckpoint(new CasBlockstore({ kv: new MemoryKeyValueStore() }), { state: c.state, model, transcripts })).root.equals(written.root)).toBe(true)
   })
 
-  it('refuses a checkpoint whose state does not rebuild the anchored root', async () => {
+  it('refuses a checkpoint whose root, height or model is not what the ledger anchored', async () => {
     const store = new CasBlockstore({ kv: new MemoryKeyValueStore() })
     const c = new TestChain()
     const written = await writeCheckpoint(store, { state: c.state, model: weights(10) })
-    await expect(restoreCheckpoint(store, written.root, new Uint8Array(32))).rejects.toMatchObject({ code: 'CHECKPOINT' })
+    const anchored = { stateRoot: c.state.root, height: c.state.height, model: written.model }
+    await expect(restoreCheckpoint(store, written.root, anchored)).resolves.toBeDefined()
+    await expect(restoreCheckpoint(store, written.root, { ...anchored, stateRoot: new Uint8Array(32) })).rejects.toMatchObject({ code: 'CHECKPOINT' })
+    await expect(restoreCheckpoint(store, written.root, { ...anchored, height: 7 })).rejects.toMatchObject({ code: 'CHECKPOINT', message: expect.stringMatching(/height/) })
+    // a directory with the right state but another model file than the anchored one
+    const swapped = await writeCheckpoint(store, { state: c.state, model: weights(11) })
+    await expect(restoreCheckpoint(store, swapped.root, anchored)).rejects.toMatchObject({ code: 'CHECKPOINT', message: expect.stringMatching(/model/) })
     // a directory whose manifest lies about the root
     const lying = await addDirectory(
       store,
       [
         { path: 'checkpoint.cbor', content: encode({ version: 1, height: 0, stateRoot: new Uint8Array(32), model: { file: 'model.f32le', dtype: 'float32-le', length: 0 }, transcripts: [] }) },
         { path: 'model.f32le', content: new Uint8Array(0) },
-        { path: 'state.cbor', content: encode({ height: 0, stateRoot: c.state.root, entries: [...c.state.trie.entries()] }) },
+        { path: 'state.cbor', content: encode({ entries: [...c.state.trie.entries()] }) },
       ],
       { params: CHECKPOINT_CID_OPTIONS },
     )
@@ -59,7 +65,7 @@ describe('checkpoints', () => {
     const roundKey = keysFor('round-key').publicKey
     const committed = PARTICIPANTS.slice(0, 4)
     c.exec(c.tx('coord', 'round.open', { round: 'r1', baseModel: modelCid('m0'), training: { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, localEpochs: 1 }, aggregation: { rule: 'multi-krum', f: 1, m: 4 }, eligible: PARTICIPANTS, deadline: 5, enclave: 'enclave-1' }))
-    c.exec(c.tx('enclave-1', 'enclave.round-key', { round: 'r1', publicKey: roundKey, attestation: testEvidence({ keys: [roundKey, keysFor('enclave-1').publicKey] }) }))
+    c.exec(c.tx('enclave-1', 'enclave.round-key', { round: 'r1', publicKey: roundKey, attestation: testEvidence({ keys: [roundKey, keysFor('enclave-1').publicKey], for: ['enclave.round-key', 'r1'] }) }))
     c.exec(...committed.map((p) => c.tx(p, 'round.commit', { round: 'r1', ciphertext: modelCid(p), ...c.statement('r1', p) })))
     c.advanceTo(6)
     const result = { round: 'r1', model: modelId, included: committed, excluded: [], dp: { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, steps: 100 }, transcriptHash: new Uint8Array(32) }
@@ -71,7 +77,7 @@ describe('checkpoints', () => {
     expect(c.exec(c.tx('coord', 'checkpoint', anchor))[0]!.code).toBe('OK')
 
     const anchored = c.get<CheckpointRecord>(StateKey.checkpointLatest)!
-    const restored = await restoreCheckpoint(store, anchored.snapshot, anchored.stateRoot)
+    const restored = await restoreCheckpoint(store, anchored.snapshot, anchored)
     expect(restored.state.root).toEqual(anchored.stateRoot)
     expect(restored.state.get(StateKey.round('r1'))).toMatchObject({ status: 'resulted' })
     expect(restored.model).toEqual(model)

@@ -1,12 +1,12 @@
 // Membership, governance, revocation, enclaves, budgets and validator sets.
 import { describe, expect, it } from 'vitest'
-import { DomainTag, signPayload, StateKey, type BudgetRecord, type EnclaveRecord, type MemberRecord, type PendingValidatorSet, type RevocationEntry, type ValidatorSetRecord } from '../../ledger/index.ts'
-import { codes, defaultGenesis, keysFor, MEASUREMENT, TestChain, testEvidence } from './harness.ts'
+import { approveTx, DomainTag, encode, signPayload, signTx, StateKey, type BudgetRecord, type EnclaveRecord, type MemberRecord, type PendingValidatorSet, type RevocationEntry, type ValidatorSetRecord } from '../../ledger/index.ts'
+import { CHAIN, codes, defaultGenesis, keysFor, MEASUREMENT, modelCid, PARTICIPANTS, TestChain, testEvidence } from './harness.ts'
 
 const newMember = (id: string) => ({ id, org: `${id} org`, roles: ['participant' as const], publicKey: keysFor(id).publicKey })
 
-function revocationEntry(subject: { kind: 'member' | 'enclave'; id: string }, serial: number, issuedAt = 1_700_000_000): { kind: 'revocation-list'; entry: RevocationEntry; sig: Uint8Array } {
-  const entry: RevocationEntry = { authority: 'attestation-service', serial, subject, reason: 'TCB out of date', issuedAt }
+function revocationEntry(subject: { kind: 'member' | 'enclave'; id: string }, serial: number, over: Partial<RevocationEntry> = {}): { kind: 'revocation-list'; entry: RevocationEntry; sig: Uint8Array } {
+  const entry: RevocationEntry = { chain: CHAIN, authority: 'attestation-service', serial, subject, reason: 'TCB out of date', issuedAt: 1_700_000_000, ...over }
   return { kind: 'revocation-list', entry, sig: signPayload(keysFor('attestation-service').secretKey, DomainTag.REVOCATION, entry) }
 }
 
@@ -39,25 +39,63 @@ describe('membership and governance', () => {
     expect(codes(c.exec(tampered))).toEqual(['BAD_SIGNATURE'])
   })
 
-  it('revokes members by governance or by a signed revocation-list entry, refusing replays and rollbacks', () => {
+  it('revokes members by governance or by a signed revocation-list entry, applying entries in order, each once', () => {
     const c = new TestChain()
-    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: { kind: 'governance' } })))).toEqual(['FORBIDDEN_ROLE'])
-    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: revocationEntry({ kind: 'member', id: 'bank-b' }, 1) })))).toEqual(['BAD_ARGUMENT'])
-    const forged = { ...revocationEntry({ kind: 'member', id: 'bank-a' }, 1), sig: new Uint8Array(64) }
-    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: forged })))).toEqual(['BAD_SIGNATURE'])
-    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: revocationEntry({ kind: 'member', id: 'bank-a' }, 7) })))).toEqual(['OK'])
-    expect(c.get<MemberRecord>(StateKey.member('bank-a'))).toMatchObject({ revocationReason: 'x' })
-    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-b', reason: 'x', evidence: revocationEntry({ kind: 'member', id: 'bank-b' }, 7) })))).toEqual(['BAD_NONCE'])
-    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-b', reason: 'x', evidence: revocationEntry({ kind: 'member', id: 'bank-b' }, 8, 1_900_000_000) })))).toEqual(['BAD_ARGUMENT'])
-    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: revocationEntry({ kind: 'member', id: 'bank-a' }, 9) })))).toEqual(['MEMBER_REVOKED'])
-    expect(codes(c.exec(c.tx('auditor', 'member.revoke', { member: 'nobody', reason: 'x', evidence: { kind: 'governance' } })))).toEqual(['UNKNOWN_MEMBER'])
+    const revoke = (member: string, evidence: ReturnType<typeof revocationEntry> | { kind: 'governance' }) => codes(c.exec(c.tx('auditor', 'member.revoke', { member, reason: 'relayer text', evidence })))[0]
+    expect(revoke('bank-a', { kind: 'governance' })).toBe('FORBIDDEN_ROLE')
+    expect(revoke('bank-a', revocationEntry({ kind: 'member', id: 'bank-b' }, 1))).toBe('BAD_ARGUMENT')
+    expect(revoke('bank-a', { ...revocationEntry({ kind: 'member', id: 'bank-a' }, 1), sig: new Uint8Array(64) })).toBe('BAD_SIGNATURE')
+    expect(revoke('bank-a', revocationEntry({ kind: 'member', id: 'bank-a' }, 1, { chain: 'other-chain' }))).toBe('WRONG_CHAIN')
+    expect(revoke('bank-a', revocationEntry({ kind: 'member', id: 'bank-a' }, 1, { authority: 'constructor' }))).toBe('BAD_ARGUMENT')
+    expect(revoke('bank-a', revocationEntry({ kind: 'member', id: 'bank-a' }, 1, { issuedAt: 1_900_000_000 }))).toBe('BAD_ARGUMENT')
+    expect(revoke('bank-a', revocationEntry({ kind: 'member', id: 'bank-a' }, 2))).toBe('STALE_EVIDENCE') // #1 not applied yet: no skipping
+    expect(revoke('bank-a', revocationEntry({ kind: 'member', id: 'bank-a' }, 1))).toBe('OK')
+    expect(c.get<MemberRecord>(StateKey.member('bank-a'))).toMatchObject({ revokedAt: c.state.height, revocationReason: 'TCB out of date' }) // the signed reason
+    expect(revoke('bank-b', revocationEntry({ kind: 'member', id: 'bank-b' }, 1))).toBe('STALE_EVIDENCE') // #1 is spent
+    expect(revoke('bank-b', revocationEntry({ kind: 'member', id: 'bank-b' }, 2))).toBe('OK')
+    expect(revoke('bank-a', revocationEntry({ kind: 'member', id: 'bank-a' }, 3))).toBe('MEMBER_REVOKED')
+    expect(revoke('nobody', { kind: 'governance' })).toBe('UNKNOWN_MEMBER')
+  })
+
+  it('never lets revocations leave fewer governors than the threshold', () => {
+    const c = new TestChain(defaultGenesis({ governanceThreshold: 2 }))
+    const r = c.exec(c.tx('gov-1', 'member.revoke', { member: 'gov-2', reason: 'x', evidence: { kind: 'governance' } }, { approvers: ['gov-2'] }))
+    expect(codes(r)).toEqual(['FORBIDDEN_ROLE'])
+    expect(r[0]!.message).toMatch(/under the threshold/)
+    c.exec(c.tx('gov-1', 'member.register', { ...newMember('gov-3'), roles: ['governor'] }, { approvers: ['gov-2'] }))
+    expect(codes(c.exec(c.tx('gov-1', 'member.revoke', { member: 'gov-2', reason: 'x', evidence: { kind: 'governance' } }, { approvers: ['gov-3'] })))).toEqual(['OK'])
+  })
+
+  it('accepts approvals only in canonical form: sorted, exactly as many as the threshold needs, on governance transactions', () => {
+    const c = new TestChain() // threshold 1
+    expect(codes(c.exec(c.tx('gov-1', 'member.register', newMember('z1'), { approvers: ['gov-2'] })))).toEqual(['BAD_ARGUMENT'])
+    const open = { round: 'r1', baseModel: modelCid('m0'), training: { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, localEpochs: 1 }, aggregation: { rule: 'multi-krum' as const, f: 1, m: 4 }, eligible: PARTICIPANTS, deadline: 10, enclave: 'enclave-1' }
+    expect(codes(c.exec(c.tx('coord', 'round.open', open, { approvers: ['gov-2'] })))).toEqual(['BAD_ARGUMENT'])
+    const t = { chain: CHAIN, type: 'member.register' as const, sender: 'gov-1', nonce: 0, body: newMember('z2') }
+    const unsorted = encode({ tx: t, sig: signTx(t, keysFor('gov-1').secretKey).sig, approvals: ['gov-2', 'auditor'].map((a) => approveTx(t, a, keysFor(a).secretKey)) })
+    expect(codes(c.exec(unsorted))).toEqual(['MALFORMED'])
+  })
+
+  it('refuses weak (small-order) member keys', () => {
+    const c = new TestChain()
+    const weak = new Uint8Array(32)
+    weak[0] = 1 // the identity point: signatures forgeable for any message
+    expect(codes(c.exec(c.tx('gov-1', 'member.register', { ...newMember('z'), publicKey: weak })))).toEqual(['BAD_ARGUMENT'])
+  })
+
+  it('checks a genesis for consistency', () => {
+    expect(() => new TestChain(defaultGenesis({ governanceThreshold: 3 }))).toThrow(/fewer than the threshold/)
+    const g = defaultGenesis()
+    expect(() => new TestChain({ ...g, budgets: [...g.budgets!, { member: 'bank-a', epsilon: 1, delta: 1e-5 }] })).toThrow(/two budgets/)
+    expect(() => new TestChain({ ...g, attestation: { ...g.attestation, measurements: ['abc'] } })).toThrow(/hex/)
+    expect(() => new TestChain({ ...g, validators: [g.validators[0]!, g.validators[0]!] })).toThrow(/unique/)
   })
 
   it('registers an enclave only with evidence that verifies against the policy', () => {
     const c = new TestChain()
     const key = keysFor('enclave-2').publicKey
     const body = (over: Partial<Parameters<typeof testEvidence>[0]> = {}, format?: string) => {
-      const att = testEvidence({ keys: [key], ...over })
+      const att = testEvidence({ keys: [key], for: ['enclave.register', 'enclave-2'], ...over })
       return { id: 'enclave-2', platform: 'sim', measurement: MEASUREMENT, publicKey: key, attestation: format ? { ...att, format } : att }
     }
     expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({}, 'sgx-unknown'))))).toEqual(['ATTESTATION_REJECTED'])
@@ -65,6 +103,8 @@ describe('membership and governance', () => {
     expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({ keys: [] }))))).toEqual(['ATTESTATION_REJECTED'])
     expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({ measurement: new Uint8Array(32) }))))).toEqual(['ATTESTATION_REJECTED'])
     expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({ platform: 'other' }))))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({ for: ['enclave.register', 'enclave-3'] }))))).toEqual(['ATTESTATION_REJECTED']) // made for another purpose
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({ anchor: keysFor('rogue-root').publicKey }))))).toEqual(['ATTESTATION_REJECTED']) // not the chain's trust anchor
     expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body())))).toEqual(['OK'])
     expect(c.get<EnclaveRecord>(StateKey.enclave('enclave-2'))).toMatchObject({ platform: 'sim', revokedAt: null })
   })
@@ -72,11 +112,12 @@ describe('membership and governance', () => {
   it('refuses an enclave whose measurement is not allowed', () => {
     const c = new TestChain(defaultGenesis({ attestation: { formats: ['test-v1'], measurements: [] } }))
     const key = keysFor('enclave-2').publicKey
-    expect(codes(c.exec(c.tx('gov-1', 'enclave.register', { id: 'enclave-2', platform: 'sim', measurement: MEASUREMENT, publicKey: key, attestation: testEvidence({ keys: [key] }) })))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.register', { id: 'enclave-2', platform: 'sim', measurement: MEASUREMENT, publicKey: key, attestation: testEvidence({ keys: [key], for: ['enclave.register', 'enclave-2'] }) })))).toEqual(['ATTESTATION_REJECTED'])
   })
 
   it('revokes an enclave; its transactions are refused from then on', () => {
     const c = new TestChain()
+    expect(codes(c.exec(c.tx('auditor', 'enclave.revoke', { enclave: 'enclave-1', reason: 'TCB', evidence: revocationEntry({ kind: 'member', id: 'enclave-1' }, 1) })))).toEqual(['BAD_ARGUMENT'])
     expect(codes(c.exec(c.tx('auditor', 'enclave.revoke', { enclave: 'enclave-1', reason: 'TCB', evidence: revocationEntry({ kind: 'enclave', id: 'enclave-1' }, 1) })))).toEqual(['OK'])
     expect(codes(c.exec(c.tx('enclave-1', 'round.close', { round: 'r' })))).toEqual(['ENCLAVE_REVOKED'])
     expect(codes(c.exec(c.tx('gov-1', 'enclave.revoke', { enclave: 'enclave-1', reason: 'again', evidence: { kind: 'governance' } })))).toEqual(['ENCLAVE_REVOKED'])
@@ -96,12 +137,24 @@ describe('membership and governance', () => {
     const validators = [4, 5, 6, 7].map((i) => ({ id: `val-${i}`, publicKey: keysFor(`val-${i}`).publicKey, power: 1 }))
     expect(codes(c.exec(c.tx('gov-1', 'validator-set.update', { validators, epoch: 0 })))).toEqual(['VALIDATOR_SET'])
     expect(codes(c.exec(c.tx('gov-1', 'validator-set.update', { validators: [validators[0]!, validators[0]!], epoch: 1 })))).toEqual(['VALIDATOR_SET'])
+    expect(codes(c.exec(c.tx('gov-1', 'validator-set.update', { validators: [{ ...validators[0]!, publicKey: new Uint8Array(32) }], epoch: 1 })))).toEqual(['VALIDATOR_SET'])
     expect(codes(c.exec(c.tx('gov-1', 'validator-set.update', { validators, epoch: 1 })))).toEqual(['OK'])
+    expect(codes(c.exec(c.tx('gov-1', 'validator-set.update', { validators, epoch: 2 })))).toEqual(['VALIDATOR_SET']) // one pending change at a time
     expect(c.get<PendingValidatorSet>(StateKey.pendingValidators)).toMatchObject({ epoch: 1 })
     c.advanceTo(8)
     expect(c.get<ValidatorSetRecord>(StateKey.validators)!.epoch).toBe(0)
     c.advanceTo(9) // the last block of epoch 0
     expect(c.get<ValidatorSetRecord>(StateKey.validators)).toMatchObject({ epoch: 1, validators: [{ id: 'val-4' }, { id: 'val-5' }, { id: 'val-6' }, { id: 'val-7' }] })
     expect(c.get(StateKey.pendingValidators)).toBeUndefined()
+  })
+
+  it('refuses a validator-set change ordered too close to its epoch', () => {
+    const c = new TestChain() // epochLength 10: epoch 1 starts at height 10
+    c.advanceTo(8)
+    const validators = [4, 5, 6, 7].map((i) => ({ id: `val-${i}`, publicKey: keysFor(`val-${i}`).publicKey, power: 1 }))
+    const r = c.exec(c.tx('gov-1', 'validator-set.update', { validators, epoch: 1 }))
+    expect(codes(r)).toEqual(['VALIDATOR_SET'])
+    expect(r[0]!.message).toMatch(/at least 2 blocks before/)
+    expect(codes(c.exec(c.tx('gov-1', 'validator-set.update', { validators, epoch: 2 })))).toEqual(['OK'])
   })
 })

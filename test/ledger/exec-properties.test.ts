@@ -24,7 +24,10 @@ const bodyArb: fc.Arbitrary<{ type: TxType; body: TxBody<TxType> }> = fc.oneof(
       enclave: pick(['enclave-1', 'enclave-x']),
     }),
   }),
-  fc.record({ type: fc.constant('enclave.round-key' as const), body: fc.record({ round: pick(ROUNDS), publicKey: fc.constant(keysFor('rk').publicKey), attestation: fc.constant(testEvidence({ keys: [keysFor('rk').publicKey, keysFor('enclave-1').publicKey] })) }) }),
+  fc.record({
+    type: fc.constant('enclave.round-key' as const),
+    body: pick(ROUNDS).map((round) => ({ round, publicKey: keysFor('rk').publicKey, attestation: testEvidence({ keys: [keysFor('rk').publicKey, keysFor('enclave-1').publicKey], for: ['enclave.round-key', round] }) })),
+  }),
   fc.record({ type: fc.constant('round.close' as const), body: fc.record({ round: pick(ROUNDS) }) }),
 )
 

@@ -20,7 +20,7 @@ async function openBody(over: Partial<TxBody<'round.open'>> = {}, c?: TestChain)
 }
 
 function keyBody(round = 'r1', keys: Uint8Array[] = [roundKey, keysFor('enclave-1').publicKey]) {
-  return { round, publicKey: roundKey, attestation: testEvidence({ keys }) }
+  return { round, publicKey: roundKey, attestation: testEvidence({ keys, for: ['enclave.round-key', round] }) }
 }
 
 function commitBody(c: TestChain, member: string, round = 'r1', norm = 0.9) {
@@ -65,6 +65,7 @@ describe('round.open', () => {
     const cases: Array<[string, Partial<TxBody<'round.open'>>, string]> = [
       ['bank-a', {}, 'FORBIDDEN_ROLE'],
       ['coord', { deadline: 1 }, 'INVALID_CONFIG'],
+      ['coord', { deadline: 20_000 }, 'INVALID_CONFIG'], // beyond the chain's maxRoundBlocks: reservations could be held forever
       ['coord', { enclave: 'enclave-9' }, 'UNKNOWN_ENCLAVE'],
       ['coord', { eligible: [...PARTICIPANTS, 'ghost'] }, 'UNKNOWN_MEMBER'],
       ['coord', { eligible: [...PARTICIPANTS, 'auditor'] }, 'FORBIDDEN_ROLE'],
@@ -97,8 +98,7 @@ describe('round.open', () => {
     const c = new TestChain(defaultGenesis({ budgets: PARTICIPANTS.map((member) => ({ member, epsilon: cap, delta: 1e-5 })) }))
     expect(codes(c.exec(c.tx('coord', 'round.open', await openBody({}, c))))).toEqual(['OK'])
     expect(codes(c.exec(c.tx('coord', 'round.open', await openBody({ round: 'r2' }, c))))).toEqual(['OUT_OF_BUDGET'])
-    c.advanceTo(round(c).deadline + 1)
-    expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r1' })))).toEqual(['OK']) // aborted: releases the reservation
+    expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r1' })))).toEqual(['OK']) // nobody committed: cancelled at once, releasing the reservation
     expect(round(c).status).toBe('aborted')
     expect(codes(c.exec(c.tx('coord', 'round.open', await openBody({ round: 'r2' }, c))))).toEqual(['OK'])
   })
@@ -115,8 +115,10 @@ describe('enclave.round-key and round.commit', () => {
     expect(codes(c.exec(c.tx('bank-a', 'enclave.round-key', keyBody())))).toEqual(['FORBIDDEN_ROLE'])
     expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r1', [e1]))))).toEqual(['ATTESTATION_REJECTED'])
     expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r1', [roundKey]))))).toEqual(['ATTESTATION_REJECTED'])
-    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], debug: true }) })))).toEqual(['ATTESTATION_REJECTED'])
-    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], measurement: new Uint8Array(32) }) })))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], debug: true, for: ['enclave.round-key', 'r1'] }) })))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], measurement: new Uint8Array(32), for: ['enclave.round-key', 'r1'] }) })))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], for: ['enclave.round-key', 'r0'] }) })))).toEqual(['ATTESTATION_REJECTED']) // evidence made for another round
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], platform: 'other', for: ['enclave.round-key', 'r1'] }) })))).toEqual(['ATTESTATION_REJECTED'])
     expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r9'))))).toEqual(['UNKNOWN_ROUND'])
     expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody())))).toEqual(['OK'])
     expect(round(c)).toMatchObject({ status: 'keyed', roundKey })
@@ -181,9 +183,33 @@ describe('round.result and round.close', () => {
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', five)))).toEqual(['RESULT_MISMATCH'])
   })
 
-  it('does not close an open round before its deadline', async () => {
-    const c = await keyedRound()
+  it('closes a round only by its own coordinator, and aborts one with commits only after the grace period', async () => {
+    const genesis = defaultGenesis()
+    genesis.members = [...genesis.members, { id: 'coord-2', org: 'x', roles: ['coordinator'], publicKey: keysFor('coord-2').publicKey }]
+    const c = new TestChain(genesis)
+    c.exec(c.tx('coord', 'round.open', await openBody({}, c)))
+    c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody()))
+    c.exec(...PARTICIPANTS.slice(0, 4).map((p) => c.tx(p, 'round.commit', commitBody(c, p))))
+    expect(codes(c.exec(c.tx('coord-2', 'round.close', { round: 'r1' })))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r1' })))).toEqual(['ROUND_STATE']) // commits: wait for the result
+    c.advanceTo(round(c).deadline + 9) // the next block is at deadline + resultGraceBlocks: still the enclave's turn
     expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r1' })))).toEqual(['ROUND_STATE'])
+    expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r1' })))).toEqual(['OK'])
+    expect(round(c).status).toBe('aborted')
+    for (const p of PARTICIPANTS) expect(budget(c, p)).toMatchObject({ reservations: [], epsilonSpent: 0 })
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-a', 'bank-b', 'bank-c'], [{ member: 'bank-d', reason: 'x' }]))))).toEqual(['ROUND_STATE'])
+  })
+
+  it('refuses a result that includes nobody', async () => {
+    const c = await keyedRound()
+    c.advanceTo(round(c).deadline + 1)
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody([], PARTICIPANTS.slice(0, 4).map((member) => ({ member, reason: 'x' }))))))).toEqual(['RESULT_MISMATCH'])
+  })
+
+  it('refuses a budget grant that would put spent plus reserved over the new cap', async () => {
+    const c = await keyedRound() // r1 reserves its curve for every participant
+    expect(codes(c.exec(c.tx('gov-1', 'budget.grant', { member: 'bank-a', epsilon: 0.05, delta: 1e-5 })))).toEqual(['OUT_OF_BUDGET'])
+    expect(codes(c.exec(c.tx('gov-1', 'budget.grant', { member: 'bank-a', epsilon: 9, delta: 1e-5 })))).toEqual(['OK'])
   })
 })
 
@@ -228,6 +254,28 @@ describe('revocation, re-aggregation and checkpoints', () => {
     expect(c.get<CheckpointRecord>(StateKey.checkpointLatest)).toMatchObject({ seq: 1, round: 'r1', height: c.state.height - 1 })
     c.exec(c.tx('gov-1', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: { kind: 'governance' } }))
     expect(round(c).reaggregate).toEqual([]) // before the checkpoint: lineage continues from it
+  })
+
+  it('lets governance discard a round that can no longer be re-aggregated, and checkpoints only the newest round', async () => {
+    const c = await resultedRound()
+    c.exec(c.tx('gov-1', 'enclave.revoke', { enclave: 'enclave-1', reason: 'compromised', evidence: { kind: 'governance' } }))
+    c.exec(c.tx('gov-1', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: { kind: 'governance' } }))
+    expect(round(c).reaggregate).toEqual(['bank-a']) // and the enclave that could re-aggregate is gone
+    const cp = () => ({ round: 'r1', model: round(c).result!.model, snapshot: modelCid('snap'), stateRoot: c.state.root, height: c.state.height })
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', cp())))).toEqual(['CHECKPOINT'])
+    expect(codes(c.exec(c.tx('coord', 'round.discard', { round: 'r1', reason: 'enclave revoked' })))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('gov-1', 'round.discard', { round: 'r1', reason: 'enclave revoked' })))).toEqual(['OK'])
+    expect(round(c)).toMatchObject({ status: 'discarded', reaggregate: [] })
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', cp())))).toEqual(['CHECKPOINT']) // a discarded round is not a lineage point
+    expect(budget(c, 'bank-b').epsilonSpent).toBeGreaterThan(0) // what was spent stays spent
+  })
+
+  it('refuses to checkpoint a round older than the newest result since the last checkpoint', async () => {
+    const c = await resultedRound()
+    const model = round(c).result!.model
+    const cp = (r: string, m = model) => ({ round: r, model: m, snapshot: modelCid('snap'), stateRoot: c.state.root, height: c.state.height })
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', cp('r1'))))).toEqual(['OK'])
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', cp('r1'))))).toEqual(['CHECKPOINT']) // nothing new since
   })
 
   it('refuses a result that includes a member revoked before it', async () => {

@@ -16,6 +16,7 @@ import {
   DomainTag,
   encode,
   encodeTx,
+  evidenceNonce,
   executeBlock,
   genesisState,
   keyPairFromSeed,
@@ -48,21 +49,37 @@ export interface TestEvidence {
   measurement: Uint8Array
   keys: Uint8Array[]
   debug: boolean
+  nonce: Uint8Array
+  /** the trust anchor it claims; the verifier checks it is in the chain's policy */
+  anchor: Uint8Array
 }
 
-export function testEvidence(e: Partial<TestEvidence> & { keys: Uint8Array[] }): { format: string; evidence: Uint8Array } {
-  return { format: 'test-v1', evidence: encode({ platform: e.platform ?? 'sim', measurement: e.measurement ?? MEASUREMENT, keys: e.keys, debug: e.debug ?? false }) }
+export const TEST_ANCHOR = keysFor('test-attestation-root').publicKey
+
+/** Evidence made for one purpose (the nonce binds it), with overridable facts. */
+export function testEvidence(e: Partial<TestEvidence> & { keys: Uint8Array[]; for: ['enclave.register' | 'enclave.round-key', string] }): { format: string; evidence: Uint8Array } {
+  const body: TestEvidence = {
+    platform: e.platform ?? 'sim',
+    measurement: e.measurement ?? MEASUREMENT,
+    keys: e.keys,
+    debug: e.debug ?? false,
+    nonce: e.nonce ?? evidenceNonce(CHAIN, e.for[0], e.for[1]),
+    anchor: e.anchor ?? TEST_ANCHOR,
+  }
+  return { format: 'test-v1', evidence: encode(body) }
 }
 
 export const testVerifier = new AttestationVerifierRegistry().register('test-v1', {
-  verify(format, evidence): VerifiedEvidence {
+  supports: (format) => format === 'test-v1',
+  verify(format, evidence, policy): VerifiedEvidence {
     let ev: TestEvidence
     try {
       ev = decode<TestEvidence>(evidence)
     } catch {
       throw new LedgerError('ATTESTATION_REJECTED', 'unreadable test evidence')
     }
-    return { format, platform: ev.platform, measurement: ev.measurement, debug: ev.debug, boundKeys: ev.keys }
+    if (!policy.trustAnchors.some((a) => Buffer.compare(a, ev.anchor) === 0)) throw new LedgerError('ATTESTATION_REJECTED', 'test evidence from an untrusted anchor')
+    return { format, platform: ev.platform, measurement: ev.measurement, debug: ev.debug, boundKeys: ev.keys, nonce: ev.nonce }
   },
 })
 
@@ -80,7 +97,7 @@ export function defaultGenesis(overrides: Partial<Genesis> = {}): Genesis {
     epochLength: 10,
     governanceThreshold: 1,
     revocationAuthorities: { 'attestation-service': keysFor('attestation-service').publicKey },
-    attestation: { formats: ['test-v1'], measurements: [MEASUREMENT_HEX] },
+    attestation: { formats: ['test-v1'], trustAnchors: { 'test-v1': [TEST_ANCHOR] }, measurements: [MEASUREMENT_HEX] },
     validators: [0, 1, 2, 3].map((i) => ({ id: `val-${i}`, publicKey: keysFor(`val-${i}`).publicKey, power: 1 })),
     members: [member('gov-1', ['governor']), member('gov-2', ['governor']), member('coord', ['coordinator']), member('auditor', ['auditor']), ...PARTICIPANTS.map((p) => member(p, ['participant']))],
     enclaves: [{ id: 'enclave-1', platform: 'sim', measurement: MEASUREMENT, publicKey: keysFor('enclave-1').publicKey }],
@@ -132,7 +149,7 @@ export class TestChain {
   }
 
   statement(round: string, member: string, norm = 1): { statement: TxBody<'round.commit'>['statement']; statementSig: Uint8Array } {
-    const statement = { round, member, plaintextHash: sha256(new TextEncoder().encode(`${round}/${member}`)), declaredNorm: norm }
+    const statement = { chain: CHAIN, round, member, plaintextHash: sha256(new TextEncoder().encode(`${round}/${member}`)), declaredNorm: norm }
     return { statement, statementSig: signPayload(keysFor(member).secretKey, DomainTag.UPDATE_STATEMENT, statement) }
   }
 }
