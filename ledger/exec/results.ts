@@ -71,7 +71,7 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
   }
   const orders = ctx.params.rdpOrders
   const rdp = state.get<number[]>(StateKey.roundRdp(r.id))!
-  for (const id of r.eligible) {
+  for (const id of state.get<string[]>(StateKey.roundEligible(r.id))!) {
     const budget = state.get<BudgetRecord>(StateKey.budget(id))!
     const spent = included.has(id) ? addCurves(budget.spent, rdp) : budget.spent
     const next: BudgetRecord = {
@@ -112,7 +112,7 @@ export function roundClose(ctx: TxContext<'round.close'>): void {
 }
 
 function releaseReservations(state: StateOverlay, r: RoundRecord): void {
-  for (const id of r.eligible) {
+  for (const id of state.get<string[]>(StateKey.roundEligible(r.id))!) {
     const budget = state.get<BudgetRecord>(StateKey.budget(id))!
     state.put(StateKey.budget(id), { ...budget, reservations: budget.reservations.filter((x) => x !== r.id) })
   }

@@ -65,7 +65,7 @@ export function roundOpen(ctx: TxContext<'round.open'>): void {
     training: b.training,
     aggregation: b.aggregation,
     steps,
-    eligible: b.eligible,
+    eligibleCount: b.eligible.length,
     enclave: b.enclave,
     openedAt: height,
     deadline: b.deadline,
@@ -77,6 +77,8 @@ export function roundOpen(ctx: TxContext<'round.open'>): void {
   }
   state.put(StateKey.round(b.round), round)
   state.put(StateKey.roundRdp(b.round), rdp)
+  state.put(StateKey.roundEligible(b.round), b.eligible)
+  for (const id of b.eligible) state.put(StateKey.eligible(b.round, id), true)
 }
 
 export function enclaveRoundKey(ctx: TxContext<'enclave.round-key'>): void {
@@ -95,7 +97,7 @@ export function roundCommit(ctx: TxContext<'round.commit'>): void {
   const member = requireRole(ctx, 'participant')
   const b = ctx.tx.body
   const r = getRound(ctx.state, b.round)
-  if (!r.eligible.includes(member.id)) throw new LedgerError('NOT_ELIGIBLE', `member '${member.id}' is not eligible for round '${r.id}'`)
+  if (ctx.state.getRaw(StateKey.eligible(r.id, member.id)) === undefined) throw new LedgerError('NOT_ELIGIBLE', `member '${member.id}' is not eligible for round '${r.id}'`)
   if (ctx.block.height > r.deadline) throw new LedgerError('DEADLINE_PASSED', `round '${r.id}' closed for commits at height ${r.deadline}`)
   if (r.status !== 'keyed') throw new LedgerError('ROUND_STATE', `round '${r.id}' is ${r.status}; commits need the enclave's round key first`)
   if (ctx.state.getRaw(StateKey.commit(r.id, member.id)) !== undefined) throw new LedgerError('DUPLICATE_COMMIT', `member '${member.id}' already committed to round '${r.id}'`)

@@ -10,6 +10,10 @@ export const StateKey = {
   round: (id: string) => `round/${id}`,
   /** worst-case RDP curve (number[], per ChainParams.rdpOrders) one participant spends in the round; kept apart from the round record, which every commit rewrites */
   roundRdp: (id: string) => `round-rdp/${id}`,
+  /** the round's eligible members (string[], in the order of round.open); read when budgets change */
+  roundEligible: (id: string) => `round-eligible/${id}`,
+  /** present (true) iff the member is eligible for the round: an O(1) check for commits */
+  eligible: (round: string, member: string) => `eligible/${round}/${member}`,
   commit: (round: string, member: string) => `commit/${round}/${member}`,
   budget: (member: string) => `budget/${member}`,
   /** ids of the unrevoked governors (string[]), so a revocation cannot leave fewer than the threshold */

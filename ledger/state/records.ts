@@ -69,7 +69,8 @@ export interface RoundRecord {
   aggregation: AggregationConfig
   /** DP-SGD steps each participant runs in this round: ceil(localEpochs / samplingRate) */
   steps: number
-  eligible: string[]
+  /** how many members are eligible; the list is under keys.ts `roundEligible`, and `eligible` marks each one */
+  eligibleCount: number
   enclave: string
   openedAt: number
   deadline: number
