@@ -16,7 +16,6 @@ export { CID }
 /** Domain tags, one per signed message kind. Never change an existing one. */
 export const DomainTag = {
   TX: 'fedledger/tx/v1',
-  RESULT_STATEMENT: 'fedledger/round-result/v1',
   UPDATE_STATEMENT: 'fedledger/update-statement/v1',
   REVOCATION: 'fedledger/revocation/v1',
   SIM_PLATFORM_CERT: 'fedledger/sim-v1/platform-cert',

@@ -65,6 +65,19 @@ describe('ChainStore', () => {
     expect(await store.findTx(id)).toMatchObject({ height: 1, receipt: { code: 'OK' } })
   })
 
+  it('indexes the committed occurrence when the same bytes appear twice in a block', async () => {
+    const store = new ChainStore({ kv: new MemoryKeyValueStore() })
+    const chain = new TestChain()
+    chain.state = await store.initialize(chain.state)
+    const t0 = chain.tx('gov-1', 'budget.grant', { member: 'bank-a', epsilon: 2, delta: 1e-5 }, { nonce: 0 })
+    const t1 = chain.tx('gov-1', 'budget.grant', { member: 'bank-b', epsilon: 2, delta: 1e-5 }, { nonce: 1 })
+    const block: LedgerBlock = { chain: CHAIN, height: 1, time: 1, parent: null, txs: [t1, t0, t1] } // t1 first refused (nonce), then committed
+    const outcome = executeBlock(chain.state, block, { attestation: testVerifier })
+    expect(outcome.receipts.map((r) => r.code)).toEqual(['BAD_NONCE', 'OK', 'OK'])
+    await store.commitBlock(block, outcome)
+    expect(await store.findTx(outcome.receipts[0]!.tx)).toMatchObject({ height: 1, receipt: { index: 2, code: 'OK' } })
+  })
+
   it('refuses to commit a block that does not follow the head', async () => {
     const store = new ChainStore({ kv: new MemoryKeyValueStore() })
     const chain = await commitBlocks(store, 1)

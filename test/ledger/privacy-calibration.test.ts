@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { isLedgerError } from '../../ledger/errors.ts'
+import { relErr, expectBadArgument } from './privacy-helpers.ts'
 import {
   analyticGaussianSigma,
   classicGaussianSigma,
@@ -19,20 +19,7 @@ import {
   normalCdf,
 } from '../../ledger/privacy/index.ts'
 
-function relErr(actual: number, expected: number): number {
-  return Math.abs(actual - expected) / Math.abs(expected)
-}
 
-function expectBadArgument(fn: () => unknown, pattern: RegExp): void {
-  try {
-    fn()
-  } catch (e) {
-    expect(isLedgerError(e) && e.code === 'BAD_ARGUMENT').toBe(true)
-    expect((e as Error).message).toMatch(pattern)
-    return
-  }
-  throw new Error('expected a BAD_ARGUMENT LedgerError')
-}
 
 describe('erfc and the normal CDF (Cody 1969), against mpmath', () => {
   it.each([

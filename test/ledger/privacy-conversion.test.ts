@@ -4,23 +4,10 @@
  * Each expected value names its source file and test.
  */
 import { describe, expect, it } from 'vitest'
-import { isLedgerError } from '../../ledger/errors.ts'
+import { relErr, expectBadArgument } from './privacy-helpers.ts'
 import { composeRdp, computeEpsilon, epsilonFromRdp, rdpCurve } from '../../ledger/privacy/index.ts'
 
-function relErr(actual: number, expected: number): number {
-  return Math.abs(actual - expected) / Math.abs(expected)
-}
 
-function expectBadArgument(fn: () => unknown, pattern: RegExp): void {
-  try {
-    fn()
-  } catch (e) {
-    expect(isLedgerError(e) && e.code === 'BAD_ARGUMENT').toBe(true)
-    expect((e as Error).message).toMatch(pattern)
-    return
-  }
-  throw new Error('expected a BAD_ARGUMENT LedgerError')
-}
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k)
 
