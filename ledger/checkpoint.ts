@@ -44,6 +44,10 @@ const ManifestSchema = z.strictObject({
 })
 export type Manifest = z.infer<typeof ManifestSchema>
 
+const SnapshotSchema = z.strictObject({
+  entries: z.array(z.tuple([z.string(), z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes')])),
+})
+
 /** What the ledger anchored (a `checkpoint` record): the restore must reproduce it. */
 export interface AnchoredCheckpoint {
   stateRoot: Uint8Array
@@ -120,9 +124,9 @@ export async function restoreCheckpoint(store: CasBlockstore, root: CID, anchore
   const parsed = ManifestSchema.safeParse(decode(await catFileBytes(store, `${root}/${MANIFEST_FILE}`)))
   if (!parsed.success) throw fail(`bad checkpoint manifest: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`)
   const manifest = parsed.data
-  const snapshot = decode<{ entries: Array<[string, Uint8Array]> }>(await catFileBytes(store, `${root}/${STATE_FILE}`), MAX_SNAPSHOT_BYTES)
-  if (!Array.isArray(snapshot?.entries)) throw fail('bad state snapshot')
-  const state = new LedgerState(StateTrie.fromEntries(snapshot.entries), manifest.height)
+  const snapshot = SnapshotSchema.safeParse(decode(await catFileBytes(store, `${root}/${STATE_FILE}`), MAX_SNAPSHOT_BYTES))
+  if (!snapshot.success) throw fail(`bad state snapshot: ${snapshot.error.issues[0]?.path.join('.')}: ${snapshot.error.issues[0]?.message}`)
+  const state = new LedgerState(StateTrie.fromEntries(snapshot.data.entries), manifest.height)
   if (!bytesEqual(state.root, manifest.stateRoot)) throw fail(`snapshot rebuilds state root ${toHex(state.root)}, manifest claims ${toHex(manifest.stateRoot)}`)
   const listing = await listDirectory(store, root)
   const modelEntry = listing.find((e) => e.name === MODEL_FILE)

@@ -13,7 +13,7 @@ import { MAX_FINITE_ORDER } from './privacy/index.ts'
 import type { BudgetRecord, ChainParams, EnclaveRecord, MemberRecord, ValidatorSetRecord } from './state/records.ts'
 import { StateKey } from './state/keys.ts'
 import { LedgerState, StateOverlay } from './state/state.ts'
-import { Bodies } from './tx/schema.ts'
+import { Bodies, MAX_APPROVALS } from './tx/schema.ts'
 
 const key32 = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 32, 'expected a 32-byte key')
 const keyBytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length > 0 && v.length <= 8192, 'expected a key or certificate of at most 8 KiB')
@@ -24,7 +24,7 @@ export const GENESIS_DEFAULTS = { maxRoundBlocks: 10_000, resultGraceBlocks: 10,
 export const GenesisSchema = z.strictObject({
   chainId: Bodies['member.register'].shape.id,
   epochLength: z.number().int().min(1),
-  governanceThreshold: z.number().int().min(1),
+  governanceThreshold: z.number().int().min(1).max(MAX_APPROVALS + 1),
   revocationAuthorities: z.record(z.string(), key32),
   attestation: z.strictObject({
     formats: z.array(z.string()),

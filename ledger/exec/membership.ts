@@ -8,7 +8,7 @@ import { StateKey } from '../state/keys.ts'
 import type { StateOverlay } from '../state/state.ts'
 import type { BudgetRecord, EnclaveRecord, MemberRecord, PendingValidatorSet, RoundRecord, ValidatorSetRecord } from '../state/records.ts'
 import { committedCurve, epsilonOf } from './budget.ts'
-import { getEnclave, getMember, isRevoked, requireGovernance, requireStrongKey, verifyEnclaveEvidence, type TxContext } from './context.ts'
+import { getMember, isRevoked, requireGovernance, requireStrongKey, verifyEnclaveEvidence, type TxContext } from './context.ts'
 import { checkRevocationEvidence } from './revocation.ts'
 
 function requireFreshId(ctx: TxContext, id: string): void {
@@ -40,11 +40,23 @@ function governors(ctx: TxContext): string[] {
   return ctx.state.get<string[]>(StateKey.governors) ?? []
 }
 
+/**
+ * A revocation-list entry is applied in its authority's order even when its subject
+ * is unknown or already revoked (a no-op then), so such an entry cannot hold up the
+ * entries after it. Governance revocations of such subjects are refused.
+ */
+function nothingToRevoke(ctx: TxContext, evidenceKind: 'governance' | 'revocation-list', rec: { revokedAt: number | null } | undefined, missing: LedgerError, revoked: LedgerError): boolean {
+  if (rec !== undefined && !isRevoked(rec, ctx.block.height)) return false
+  if (evidenceKind === 'revocation-list') return true
+  throw rec === undefined ? missing : revoked
+}
+
 export function memberRevoke(ctx: TxContext<'member.revoke'>): void {
   const b = ctx.tx.body
-  const m = getMember(ctx.state, b.member)
-  if (isRevoked(m, ctx.block.height)) throw new LedgerError('MEMBER_REVOKED', `member '${b.member}' is already revoked`)
   const reason = checkRevocationEvidence(ctx, { kind: 'member', id: b.member }, b.evidence, b.reason)
+  const m = ctx.state.get<MemberRecord>(StateKey.member(b.member))
+  const missing = new LedgerError('UNKNOWN_MEMBER', `unknown member '${b.member}'`)
+  if (nothingToRevoke(ctx, b.evidence.kind, m, missing, new LedgerError('MEMBER_REVOKED', `member '${b.member}' is already revoked`)) || m === undefined) return
   if (m.roles.includes('governor')) {
     const remaining = governors(ctx).filter((g) => g !== b.member)
     if (remaining.length < ctx.params.governanceThreshold) {
@@ -56,7 +68,7 @@ export function memberRevoke(ctx: TxContext<'member.revoke'>): void {
   // Rounds since the last checkpoint that included the member must be re-aggregated without it.
   for (const roundId of ctx.state.get<string[]>(StateKey.roundsSinceCheckpoint) ?? []) {
     const r = ctx.state.get<RoundRecord>(StateKey.round(roundId))
-    if (r?.result?.included.includes(b.member) && !r.reaggregate.includes(b.member)) {
+    if (r !== undefined && r.status !== 'discarded' && r.result?.included.includes(b.member) && !r.reaggregate.includes(b.member)) {
       ctx.state.put(StateKey.round(roundId), { ...r, reaggregate: [...r.reaggregate, b.member] })
     }
   }
@@ -74,9 +86,10 @@ export function enclaveRegister(ctx: TxContext<'enclave.register'>): void {
 
 export function enclaveRevoke(ctx: TxContext<'enclave.revoke'>): void {
   const b = ctx.tx.body
-  const e = getEnclave(ctx.state, b.enclave)
-  if (isRevoked(e, ctx.block.height)) throw new LedgerError('ENCLAVE_REVOKED', `enclave '${b.enclave}' is already revoked`)
   const reason = checkRevocationEvidence(ctx, { kind: 'enclave', id: b.enclave }, b.evidence, b.reason)
+  const e = ctx.state.get<EnclaveRecord>(StateKey.enclave(b.enclave))
+  const missing = new LedgerError('UNKNOWN_ENCLAVE', `unknown enclave '${b.enclave}'`)
+  if (nothingToRevoke(ctx, b.evidence.kind, e, missing, new LedgerError('ENCLAVE_REVOKED', `enclave '${b.enclave}' is already revoked`)) || e === undefined) return
   ctx.state.put(StateKey.enclave(b.enclave), { ...e, revokedAt: ctx.block.height, revocationReason: reason })
 }
 
@@ -109,6 +122,8 @@ export function currentEpoch(height: number, epochLength: number): number {
 
 /** A validator-set change must be ordered at least this many blocks before its epoch starts. */
 export const VALIDATOR_SET_LEAD_BLOCKS = 2
+/** ... and at most this many epochs ahead. */
+export const MAX_EPOCHS_AHEAD = 100
 
 export function validatorSetUpdate(ctx: TxContext<'validator-set.update'>): void {
   requireGovernance(ctx)
@@ -117,8 +132,12 @@ export function validatorSetUpdate(ctx: TxContext<'validator-set.update'>): void
   if (ctx.block.height + VALIDATOR_SET_LEAD_BLOCKS > starts) {
     throw new LedgerError('VALIDATOR_SET', `epoch ${b.epoch} starts at height ${starts}: a change must be ordered at least ${VALIDATOR_SET_LEAD_BLOCKS} blocks before`)
   }
+  const now = currentEpoch(ctx.block.height, ctx.params.epochLength)
+  if (b.epoch > now + MAX_EPOCHS_AHEAD) throw new LedgerError('VALIDATOR_SET', `epoch ${b.epoch} is more than ${MAX_EPOCHS_AHEAD} epochs ahead`)
   const existing = ctx.state.get<PendingValidatorSet>(StateKey.pendingValidators)
-  if (existing !== undefined) throw new LedgerError('VALIDATOR_SET', `a change for epoch ${existing.epoch} is pending; it takes effect before another is ordered`)
+  if (existing !== undefined && existing.epoch !== b.epoch) {
+    throw new LedgerError('VALIDATOR_SET', `a change for epoch ${existing.epoch} is pending; it can be replaced, or takes effect before another is ordered`)
+  }
   checkValidators(b.validators)
   const pending: PendingValidatorSet = { epoch: b.epoch, validators: b.validators, orderedAt: ctx.block.height }
   ctx.state.put(StateKey.pendingValidators, pending)

@@ -43,7 +43,9 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
     seen.add(id)
   }
   if (seen.size !== r.commitCount) throw mismatch(`result accounts for ${seen.size} of the ${r.commitCount} committed members`)
-  if (included.size === 0) throw mismatch('a result includes at least one update; with none, the coordinator aborts the round')
+  if (included.size === 0 && !reaggregation) throw mismatch('a result includes at least one update; with none valid, the round is left to abort')
+  // Re-aggregating without every included member leaves nothing: the round contributes no update.
+  if (included.size === 0 && !b.model.equals(r.baseModel)) throw mismatch(`a re-aggregation that includes nobody keeps the base model ${r.baseModel}`)
   if (included.size > r.aggregation.m) throw mismatch(`result includes ${included.size} updates; Multi-Krum selects at most m = ${r.aggregation.m}`)
   const original = new Set(r.result?.included ?? [])
   for (const id of included) {
@@ -88,21 +90,25 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
 }
 
 /**
- * The round's own coordinator closes it: a resulted round becomes closed (the
- * round key is dropped); a round nobody committed to can be cancelled at any time;
- * otherwise it aborts only after its deadline plus the chain's grace period, so
- * the enclave's result is never raced.
+ * Ending a round, by a coordinator:
+ * - a resulted round becomes closed (the round key is dropped): any coordinator;
+ * - a round nobody committed to is cancelled at any time: its own coordinator;
+ * - a round with commits but no result aborts only after its deadline plus the
+ *   chain's grace period, so the enclave's result is never raced: any coordinator,
+ *   so that a revoked coordinator cannot leave reservations held forever.
  */
 export function roundClose(ctx: TxContext<'round.close'>): void {
   const coordinator = requireRole(ctx, 'coordinator')
   const r = getRound(ctx.state, ctx.tx.body.round)
-  if (r.coordinator !== coordinator.id) throw new LedgerError('FORBIDDEN_ROLE', `round '${r.id}' is coordinated by '${r.coordinator}'`)
   if (r.status === 'resulted') {
     ctx.state.put(StateKey.round(r.id), { ...r, status: 'closed', roundKey: null })
     return
   }
   const pending = r.status === 'open' || r.status === 'keyed'
   const graceEnds = r.deadline + ctx.params.resultGraceBlocks
+  if (pending && r.commitCount === 0 && r.coordinator !== coordinator.id && ctx.block.height <= graceEnds) {
+    throw new LedgerError('FORBIDDEN_ROLE', `only '${r.coordinator}' may cancel round '${r.id}' before height ${graceEnds}`)
+  }
   if (pending && (r.commitCount === 0 || ctx.block.height > graceEnds)) {
     releaseReservations(ctx.state, r)
     ctx.state.put(StateKey.round(r.id), { ...r, status: 'aborted', roundKey: null })
@@ -131,7 +137,7 @@ export function roundDiscard(ctx: TxContext<'round.discard'>): void {
   if (r.result === null || r.status === 'discarded' || !window.includes(r.id)) {
     throw new LedgerError('ROUND_STATE', `round '${r.id}' is not a result since the last checkpoint`)
   }
-  ctx.state.put(StateKey.round(r.id), { ...r, status: 'discarded', reaggregate: [] })
+  ctx.state.put(StateKey.round(r.id), { ...r, status: 'discarded', reaggregate: [], roundKey: null, discardReason: ctx.tx.body.reason })
 }
 
 /**
@@ -143,7 +149,7 @@ export function checkpoint(ctx: TxContext<'checkpoint'>): void {
   const b = ctx.tx.body
   const { state } = ctx
   const window = (state.get<string[]>(StateKey.roundsSinceCheckpoint) ?? []).map((id) => getRound(state, id))
-  const pending = window.find((r) => r.reaggregate.length > 0)
+  const pending = window.find((r) => r.status !== 'discarded' && r.reaggregate.length > 0)
   if (pending !== undefined) throw new LedgerError('CHECKPOINT', `round '${pending.id}' awaits re-aggregation without ${pending.reaggregate.join(', ')}`)
   const newest = window.filter((r) => r.status !== 'discarded').at(-1)
   if (newest === undefined || newest.id !== b.round) {

@@ -74,6 +74,7 @@ export function roundOpen(ctx: TxContext<'round.open'>): void {
     commitCount: 0,
     result: null,
     reaggregate: [],
+    discardReason: null,
   }
   state.put(StateKey.round(b.round), round)
   state.put(StateKey.roundRdp(b.round), rdp)

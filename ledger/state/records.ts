@@ -82,6 +82,8 @@ export interface RoundRecord {
   result: RoundResultRecord | null
   /** members revoked after this round's result: the round must be re-aggregated without them */
   reaggregate: string[]
+  /** why governance discarded the round's result (status 'discarded'), else null */
+  discardReason: string | null
 }
 
 export interface RoundResultRecord {

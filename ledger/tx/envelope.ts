@@ -59,12 +59,9 @@ export function decodeTx(bytes: Uint8Array): DecodedTx {
   const type = tx.type as TxType
   const body = Bodies[type].safeParse(tx.body)
   if (!body.success) throw new LedgerError('MALFORMED', `bad ${type} body: ${describeIssues(body.error.issues)}`)
-  const approvals = envelope.data.approvals ?? []
-  for (let i = 1; i < approvals.length; i++) {
-    if (!(approvals[i - 1]!.member < approvals[i]!.member)) throw new LedgerError('MALFORMED', 'approvals must be sorted by member id, each member once')
-  }
   const signed = { ...envelope.data, tx: { ...tx, type, body: body.data } } as DecodedTx['signed']
-  if (!bytesEqual(encodeTx(signed), bytes)) throw new LedgerError('MALFORMED', 'transaction is not in canonical DAG-CBOR form')
+  // Canonical form: the bytes must be what encodeTx gives (DAG-CBOR, approvals sorted by member id).
+  if (!bytesEqual(encodeTx(signed), bytes)) throw new LedgerError('MALFORMED', 'transaction is not in canonical form (DAG-CBOR, approvals sorted by member id)')
   return { signed, bytes, id: txId(bytes) }
 }
 

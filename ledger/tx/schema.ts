@@ -13,6 +13,8 @@ import { CID } from 'multiformats/cid'
 export const MAX_ID_LENGTH = 64
 export const MAX_LIST_LENGTH = 10_000
 export const MAX_TEXT_LENGTH = 1_024
+/** co-signatures on one governance transaction; bounds the governance threshold at MAX_APPROVALS + 1 */
+export const MAX_APPROVALS = 100
 
 const id = z
   .string()
@@ -135,7 +137,7 @@ export const TxPayload = z.strictObject({
 export const SignedTxSchema = z.strictObject({
   tx: TxPayload,
   sig: bytes(64),
-  approvals: z.array(Approval).max(100).optional(),
+  approvals: z.array(Approval).max(MAX_APPROVALS).optional(),
 })
 
 export type Tx<T extends TxType = TxType> = { chain: string; type: T; sender: string; nonce: number; body: TxBody<T> }

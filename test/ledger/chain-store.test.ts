@@ -83,6 +83,7 @@ describe('ChainStore', () => {
     const chain = await commitBlocks(store, 1)
     const outcome = executeBlock(chain.state, { height: 2, time: 0, txs: [] }, { attestation: testVerifier })
     await expect(store.commitBlock({ chain: CHAIN, height: 5, time: 0, parent: null, txs: [] }, outcome)).rejects.toThrow(/does not follow/)
+    await expect(store.commitBlock({ chain: CHAIN, height: 2, time: 0, parent: null, txs: [] }, outcome)).rejects.toThrow(/parent/) // right height, wrong parent
   })
 
   it('detects a state that does not match the head root', async () => {

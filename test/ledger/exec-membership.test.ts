@@ -1,7 +1,7 @@
 // Membership, governance, revocation, enclaves, budgets and validator sets.
 import { describe, expect, it } from 'vitest'
-import { approveTx, DomainTag, encode, signPayload, signTx, StateKey, type BudgetRecord, type EnclaveRecord, type MemberRecord, type PendingValidatorSet, type RevocationEntry, type ValidatorSetRecord } from '../../ledger/index.ts'
-import { CHAIN, codes, defaultGenesis, keysFor, MEASUREMENT, modelCid, PARTICIPANTS, TestChain, testEvidence } from './harness.ts'
+import { approveTx, AttestationVerifierRegistry, DomainTag, encode, evidenceNonce, executeBlock, signPayload, signTx, StateKey, type BudgetRecord, type EnclaveRecord, type MemberRecord, type PendingValidatorSet, type RevocationEntry, type ValidatorSetRecord } from '../../ledger/index.ts'
+import { CHAIN, codes, defaultGenesis, keysFor, MEASUREMENT, modelCid, PARTICIPANTS, TestChain, testEvidence, testVerifier } from './harness.ts'
 
 const newMember = (id: string) => ({ id, org: `${id} org`, roles: ['participant' as const], publicKey: keysFor(id).publicKey })
 
@@ -53,8 +53,17 @@ describe('membership and governance', () => {
     expect(c.get<MemberRecord>(StateKey.member('bank-a'))).toMatchObject({ revokedAt: c.state.height, revocationReason: 'TCB out of date' }) // the signed reason
     expect(revoke('bank-b', revocationEntry({ kind: 'member', id: 'bank-b' }, 1))).toBe('STALE_EVIDENCE') // #1 is spent
     expect(revoke('bank-b', revocationEntry({ kind: 'member', id: 'bank-b' }, 2))).toBe('OK')
-    expect(revoke('bank-a', revocationEntry({ kind: 'member', id: 'bank-a' }, 3))).toBe('MEMBER_REVOKED')
-    expect(revoke('nobody', { kind: 'governance' })).toBe('UNKNOWN_MEMBER')
+    // An entry whose subject is already revoked, or unknown, is applied as a no-op, in
+    // order: it cannot hold up the authority's later entries.
+    const revokedAt = c.get<MemberRecord>(StateKey.member('bank-a'))!.revokedAt
+    expect(revoke('bank-a', revocationEntry({ kind: 'member', id: 'bank-a' }, 3))).toBe('OK')
+    expect(c.get<MemberRecord>(StateKey.member('bank-a'))!.revokedAt).toBe(revokedAt)
+    expect(revoke('nobody', revocationEntry({ kind: 'member', id: 'nobody' }, 4))).toBe('OK')
+    expect(revoke('bank-c', revocationEntry({ kind: 'member', id: 'bank-c' }, 5))).toBe('OK')
+    expect(c.get<MemberRecord>(StateKey.member('bank-c'))!.revokedAt).toBe(c.state.height)
+    // Governance revocations of such subjects are refused.
+    expect(codes(c.exec(c.tx('gov-1', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: { kind: 'governance' } })))).toEqual(['MEMBER_REVOKED'])
+    expect(codes(c.exec(c.tx('gov-1', 'member.revoke', { member: 'nobody', reason: 'x', evidence: { kind: 'governance' } })))).toEqual(['UNKNOWN_MEMBER'])
   })
 
   it('never lets revocations leave fewer governors than the threshold', () => {
@@ -89,6 +98,11 @@ describe('membership and governance', () => {
     expect(() => new TestChain({ ...g, budgets: [...g.budgets!, { member: 'bank-a', epsilon: 1, delta: 1e-5 }] })).toThrow(/two budgets/)
     expect(() => new TestChain({ ...g, attestation: { ...g.attestation, measurements: ['abc'] } })).toThrow(/hex/)
     expect(() => new TestChain({ ...g, validators: [g.validators[0]!, g.validators[0]!] })).toThrow(/unique/)
+    const weak = new Uint8Array(32)
+    weak[0] = 1
+    expect(() => new TestChain({ ...g, members: [...g.members, { id: 'w', org: 'w', roles: ['participant'], publicKey: weak }] })).toThrow(/full order/)
+    expect(() => new TestChain({ ...g, revocationAuthorities: { rogue: weak } })).toThrow(/full order/)
+    expect(() => new TestChain({ ...g, enclaves: [{ ...g.enclaves![0]!, publicKey: weak }] })).toThrow(/full order/)
   })
 
   it('registers an enclave only with evidence that verifies against the policy', () => {
@@ -105,8 +119,26 @@ describe('membership and governance', () => {
     expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({ platform: 'other' }))))).toEqual(['ATTESTATION_REJECTED'])
     expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({ for: ['enclave.register', 'enclave-3'] }))))).toEqual(['ATTESTATION_REJECTED']) // made for another purpose
     expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({ anchor: keysFor('rogue-root').publicKey }))))).toEqual(['ATTESTATION_REJECTED']) // not the chain's trust anchor
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body({ nonce: evidenceNonce('other-chain', 'enclave.register', 'enclave-2') }))))).toEqual(['ATTESTATION_REJECTED']) // made for another chain
+    const weak = new Uint8Array(32)
+    weak[0] = 1
+    expect(codes(c.exec(c.tx('gov-1', 'enclave.register', { ...body(), publicKey: weak })))).toEqual(['BAD_ARGUMENT'])
     expect(codes(c.exec(c.tx('gov-1', 'enclave.register', body())))).toEqual(['OK'])
     expect(c.get<EnclaveRecord>(StateKey.enclave('enclave-2'))).toMatchObject({ platform: 'sim', revokedAt: null })
+  })
+
+  it("judges evidence age by the chain's policy", () => {
+    const g = defaultGenesis()
+    const key = keysFor('enclave-2').publicKey
+    const register = (c: TestChain) => codes(c.exec(c.tx('gov-1', 'enclave.register', { id: 'enclave-2', platform: 'sim', measurement: MEASUREMENT, publicKey: key, attestation: testEvidence({ keys: [key], for: ['enclave.register', 'enclave-2'] }) })))
+    expect(register(new TestChain({ ...g, attestation: { ...g.attestation, maxEvidenceAgeSeconds: 4 } }))).toEqual(['ATTESTATION_REJECTED']) // the first block is 5 s after the evidence
+    expect(register(new TestChain({ ...g, attestation: { ...g.attestation, maxEvidenceAgeSeconds: 5 } }))).toEqual(['OK'])
+  })
+
+  it('refuses to execute on a node that cannot verify a format its chain allows', () => {
+    const c = new TestChain()
+    expect(() => executeBlock(c.state, { height: 1, time: 0, txs: [] }, { attestation: new AttestationVerifierRegistry() })).toThrow(/cannot verify evidence formats/)
+    expect(() => executeBlock(c.state, { height: 1, time: 0, txs: ['not bytes' as never] }, { attestation: testVerifier })).toThrow(/byte arrays/)
   })
 
   it('refuses an enclave whose measurement is not allowed', () => {

@@ -1,6 +1,6 @@
 // The round lifecycle (DESIGN.md §2): open, round key, commits, result, close; budgets; re-aggregation; checkpoints.
 import { describe, expect, it } from 'vitest'
-import { computeEpsilon, sha256, StateKey, type BudgetRecord, type CheckpointRecord, type CommitRecord, type RoundRecord, type TxBody } from '../../ledger/index.ts'
+import { computeEpsilon, DomainTag, sha256, signPayload, StateKey, type BudgetRecord, type CheckpointRecord, type CommitRecord, type RoundRecord, type TxBody } from '../../ledger/index.ts'
 import { codes, defaultGenesis, keysFor, MEASUREMENT, modelCid, PARTICIPANTS, TestChain, testEvidence } from './harness.ts'
 
 const training = { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, localEpochs: 1 }
@@ -136,6 +136,9 @@ describe('enclave.round-key and round.commit', () => {
     expect(codes(c.exec(c.tx('bank-e', 'round.commit', { ...commitBody(c, 'bank-e'), statementSig: new Uint8Array(64) })))).toEqual(['BAD_SIGNATURE'])
     expect(codes(c.exec(c.tx('bank-e', 'round.commit', { ...commitBody(c, 'bank-f') })))).toEqual(['BAD_ARGUMENT'])
     expect(codes(c.exec(c.tx('bank-e', 'round.commit', commitBody(c, 'bank-e', 'r1', 1.5))))).toEqual(['BAD_ARGUMENT'])
+    const otherChain = { chain: 'other-chain', round: 'r1', member: 'bank-e', plaintextHash: new Uint8Array(32), declaredNorm: 0.5 }
+    const signedElsewhere = { round: 'r1', ciphertext: modelCid('x'), statement: otherChain, statementSig: signPayload(keysFor('bank-e').secretKey, DomainTag.UPDATE_STATEMENT, otherChain) }
+    expect(codes(c.exec(c.tx('bank-e', 'round.commit', signedElsewhere)))).toEqual(['BAD_ARGUMENT'])
     c.advanceTo(round(c).deadline)
     expect(codes(c.exec(c.tx('bank-e', 'round.commit', commitBody(c, 'bank-e'))))).toEqual(['DEADLINE_PASSED'])
   })
@@ -183,18 +186,25 @@ describe('round.result and round.close', () => {
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', five)))).toEqual(['RESULT_MISMATCH'])
   })
 
-  it('closes a round only by its own coordinator, and aborts one with commits only after the grace period', async () => {
+  it('aborts a round with commits only after the grace period, by any coordinator; cancels one without commits by its own', async () => {
     const genesis = defaultGenesis()
     genesis.members = [...genesis.members, { id: 'coord-2', org: 'x', roles: ['coordinator'], publicKey: keysFor('coord-2').publicKey }]
     const c = new TestChain(genesis)
     c.exec(c.tx('coord', 'round.open', await openBody({}, c)))
+    c.exec(c.tx('coord', 'round.open', await openBody({ round: 'r2' }, c)))
     c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody()))
     c.exec(...PARTICIPANTS.slice(0, 4).map((p) => c.tx(p, 'round.commit', commitBody(c, p))))
-    expect(codes(c.exec(c.tx('coord-2', 'round.close', { round: 'r1' })))).toEqual(['FORBIDDEN_ROLE'])
-    expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r1' })))).toEqual(['ROUND_STATE']) // commits: wait for the result
-    c.advanceTo(round(c).deadline + 9) // the next block is at deadline + resultGraceBlocks: still the enclave's turn
+    // r2 has no commits: only its coordinator may cancel it (until the grace period ends)
+    expect(codes(c.exec(c.tx('coord-2', 'round.close', { round: 'r2' })))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r2' })))).toEqual(['OK'])
+    expect(round(c, 'r2').status).toBe('aborted')
+    // r1 has commits: nobody may end it before the enclave's turn is over
     expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r1' })))).toEqual(['ROUND_STATE'])
-    expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r1' })))).toEqual(['OK'])
+    c.advanceTo(round(c).deadline + 9) // the next block is at deadline + resultGraceBlocks: still the enclave's turn
+    expect(codes(c.exec(c.tx('coord-2', 'round.close', { round: 'r1' })))).toEqual(['ROUND_STATE'])
+    // then any coordinator may abort it (its own might have been revoked)
+    c.exec(c.tx('gov-1', 'member.revoke', { member: 'coord', reason: 'left', evidence: { kind: 'governance' } }))
+    expect(codes(c.exec(c.tx('coord-2', 'round.close', { round: 'r1' })))).toEqual(['OK'])
     expect(round(c).status).toBe('aborted')
     for (const p of PARTICIPANTS) expect(budget(c, p)).toMatchObject({ reservations: [], epsilonSpent: 0 })
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-a', 'bank-b', 'bank-c'], [{ member: 'bank-d', reason: 'x' }]))))).toEqual(['ROUND_STATE'])
@@ -270,12 +280,47 @@ describe('revocation, re-aggregation and checkpoints', () => {
     expect(budget(c, 'bank-b').epsilonSpent).toBeGreaterThan(0) // what was spent stays spent
   })
 
-  it('refuses to checkpoint a round older than the newest result since the last checkpoint', async () => {
+  it('checkpoints only the newest round since the last checkpoint', async () => {
     const c = await resultedRound()
-    const model = round(c).result!.model
-    const cp = (r: string, m = model) => ({ round: r, model: m, snapshot: modelCid('snap'), stateRoot: c.state.root, height: c.state.height })
-    expect(codes(c.exec(c.tx('coord', 'checkpoint', cp('r1'))))).toEqual(['OK'])
-    expect(codes(c.exec(c.tx('coord', 'checkpoint', cp('r1'))))).toEqual(['CHECKPOINT']) // nothing new since
+    // a second round, resulted after r1
+    c.exec(c.tx('coord', 'round.open', await openBody({ round: 'r2', eligible: PARTICIPANTS.slice(0, 5) }, c)))
+    c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r2')))
+    c.exec(...PARTICIPANTS.slice(0, 4).map((p) => c.tx(p, 'round.commit', commitBody(c, p, 'r2'))))
+    c.advanceTo(round(c, 'r2').deadline + 1)
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(PARTICIPANTS.slice(0, 4), [], { round: 'r2', model: modelCid('model-2') }))))).toEqual(['OK'])
+    const cp = (r: string) => ({ round: r, model: round(c, r).result!.model, snapshot: modelCid('snap'), stateRoot: c.state.root, height: c.state.height })
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', cp('r1'))))).toEqual(['CHECKPOINT']) // stale: r2 is newer
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', cp('r2'))))).toEqual(['OK'])
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', cp('r2'))))).toEqual(['CHECKPOINT']) // nothing new since
+  })
+
+  it('a discarded round is never marked for re-aggregation again, so it cannot block checkpoints', async () => {
+    const c = await resultedRound()
+    expect(codes(c.exec(c.tx('gov-1', 'round.discard', { round: 'r1', reason: 'sealed inputs lost' })))).toEqual(['OK'])
+    expect(round(c)).toMatchObject({ status: 'discarded', discardReason: 'sealed inputs lost', roundKey: null })
+    expect(codes(c.exec(c.tx('gov-1', 'round.discard', { round: 'r1', reason: 'again' })))).toEqual(['ROUND_STATE'])
+    c.exec(c.tx('gov-1', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: { kind: 'governance' } }))
+    expect(round(c).reaggregate).toEqual([])
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-b', 'bank-c'], [{ member: 'bank-a', reason: 'revoked' }, { member: 'bank-d', reason: 'x' }]))))).toEqual(['ROUND_STATE'])
+    // a later round checkpoints normally
+    c.exec(c.tx('coord', 'round.open', await openBody({ round: 'r2', eligible: PARTICIPANTS.slice(1, 6) }, c)))
+    c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r2')))
+    c.exec(...PARTICIPANTS.slice(1, 5).map((p) => c.tx(p, 'round.commit', commitBody(c, p, 'r2'))))
+    c.advanceTo(round(c, 'r2').deadline + 1)
+    c.exec(c.tx('enclave-1', 'round.result', await resultBody(PARTICIPANTS.slice(1, 5), [], { round: 'r2', model: modelCid('model-2') })))
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', { round: 'r2', model: modelCid('model-2'), snapshot: modelCid('snap'), stateRoot: c.state.root, height: c.state.height })))).toEqual(['OK'])
+  })
+
+  it('re-aggregates to the base model when every included member is revoked', async () => {
+    const c = await keyedRound()
+    c.advanceTo(round(c).deadline + 1)
+    const others = PARTICIPANTS.slice(1, 4).map((member) => ({ member, reason: 'multi-krum' }))
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-a'], others))))).toEqual(['OK'])
+    c.exec(c.tx('gov-1', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: { kind: 'governance' } }))
+    const nobody = [{ member: 'bank-a', reason: 'revoked' }, ...others]
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody([], nobody, { model: modelCid('model-x') }))))).toEqual(['RESULT_MISMATCH'])
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody([], nobody, { model: modelCid('model-0') }))))).toEqual(['OK'])
+    expect(round(c).reaggregate).toEqual([])
   })
 
   it('refuses a result that includes a member revoked before it', async () => {

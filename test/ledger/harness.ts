@@ -52,9 +52,13 @@ export interface TestEvidence {
   nonce: Uint8Array
   /** the trust anchor it claims; the verifier checks it is in the chain's policy */
   anchor: Uint8Array
+  /** unix seconds; the verifier applies the policy's maximum age */
+  timestamp: number
 }
 
 export const TEST_ANCHOR = keysFor('test-attestation-root').publicKey
+/** TestChain's clock starts here and moves 5 s per block. */
+export const GENESIS_TIME = 1_700_000_000
 
 /** Evidence made for one purpose (the nonce binds it), with overridable facts. */
 export function testEvidence(e: Partial<TestEvidence> & { keys: Uint8Array[]; for: ['enclave.register' | 'enclave.round-key', string] }): { format: string; evidence: Uint8Array } {
@@ -65,6 +69,7 @@ export function testEvidence(e: Partial<TestEvidence> & { keys: Uint8Array[]; fo
     debug: e.debug ?? false,
     nonce: e.nonce ?? evidenceNonce(CHAIN, e.for[0], e.for[1]),
     anchor: e.anchor ?? TEST_ANCHOR,
+    timestamp: e.timestamp ?? GENESIS_TIME,
   }
   return { format: 'test-v1', evidence: encode(body) }
 }
@@ -79,6 +84,7 @@ export const testVerifier = new AttestationVerifierRegistry().register('test-v1'
       throw new LedgerError('ATTESTATION_REJECTED', 'unreadable test evidence')
     }
     if (!policy.trustAnchors.some((a) => Buffer.compare(a, ev.anchor) === 0)) throw new LedgerError('ATTESTATION_REJECTED', 'test evidence from an untrusted anchor')
+    if (policy.at - ev.timestamp > policy.maxAgeSeconds) throw new LedgerError('ATTESTATION_REJECTED', 'test evidence too old')
     return { format, platform: ev.platform, measurement: ev.measurement, debug: ev.debug, boundKeys: ev.keys, nonce: ev.nonce }
   },
 })
@@ -108,7 +114,7 @@ export function defaultGenesis(overrides: Partial<Genesis> = {}): Genesis {
 
 export class TestChain {
   state: LedgerState
-  time = 1_700_000_000
+  time = GENESIS_TIME
   private readonly nonces = new Map<string, number>()
   last: BlockOutcome | undefined
 
