@@ -1,0 +1,47 @@
+/**
+ * The fixed points of an epoch: its genesis block and the QC that certifies it
+ * (no signatures: every replica starts from it), leader rotation and quorum size.
+ */
+import { sha256 } from '../ledger/index.ts'
+import { blockId, hashKey } from './signing.ts'
+import type { Block, QuorumCertificate, ValidatorIndex } from './types.ts'
+
+const ZERO = new Uint8Array(32)
+
+function noSignatures(n: number): QuorumCertificate['votes'] {
+  return { signers: new Uint8Array(Math.ceil(n / 8)), signature: new Uint8Array(0) }
+}
+
+/** The genesis block of an epoch (view 0, height `height`), committed by definition. */
+export function makeGenesis(epoch: number, n: number, height = 0, time = 0): Block {
+  return {
+    epoch,
+    view: 0,
+    height,
+    parent: ZERO,
+    justify: { epoch, view: 0, block: ZERO, height: Math.max(0, height - 1), votes: noSignatures(n) },
+    proposer: 0,
+    time,
+    payload: [],
+  }
+}
+
+/** The QC of view 0 that certifies the genesis block. */
+export function genesisQC(genesis: Block): QuorumCertificate {
+  return { epoch: genesis.epoch, view: 0, block: blockId(genesis), height: genesis.height, votes: noSignatures(genesis.justify.votes.signers.length * 8) }
+}
+
+/** Round-robin leader rotation. */
+export function leaderOf(view: number, n: number): ValidatorIndex {
+  return view % n
+}
+
+/** Votes needed for a QC or TC: n − f with f = ⌊(n − 1)/3⌋ (2f + 1 when n = 3f + 1). */
+export function quorumSize(n: number): number {
+  return n - Math.floor((n - 1) / 3)
+}
+
+/** The key a command is known by in mempools and in-flight sets. */
+export function commandKey(command: Uint8Array): string {
+  return hashKey(sha256(command))
+}

@@ -1,0 +1,18 @@
+/**
+ * consensus/: chained HotStuff as a deterministic state machine. A `Replica`
+ * takes inputs (verified messages, timer firings, the start signal, word of new
+ * commands) and returns outputs (messages to send, timers to set, safety state to
+ * persist before anything leaves, committed blocks). It does no I/O, reads no
+ * clock and draws no randomness, so a simulator can replay any run from its seed.
+ * `MessageVerifier` is the edge every network message passes first. The network,
+ * storage and the ledger are wired to it in node/.
+ */
+export * from './types.ts'
+export * from './crypto.ts'
+export { blockId, hashKey, proposalMessage, voteMessage, timeoutMessage } from './signing.ts'
+export { makeGenesis, genesisQC, leaderOf, quorumSize, commandKey } from './genesis.ts'
+export { BlockTree } from './blocktree.ts'
+export { SafetyRules, type VoteDecision } from './safety.ts'
+export { FifoMempool, type Mempool } from './mempool.ts'
+export { Replica, type ReplicaComponents, type ReplicaOptions } from './replica.ts'
+export { MessageVerifier, type Verdict, type RejectReason, type VerifierOptions } from './verify.ts'

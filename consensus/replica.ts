@@ -1,0 +1,364 @@
+/**
+ * One HotStuff replica as a deterministic state machine (chained HotStuff, Yin
+ * et al., PODC 2019): `handle(input)` returns the outputs to carry out, in order.
+ *
+ * - A leader per view (round-robin) proposes a block extending its highest QC.
+ *   Replicas vote for it (safety.ts decides) and send the vote to the next view's
+ *   leader, who aggregates 2f+1 votes into a QC and proposes on top of it.
+ * - Commit rule (3-chain): when a QC certifies b2, b2's justify certifies b1 and
+ *   b1's justify certifies b0, with b2 → b1 → b0 direct parents, b0 commits.
+ * - Pacemaker: a view timer (exponential back-off over consecutive timeouts)
+ *   makes a replica sign a timeout; 2f+1 timeouts form a TC that moves everyone
+ *   to the next view; f+1 timeouts for a view make a replica join them, which
+ *   synchronises views.
+ * - Batching: a block carries up to maxBatch commands from the mempool. When the
+ *   mempool is empty, leaders still propose (empty blocks) while uncommitted
+ *   non-empty blocks remain, so a lone command commits promptly; then they idle,
+ *   and no timers run until commands arrive.
+ * - Block sync: a proposal whose ancestors are unknown is buffered while the
+ *   missing blocks are requested from its proposer.
+ *
+ * Messages reaching `handle` are verified (verify.ts): signatures, QCs and TCs are
+ * valid for this epoch. The replica still checks everything that depends on its
+ * own state (views, leaders, ancestry).
+ */
+import type { QuorumScheme, QuorumSigner } from './crypto.ts'
+import { BlockTree } from './blocktree.ts'
+import type { Mempool } from './mempool.ts'
+import { SafetyRules } from './safety.ts'
+import { blockId, hashKey, proposalMessage } from './signing.ts'
+import type { Block, BlockRequest, BlockResponse, Input, Output, Proposal, QuorumCertificate, SafetyState, Timeout, TimeoutCertificate, ValidatorIndex, Vote } from './types.ts'
+import { commandKey, genesisQC, leaderOf, quorumSize } from './genesis.ts'
+
+export interface ReplicaComponents {
+  scheme: QuorumScheme
+  signer: QuorumSigner
+  mempool: Mempool
+}
+
+export interface ReplicaOptions {
+  epoch: number
+  genesis: Block
+  /** safety state persisted before a crash; omitted for a fresh replica */
+  safety?: SafetyState
+  /** the highest block this replica had committed before a restart (default: genesis) */
+  committed?: Block
+  /** first view timeout, ms (doubles per consecutive timeout, up to maxTimeoutMs) */
+  baseTimeoutMs?: number
+  maxTimeoutMs?: number
+  /** commands per block, and payload bytes per block */
+  maxBatch?: number
+  maxBatchBytes?: number
+  /** committed blocks kept to serve peers that catch up */
+  retainCommitted?: number
+}
+
+export class Replica {
+  readonly index: ValidatorIndex
+  readonly n: number
+  readonly epoch: number
+  private readonly scheme: QuorumScheme
+  private readonly signer: QuorumSigner
+  private readonly mempool: Mempool
+  private readonly safety: SafetyRules
+  private readonly tree: BlockTree
+  private readonly opts: Required<Pick<ReplicaOptions, 'baseTimeoutMs' | 'maxTimeoutMs' | 'maxBatch' | 'maxBatchBytes'>>
+  private readonly quorum: number
+
+  /** current view */
+  view = 1
+  highQC: QuorumCertificate
+  private lastTC: TimeoutCertificate | null = null
+  private proposedView = 0
+  private consecutiveTimeouts = 0
+  private timerView = 0
+  /** votes collected as next leader: view → block key → voter → vote */
+  private readonly votes = new Map<number, Map<string, Map<ValidatorIndex, Vote>>>()
+  private readonly timeouts = new Map<number, Map<ValidatorIndex, Timeout>>()
+  /** proposals waiting for missing ancestors, by the missing parent's key */
+  private readonly waiting = new Map<string, { proposal: Proposal; from: ValidatorIndex }>()
+  private out: Output[] = []
+  private now = 0
+
+  constructor(index: ValidatorIndex, components: ReplicaComponents, options: ReplicaOptions) {
+    this.index = index
+    this.scheme = components.scheme
+    this.signer = components.signer
+    this.mempool = components.mempool
+    this.n = components.scheme.size
+    this.epoch = options.epoch
+    this.quorum = quorumSize(this.n)
+    this.opts = {
+      baseTimeoutMs: options.baseTimeoutMs ?? 1000,
+      maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
+      maxBatch: options.maxBatch ?? 400,
+      maxBatchBytes: options.maxBatchBytes ?? 1024 * 1024,
+    }
+    const committed = options.committed ?? options.genesis
+    this.tree = new BlockTree(committed, options.retainCommitted ?? 1000)
+    const gqc = genesisQC(options.genesis)
+    const safety = options.safety ?? { epoch: this.epoch, lastVotedView: 0, lastVote: null, lastTimeoutView: 0, lastTimeout: null, lockedQC: gqc }
+    this.safety = new SafetyRules(safety, components.signer)
+    this.highQC = safety.lockedQC.view > gqc.view ? safety.lockedQC : gqc
+    this.view = Math.max(1, safety.lastVotedView, safety.lastTimeoutView)
+  }
+
+  get committedHeight(): number {
+    return this.tree.committed.height
+  }
+
+  get committedBlock(): Block {
+    return this.tree.committed
+  }
+
+  get safetyState(): SafetyState {
+    return this.safety.state
+  }
+
+  handle(input: Input): Output[] {
+    this.out = []
+    this.now = input.now
+    switch (input.type) {
+      case 'start':
+        this.armTimer()
+        this.tryPropose()
+        break
+      case 'commands-available':
+        this.armTimer()
+        this.tryPropose()
+        break
+      case 'timer':
+        if (input.view === this.view && input.view === this.timerView) this.localTimeout()
+        break
+      case 'message': {
+        const m = input.message
+        if (m.kind === 'proposal') this.onProposal(m, input.from)
+        else if (m.kind === 'vote') this.onVote(m)
+        else if (m.kind === 'timeout') this.onTimeout(m)
+        else if (m.kind === 'block-request') this.onBlockRequest(m, input.from)
+        else this.onBlockResponse(m)
+        break
+      }
+    }
+    return this.out
+  }
+
+  // ---- proposals and votes -------------------------------------------------
+
+  private onProposal(p: Proposal, from: ValidatorIndex): void {
+    const b = p.block
+    if (b.epoch !== this.epoch || b.proposer !== leaderOf(b.view, this.n)) return
+    const enteredBy = p.tc !== null ? p.tc.view : b.justify.view
+    if (b.view !== enteredBy + 1 || (p.tc !== null && p.tc.view < b.justify.view)) return
+    if (p.tc !== null) this.processTC(p.tc)
+    if (!this.tree.has(b.parent)) {
+      if (b.height > this.tree.committed.height) this.requestBlocks(p, from)
+      return
+    }
+    this.processQC(b.justify)
+    if (!this.tree.add(b)) return
+    this.releaseWaiting(b)
+    if (b.view !== this.view) return
+    const decision = this.safety.voteFor(b, this.tree.extends(b, this.safety.lockedQC.block))
+    if (!decision.ok) return
+    if (decision.fresh) this.emit({ type: 'persist-safety', state: this.safety.state })
+    const next = leaderOf(b.view + 1, this.n)
+    if (next === this.index) this.onVote(decision.vote)
+    else this.emit({ type: 'send', to: next, message: decision.vote })
+  }
+
+  private onVote(v: Vote): void {
+    if (v.epoch !== this.epoch || leaderOf(v.view + 1, this.n) !== this.index || v.view + 1 < this.view) return
+    let byBlock = this.votes.get(v.view)
+    if (byBlock === undefined) this.votes.set(v.view, (byBlock = new Map()))
+    const key = hashKey(v.block)
+    let voters = byBlock.get(key)
+    if (voters === undefined) byBlock.set(key, (voters = new Map()))
+    if (voters.has(v.voter) || voters.size >= this.quorum) return
+    voters.set(v.voter, v)
+    if (voters.size < this.quorum) return
+    const parts = [...voters.values()].map((x) => ({ signer: x.voter, signature: x.signature }))
+    const qc: QuorumCertificate = { epoch: this.epoch, view: v.view, block: v.block, height: v.height, votes: this.scheme.aggregate(parts) }
+    this.processQC(qc)
+  }
+
+  /** highQC, locking and commit rules, view advance. */
+  private processQC(qc: QuorumCertificate): void {
+    if (qc.view > this.highQC.view) this.highQC = qc
+    const b2 = this.tree.get(qc.block)
+    if (b2 !== undefined) {
+      this.safety.observeTwoChain(b2.justify)
+      const b1 = this.tree.get(b2.justify.block)
+      const b0 = b1 === undefined ? undefined : this.tree.get(b1.justify.block)
+      if (b1 !== undefined && b0 !== undefined && sameKey(b2.parent, b1) && sameKey(b1.parent, b0) && b0.height > this.tree.committed.height) {
+        const blocks = this.tree.commit(b0)
+        this.emit({ type: 'commit', blocks })
+      }
+    }
+    if (qc.view + 1 > this.view) {
+      this.consecutiveTimeouts = 0
+      this.enterView(qc.view + 1)
+    }
+  }
+
+  private processTC(tc: TimeoutCertificate): void {
+    if (tc.view + 1 > this.view) {
+      this.lastTC = tc
+      this.enterView(tc.view + 1)
+    }
+  }
+
+  private enterView(view: number): void {
+    this.view = view
+    for (const v of this.votes.keys()) if (v + 1 < view) this.votes.delete(v)
+    for (const v of this.timeouts.keys()) if (v < view) this.timeouts.delete(v)
+    this.armTimer()
+    this.tryPropose()
+  }
+
+  private tryPropose(): void {
+    const view = this.view
+    if (leaderOf(view, this.n) !== this.index || this.proposedView >= view) return
+    const byQC = this.highQC.view === view - 1
+    const tc = this.lastTC !== null && this.lastTC.view === view - 1 ? this.lastTC : null
+    if (!byQC && tc === null) return
+    const parent = this.tree.get(this.highQC.block)
+    if (parent === undefined) return
+    const branch = this.tree.pathFromCommitted(parent) ?? []
+    const inFlight = new Set<string>()
+    for (const blk of branch) for (const c of blk.payload) inFlight.add(commandKey(c))
+    const payload = this.mempool.take(this.opts.maxBatch, this.opts.maxBatchBytes, inFlight)
+    const unfinished = branch.some((blk) => blk.payload.length > 0)
+    if (payload.length === 0 && !unfinished) return // idle: nothing to order, nothing to finish
+    const block: Block = {
+      epoch: this.epoch,
+      view,
+      height: parent.height + 1,
+      parent: blockId(parent),
+      justify: this.highQC,
+      proposer: this.index,
+      time: Math.max(parent.time, Math.floor(this.now / 1000)),
+      payload,
+    }
+    const proposal: Proposal = { kind: 'proposal', block, tc: byQC ? null : tc, signature: this.signer.sign(proposalMessage(this.epoch, blockId(block))) }
+    this.proposedView = view
+    this.emit({ type: 'broadcast', message: proposal })
+    this.onProposal(proposal, this.index)
+  }
+
+  // ---- pacemaker -----------------------------------------------------------
+
+  private hasWork(): boolean {
+    if (this.mempool.size() > 0) return true
+    const head = this.tree.get(this.highQC.block)
+    const branch = head === undefined ? undefined : this.tree.pathFromCommitted(head)
+    return head === undefined || branch === undefined || branch.some((b) => b.payload.length > 0)
+  }
+
+  private armTimer(): void {
+    if (this.timerView === this.view || !this.hasWork()) return
+    const ms = Math.min(this.opts.maxTimeoutMs, this.opts.baseTimeoutMs * 2 ** Math.min(this.consecutiveTimeouts, 20))
+    this.timerView = this.view
+    this.emit({ type: 'set-timer', view: this.view, at: this.now + ms })
+  }
+
+  private localTimeout(): void {
+    this.consecutiveTimeouts++
+    this.timerView = 0
+    this.signTimeout(this.view)
+    this.armTimer() // back-off timer in case the TC does not form
+  }
+
+  private signTimeout(view: number): void {
+    const signed = this.safety.timeoutFor(this.epoch, view, this.highQC)
+    if (signed === null) return
+    if (signed.fresh) this.emit({ type: 'persist-safety', state: this.safety.state })
+    // attach (unsigned, and so refreshable on every re-send) our highest QC and the TC that got us
+    // here, so replicas still in an earlier view catch up
+    const tc = this.lastTC !== null && this.lastTC.view === view - 1 ? this.lastTC : null
+    const timeout: Timeout = { ...signed.timeout, highQC: this.highQC, tc }
+    this.emit({ type: 'broadcast', message: timeout })
+    this.onTimeout(timeout)
+  }
+
+  private onTimeout(t: Timeout): void {
+    if (t.epoch !== this.epoch) return
+    if (t.tc !== null) this.processTC(t.tc)
+    this.processQC(t.highQC)
+    if (t.view < this.view) return
+    let byVoter = this.timeouts.get(t.view)
+    if (byVoter === undefined) this.timeouts.set(t.view, (byVoter = new Map()))
+    if (byVoter.has(t.voter)) return
+    byVoter.set(t.voter, t)
+    const f = this.n - this.quorum
+    // f+1 replicas gave up on this view: at least one honest one did, so join them.
+    if (byVoter.size >= f + 1 && this.safety.state.lastTimeoutView < t.view) this.signTimeout(t.view)
+    if (byVoter.size === this.quorum) {
+      const parts = [...byVoter.values()].map((x) => ({ signer: x.voter, signature: x.signature }))
+      this.processTC({ epoch: this.epoch, view: t.view, timeouts: this.scheme.aggregate(parts) })
+    }
+  }
+
+  // ---- block sync ----------------------------------------------------------
+
+  private requestBlocks(p: Proposal, from: ValidatorIndex): void {
+    const key = hashKey(p.block.parent)
+    if (this.waiting.has(key)) return
+    this.waiting.set(key, { proposal: p, from })
+    const request: BlockRequest = { kind: 'block-request', ids: [p.block.parent], knownHeight: this.tree.committed.height }
+    this.emit({ type: 'send', to: from, message: request })
+  }
+
+  private onBlockRequest(r: BlockRequest, from: ValidatorIndex): void {
+    const blocks: Block[] = []
+    for (const id of r.ids.slice(0, 16)) {
+      let b = this.tree.get(id) ?? undefined
+      while (b !== undefined && b.height > r.knownHeight && blocks.length < 1000) {
+        blocks.push(b)
+        b = this.tree.get(b.parent)
+      }
+    }
+    if (blocks.length > 0) this.emit({ type: 'send', to: from, message: { kind: 'block-response', blocks } satisfies BlockResponse })
+  }
+
+  /**
+   * Adds the blocks of a response that lead down, by parent hash, from a block a
+   * waiting proposal needs to a block already known: a block's id is its hash, so
+   * nothing else can be slipped in.
+   */
+  private onBlockResponse(r: BlockResponse): void {
+    const byId = new Map(r.blocks.filter((b) => b.epoch === this.epoch).map((b) => [hashKey(blockId(b)), b]))
+    for (const wanted of [...this.waiting.keys()]) {
+      const chain: Block[] = []
+      let b = byId.get(wanted)
+      while (b !== undefined && !this.tree.has(blockId(b))) {
+        chain.push(b)
+        b = this.tree.has(b.parent) ? undefined : byId.get(hashKey(b.parent))
+      }
+      const last = chain.at(-1)
+      if (last === undefined || !this.tree.has(last.parent)) continue
+      for (const blk of chain.reverse()) {
+        this.processQC(blk.justify)
+        if (this.tree.add(blk)) this.releaseWaiting(blk)
+      }
+    }
+  }
+
+  /** Re-handles a proposal that was waiting for `parent`. */
+  private releaseWaiting(parent: Block): void {
+    const key = hashKey(blockId(parent))
+    const w = this.waiting.get(key)
+    if (w === undefined) return
+    this.waiting.delete(key)
+    this.onProposal(w.proposal, w.from)
+  }
+
+  private emit(o: Output): void {
+    this.out.push(o)
+  }
+}
+
+function sameKey(id: Uint8Array, block: Block): boolean {
+  return hashKey(id) === hashKey(blockId(block))
+}
+

@@ -1,0 +1,86 @@
+/**
+ * Safety rules: the only code that decides whether this replica may sign a vote
+ * or a timeout. Its state (SafetyState) must be persisted before the signature
+ * leaves the node; the replica emits `persist-safety` ahead of the message.
+ *
+ * Voting rule for a block B in view v (chained HotStuff, Yin et al. 2019, Alg. 3):
+ *   S1. v > lastVotedView: one vote per view, never backwards.
+ *       (Asked again for the same block in lastVotedView: the stored vote is returned.)
+ *   S2. v > lastTimeoutView: no vote in a view this replica has given up on.
+ *   S3. safeNode: B extends the locked block, or B.justify.view > lockedQC.view.
+ * Locking rule: on a QC whose block's own justify is QC', lock QC' if it is
+ *   higher than the current lock (the head of the highest 2-chain).
+ * Timeout rule:
+ *   T1. v ≥ lastTimeoutView; asked again for lastTimeoutView, the stored timeout is returned.
+ */
+import type { QuorumSigner } from './crypto.ts'
+import { timeoutMessage, voteMessage, blockId } from './signing.ts'
+import type { Block, QuorumCertificate, SafetyState, Timeout, Vote } from './types.ts'
+
+export type VoteDecision = { ok: true; vote: Vote; fresh: boolean } | { ok: false; reason: string }
+
+export class SafetyRules {
+  private s: SafetyState
+  private readonly signer: QuorumSigner
+
+  constructor(state: SafetyState, signer: QuorumSigner) {
+    this.s = state
+    this.signer = signer
+  }
+
+  get state(): SafetyState {
+    return this.s
+  }
+
+  get lockedQC(): QuorumCertificate {
+    return this.s.lockedQC
+  }
+
+  /**
+   * Decides a vote for `block`. `extendsLocked` tells whether the block extends the
+   * locked block (the caller walks its block tree). A fresh vote changes the state,
+   * which must be persisted before the vote is sent.
+   */
+  voteFor(block: Block, extendsLocked: boolean): VoteDecision {
+    const s = this.s
+    const id = blockId(block)
+    if (block.view === s.lastVotedView && s.lastVote !== null && sameBytes(s.lastVote.block, id)) return { ok: true, vote: s.lastVote, fresh: false }
+    if (block.view <= s.lastVotedView) return { ok: false, reason: `S1: already voted in view ${s.lastVotedView}` }
+    if (block.view <= s.lastTimeoutView) return { ok: false, reason: `S2: timed out in view ${s.lastTimeoutView}` }
+    if (!extendsLocked && !(block.justify.view > s.lockedQC.view)) return { ok: false, reason: `S3: does not extend the lock (view ${s.lockedQC.view}) and justifies view ${block.justify.view}` }
+    const vote: Vote = {
+      kind: 'vote',
+      epoch: block.epoch,
+      view: block.view,
+      block: id,
+      height: block.height,
+      voter: this.signer.index,
+      signature: this.signer.sign(voteMessage(block.epoch, block.view, id, block.height)),
+    }
+    this.s = { ...s, lastVotedView: block.view, lastVote: vote }
+    return { ok: true, vote, fresh: true }
+  }
+
+  /** Locking rule: `qc2` is the justify of the block `qc` certifies (the 2-chain head). Returns true if the lock moved. */
+  observeTwoChain(qc2: QuorumCertificate): boolean {
+    if (qc2.view <= this.s.lockedQC.view) return false
+    this.s = { ...this.s, lockedQC: qc2 }
+    return true
+  }
+
+  /** Signs a timeout for `view` carrying `highQC`, or returns the stored one; null if `view` is behind (T1). */
+  timeoutFor(epoch: number, view: number, highQC: QuorumCertificate): { timeout: Timeout; fresh: boolean } | null {
+    const s = this.s
+    if (view < s.lastTimeoutView) return null
+    if (view === s.lastTimeoutView && s.lastTimeout !== null) return { timeout: s.lastTimeout, fresh: false }
+    const timeout: Timeout = { kind: 'timeout', epoch, view, highQC, tc: null, voter: this.signer.index, signature: this.signer.sign(timeoutMessage(epoch, view)) }
+    this.s = { ...s, lastTimeoutView: view, lastTimeout: timeout }
+    return { timeout, fresh: true }
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}

@@ -1,0 +1,130 @@
+/**
+ * The vocabulary of the consensus core: blocks, votes, quorum certificates,
+ * timeouts, and the inputs the core accepts and the outputs it emits. The core
+ * is a deterministic state machine (`Replica.handle(input) → Output[]`): no I/O,
+ * no clock, no randomness; time arrives as input and timers leave as outputs.
+ *
+ * Validators are named by their index in the epoch's validator set. Hashes are
+ * 32-byte sha256 digests. Every signed message carries its epoch and a kind tag
+ * (see signing.ts), so a signature for one kind can never count as another.
+ */
+
+export type Hash = Uint8Array
+export type ValidatorIndex = number
+
+/** An aggregate signature: which validators signed, and their signature(s) in one scheme-specific blob. */
+export interface AggregateSignature {
+  /** bitmap, bit i (LSB-first within each byte) set iff validator i signed */
+  signers: Uint8Array
+  /** ed25519 multisig: the signers' 64-byte signatures in index order, concatenated; BLS: one aggregate */
+  signature: Uint8Array
+}
+
+/** A quorum certificate: 2f+1 votes for one block in one view. */
+export interface QuorumCertificate {
+  epoch: number
+  view: number
+  block: Hash
+  /** height of the certified block (lets a replica judge a QC without the block) */
+  height: number
+  votes: AggregateSignature
+}
+
+/** A timeout certificate: 2f+1 validators gave up on `view`. */
+export interface TimeoutCertificate {
+  epoch: number
+  view: number
+  timeouts: AggregateSignature
+}
+
+export interface Block {
+  epoch: number
+  view: number
+  height: number
+  parent: Hash
+  /** the QC this block extends (it certifies `parent`), as in chained HotStuff */
+  justify: QuorumCertificate
+  proposer: ValidatorIndex
+  /** unix seconds from the proposer's clock: the ledger's block time */
+  time: number
+  /** ordered commands (ledger transactions, or opaque bytes in benchmarks) */
+  payload: Uint8Array[]
+}
+
+export interface Proposal {
+  kind: 'proposal'
+  block: Block
+  /** present when the view was entered by a timeout rather than by a QC of the previous view */
+  tc: TimeoutCertificate | null
+  /** the proposer's signature over the block id */
+  signature: Uint8Array
+}
+
+export interface Vote {
+  kind: 'vote'
+  epoch: number
+  view: number
+  block: Hash
+  height: number
+  voter: ValidatorIndex
+  signature: Uint8Array
+}
+
+export interface Timeout {
+  kind: 'timeout'
+  epoch: number
+  view: number
+  /** the sender's highest QC, so that the next leader extends the highest certified block */
+  highQC: QuorumCertificate
+  /** the TC that brought the sender into `view` (if it came by timeout): lets laggers catch up. Not signed. */
+  tc: TimeoutCertificate | null
+  voter: ValidatorIndex
+  signature: Uint8Array
+}
+
+export interface BlockRequest {
+  kind: 'block-request'
+  /** ids of blocks wanted; the responder also sends their ancestors down to `knownHeight` */
+  ids: Hash[]
+  knownHeight: number
+}
+
+export interface BlockResponse {
+  kind: 'block-response'
+  blocks: Block[]
+}
+
+export type ConsensusMessage = Proposal | Vote | Timeout | BlockRequest | BlockResponse
+
+/** Inputs to `Replica.handle`. Network messages arrive already verified (see verify.ts). */
+export type Input =
+  | { type: 'start'; now: number }
+  | { type: 'message'; from: ValidatorIndex; message: ConsensusMessage; now: number }
+  | { type: 'timer'; view: number; now: number }
+  /** the mempool has commands (a leader of an idle view may propose) */
+  | { type: 'commands-available'; now: number }
+
+/** Outputs, carried out in order by the driver (or the simulator). */
+export type Output =
+  /** persist before any later output leaves the node (safety rules) */
+  | { type: 'persist-safety'; state: SafetyState }
+  | { type: 'broadcast'; message: ConsensusMessage }
+  | { type: 'send'; to: ValidatorIndex; message: ConsensusMessage }
+  /** deliver a `timer` input for `view` at time `at` (ms); a newer set-timer replaces it */
+  | { type: 'set-timer'; view: number; at: number }
+  /** blocks newly committed, oldest first */
+  | { type: 'commit'; blocks: Block[] }
+
+/** What safety depends on; persisted before a vote or timeout signature leaves. */
+export interface SafetyState {
+  epoch: number
+  /** highest view this replica voted in */
+  lastVotedView: number
+  /** the vote cast in `lastVotedView`, sent again if asked again */
+  lastVote: Vote | null
+  /** highest view this replica signed a timeout for */
+  lastTimeoutView: number
+  lastTimeout: Timeout | null
+  /** the locked QC (chained HotStuff: the QC of the head of the highest 2-chain) */
+  lockedQC: QuorumCertificate
+}

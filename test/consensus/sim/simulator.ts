@@ -1,0 +1,307 @@
+/**
+ * A seeded, deterministic network simulator for the consensus core. Replicas are
+ * real `Replica`s; the simulator plays the network and the clock: message delay,
+ * drop, duplication and reordering, partitions that heal, crashes and restarts
+ * (with the persisted safety state), and a global stabilisation time (GST) after
+ * which messages between live replicas arrive within a bounded delay.
+ *
+ * Every run checks:
+ *  - safety: no two honest replicas commit different blocks at one height;
+ *  - no honest replica signs votes for two blocks in one view;
+ *  - liveness (when asked): every command is committed by every live honest
+ *    replica by the end of the run, which lies a bounded time after GST.
+ */
+import {
+  blockId,
+  FifoMempool,
+  hashKey,
+  makeGenesis,
+  MessageVerifier,
+  Replica,
+  type Block,
+  type ConsensusMessage,
+  type Output,
+  type SafetyState,
+  type ValidatorIndex,
+} from '../../../consensus/index.ts'
+import { Rng } from './rng.ts'
+import { simScheme, simSecrets, simSigner } from './sim-scheme.ts'
+
+export interface Partition {
+  from: number
+  to: number
+  /** replicas in different groups cannot reach each other while the partition lasts */
+  groups: ValidatorIndex[][]
+}
+
+export interface Crash {
+  replica: ValidatorIndex
+  at: number
+  /** restart time, or undefined to stay down */
+  restartAt?: number
+}
+
+/** Turns a replica's outputs into what a Byzantine one would send instead (test-only decorators, byzantine.ts). */
+export type Behaviour = (ctx: ByzantineContext, outputs: Output[]) => Output[]
+
+export interface ByzantineContext {
+  index: ValidatorIndex
+  n: number
+  rng: Rng
+  replica: Replica
+  sign(message: Uint8Array): Uint8Array
+}
+
+export interface SimConfig {
+  n: number
+  seed: number
+  /** when to stop, ms */
+  duration: number
+  /** global stabilisation time, ms */
+  gst: number
+  /** message delay after GST, ms */
+  delay: [number, number]
+  /** before GST: extra delay range, drop and duplication probabilities */
+  preGst?: { delay: [number, number]; drop: number; duplicate: number }
+  commands: number
+  /** when commands are injected (evenly spread), ms */
+  injectUntil?: number
+  partitions?: Partition[]
+  crashes?: Crash[]
+  byzantine?: Record<number, Behaviour>
+  /** indices played by two replicas at once, each in one of two partition groups (Twins) */
+  twins?: ValidatorIndex[]
+  baseTimeoutMs?: number
+  maxBatch?: number
+  /** require every command committed by every live honest replica at the end */
+  expectLiveness: boolean
+}
+
+export interface SimResult {
+  seed: number
+  safe: boolean
+  violations: string[]
+  committedHeight: number[]
+  commandsCommitted: number
+  messages: number
+  views: number[]
+}
+
+interface Node {
+  index: ValidatorIndex
+  /** twin copies of one index get distinct node ids */
+  id: number
+  replica: Replica | null
+  verifier: MessageVerifier
+  mempool: FifoMempool
+  safety: SafetyState | undefined
+  committed: Block
+  timer: { view: number; at: number } | null
+}
+
+type Event = { at: number; seq: number; kind: 'deliver'; to: number; from: ValidatorIndex; message: ConsensusMessage } | { at: number; seq: number; kind: 'timer'; to: number; view: number } | { at: number; seq: number; kind: 'crash' | 'restart'; to: number } | { at: number; seq: number; kind: 'inject'; command: Uint8Array }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+export function simulate(cfg: SimConfig): SimResult {
+  const rng = new Rng(cfg.seed)
+  const secrets = simSecrets(cfg.n, cfg.seed)
+  const scheme = simScheme(secrets)
+  const genesis = makeGenesis(0, cfg.n)
+  const violations: string[] = []
+  const byHeight = new Map<number, string>()
+  const votesByView = new Map<string, string>()
+  const honest = (i: ValidatorIndex) => cfg.byzantine?.[i] === undefined && !(cfg.twins ?? []).includes(i)
+  const allCommands = new Set<string>()
+  const committedCommands: Array<Set<string>> = []
+  let messages = 0
+  let seq = 0
+  const queue: Event[] = []
+  const push = (e: DistributiveOmit<Event, 'seq'>) => heapPush(queue, { ...e, seq: seq++ } as Event)
+
+  const nodes: Node[] = []
+  const makeReplica = (node: Node) =>
+    new Replica(node.index, { scheme, signer: simSigner(node.index, secrets[node.index]!), mempool: node.mempool }, {
+      epoch: 0,
+      genesis,
+      safety: node.safety,
+      committed: node.committed,
+      baseTimeoutMs: cfg.baseTimeoutMs ?? 200,
+      maxTimeoutMs: 5_000,
+      maxBatch: cfg.maxBatch ?? 50,
+    })
+  for (let i = 0; i < cfg.n; i++) {
+    const copies = (cfg.twins ?? []).includes(i) ? 2 : 1
+    for (let c = 0; c < copies; c++) {
+      const node: Node = { index: i, id: nodes.length, replica: null, verifier: new MessageVerifier(scheme, { epoch: 0, genesis }), mempool: new FifoMempool(), safety: undefined, committed: genesis, timer: null }
+      node.replica = makeReplica(node)
+      nodes.push(node)
+      committedCommands.push(new Set())
+    }
+  }
+  const twinGroup = (node: Node) => (cfg.twins?.includes(node.index) ? nodes.filter((m) => m.index === node.index).indexOf(node) : -1)
+
+  const reachable = (a: Node, b: Node, at: number) => {
+    for (const p of cfg.partitions ?? []) {
+      if (at < p.from || at >= p.to) continue
+      const ga = p.groups.findIndex((g) => g.includes(a.index) && (twinGroup(a) < 0 || p.groups.indexOf(g) === twinGroup(a)))
+      const gb = p.groups.findIndex((g) => g.includes(b.index) && (twinGroup(b) < 0 || p.groups.indexOf(g) === twinGroup(b)))
+      if (ga !== gb) return false
+    }
+    return true
+  }
+
+  const send = (from: Node, to: Node, message: ConsensusMessage, now: number) => {
+    if (to === from || !reachable(from, to, now)) return
+    const pre = now < cfg.gst ? cfg.preGst : undefined
+    if (pre !== undefined && rng.chance(pre.drop)) return
+    const [lo, hi] = pre?.delay ?? cfg.delay
+    const copies = pre !== undefined && rng.chance(pre.duplicate) ? 2 : 1
+    for (let k = 0; k < copies; k++) {
+      let at = now + rng.int(lo, hi)
+      if (now < cfg.gst) at = Math.max(at, Math.min(cfg.gst, now + rng.int(lo, hi)))
+      push({ at, kind: 'deliver', to: to.id, from: from.index, message })
+    }
+  }
+
+  const run = (node: Node, outputs: Output[], now: number) => {
+    const behaviour = cfg.byzantine?.[node.index]
+    if (behaviour !== undefined && node.replica !== null) {
+      outputs = behaviour({ index: node.index, n: cfg.n, rng, replica: node.replica, sign: (m) => simSigner(node.index, secrets[node.index]!).sign(m) }, outputs)
+    }
+    for (const o of outputs) {
+      if (o.type === 'persist-safety') node.safety = o.state
+      else if (o.type === 'set-timer') {
+        node.timer = { view: o.view, at: o.at }
+        push({ at: o.at, kind: 'timer', to: node.id, view: o.view })
+      } else if (o.type === 'commit') onCommit(node, o.blocks)
+      else {
+        if (o.message.kind === 'vote' && honest(node.index)) recordVote(node.index, o.message.view, hashKey(o.message.block))
+        messages++
+        const targets = o.type === 'broadcast' ? nodes : nodes.filter((m) => m.index === o.to)
+        for (const t of targets) send(node, t, o.message, now)
+      }
+    }
+  }
+
+  const recordVote = (i: ValidatorIndex, view: number, block: string) => {
+    const key = `${i}/${view}`
+    const prev = votesByView.get(key)
+    if (prev !== undefined && prev !== block) violations.push(`replica ${i} voted for two blocks in view ${view}`)
+    votesByView.set(key, block)
+  }
+
+  const onCommit = (node: Node, blocks: Block[]) => {
+    for (const b of blocks) {
+      if (honest(node.index)) {
+        const id = hashKey(blockId(b))
+        const prev = byHeight.get(b.height)
+        if (prev !== undefined && prev !== id) violations.push(`safety: two blocks committed at height ${b.height}`)
+        byHeight.set(b.height, id)
+      }
+      for (const c of b.payload) committedCommands[node.id]!.add(hashKey(c))
+      node.committed = b
+    }
+    node.mempool.removeCommitted(blocks)
+  }
+
+  // schedule commands, faults, and the start
+  const injectUntil = cfg.injectUntil ?? Math.max(1, cfg.gst)
+  for (let k = 0; k < cfg.commands; k++) {
+    const command = new TextEncoder().encode(`cmd-${cfg.seed}-${k}`)
+    allCommands.add(hashKey(command))
+    push({ at: Math.floor((k * injectUntil) / Math.max(1, cfg.commands)), kind: 'inject', command })
+  }
+  for (const c of cfg.crashes ?? []) {
+    for (const node of nodes.filter((m) => m.index === c.replica)) {
+      push({ at: c.at, kind: 'crash', to: node.id })
+      if (c.restartAt !== undefined) push({ at: c.restartAt, kind: 'restart', to: node.id })
+    }
+  }
+  for (const node of nodes) run(node, node.replica!.handle({ type: 'start', now: 0 }), 0)
+
+  while (queue.length > 0) {
+    const e = heapPop(queue)!
+    if (e.at > cfg.duration) break
+    if (e.kind === 'inject') {
+      for (const node of nodes) {
+        if (!node.mempool.add(e.command) || node.replica === null) continue
+        run(node, node.replica.handle({ type: 'commands-available', now: e.at }), e.at)
+      }
+      continue
+    }
+    const node = nodes[e.to]!
+    if (e.kind === 'crash') {
+      node.replica = null
+      node.timer = null
+    } else if (e.kind === 'restart') {
+      node.replica = makeReplica(node)
+      run(node, node.replica.handle({ type: 'start', now: e.at }), e.at)
+    } else if (node.replica === null) {
+      continue
+    } else if (e.kind === 'timer') {
+      if (node.timer === null || node.timer.view !== e.view || node.timer.at !== e.at) continue
+      node.timer = null
+      run(node, node.replica.handle({ type: 'timer', view: e.view, now: e.at }), e.at)
+    } else if (e.kind === 'deliver') {
+      const verdict = node.verifier.verify(e.message, e.from, node.replica.view)
+      if (!verdict.ok) continue
+      run(node, node.replica.handle({ type: 'message', from: e.from, message: e.message, now: e.at }), e.at)
+    }
+  }
+
+  if (cfg.expectLiveness) {
+    for (const node of nodes) {
+      if (!honest(node.index) || node.replica === null) continue
+      const missing = [...allCommands].filter((c) => !committedCommands[node.id]!.has(c)).length
+      if (missing > 0) violations.push(`liveness: replica ${node.index} has not committed ${missing} of ${allCommands.size} commands by ${cfg.duration} ms`)
+    }
+  }
+  const honestCommitted = nodes.filter((m) => honest(m.index)).map((m) => committedCommands[m.id]!.size)
+  return {
+    seed: cfg.seed,
+    safe: !violations.some((v) => !v.startsWith('liveness')),
+    violations,
+    committedHeight: nodes.map((m) => m.committed.height),
+    commandsCommitted: Math.min(...honestCommitted),
+    messages,
+    views: nodes.map((m) => m.replica?.view ?? -1),
+  }
+}
+
+// ---- a binary min-heap ordered by (at, seq): deterministic event order ----
+
+function less(a: Event, b: Event): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq)
+}
+
+function heapPush(h: Event[], e: Event): void {
+  h.push(e)
+  let i = h.length - 1
+  while (i > 0) {
+    const p = (i - 1) >> 1
+    if (!less(h[i]!, h[p]!)) break
+    ;[h[i], h[p]] = [h[p]!, h[i]!]
+    i = p
+  }
+}
+
+function heapPop(h: Event[]): Event | undefined {
+  const top = h[0]
+  const last = h.pop()
+  if (h.length > 0 && last !== undefined) {
+    h[0] = last
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let m = i
+      if (l < h.length && less(h[l]!, h[m]!)) m = l
+      if (r < h.length && less(h[r]!, h[m]!)) m = r
+      if (m === i) break
+      ;[h[i], h[m]] = [h[m]!, h[i]!]
+      i = m
+    }
+  }
+  return top
+}
