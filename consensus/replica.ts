@@ -27,7 +27,7 @@ import { BlockTree } from './blocktree.ts'
 import type { Mempool } from './mempool.ts'
 import { SafetyRules } from './safety.ts'
 import { blockId, hashKey, proposalMessage } from './signing.ts'
-import type { Block, BlockRequest, BlockResponse, Input, Output, Proposal, QuorumCertificate, SafetyState, Timeout, TimeoutCertificate, ValidatorIndex, Vote } from './types.ts'
+import type { Block, BlockRequest, BlockResponse, Input, Output, Proposal, QuorumCertificate, SafetyState, SyncInfo, Timeout, TimeoutCertificate, ValidatorIndex, Vote } from './types.ts'
 import { commandKey, genesisQC, leaderOf, quorumSize } from './genesis.ts'
 
 export interface ReplicaComponents {
@@ -77,6 +77,9 @@ export class Replica {
   private readonly timeouts = new Map<number, Map<ValidatorIndex, Timeout>>()
   /** proposals waiting for missing ancestors, by the missing parent's key */
   private readonly waiting = new Map<string, { proposal: Proposal; from: ValidatorIndex }>()
+  /** when each peer's last block request was answered, and when it was last sent a sync (ms) */
+  private readonly servedRequests = new Map<ValidatorIndex, number>()
+  private readonly syncSent = new Map<ValidatorIndex, number>()
   private out: Output[] = []
   private now = 0
 
@@ -136,7 +139,8 @@ export class Replica {
         else if (m.kind === 'vote') this.onVote(m)
         else if (m.kind === 'timeout') this.onTimeout(m)
         else if (m.kind === 'block-request') this.onBlockRequest(m, input.from)
-        else this.onBlockResponse(m)
+        else if (m.kind === 'block-response') this.onBlockResponse(m)
+        else this.onSync(m)
         break
       }
     }
@@ -151,11 +155,11 @@ export class Replica {
     const enteredBy = p.tc !== null ? p.tc.view : b.justify.view
     if (b.view !== enteredBy + 1 || (p.tc !== null && p.tc.view < b.justify.view)) return
     if (p.tc !== null) this.processTC(p.tc)
+    this.processQC(b.justify)
     if (!this.tree.has(b.parent)) {
       if (b.height > this.tree.committed.height) this.requestBlocks(p, from)
       return
     }
-    this.processQC(b.justify)
     if (!this.tree.add(b)) return
     this.releaseWaiting(b)
     if (b.view !== this.view) return
@@ -265,6 +269,7 @@ export class Replica {
   private localTimeout(): void {
     this.consecutiveTimeouts++
     this.timerView = 0
+    this.retrySync()
     this.signTimeout(this.view)
     this.armTimer() // back-off timer in case the TC does not form
   }
@@ -285,6 +290,7 @@ export class Replica {
     if (t.epoch !== this.epoch) return
     if (t.tc !== null) this.processTC(t.tc)
     this.processQC(t.highQC)
+    if (t.voter !== this.index && t.highQC.view < this.highQC.view && this.mayAnswer(this.syncSent, t.voter)) this.sendSync(t.voter, t.highQC.height)
     if (t.view < this.view) return
     let byVoter = this.timeouts.get(t.view)
     if (byVoter === undefined) this.timeouts.set(t.view, (byVoter = new Map()))
@@ -301,6 +307,15 @@ export class Replica {
 
   // ---- block sync ----------------------------------------------------------
 
+  /** On a timeout: ask everyone again for blocks still missing (a request or its answer may have been lost). */
+  private retrySync(): void {
+    const ids = [...this.waiting.values()].map((w) => w.proposal.block.parent)
+    if (!this.tree.has(this.highQC.block)) ids.push(this.highQC.block)
+    if (ids.length === 0) return
+    const request: BlockRequest = { kind: 'block-request', ids: ids.slice(0, 16), knownHeight: this.tree.committed.height }
+    this.emit({ type: 'broadcast', message: request })
+  }
+
   private requestBlocks(p: Proposal, from: ValidatorIndex): void {
     const key = hashKey(p.block.parent)
     if (this.waiting.has(key)) return
@@ -310,6 +325,7 @@ export class Replica {
   }
 
   private onBlockRequest(r: BlockRequest, from: ValidatorIndex): void {
+    if (!this.mayAnswer(this.servedRequests, from)) return
     const blocks: Block[] = []
     for (const id of r.ids.slice(0, 16)) {
       let b = this.tree.get(id) ?? undefined
@@ -321,26 +337,55 @@ export class Replica {
     if (blocks.length > 0) this.emit({ type: 'send', to: from, message: { kind: 'block-response', blocks } satisfies BlockResponse })
   }
 
-  /**
-   * Adds the blocks of a response that lead down, by parent hash, from a block a
-   * waiting proposal needs to a block already known: a block's id is its hash, so
-   * nothing else can be slipped in.
-   */
   private onBlockResponse(r: BlockResponse): void {
-    const byId = new Map(r.blocks.filter((b) => b.epoch === this.epoch).map((b) => [hashKey(blockId(b)), b]))
-    for (const wanted of [...this.waiting.keys()]) {
-      const chain: Block[] = []
-      let b = byId.get(wanted)
-      while (b !== undefined && !this.tree.has(blockId(b))) {
-        chain.push(b)
-        b = this.tree.has(b.parent) ? undefined : byId.get(hashKey(b.parent))
-      }
-      const last = chain.at(-1)
-      if (last === undefined || !this.tree.has(last.parent)) continue
-      for (const blk of chain.reverse()) {
-        this.processQC(blk.justify)
-        if (this.tree.add(blk)) this.releaseWaiting(blk)
-      }
+    for (const wanted of [...this.waiting.keys(), hashKey(this.highQC.block)]) this.addChain(r.blocks, wanted)
+    this.processQC(this.highQC) // its block may have arrived: apply the commit rule
+  }
+
+  /**
+   * At most one reply per peer per base timeout: replayed or repeated requests
+   * cannot amplify traffic, yet a lagging peer that keeps asking is answered.
+   */
+  private mayAnswer(last: Map<ValidatorIndex, number>, peer: ValidatorIndex): boolean {
+    const prev = last.get(peer)
+    if (prev !== undefined && this.now - prev < this.opts.baseTimeoutMs) return false
+    last.set(peer, this.now)
+    return true
+  }
+
+  /** Helps a replica that is behind (it may be the only one with work left, so nobody else would time out). */
+  private sendSync(to: ValidatorIndex, knownHeight: number): void {
+    const blocks: Block[] = []
+    let b = this.tree.get(this.highQC.block)
+    while (b !== undefined && b.height > knownHeight && blocks.length < 1000) {
+      blocks.push(b)
+      b = this.tree.get(b.parent)
+    }
+    this.emit({ type: 'send', to, message: { kind: 'sync', highQC: this.highQC, blocks } satisfies SyncInfo })
+  }
+
+  private onSync(m: SyncInfo): void {
+    this.addChain(m.blocks, hashKey(m.highQC.block))
+    this.processQC(m.highQC)
+  }
+
+  /**
+   * Adds the blocks that lead down, by parent hash, from `top` to a block already
+   * known: a block's id is its hash, so nothing else can be slipped in.
+   */
+  private addChain(blocks: readonly Block[], top: string): void {
+    const byId = new Map(blocks.filter((b) => b.epoch === this.epoch).map((b) => [hashKey(blockId(b)), b]))
+    const chain: Block[] = []
+    let b = byId.get(top)
+    while (b !== undefined && !this.tree.has(blockId(b))) {
+      chain.push(b)
+      b = this.tree.has(b.parent) ? undefined : byId.get(hashKey(b.parent))
+    }
+    const last = chain.at(-1)
+    if (last === undefined || !this.tree.has(last.parent)) return
+    for (const blk of chain.reverse()) {
+      this.processQC(blk.justify)
+      if (this.tree.add(blk)) this.releaseWaiting(blk)
     }
   }
 

@@ -94,7 +94,15 @@ export interface BlockResponse {
   blocks: Block[]
 }
 
-export type ConsensusMessage = Proposal | Vote | Timeout | BlockRequest | BlockResponse
+/** Sent to a replica whose timeout shows an older highest QC: the newer QC and the blocks up to it. */
+export interface SyncInfo {
+  kind: 'sync'
+  highQC: QuorumCertificate
+  /** blocks from the QC's block down towards the recipient's highest QC, newest first */
+  blocks: Block[]
+}
+
+export type ConsensusMessage = Proposal | Vote | Timeout | BlockRequest | BlockResponse | SyncInfo
 
 /** Inputs to `Replica.handle`. Network messages arrive already verified (see verify.ts). */
 export type Input =

@@ -6,6 +6,7 @@
  * limits, and views not too far ahead of the local view. What needs the replica's
  * state (leaders, ancestry, locks) is checked by the replica.
  */
+import { sha256 } from '../ledger/index.ts'
 import { bitmapWellFormed, signersOf, type QuorumScheme } from './crypto.ts'
 import { genesisQC, quorumSize } from './genesis.ts'
 import { blockId, hashKey, proposalMessage, timeoutMessage, voteMessage } from './signing.ts'
@@ -91,15 +92,21 @@ export class MessageVerifier {
       case 'block-request':
         if (m.ids.length > 16) return fail('reject', 'oversized', `${m.ids.length} ids`)
         return { ok: true }
-      case 'block-response': {
-        if (m.blocks.length > this.maxSyncBlocks) return fail('reject', 'oversized', `${m.blocks.length} blocks`)
-        for (const b of m.blocks) {
-          const head = this.header(b, Number.MAX_SAFE_INTEGER)
-          if (head !== null) return head
-        }
-        return { ok: true }
-      }
+      case 'sync':
+        if (!this.qcValid(m.highQC)) return fail('reject', 'bad-certificate', 'high QC')
+        return this.blocks(m.blocks)
+      case 'block-response':
+        return this.blocks(m.blocks)
     }
+  }
+
+  private blocks(blocks: readonly Block[]): Verdict {
+    if (blocks.length > this.maxSyncBlocks) return fail('reject', 'oversized', `${blocks.length} blocks`)
+    for (const b of blocks) {
+      const head = this.header(b, Number.MAX_SAFE_INTEGER)
+      if (head !== null) return head
+    }
+    return { ok: true }
   }
 
   /** Checks a block's shape, limits and justify QC; null if fine. */
@@ -125,7 +132,16 @@ export class MessageVerifier {
     return tc.epoch === this.epoch && this.certified(`tc/${tc.view}`, tc.timeouts, timeoutMessage(tc.epoch, tc.view))
   }
 
-  private certified(key: string, agg: QuorumCertificate['votes'], message: Uint8Array): boolean {
+  /**
+   * A certificate is cached by what it certifies and by its exact signature bytes:
+   * a forged certificate for an already certified block must still fail, or an
+   * honest replica would relay it inside its own messages.
+   */
+  private certified(what: string, agg: QuorumCertificate['votes'], message: Uint8Array): boolean {
+    const sigs = new Uint8Array(agg.signers.length + agg.signature.length)
+    sigs.set(agg.signers)
+    sigs.set(agg.signature, agg.signers.length)
+    const key = `${what}/${hashKey(sha256(sigs))}`
     if (this.verified.has(key)) return true
     if (!bitmapWellFormed(agg.signers, this.n) || signersOf(agg.signers, this.n).length < this.quorum) return false
     if (!this.scheme.verifyAggregate(message, agg)) return false

@@ -75,6 +75,8 @@ export interface SimConfig {
   maxBatch?: number
   /** require every command committed by every live honest replica at the end */
   expectLiveness: boolean
+  /** debugging: called with a line per delivered input and output */
+  trace?: (line: string) => void
 }
 
 export interface SimResult {
@@ -100,6 +102,9 @@ interface Node {
 }
 
 type Event = { at: number; seq: number; kind: 'deliver'; to: number; from: ValidatorIndex; message: ConsensusMessage } | { at: number; seq: number; kind: 'timer'; to: number; view: number } | { at: number; seq: number; kind: 'crash' | 'restart'; to: number } | { at: number; seq: number; kind: 'inject'; command: Uint8Array }
+
+/** A run that needs more events than this is a message storm (amplification), reported as a violation. */
+export const MAX_EVENTS = 500_000
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
@@ -165,6 +170,7 @@ export function simulate(cfg: SimConfig): SimResult {
   }
 
   const run = (node: Node, outputs: Output[], now: number) => {
+    if (cfg.trace) for (const o of outputs) cfg.trace(`${now} n${node.id}(v${node.replica?.view}) → ${o.type} ${o.type === 'send' || o.type === 'broadcast' ? `${o.message.kind}${'view' in o.message ? ` v${o.message.view}` : ''}${o.type === 'send' ? ` to ${o.to}` : ''}` : o.type === 'set-timer' ? `v${o.view}@${o.at}` : ''}`)
     const behaviour = cfg.byzantine?.[node.index]
     if (behaviour !== undefined && node.replica !== null) {
       outputs = behaviour({ index: node.index, n: cfg.n, rng, replica: node.replica, sign: (m) => simSigner(node.index, secrets[node.index]!).sign(m) }, outputs)
@@ -220,9 +226,14 @@ export function simulate(cfg: SimConfig): SimResult {
   }
   for (const node of nodes) run(node, node.replica!.handle({ type: 'start', now: 0 }), 0)
 
+  let events = 0
   while (queue.length > 0) {
     const e = heapPop(queue)!
     if (e.at > cfg.duration) break
+    if (++events > MAX_EVENTS) {
+      violations.push(`message storm: more than ${MAX_EVENTS} events by ${e.at} ms`)
+      break
+    }
     if (e.kind === 'inject') {
       for (const node of nodes) {
         if (!node.mempool.add(e.command) || node.replica === null) continue

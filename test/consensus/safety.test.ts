@@ -1,0 +1,70 @@
+// The safety rules (consensus/safety.ts), condition by condition.
+import { describe, expect, it } from 'vitest'
+import { blockId, genesisQC, makeGenesis, SafetyRules, type Block, type QuorumCertificate, type SafetyState } from '../../consensus/index.ts'
+import { simSecrets, simSigner } from './sim/sim-scheme.ts'
+
+const genesis = makeGenesis(0, 4)
+const gqc = genesisQC(genesis)
+const signer = simSigner(1, simSecrets(4)[1]!)
+const fresh = (): SafetyState => ({ epoch: 0, lastVotedView: 0, lastVote: null, lastTimeoutView: 0, lastTimeout: null, lockedQC: gqc })
+
+function block(view: number, parent: Block, justify: QuorumCertificate, tag = ''): Block {
+  return { epoch: 0, view, height: parent.height + 1, parent: blockId(parent), justify, proposer: view % 4, time: 0, payload: tag ? [new TextEncoder().encode(tag)] : [] }
+}
+const qcFor = (b: Block): QuorumCertificate => ({ epoch: 0, view: b.view, block: blockId(b), height: b.height, votes: { signers: new Uint8Array(1), signature: new Uint8Array(0) } })
+
+describe('SafetyRules', () => {
+  it('S1: votes once per view, never backwards; re-asking returns the stored vote', () => {
+    const s = new SafetyRules(fresh(), signer)
+    const b2 = block(2, genesis, gqc)
+    const first = s.voteFor(b2, true)
+    expect(first).toMatchObject({ ok: true, fresh: true })
+    const again = s.voteFor(b2, true)
+    expect(again).toMatchObject({ ok: true, fresh: false })
+    if (first.ok && again.ok) expect(again.vote).toBe(first.vote)
+    expect(s.voteFor(block(2, genesis, gqc, 'conflicting'), true)).toMatchObject({ ok: false, reason: expect.stringMatching(/^S1/) })
+    expect(s.voteFor(block(1, genesis, gqc), true)).toMatchObject({ ok: false, reason: expect.stringMatching(/^S1/) })
+    expect(s.state.lastVotedView).toBe(2)
+  })
+
+  it('S2: no vote in a view it timed out in', () => {
+    const s = new SafetyRules(fresh(), signer)
+    expect(s.timeoutFor(0, 3, gqc)).toMatchObject({ fresh: true })
+    expect(s.voteFor(block(3, genesis, gqc), true)).toMatchObject({ ok: false, reason: expect.stringMatching(/^S2/) })
+    expect(s.voteFor(block(4, genesis, gqc), true)).toMatchObject({ ok: true })
+  })
+
+  it('S3: votes for a block off the locked branch only with a justify newer than the lock', () => {
+    const b1 = block(1, genesis, gqc)
+    const lock = qcFor(b1)
+    const s = new SafetyRules({ ...fresh(), lockedQC: lock }, signer)
+    const fork = block(5, genesis, gqc, 'fork') // does not extend b1, justify view 0 < 1
+    expect(s.voteFor(fork, false)).toMatchObject({ ok: false, reason: expect.stringMatching(/^S3/) })
+    const other = block(2, genesis, gqc, 'other')
+    const forkWithNewerQC = block(6, other, qcFor(other)) // justify view 2 > lock view 1
+    expect(s.voteFor(forkWithNewerQC, false)).toMatchObject({ ok: true })
+  })
+
+  it('locks only forwards', () => {
+    const b1 = block(1, genesis, gqc)
+    const b2 = block(2, b1, qcFor(b1))
+    const s = new SafetyRules(fresh(), signer)
+    expect(s.observeTwoChain(qcFor(b2))).toBe(true)
+    expect(s.observeTwoChain(qcFor(b1))).toBe(false)
+    expect(s.lockedQC.view).toBe(2)
+  })
+
+  it('T1: timeouts only forwards; re-asking returns the stored timeout', () => {
+    const s = new SafetyRules(fresh(), signer)
+    const t = s.timeoutFor(0, 5, gqc)!
+    expect(s.timeoutFor(0, 5, gqc)).toEqual({ timeout: t.timeout, fresh: false })
+    expect(s.timeoutFor(0, 4, gqc)).toBeNull()
+  })
+
+  it('a restarted replica with the persisted state never signs a second vote in a view', () => {
+    const s = new SafetyRules(fresh(), signer)
+    s.voteFor(block(3, genesis, gqc, 'a'), true)
+    const restarted = new SafetyRules(s.state, signer)
+    expect(restarted.voteFor(block(3, genesis, gqc, 'b'), true)).toMatchObject({ ok: false })
+  })
+})

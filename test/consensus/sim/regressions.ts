@@ -1,0 +1,17 @@
+/**
+ * Seeds that found bugs, kept forever: each runs in the default suite. The
+ * scenario a seed stands for comes from scenarios.ts, so changing the generator
+ * means re-deriving these (record the bug's shape in its note).
+ */
+export const REGRESSIONS: Array<{ seed: number; found: string }> = [
+  { seed: 59, found: 'Twins + silent + crash: liveness needs long runs when 3 of 10 leaders fail (DURATION raised)' },
+  { seed: 62, found: 'a lost block response was never re-requested: waiting proposals stuck forever (retry on timeout)' },
+  { seed: 80, found: 'replica missed blocks before GST and never caught up while the others idled (sync on timeout)' },
+  { seed: 132, found: 'restarted replica asks repeatedly while peers idle in one view: once-per-view reply limits starved it (time-based limit)' },
+  { seed: 152, found: 'stale replays of timeouts made every replica answer with syncs: a message storm (reply rate limit)' },
+  { seed: 155, found: 'crash-restart behind a partition: catch-up through block requests' },
+  { seed: 211, found: 'Twins across a partition plus a crash-restart' },
+  { seed: 23, found: 'Twins + crash-restart after GST: restarted replica catch-up' },
+  { seed: 76, found: 'one replica missed the last QC before the network went idle (sync reply)' },
+  { seed: 140, found: 'crash-restart at GST with 0.5 drop before it' },
+]
