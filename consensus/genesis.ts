@@ -41,7 +41,14 @@ export function quorumSize(n: number): number {
   return n - Math.floor((n - 1) / 3)
 }
 
-/** The key a command is known by in mempools and in-flight sets. */
+const commandKeys = new WeakMap<Uint8Array, string>()
+
+/** The key a command is known by in mempools and in-flight sets (cached per command: commands are never mutated). */
 export function commandKey(command: Uint8Array): string {
-  return hashKey(sha256(command))
+  let key = commandKeys.get(command)
+  if (key === undefined) {
+    key = hashKey(sha256(command))
+    commandKeys.set(command, key)
+  }
+  return key
 }

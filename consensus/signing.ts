@@ -31,8 +31,11 @@ export function timeoutMessage(epoch: number, view: number): Uint8Array {
   return signingBytes(DomainTag.CONSENSUS_TIMEOUT, { epoch, view })
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+/** A hash as a hex string, for Map keys. */
 export function hashKey(h: Hash): string {
   let s = ''
-  for (const b of h) s += b.toString(16).padStart(2, '0')
+  for (let i = 0; i < h.length; i++) s += HEX[h[i]!]
   return s
 }

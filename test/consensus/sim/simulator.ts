@@ -21,6 +21,8 @@ import {
   type Block,
   type ConsensusMessage,
   type Output,
+  type QuorumScheme,
+  type QuorumSigner,
   type SafetyState,
   type ValidatorIndex,
 } from '../../../consensus/index.ts'
@@ -77,6 +79,8 @@ export interface SimConfig {
   expectLiveness: boolean
   /** debugging: called with a line per delivered input and output */
   trace?: (line: string) => void
+  /** real signatures instead of the fast test stand-in (benchmarks) */
+  crypto?: { scheme: QuorumScheme; signer: (index: ValidatorIndex) => QuorumSigner }
 }
 
 export interface SimResult {
@@ -86,6 +90,10 @@ export interface SimResult {
   committedHeight: number[]
   commandsCommitted: number
   messages: number
+  /** transmissions (one per recipient), by message kind */
+  messagesByKind: Record<string, number>
+  /** distinct views in which some replica signed a timeout */
+  timedOutViews: number
   views: number[]
 }
 
@@ -111,7 +119,10 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export function simulate(cfg: SimConfig): SimResult {
   const rng = new Rng(cfg.seed)
   const secrets = simSecrets(cfg.n, cfg.seed)
-  const scheme = simScheme(secrets)
+  const scheme = cfg.crypto?.scheme ?? simScheme(secrets)
+  const signerOf = (i: ValidatorIndex) => cfg.crypto?.signer(i) ?? simSigner(i, secrets[i]!)
+  const messagesByKind: Record<string, number> = {}
+  const timedOut = new Set<number>()
   const genesis = makeGenesis(0, cfg.n)
   const violations: string[] = []
   const byHeight = new Map<number, string>()
@@ -126,7 +137,7 @@ export function simulate(cfg: SimConfig): SimResult {
 
   const nodes: Node[] = []
   const makeReplica = (node: Node) =>
-    new Replica(node.index, { scheme, signer: simSigner(node.index, secrets[node.index]!), mempool: node.mempool }, {
+    new Replica(node.index, { scheme, signer: signerOf(node.index), mempool: node.mempool }, {
       epoch: 0,
       genesis,
       safety: node.safety,
@@ -173,7 +184,7 @@ export function simulate(cfg: SimConfig): SimResult {
     if (cfg.trace) for (const o of outputs) cfg.trace(`${now} n${node.id}(v${node.replica?.view}) → ${o.type} ${o.type === 'send' || o.type === 'broadcast' ? `${o.message.kind}${'view' in o.message ? ` v${o.message.view}` : ''}${o.type === 'send' ? ` to ${o.to}` : ''}` : o.type === 'set-timer' ? `v${o.view}@${o.at}` : ''}`)
     const behaviour = cfg.byzantine?.[node.index]
     if (behaviour !== undefined && node.replica !== null) {
-      outputs = behaviour({ index: node.index, n: cfg.n, rng, replica: node.replica, sign: (m) => simSigner(node.index, secrets[node.index]!).sign(m) }, outputs)
+      outputs = behaviour({ index: node.index, n: cfg.n, rng, replica: node.replica, sign: (m) => signerOf(node.index).sign(m) }, outputs)
     }
     for (const o of outputs) {
       if (o.type === 'persist-safety') node.safety = o.state
@@ -184,7 +195,9 @@ export function simulate(cfg: SimConfig): SimResult {
       else {
         if (o.message.kind === 'vote' && honest(node.index)) recordVote(node.index, o.message.view, hashKey(o.message.block))
         messages++
-        const targets = o.type === 'broadcast' ? nodes : nodes.filter((m) => m.index === o.to)
+        if (o.message.kind === 'timeout') timedOut.add(o.message.view)
+        const targets = (o.type === 'broadcast' ? nodes : nodes.filter((m) => m.index === o.to)).filter((t) => t !== node)
+        messagesByKind[o.message.kind] = (messagesByKind[o.message.kind] ?? 0) + targets.length
         for (const t of targets) send(node, t, o.message, now)
       }
     }
@@ -276,6 +289,8 @@ export function simulate(cfg: SimConfig): SimResult {
     committedHeight: nodes.map((m) => m.committed.height),
     commandsCommitted: Math.min(...honestCommitted),
     messages,
+    messagesByKind,
+    timedOutViews: timedOut.size,
     views: nodes.map((m) => m.replica?.view ?? -1),
   }
 }
