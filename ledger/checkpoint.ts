@@ -14,10 +14,11 @@
  * claims or what the ledger anchored.
  */
 import { z } from 'zod'
-import { addDirectory, type CasBlockstore, catFileBytes, CHECKPOINT_CID_OPTIONS, listDirectory, addFile } from './cas/index.ts'
+import { addDirectory, type CasBlockstore, catFileBytes, CHECKPOINT_CID_OPTIONS, listDirectory, addFile, type ListEntry } from './cas/index.ts'
 import { bytesEqual, decode, encode, toHex, type CID } from './codec.ts'
 import { LedgerError } from './errors.ts'
 import { LedgerState } from './state/state.ts'
+import { Identifier } from './tx/schema.ts'
 import { StateTrie } from './state/trie.ts'
 
 export const CHECKPOINT_VERSION = 1
@@ -40,7 +41,7 @@ const ManifestSchema = z.strictObject({
   height: z.number().int().nonnegative(),
   stateRoot: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 32, 'expected 32 bytes'),
   model: z.strictObject({ file: z.literal(MODEL_FILE), dtype: z.literal('float32-le'), length: z.number().int().nonnegative() }),
-  transcripts: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/)),
+  transcripts: z.array(Identifier),
 })
 export type Manifest = z.infer<typeof ManifestSchema>
 
@@ -91,6 +92,9 @@ export async function addModel(store: CasBlockstore, model: Float32Array): Promi
 
 export async function writeCheckpoint(store: CasBlockstore, input: CheckpointInput): Promise<WrittenCheckpoint> {
   const transcripts = [...(input.transcripts ?? new Map()).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  for (const [round] of transcripts) {
+    if (!Identifier.safeParse(round).success) throw new LedgerError('BAD_ARGUMENT', `transcript round id '${round}' is not an identifier`)
+  }
   const manifest: Manifest = {
     version: CHECKPOINT_VERSION,
     height: input.state.height,
@@ -114,33 +118,45 @@ export async function writeCheckpoint(store: CasBlockstore, input: CheckpointInp
   return { root, model }
 }
 
+/** Size limits applied before a checkpoint file is read (a CAR of a few MB can describe gigabytes of repeated chunks). */
+export const MAX_MANIFEST_BYTES = 64 * 1024
+export const MAX_TRANSCRIPT_BYTES = 16 * 1024 * 1024
+
 /**
  * Reads a checkpoint back and rebuilds its state. With `anchored` (the ledger's
  * checkpoint record), the state root, height and model file must be exactly
- * those the ledger anchored.
+ * those the ledger anchored. Every file's size is checked before it is read.
  */
 export async function restoreCheckpoint(store: CasBlockstore, root: CID, anchored?: AnchoredCheckpoint): Promise<RestoredCheckpoint> {
   const fail = (why: string) => new LedgerError('CHECKPOINT', why)
-  const parsed = ManifestSchema.safeParse(decode(await catFileBytes(store, `${root}/${MANIFEST_FILE}`)))
+  const listing = new Map((await listDirectory(store, root)).map((e) => [e.name, e]))
+  const read = async (name: string, limit: number, dir: Map<string, ListEntry> = listing): Promise<Uint8Array> => {
+    const entry = dir.get(name)
+    if (entry === undefined || entry.type !== 'file') throw fail(`checkpoint has no file '${name}'`)
+    if (entry.size > BigInt(limit)) throw fail(`'${name}' is ${entry.size} bytes, limit ${limit}`)
+    return catFileBytes(store, entry.cid)
+  }
+  const parsed = ManifestSchema.safeParse(decode(await read(MANIFEST_FILE, MAX_MANIFEST_BYTES)))
   if (!parsed.success) throw fail(`bad checkpoint manifest: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`)
   const manifest = parsed.data
-  const snapshot = SnapshotSchema.safeParse(decode(await catFileBytes(store, `${root}/${STATE_FILE}`), MAX_SNAPSHOT_BYTES))
+  const modelEntry = listing.get(MODEL_FILE)
+  if (anchored !== undefined) {
+    if (manifest.height !== anchored.height) throw fail(`checkpoint is of height ${manifest.height}, the ledger anchored height ${anchored.height}`)
+    if (modelEntry === undefined || !modelEntry.cid.equals(anchored.model)) throw fail(`checkpoint model ${modelEntry?.cid} is not the anchored ${anchored.model}`)
+  }
+  const snapshot = SnapshotSchema.safeParse(decode(await read(STATE_FILE, MAX_SNAPSHOT_BYTES), MAX_SNAPSHOT_BYTES))
   if (!snapshot.success) throw fail(`bad state snapshot: ${snapshot.error.issues[0]?.path.join('.')}: ${snapshot.error.issues[0]?.message}`)
   const state = new LedgerState(StateTrie.fromEntries(snapshot.data.entries), manifest.height)
   if (!bytesEqual(state.root, manifest.stateRoot)) throw fail(`snapshot rebuilds state root ${toHex(state.root)}, manifest claims ${toHex(manifest.stateRoot)}`)
-  const listing = await listDirectory(store, root)
-  const modelEntry = listing.find((e) => e.name === MODEL_FILE)
-  if (modelEntry === undefined) throw fail('checkpoint has no model file')
-  if (anchored !== undefined) {
-    if (!bytesEqual(state.root, anchored.stateRoot)) throw fail(`checkpoint state root ${toHex(state.root)} is not the anchored ${toHex(anchored.stateRoot)}`)
-    if (manifest.height !== anchored.height) throw fail(`checkpoint is of height ${manifest.height}, the ledger anchored height ${anchored.height}`)
-    if (!modelEntry.cid.equals(anchored.model)) throw fail(`checkpoint model ${modelEntry.cid} is not the anchored ${anchored.model}`)
-  }
-  const model = leBytesToFloat32(await catFileBytes(store, modelEntry.cid))
+  if (anchored !== undefined && !bytesEqual(state.root, anchored.stateRoot)) throw fail(`checkpoint state root ${toHex(state.root)} is not the anchored ${toHex(anchored.stateRoot)}`)
+  const model = leBytesToFloat32(await read(MODEL_FILE, manifest.model.length * 4))
   if (model.length !== manifest.model.length) throw fail(`model has ${model.length} values, manifest says ${manifest.model.length}`)
+  // exactly the transcripts the manifest lists, no more, no fewer
   const transcripts = new Map<string, Uint8Array>()
-  if (manifest.transcripts.length > 0) {
-    for (const entry of await listDirectory(store, `${root}/${TRANSCRIPTS_DIR}`)) transcripts.set(entry.name.replace(/\.cbor$/, ''), await catFileBytes(store, entry.cid))
-  }
+  const dir = listing.has(TRANSCRIPTS_DIR) ? new Map((await listDirectory(store, `${root}/${TRANSCRIPTS_DIR}`)).map((e) => [e.name, e])) : new Map<string, ListEntry>()
+  const expected = new Set(manifest.transcripts.map((r) => `${r}.cbor`))
+  const extra = [...dir.keys()].filter((name) => !expected.has(name))
+  if (extra.length > 0) throw fail(`transcripts not in the manifest: ${extra.join(', ')}`)
+  for (const round of manifest.transcripts) transcripts.set(round, await read(`${round}.cbor`, MAX_TRANSCRIPT_BYTES, dir))
   return { manifest, state, model, transcripts }
 }

@@ -1,23 +1,37 @@
 /**
- * CAR v1 (https://ipld.io/specs/transport/car/carv1/) export and import with
- * @ipld/car: the transport for moving a checkpoint (or any DAG) between stores,
- * like Kubo's `ipfs dag export` / `ipfs dag import`.
+ * CAR v1 (https://ipld.io/specs/transport/car/carv1/) export and import: the
+ * transport for moving a checkpoint (or any DAG) between stores, like Kubo's
+ * `ipfs dag export` / `ipfs dag import`.
  *
- * Export writes the roots, then every block reachable from them once, in the
- * fixed order of `walkDag`: the same DAG always gives the same CAR bytes.
- * Import checks every block against its CID before storing it (`CID_MISMATCH`);
- * bytes that are not a CAR are `MALFORMED`. A failed import may leave the blocks
- * read before the failure in the store: they are verified, so this is harmless.
- * (@ipld/car also reads CAR v2 files, by their inner v1 payload.)
+ * Export encodes the CAR itself, pulled by the reader: the header (roots), then
+ * for every block reachable from them, once, in the fixed order of `walkDag`,
+ * `varint(length) || CID || bytes`. The same DAG always gives the same CAR bytes
+ * (those of @ipld/car's writer), nothing is read ahead of the consumer, and a
+ * consumer that stops early leaves nothing running.
+ *
+ * Import (car-reader.ts) bounds the header and every block before reading them
+ * (`OVERSIZED`), checks every block against its CID before storing it
+ * (`CID_MISMATCH`), and then requires every root to be in the store
+ * (`NOT_FOUND`, unless `allowPartial`); bytes that are not a CAR are `MALFORMED`.
+ * A failed import may leave the blocks read before the failure in the store:
+ * they are verified, so this is harmless. CAR v2 files are read by their inner
+ * v1 payload.
  */
-import { CarBlockIterator, CarWriter } from '@ipld/car'
+import * as dagCbor from '@ipld/dag-cbor'
 import type { CID } from 'multiformats/cid'
-import { LedgerError, isLedgerError } from '../errors.ts'
+import { varint } from 'multiformats'
+import { LedgerError } from '../errors.ts'
 import type { CasBlockstore } from './blockstore.ts'
+import { openCar } from './car-reader.ts'
 import { walkDag } from './dag-walk.ts'
 
-/** Larger blocks are refused on import: nothing we (or Kubo) write comes close. */
-export const MAX_CAR_BLOCK_BYTES = 4 * 1024 * 1024
+export { MAX_CAR_BLOCK_BYTES, MAX_CAR_HEADER_BYTES } from './car-reader.ts'
+
+export interface CarImportOptions {
+  signal?: AbortSignal
+  /** accept a CAR whose roots are not all in the store afterwards (reported in `missingRoots`) */
+  allowPartial?: boolean
+}
 
 export interface CarImportResult {
   roots: CID[]
@@ -25,6 +39,8 @@ export interface CarImportResult {
   blocks: number
   /** block payload bytes read */
   bytes: number
+  /** roots still not in the store after the import (only ever non-empty with `allowPartial`) */
+  missingRoots: CID[]
 }
 
 /** The CAR v1 bytes of the DAG(s) under `roots`, as a stream. */
@@ -35,22 +51,29 @@ export async function* exportCar(store: CasBlockstore, roots: CID | readonly CID
   for (const root of rootList) {
     if (!(await store.has(root, options))) throw new LedgerError('NOT_FOUND', `block ${root.toString()} is not in the store`)
   }
-  const { writer, out } = CarWriter.create(rootList)
-  let failure: { error: unknown } | undefined
-  // the writer only resolves a put once its bytes are read from `out`, so the
-  // producer runs alongside the loop below
-  const producing = (async () => {
-    try {
-      for await (const block of walkDag(store, rootList, options)) await writer.put(block)
-    } catch (e) {
-      failure = { error: e }
-    } finally {
-      await writer.close()
+  yield withLength(dagCbor.encode({ version: 1, roots: rootList }), 0)
+  for await (const { cid, bytes } of walkDag(store, rootList, options)) {
+    const head = withLength(cid.bytes, bytes.length)
+    // small blocks in one piece; large ones after their head, without a copy
+    if (bytes.length <= 16 * 1024) {
+      const section = new Uint8Array(head.length + bytes.length)
+      section.set(head, 0)
+      section.set(bytes, head.length)
+      yield section
+    } else {
+      yield head
+      yield bytes
     }
-  })()
-  for await (const chunk of out) yield chunk
-  await producing
-  if (failure !== undefined) throw failure.error
+  }
+}
+
+/** `varint(prefix.length + more) || prefix` */
+function withLength(prefix: Uint8Array, more: number): Uint8Array {
+  const length = prefix.length + more
+  const out = new Uint8Array(varint.encodingLength(length) + prefix.length)
+  varint.encodeTo(length, out, 0)
+  out.set(prefix, out.length - prefix.length)
+  return out
 }
 
 /** The whole CAR in one buffer. */
@@ -61,37 +84,23 @@ export async function exportCarBytes(store: CasBlockstore, roots: CID | readonly
 }
 
 /** Reads a CAR (bytes or a byte stream), verifies and stores every block; returns its roots. */
-export async function importCar(store: CasBlockstore, car: Uint8Array | AsyncIterable<Uint8Array>, options: { signal?: AbortSignal } = {}): Promise<CarImportResult> {
-  let reader: CarBlockIterator
-  try {
-    reader = car instanceof Uint8Array ? await CarBlockIterator.fromBytes(car) : await CarBlockIterator.fromIterable(car)
-  } catch (e) {
-    throw malformed(e)
-  }
-  const roots = await reader.getRoots()
-  const blocks = reader[Symbol.asyncIterator]()
-  const result: CarImportResult = { roots, blocks: 0, bytes: 0 }
-  for (;;) {
+export async function importCar(store: CasBlockstore, car: Uint8Array | AsyncIterable<Uint8Array>, options: CarImportOptions = {}): Promise<CarImportResult> {
+  options.signal?.throwIfAborted()
+  const reader = await openCar(car)
+  const result: CarImportResult = { roots: reader.roots, blocks: 0, bytes: 0, missingRoots: [] }
+  const putOptions = options.signal === undefined ? {} : { signal: options.signal }
+  for await (const { cid, bytes } of reader.blocks()) {
     options.signal?.throwIfAborted()
-    let next: IteratorResult<{ cid: CID; bytes: Uint8Array }>
-    try {
-      next = await blocks.next()
-    } catch (e) {
-      throw malformed(e)
-    }
-    if (next.done === true) break
-    const { cid, bytes } = next.value
-    if (bytes.length > MAX_CAR_BLOCK_BYTES) {
-      throw new LedgerError('OVERSIZED', `CAR block ${cid.toString()} is ${bytes.length} bytes, limit ${MAX_CAR_BLOCK_BYTES}`)
-    }
-    await store.put(cid, bytes, options) // verifies: CID_MISMATCH
+    await store.put(cid, bytes, putOptions) // verifies: CID_MISMATCH
     result.blocks++
     result.bytes += bytes.length
   }
+  for (const root of reader.roots) {
+    if (!(await store.has(root, putOptions))) result.missingRoots.push(root)
+  }
+  if (result.missingRoots.length > 0 && options.allowPartial !== true) {
+    const list = result.missingRoots.map(String).join(', ')
+    throw new LedgerError('NOT_FOUND', `the CAR's root${result.missingRoots.length > 1 ? 's' : ''} ${list} ${result.missingRoots.length > 1 ? 'are' : 'is'} neither in the CAR nor in the store`)
+  }
   return result
-}
-
-function malformed(e: unknown): LedgerError {
-  if (isLedgerError(e)) return e
-  return new LedgerError('MALFORMED', `not a valid CAR: ${(e as Error)?.message ?? String(e)}`, { cause: e })
 }

@@ -4,7 +4,9 @@
  * read and write. On top of it: UnixFS import and export whose CIDs equal what
  * Kubo's `ipfs add` prints for the same bytes and options (profiles
  * `unixfs-v1-2025`, the default and the checkpoint profile, and `unixfs-v0-2015`),
- * and CAR v1 export/import for moving DAGs between stores.
+ * and CAR v1 export/import for moving DAGs between stores. Reading is streamed
+ * with bounded memory (`catFile`), and `statFile` gives a file's size from its
+ * root block so callers can refuse oversized files before reading them.
  *
  * It is not an IPFS node: no networking (bitswap, DHT, gateways), no pinning or
  * garbage collection, no MFS, no UnixFS metadata (mode, mtime), and it never
@@ -30,19 +32,15 @@ export {
   type UnixFsOptions,
   type UnixFsParams,
 } from './profiles.ts'
-export {
-  addFile,
-  addSymlink,
-  addDirectory,
-  catFile,
-  catFileBytes,
-  listDirectory,
-  importerOptions,
-  type AddOptions,
-  type ByteSource,
-  type CatOptions,
-  type DirectoryEntry,
-  type ListEntry,
-} from './unixfs.ts'
+export { addFile, addSymlink, addDirectory, importerOptions, type AddOptions, type ByteSource, type DirectoryEntry } from './unixfs.ts'
+export { catFile, catFileBytes, statFile, listDirectory, type CatOptions, type EntryType, type FileStat, type ListEntry } from './unixfs-read.ts'
 export { walkDag, linksOf, type DagBlock } from './dag-walk.ts'
-export { exportCar, exportCarBytes, importCar, MAX_CAR_BLOCK_BYTES, type CarImportResult } from './car.ts'
+export {
+  exportCar,
+  exportCarBytes,
+  importCar,
+  MAX_CAR_BLOCK_BYTES,
+  MAX_CAR_HEADER_BYTES,
+  type CarImportOptions,
+  type CarImportResult,
+} from './car.ts'

@@ -1,5 +1,5 @@
 /**
- * UnixFS import and export over a blockstore, giving the CIDs Kubo's `ipfs add`
+ * UnixFS import over a blockstore, giving the CIDs Kubo's `ipfs add`
  * prints for the same bytes and parameters (see profiles.ts):
  *
  * - `addFile`: one file, not wrapped in a directory — the CID of `ipfs add -Q FILE`
@@ -9,19 +9,17 @@
  *   paths relative to the directory — the CID of `ipfs add -r -Q DIR`. The ledger's
  *   checkpoints are built this way, from bytes in memory; the CLI feeds it a walk
  *   of a directory on disk.
- * - `catFile`: a file's bytes, by CID or `CID/path/in/dir` (`ipfs cat`).
- * - `listDirectory`: a directory's entries (`ipfs ls`).
+ *
+ * Reading back (`catFile`, `statFile`, `listDirectory`) is in unixfs-read.ts.
  *
  * No metadata (mode, mtime) is recorded, as with Kubo's defaults: a CID depends
  * only on names and bytes.
  */
-import { exporter, type UnixFSEntry } from 'ipfs-unixfs-exporter'
 import { importer, type ImportCandidate, type ImporterOptions } from 'ipfs-unixfs-importer'
 import { fixedSize } from 'ipfs-unixfs-importer/chunker'
 import { balanced, trickle } from 'ipfs-unixfs-importer/layout'
 import type { CID } from 'multiformats/cid'
-import { parseCid } from '../codec.ts'
-import { LedgerError, isLedgerError } from '../errors.ts'
+import { LedgerError } from '../errors.ts'
 import type { CasBlockstore } from './blockstore.ts'
 import { checkUnixFsParams, resolveUnixFsParams, type UnixFsOptions, type UnixFsParams } from './profiles.ts'
 
@@ -40,21 +38,6 @@ export interface AddOptions extends UnixFsOptions {
   /** the exact parameters; when given, `profile` and the other fields are ignored */
   params?: UnixFsParams
   signal?: AbortSignal
-}
-
-export interface CatOptions {
-  offset?: number
-  length?: number
-  signal?: AbortSignal
-}
-
-export interface ListEntry {
-  name: string
-  cid: CID
-  /** a raw block (a one-chunk file with raw leaves) is a file */
-  type: 'file' | 'directory' | 'symlink' | 'other'
-  /** file size in bytes (files), else the block size */
-  size: bigint
 }
 
 function paramsOf(options: AddOptions): UnixFsParams {
@@ -162,80 +145,4 @@ export function importerOptions(params: UnixFsParams, signal?: AbortSignal): Imp
   }
   if (signal !== undefined) options.onProgress = () => signal.throwIfAborted()
   return options
-}
-
-/** A file's bytes. `target`: a CID, or `CID/path/inside/a/directory`. */
-export async function* catFile(store: CasBlockstore, target: CID | string, options: CatOptions = {}): AsyncGenerator<Uint8Array> {
-  const entry = await resolve(store, target, options.signal)
-  if (entry.type === 'directory') throw new LedgerError('BAD_ARGUMENT', `${String(target)} is a directory, not a file`)
-  if (entry.type === 'object') throw new LedgerError('BAD_ARGUMENT', `${String(target)} is not a UnixFS file`)
-  if (entry.type === 'file' && entry.unixfs.type === 'symlink') throw new LedgerError('BAD_ARGUMENT', `${String(target)} is a symbolic link`)
-  const contentOptions: { offset?: number; length?: number; signal?: AbortSignal } = {}
-  if (options.offset !== undefined) contentOptions.offset = options.offset
-  if (options.length !== undefined) contentOptions.length = options.length
-  if (options.signal !== undefined) contentOptions.signal = options.signal
-  try {
-    yield* entry.content(contentOptions)
-  } catch (e) {
-    throw translate(e, target)
-  }
-}
-
-/** All of a file's bytes in one buffer. */
-export async function catFileBytes(store: CasBlockstore, target: CID | string, options: CatOptions = {}): Promise<Uint8Array> {
-  const parts: Uint8Array[] = []
-  for await (const part of catFile(store, target, options)) parts.push(part)
-  return parts.length === 1 ? parts[0]! : Uint8Array.from(Buffer.concat(parts))
-}
-
-/** A directory's entries in name order (HAMT shards included). */
-export async function listDirectory(store: CasBlockstore, target: CID | string, options: { signal?: AbortSignal } = {}): Promise<ListEntry[]> {
-  const entry = await resolve(store, target, options.signal)
-  if (entry.type !== 'directory') throw new LedgerError('BAD_ARGUMENT', `${String(target)} is not a directory`)
-  const out: ListEntry[] = []
-  try {
-    for await (const child of entry.entries()) {
-      const resolved = await resolve(store, child.cid, options.signal)
-      out.push({ name: child.name, cid: child.cid, type: kindOf(resolved), size: sizeOf(resolved) })
-    }
-  } catch (e) {
-    throw translate(e, target)
-  }
-  return out.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)))
-}
-
-function kindOf(entry: UnixFSEntry): ListEntry['type'] {
-  if (entry.type === 'directory') return 'directory'
-  if (entry.type === 'file') return entry.unixfs.type === 'symlink' ? 'symlink' : 'file'
-  if (entry.type === 'raw' || entry.type === 'identity') return 'file'
-  return 'other'
-}
-
-function sizeOf(entry: UnixFSEntry): bigint {
-  if (entry.type === 'file') return entry.unixfs.fileSize()
-  return entry.size
-}
-
-async function resolve(store: CasBlockstore, target: CID | string, signal?: AbortSignal): Promise<UnixFSEntry> {
-  if (typeof target === 'string') parseCid(target.replace(/^\/ipfs\//, '').split('/')[0] ?? '') // BAD_ARGUMENT if not a CID
-  try {
-    return await exporter(target, store, signal === undefined ? {} : { signal })
-  } catch (e) {
-    throw translate(e, target)
-  }
-}
-
-/** Exporter errors as typed ledger errors; ours pass through. */
-function translate(e: unknown, target: CID | string): unknown {
-  if (isLedgerError(e)) return e
-  const name = (e as { name?: string } | null)?.name
-  const message = (e as Error | null)?.message ?? String(e)
-  if (name === 'AbortError') return e
-  if (name === 'NotFoundError' || name === 'BadPathError') return new LedgerError('NOT_FOUND', `${String(target)}: ${message}`, { cause: e })
-  if (name === 'NoResolverError') return new LedgerError('BAD_ARGUMENT', `${String(target)}: unsupported codec (${message})`, { cause: e })
-  if (name === 'NotUnixFSError' || name === 'OverReadError' || name === 'UnderReadError') {
-    return new LedgerError('MALFORMED', `${String(target)}: malformed UnixFS data (${message})`, { cause: e })
-  }
-  if (name === 'InvalidParametersError') return new LedgerError('BAD_ARGUMENT', `${String(target)}: ${message}`, { cause: e })
-  return e
 }

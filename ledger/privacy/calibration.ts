@@ -104,7 +104,16 @@ export function classicGaussianSigma(epsilon: number, delta: number, sensitivity
       `the classic Gaussian calibration sigma = sensitivity*sqrt(2 ln(1.25/delta))/epsilon is proved only for epsilon < 1 (Dwork and Roth 2014, Thm. A.1), got epsilon ${epsilon}; use the analytic calibration`,
     )
   }
-  return (sensitivity * Math.sqrt(2 * Math.log(1.25 / delta))) / epsilon
+  return checkSigma(sensitivity * (Math.sqrt(2 * Math.log(1.25 / delta)) / epsilon), 'classic', epsilon, delta, sensitivity)
+}
+
+/** σ must be a usable noise scale: finite and > 0 (extreme inputs can overflow or underflow it). */
+function checkSigma(sigma: number, method: CalibrationMethod, epsilon: number, delta: number, sensitivity: number): number {
+  if (Number.isFinite(sigma) && sigma > 0) return sigma
+  throw new LedgerError(
+    'BAD_ARGUMENT',
+    `the ${method} calibration for epsilon ${epsilon}, delta ${delta}, sensitivity ${sensitivity} gives sigma = ${sigma}, outside the range of a double; rescale the sensitivity`,
+  )
 }
 
 /**
@@ -160,7 +169,8 @@ export function analyticGaussianSigma(epsilon: number, delta: number, sensitivit
     const [, u] = boundary((x) => bMinus(x) > delta, 0)
     alpha = Math.sqrt(1 + u / 2) + Math.sqrt(u / 2)
   }
-  return (alpha * sensitivity) / Math.sqrt(2 * eps)
+  // sensitivity/sqrt(2ε) first: alpha·sensitivity could underflow to 0 (or overflow) on its own
+  return checkSigma(alpha * (sensitivity / Math.sqrt(2 * eps)), 'analytic', epsilon, delta, sensitivity)
 }
 
 /** σ for a target (ε, δ) and sensitivity by the chosen method ('analytic' by default). */

@@ -57,33 +57,28 @@ export function bucketKey(bucket: Bucket, suffix: Uint8Array): Uint8Array {
 /** The key range covering every key of a bucket (optionally under a prefix). */
 export function bucketRange(bucket: Bucket, prefix: Uint8Array = new Uint8Array(0)): RangeOptions {
   const gte = bucketKey(bucket, prefix)
-  return { gte, lt: prefixUpperBound(gte) }
+  const lt = prefixUpperBound(gte)
+  return lt === undefined ? { gte } : { gte, lt }
 }
 
-/** The smallest key greater than every key starting with `prefix`. */
-export function prefixUpperBound(prefix: Uint8Array): Uint8Array {
-  const out = prefix.slice()
-  for (let i = out.length - 1; i >= 0; i--) {
-    if (out[i]! < 0xff) {
+/**
+ * The smallest key greater than every key starting with `prefix`, or undefined
+ * when there is none (an empty or all-0xff prefix: its keys run to the end of
+ * the keyspace, so the range has no upper bound).
+ */
+export function prefixUpperBound(prefix: Uint8Array): Uint8Array | undefined {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    if (prefix[i]! < 0xff) {
+      const out = prefix.slice(0, i + 1)
       out[i]! += 1
-      return out.subarray(0, i + 1)
+      return out
     }
   }
-  // all 0xff: no upper bound inside the keyspace; use a longer key
-  const longer = new Uint8Array(prefix.length + 1).fill(0xff)
-  return longer
+  return undefined
 }
 
 export function u64be(n: number | bigint): Uint8Array {
   const out = new Uint8Array(8)
   new DataView(out.buffer).setBigUint64(0, BigInt(n))
   return out
-}
-
-export function readU64be(bytes: Uint8Array, offset = 0): bigint {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(offset)
-}
-
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b)
 }

@@ -1,7 +1,9 @@
 /**
  * KeyValueStore over `level` (LevelDB; classic-level under Node). Level's batches are
  * written atomically through the write-ahead log, which is what gives
- * "one block = one atomic batch" its crash safety.
+ * "one block = one atomic batch" its crash safety. Every write (put, del, batch)
+ * is synced to disk before it resolves. Iterators read a snapshot taken when
+ * they start.
  */
 import { Level } from 'level'
 import type { BatchOp, KeyValueStore, RangeOptions } from './kv.ts'
@@ -26,13 +28,14 @@ export class LevelKeyValueStore implements KeyValueStore {
     return (await this.db.get(key)) ?? undefined
   }
   async has(key: Uint8Array): Promise<boolean> {
-    return (await this.db.get(key)) !== undefined
+    return this.db.has(key)
   }
+  // every write is synced, like batches: a CAS block a synced batch anchors must be on disk too
   async put(key: Uint8Array, value: Uint8Array): Promise<void> {
-    await this.db.put(key, value)
+    await this.db.put(key, value, { sync: true })
   }
   async del(key: Uint8Array): Promise<void> {
-    await this.db.del(key)
+    await this.db.del(key, { sync: true })
   }
   async batch(ops: readonly BatchOp[]): Promise<void> {
     await this.db.batch(

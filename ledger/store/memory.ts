@@ -1,8 +1,9 @@
 /**
- * In-memory KeyValueStore for tests and simulations. Keeps keys sorted so that
- * `iterate` has the same order as level. Batches are atomic trivially (applied
- * synchronously). `failNextBatchAfter` lets crash tests simulate a torn write
- * at the port level (the level implementation's atomicity is level's own).
+ * In-memory KeyValueStore for tests and simulations, behaving like the level
+ * one: keys iterate in byte order, an iterator reads a snapshot taken when it
+ * starts (later writes and deletes do not show), and values go in and come out
+ * as copies (callers never share the store's arrays). Batches are atomic
+ * trivially (applied synchronously).
  */
 import type { BatchOp, KeyValueStore, RangeOptions } from './kv.ts'
 
@@ -16,7 +17,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
   async close(): Promise<void> {}
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.map.get(hex(key))
+    return this.map.get(hex(key))?.slice()
   }
   async has(key: Uint8Array): Promise<boolean> {
     return this.map.has(hex(key))
@@ -40,12 +41,11 @@ export class MemoryKeyValueStore implements KeyValueStore {
     const lt = range.lt ? hex(range.lt) : undefined
     const keys = this.sorted.filter((k) => (gte === undefined || k >= gte) && (lt === undefined || k < lt))
     if (range.reverse) keys.reverse()
-    let n = 0
-    for (const k of keys) {
-      if (range.limit !== undefined && n++ >= range.limit) return
-      const v = this.map.get(k)
-      if (v !== undefined) yield [Uint8Array.from(Buffer.from(k, 'hex')), v]
-    }
+    // as level: a negative limit (or Infinity) is no limit
+    if (range.limit !== undefined && range.limit >= 0) keys.length = Math.min(keys.length, range.limit)
+    // the snapshot: stored values are never mutated in place (set stores a fresh copy)
+    const snapshot = keys.map((k) => [k, this.map.get(k)!] as const)
+    for (const [k, v] of snapshot) yield [Uint8Array.from(Buffer.from(k, 'hex')), v.slice()]
   }
 
   /** Number of entries (tests). */

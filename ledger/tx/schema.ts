@@ -16,7 +16,8 @@ export const MAX_TEXT_LENGTH = 1_024
 /** co-signatures on one governance transaction; bounds the governance threshold at MAX_APPROVALS + 1 */
 export const MAX_APPROVALS = 100
 
-const id = z
+/** An identifier: member, enclave, round or chain id. */
+export const Identifier = z
   .string()
   .min(1)
   .max(MAX_ID_LENGTH)
@@ -29,6 +30,7 @@ const cid = z.custom<CID>((v) => CID.asCID(v) !== null, 'expected a CID link')
 const height = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const positive = z.number().finite().positive()
+const id = Identifier
 const ids = z.array(id).max(MAX_LIST_LENGTH)
 
 export const ROLES = ['participant', 'coordinator', 'auditor', 'governor'] as const

@@ -5,7 +5,7 @@
  *   add PATH      import a file, a symbolic link or (recursively) a directory; prints the root CID (`ipfs add -Q`)
  *   cat CID       a file's bytes to standard output (`ipfs cat`; CID/path/in/dir too)
  *   export CID    the DAG under CID as a CAR v1 file (`ipfs dag export`)
- *   import FILE   a CAR file, every block verified; prints its roots (`ipfs dag import`)
+ *   import FILE   a CAR file, every block verified, every root present afterwards; prints its roots (`ipfs dag import`)
  *
  * Blocks live in a level store under the repo directory (`--repo`, default
  * $FEDLEDGER_HOME, else ./.fedledger), opened and closed by each command.
@@ -53,6 +53,7 @@ const usage = `usage: fedledger cas <subcommand> [options]
   cat CID[/PATH]   write a file's bytes to standard output
   export CID --car OUT.car   write the DAG under CID to a CAR v1 file
   import FILE.car  verify and store every block of a CAR file; prints its roots
+      --allow-partial      accept a CAR whose roots are not all present afterwards
 
   --repo DIR      repository (default $FEDLEDGER_HOME, else ./.fedledger)`
 
@@ -125,7 +126,7 @@ async function add(argv: string[], io: CliIo): Promise<number> {
   const info = await fsCall(path, () => lstat(abs))
   const cid = await withStore(repoDir(values.repo, io), async (store) => {
     if (info.isDirectory()) return addDirectory(store, walkDirectory(abs, values.hidden === true), { params })
-    if (info.isFile()) return addFile(store, readFileStream(abs), { params })
+    if (info.isFile()) return addFile(store, readFileStream(path, abs), { params })
     // like `ipfs add LINK`: the link itself, not its target
     if (info.isSymbolicLink()) return addSymlink(store, await fsCall(path, () => readlink(abs)), { params })
     throw new LedgerError('BAD_ARGUMENT', `${path}: not a regular file, directory or symbolic link`)
@@ -137,10 +138,9 @@ async function add(argv: string[], io: CliIo): Promise<number> {
 async function cat(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseOptions(argv, { ...repoOption })
   const target = contentPath(onePositional(positionals, 'CID'))
-  if (io.write === undefined) throw new Error('this CLI environment cannot write binary output (CliIo.write)')
-  const write = io.write.bind(io)
+  // catFile streams block by block: memory stays bounded whatever the file size
   await withStore(repoDir(values.repo, io), async (store) => {
-    for await (const chunk of catFile(store, target)) await write(chunk)
+    for await (const chunk of catFile(store, target)) await io.write(chunk)
   })
   return 0
 }
@@ -171,13 +171,15 @@ async function exportCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function importCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseOptions(argv, { ...repoOption })
+  const { values, positionals } = parseOptions(argv, { ...repoOption, 'allow-partial': { type: 'boolean' } })
   const file = onePositional(positionals, 'FILE.car')
   const abs = resolve(io.cwd, file)
   const info = await fsCall(file, () => stat(abs))
   if (!info.isFile()) throw new LedgerError('BAD_ARGUMENT', `${file}: not a regular file`)
-  const result = await withStore(repoDir(values.repo, io), (store) => importCar(store, readFileStream(abs)), 'write')
+  const allowPartial = values['allow-partial'] === true
+  const result = await withStore(repoDir(values.repo, io), (store) => importCar(store, readFileStream(file, abs), { allowPartial }), 'write')
   for (const root of result.roots) io.out(root.toString())
+  for (const root of result.missingRoots) io.err(`fedledger cas: warning: root ${root.toString()} is not in the store (partial import)`)
   return 0
 }
 
@@ -229,27 +231,34 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Node file-system errors as typed errors with the user's path in the message. */
+/**
+ * Node file-system errors (any errno: ENOENT, EACCES, ELOOP, ENAMETOOLONG, EIO, ...)
+ * as typed errors naming the user's path; anything else passes through.
+ */
 async function fsCall<T>(path: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn()
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new LedgerError('NOT_FOUND', `${path}: no such file or directory`, { cause: e })
-    if (code === 'EACCES' || code === 'EPERM') throw new LedgerError('BAD_ARGUMENT', `${path}: permission denied`, { cause: e })
-    if (code === 'EEXIST') throw new LedgerError('ALREADY_EXISTS', `${path}: already exists`, { cause: e })
-    if (code === 'ENOTDIR' || code === 'EISDIR') throw new LedgerError('BAD_ARGUMENT', `${path}: ${(e as Error).message}`, { cause: e })
-    throw e
+    throw fsError(path, e)
   }
 }
 
+function fsError(path: string, e: unknown): unknown {
+  const { code, syscall, errno } = (e ?? {}) as NodeJS.ErrnoException
+  if (!(e instanceof Error) || typeof code !== 'string' || (typeof syscall !== 'string' && typeof errno !== 'number')) return e
+  if (code === 'ENOENT') return new LedgerError('NOT_FOUND', `${path}: no such file or directory`, { cause: e })
+  if (code === 'EACCES' || code === 'EPERM') return new LedgerError('BAD_ARGUMENT', `${path}: permission denied`, { cause: e })
+  if (code === 'EEXIST') return new LedgerError('ALREADY_EXISTS', `${path}: already exists`, { cause: e })
+  return new LedgerError('BAD_ARGUMENT', `${path}: ${e.message}`, { cause: e })
+}
+
 /** A file's bytes, opened only when first read (a large directory must not hold every file open). */
-async function* readFileStream(path: string): AsyncGenerator<Uint8Array> {
-  const stream = createReadStream(path, { highWaterMark: READ_CHUNK })
+async function* readFileStream(path: string, abs = path): AsyncGenerator<Uint8Array> {
+  const stream = createReadStream(abs, { highWaterMark: READ_CHUNK })
   try {
     for await (const chunk of stream) yield chunk as Buffer
   } catch (e) {
-    await fsCall(path, () => Promise.reject(e))
+    throw fsError(path, e)
   }
 }
 

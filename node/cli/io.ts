@@ -9,7 +9,7 @@ export interface CliIo {
   out(line: string): void
   err(line: string): void
   /** raw bytes to standard output (binary data, no newline added); awaited for backpressure */
-  write?(bytes: Uint8Array): void | Promise<void>
+  write(bytes: Uint8Array): void | Promise<void>
   cwd: string
 }
 
@@ -39,14 +39,17 @@ export function parseOptions<T extends ParseArgsConfig['options']>(argv: string[
   }
 }
 
-/** Parses a finite number option, or throws a UsageError naming the option. */
+/** A decimal number: digits, an optional fraction and exponent (no 0x/0b/0o forms, no blanks). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
+
+/** Parses a finite decimal number option, or throws a UsageError naming the option. */
 export function numberOption(name: string, raw: string | undefined, opts: { required?: boolean; min?: number; integer?: boolean } = {}): number | undefined {
   if (raw === undefined) {
     if (opts.required) throw new UsageError(`--${name} is required`)
     return undefined
   }
   const v = Number(raw)
-  if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} must be a number, got '${raw}'`)
+  if (!DECIMAL.test(raw) || !Number.isFinite(v)) throw new UsageError(`--${name} must be a decimal number, got '${raw}'`)
   if (opts.integer && !Number.isInteger(v)) throw new UsageError(`--${name} must be an integer, got '${raw}'`)
   if (opts.min !== undefined && v < opts.min) throw new UsageError(`--${name} must be at least ${opts.min}, got '${raw}'`)
   return v

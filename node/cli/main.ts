@@ -1,7 +1,8 @@
 /**
  * The `fedledger` command line: a table of subcommands, each in its own file.
  * Exit codes: 0 success, 1 a typed error from the system (bad input, unknown
- * CID, ...), 2 a usage error.
+ * CID, ...) or an unexpected one (`internal error: …`, with the stack trace only
+ * when FEDLEDGER_DEBUG is set), 2 a usage error (no command at all included).
  */
 import { isLedgerError } from '../../ledger/index.ts'
 import { type CliIo, type Command, UsageError } from './io.ts'
@@ -23,11 +24,15 @@ function topHelp(): string {
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.out(topHelp())
-    return name === undefined ? 2 : 0
+  if (name === undefined) {
+    io.err(topHelp())
+    return 2
   }
-  const command = commands[name]
+  if (name === '--help' || name === '-h' || name === 'help') {
+    io.out(topHelp())
+    return 0
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined
   if (command === undefined) {
     io.err(`fedledger: unknown command '${name}'\n\n${topHelp()}`)
     return 2
@@ -47,6 +52,19 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.err(`fedledger ${name}: error ${e.code}: ${e.message}`)
       return 1
     }
-    throw e
+    // last resort: a bug, or a failure nobody typed; one line, the stack only on request
+    io.err(`fedledger ${name}: internal error: ${describe(e)}`)
+    const debug = process.env.FEDLEDGER_DEBUG
+    if (debug !== undefined && debug !== '' && e instanceof Error && e.stack !== undefined) io.err(e.stack)
+    return 1
+  }
+}
+
+function describe(e: unknown): string {
+  if (e instanceof Error) return e.message
+  try {
+    return String(e)
+  } catch {
+    return Object.prototype.toString.call(e)
   }
 }

@@ -1,28 +1,12 @@
-import { createHash } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CarBufferReader } from '@ipld/car/buffer-reader'
-import { CarWriter } from '@ipld/car'
-import { CID } from 'multiformats/cid'
+import type { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import * as Digest from 'multiformats/hashes/digest'
 import { describe, expect, it } from 'vitest'
-import { addDirectory, addFile, catFileBytes, exportCar, exportCarBytes, importCar, MultihashCode, walkDag } from '../../ledger/cas/index.ts'
+import { addDirectory, addFile, catFileBytes, exportCar, exportCarBytes, importCar, walkDag } from '../../ledger/cas/index.ts'
+import { carOf, sha256Cid } from '../fixtures/cas/car.ts'
 import { deterministicBytes } from '../fixtures/cas/deterministic.ts'
-import { memoryBlockstore, utf8 } from '../fixtures/cas/stores.ts'
-
-const sha256Cid = (code: number, bytes: Uint8Array) => CID.createV1(code, Digest.create(MultihashCode.SHA2_256, createHash('sha256').update(bytes).digest()))
-
-async function carOf(blocks: Array<{ cid: CID; bytes: Uint8Array }>, roots: CID[]): Promise<Uint8Array> {
-  const { writer, out } = CarWriter.create(roots)
-  const collected = (async () => {
-    const parts: Uint8Array[] = []
-    for await (const p of out) parts.push(p)
-    return Uint8Array.from(Buffer.concat(parts))
-  })()
-  for (const b of blocks) await writer.put(b)
-  await writer.close()
-  return collected
-}
+import { CountingBlockstore, memoryBlockstore, settle, utf8 } from '../fixtures/cas/stores.ts'
 
 async function sampleDag() {
   const store = memoryBlockstore()
@@ -74,6 +58,32 @@ describe('CAR export', () => {
     await store.put(objCid, obj)
     const car = CarBufferReader.fromBytes(await exportCarBytes(store, objCid))
     expect(car.blocks().map((b) => b.cid.toString())).toEqual([objCid.toString(), file.toString()])
+  })
+
+  it('writes exactly the bytes of @ipld/car\'s CarWriter for the same blocks', async () => {
+    const { store, root } = await sampleDag()
+    const blocks = await Array.fromAsync(walkDag(store, [root]))
+    expect(Buffer.from(await exportCarBytes(store, root)).equals(Buffer.from(await carOf(blocks, [root])))).toBe(true)
+    const other = await addFile(store, utf8('second root'))
+    const both = await Array.fromAsync(walkDag(store, [other, root]))
+    expect(Buffer.from(await exportCarBytes(store, [other, root])).equals(Buffer.from(await carOf(both, [other, root])))).toBe(true)
+  })
+
+  it('is pulled by its reader: nothing read ahead, nothing left running when the reader stops', async () => {
+    const store = new CountingBlockstore()
+    const root = await addDirectory(store, [{ path: 'a', content: deterministicBytes(50_000, 'a') }, { path: 'b', content: utf8('b') }], { chunkSize: 4096 })
+    store.reads = 0
+    const car = exportCar(store, root)
+    expect((await car.next()).done).toBe(false) // the header
+    await settle()
+    expect(store.reads).toBe(0)
+    expect((await car.next()).done).toBe(false) // the root block
+    await settle()
+    expect(store.reads).toBe(1)
+    await car.return(undefined)
+    await settle()
+    expect(store.reads).toBe(1)
+    expect((await car.next()).done).toBe(true)
   })
 
   it('streams', async () => {

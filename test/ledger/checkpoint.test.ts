@@ -83,3 +83,26 @@ describe('checkpoints', () => {
     expect(restored.model).toEqual(model)
   })
 })
+
+describe('checkpoint restore limits', () => {
+  it('refuses an oversized manifest before reading it, and transcripts the manifest does not list', async () => {
+    const store = new CasBlockstore({ kv: new MemoryKeyValueStore() })
+    const c = new TestChain()
+    const manifest = (transcripts: string[]) => encode({ version: 1, height: 0, stateRoot: c.state.root, model: { file: 'model.f32le', dtype: 'float32-le', length: 0 }, transcripts })
+    const base = [
+      { path: 'model.f32le', content: new Uint8Array(0) },
+      { path: 'state.cbor', content: encode({ entries: [...c.state.trie.entries()] }) },
+    ]
+    const huge = await addDirectory(store, [{ path: 'checkpoint.cbor', content: new Uint8Array(200 * 1024) }, ...base], { params: CHECKPOINT_CID_OPTIONS })
+    await expect(restoreCheckpoint(store, huge)).rejects.toMatchObject({ code: 'CHECKPOINT', message: expect.stringMatching(/limit/) })
+    const extra = await addDirectory(store, [{ path: 'checkpoint.cbor', content: manifest(['r1']) }, ...base, { path: 'transcripts/r1.cbor', content: encode({}) }, { path: 'transcripts/notes.cbor', content: encode({}) }], { params: CHECKPOINT_CID_OPTIONS })
+    await expect(restoreCheckpoint(store, extra)).rejects.toMatchObject({ code: 'CHECKPOINT', message: expect.stringMatching(/notes/) })
+    const missing = await addDirectory(store, [{ path: 'checkpoint.cbor', content: manifest(['r1', 'r2']) }, ...base, { path: 'transcripts/r1.cbor', content: encode({}) }], { params: CHECKPOINT_CID_OPTIONS })
+    await expect(restoreCheckpoint(store, missing)).rejects.toMatchObject({ code: 'CHECKPOINT', message: expect.stringMatching(/r2/) })
+  })
+
+  it('refuses to write a transcript under a name it could not read back', async () => {
+    const store = new CasBlockstore({ kv: new MemoryKeyValueStore() })
+    await expect(writeCheckpoint(store, { state: new TestChain().state, model: new Float32Array(1), transcripts: new Map([['round 1', new Uint8Array(1)]]) })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' })
+  })
+})

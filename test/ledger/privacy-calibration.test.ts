@@ -138,4 +138,16 @@ describe('analytic calibration (Balle and Wang 2018, Algorithm 1)', () => {
     expectBadArgument(() => gaussianDelta(-1, 1), /epsilon must be a finite number >= 0/)
     expectBadArgument(() => gaussianDelta(1, 0), /sigma must be a finite number > 0/)
   })
+
+  it('never returns sigma = 0 or Infinity: tiny sensitivities scale, what a double cannot hold is BAD_ARGUMENT', () => {
+    // alpha·sensitivity underflowed to 0 before the division; sigma scales linearly with the sensitivity
+    const tiny = analyticGaussianSigma(1e-100, 0.1, 1e-300)
+    expect(tiny).toBeGreaterThan(0)
+    expect(relErr(tiny, 1e-300 * analyticGaussianSigma(1e-100, 0.1))).toBeLessThan(1e-12)
+    expectBadArgument(() => analyticGaussianSigma(1e-100, 0.1, 1e300), /gives sigma = Infinity/)
+    expectBadArgument(() => analyticGaussianSigma(1e10, 0.1, 5e-324), /gives sigma = 0/)
+    expectBadArgument(() => classicGaussianSigma(1e-300, 1e-5, 1e300), /classic calibration .* gives sigma = Infinity/)
+    expectBadArgument(() => gaussianSigma({ epsilon: 1e-300, delta: 1e-5, sensitivity: 1e300, method: 'classic' }), /Infinity/)
+    expect(classicGaussianSigma(0.5, 1e-5, 5e-324)).toBeGreaterThan(0)
+  })
 })

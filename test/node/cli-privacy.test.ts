@@ -1,43 +1,42 @@
 /**
- * `fedledger privacy`, run in-process with a fake CliIo: output formats, and
- * the error paths (UsageError → exit 2 and LedgerError → exit 1 in main.ts).
+ * `fedledger privacy`, run in-process through `main` with a fake CliIo: output
+ * formats, and the error paths as the user sees them (a UsageError is exit 2
+ * with the usage text, a LedgerError exit 1 with its code, both on stderr).
  */
 import { describe, expect, it } from 'vitest'
-import { isLedgerError } from '../../ledger/errors.ts'
-import { UsageError, type CliIo } from '../../node/cli/io.ts'
+import type { CliIo } from '../../node/cli/io.ts'
+import { main } from '../../node/cli/main.ts'
 import { privacyCommand } from '../../node/cli/privacy.ts'
 
 function fakeIo(): CliIo & { lines: string[]; errors: string[] } {
   const lines: string[] = []
   const errors: string[] = []
-  return { lines, errors, cwd: '/tmp', out: (l) => lines.push(l), err: (l) => errors.push(l) }
+  return { lines, errors, cwd: '/tmp', out: (l) => lines.push(l), err: (l) => errors.push(l), write: () => {} }
 }
 
 async function run(...argv: string[]) {
   const io = fakeIo()
-  const code = await privacyCommand.run(argv, io)
+  const code = await main(['privacy', ...argv], io)
   return { code, io }
 }
 
-async function failure(argv: string[]): Promise<unknown> {
-  try {
-    await privacyCommand.run(argv, fakeIo())
-  } catch (e) {
-    return e
-  }
-  throw new Error(`expected privacy ${argv.join(' ')} to fail`)
-}
-
 async function expectUsageError(argv: string[], pattern: RegExp) {
-  const e = await failure(argv)
-  expect(e).toBeInstanceOf(UsageError)
-  expect((e as Error).message).toMatch(pattern)
+  const { code, io } = await run(...argv)
+  expect(code).toBe(2)
+  expect(io.lines).toEqual([])
+  const err = io.errors.join('\n')
+  expect(err).toMatch(/^fedledger privacy: /)
+  expect(err.split('\n')[0]).toMatch(pattern)
+  expect(err).toContain(privacyCommand.usage)
 }
 
 async function expectBadArgument(argv: string[], pattern: RegExp) {
-  const e = await failure(argv)
-  expect(isLedgerError(e) && e.code === 'BAD_ARGUMENT').toBe(true)
-  expect((e as Error).message).toMatch(pattern)
+  const { code, io } = await run(...argv)
+  expect(code).toBe(1)
+  expect(io.lines).toEqual([])
+  expect(io.errors).toHaveLength(1)
+  expect(io.errors[0]).toMatch(/^fedledger privacy: error BAD_ARGUMENT: /)
+  expect(io.errors[0]).toMatch(pattern)
 }
 
 const opacusCase = ['--q', '0.04', '--sigma', '1.5', '--steps', '2250', '--delta', '1e-5']
@@ -80,7 +79,12 @@ describe('fedledger privacy epsilon', () => {
   it('usage errors: missing or malformed flags, unknown values', async () => {
     await expectUsageError(['epsilon', '--sigma', '1', '--steps', '1', '--delta', '1e-5'], /--q is required/)
     await expectUsageError(['epsilon', ...opacusCase.slice(0, 6)], /--delta is required/)
-    await expectUsageError(['epsilon', '--q', 'abc', '--sigma', '1', '--steps', '1', '--delta', '1e-5'], /--q must be a number, got 'abc'/)
+    await expectUsageError(['epsilon', '--q', 'abc', '--sigma', '1', '--steps', '1', '--delta', '1e-5'], /--q must be a decimal number, got 'abc'/)
+    // only decimal forms: Number() would read these as 1024, 5 and 8
+    await expectUsageError(['epsilon', '--q', '0.1', '--sigma', '1', '--steps', '0x400', '--delta', '1e-5'], /--steps must be a decimal number, got '0x400'/)
+    await expectUsageError(['epsilon', '--q', '0.1', '--sigma', '1', '--steps', '0b101', '--delta', '1e-5'], /--steps must be a decimal number/)
+    await expectUsageError(['epsilon', '--q', '0.1', '--sigma', '0o10', '--steps', '1', '--delta', '1e-5'], /--sigma must be a decimal number/)
+    await expectUsageError(['epsilon', '--q', '0.1', '--sigma', '1', '--steps', '1', '--delta', 'Infinity'], /--delta must be a decimal number/)
     await expectUsageError(['epsilon', '--q', '0.1', '--sigma', '1', '--steps', '1.5', '--delta', '1e-5'], /--steps must be an integer/)
     await expectUsageError(['epsilon', ...opacusCase, '--orders', '2,,3'], /--orders must be a comma-separated list/)
     await expectUsageError(['epsilon', ...opacusCase, '--orders', '2,x'], /--orders/)

@@ -11,7 +11,7 @@ describe('fedledger demo', () => {
     const out: string[] = []
     const err: string[] = []
     try {
-      const code = await main(['demo', '--dir', dir], { out: (l) => out.push(l), err: (l) => err.push(l), cwd: dir })
+      const code = await main(['demo', '--dir', dir], { out: (l) => out.push(l), err: (l) => err.push(l), write: () => {}, cwd: dir })
       expect(code).toBe(0)
       const text = out.join('\n')
       const line = (label: string) => out.find((l) => l.includes(label)) ?? ''
