@@ -11,3 +11,12 @@ export function failingSeeds(from: number, to: number): string[] {
   }
   return failures
 }
+
+/** Defines vitest cases for seeds from..from+count-1, in chunks (a file per range lets vitest use both cores). */
+export function defineSeedRange(describe: (name: string, fn: () => void) => void, it: (name: string, fn: () => void, timeout: number) => void, expectEmpty: (failures: string[]) => void, from: number, count: number, chunk = 250): void {
+  describe('seeded simulations', () => {
+    for (let a = from; a < from + count; a += chunk) {
+      it(`seeds ${a}..${a + chunk - 1}`, () => expectEmpty(failingSeeds(a, a + chunk - 1)), 120_000)
+    }
+  })
+}
