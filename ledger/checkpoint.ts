@@ -14,7 +14,7 @@
  * claims or what the ledger anchored.
  */
 import { z } from 'zod'
-import { addDirectory, type CasBlockstore, catFileBytes, CHECKPOINT_CID_OPTIONS, listDirectory, addFile, type ListEntry } from './cas/index.ts'
+import { addDirectory, type CasBlockstore, catFileBytes, CHECKPOINT_CID_OPTIONS, listDirectory, addFile, statFile, type ListEntry } from './cas/index.ts'
 import { bytesEqual, decode, encode, toHex, type CID } from './codec.ts'
 import { LedgerError } from './errors.ts'
 import { LedgerState } from './state/state.ts'
@@ -114,7 +114,7 @@ export async function writeCheckpoint(store: CasBlockstore, input: CheckpointInp
     ],
     { params: CHECKPOINT_CID_OPTIONS },
   )
-  const model = (await listDirectory(store, root)).find((e) => e.name === MODEL_FILE)!.cid
+  const { cid: model } = await statFile(store, `${root}/${MODEL_FILE}`)
   return { root, model }
 }
 

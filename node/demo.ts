@@ -10,6 +10,7 @@
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { REPO_DB_DIR } from './repo.ts'
 import { certifyPlatform, issueSimEvidence, SIM_FORMAT, SimAttestationVerifier } from '../enclave/index.ts'
 import {
   addModel, approveTx, evidenceNonce, AttestationVerifierRegistry, CasBlockstore, ChainStore, DomainTag, encode, encodeTx, executeBlock, generateKeyPair, genesisState, LevelKeyValueStore,
@@ -28,7 +29,7 @@ const BANKS = ['bank-a', 'bank-b', 'bank-c', 'bank-d', 'bank-e', 'bank-f']
 export async function runLedgerDemo(opts: DemoOptions): Promise<{ height: number; stateRoot: string; checkpoint: string }> {
   const log = opts.log
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'fedledger-demo-')))
-  const kv = new LevelKeyValueStore(join(dir, 'db'))
+  const kv = new LevelKeyValueStore(join(dir, REPO_DB_DIR))
   await kv.open()
   try {
     const keys = new Map<string, Ed25519KeyPair>()

@@ -4,7 +4,7 @@
  * components the ledger was built with. Also the checks several handlers share.
  */
 import { type AttestationVerifier, evidenceNonce } from '../attestation.ts'
-import { bytesEqual } from '../codec.ts'
+import { bytesEqual, toHex } from '../codec.ts'
 import { isWeakPublicKey } from '../crypto.ts'
 import { LedgerError } from '../errors.ts'
 import type { ChainParams, EnclaveRecord, MemberRecord } from '../state/records.ts'
@@ -99,7 +99,7 @@ export function requireGovernance(ctx: TxContext): void {
 }
 
 export function measurementAllowed(params: ChainParams, measurement: Uint8Array): boolean {
-  return params.attestation.measurements.includes(Buffer.from(measurement).toString('hex'))
+  return params.attestation.measurements.includes(toHex(measurement))
 }
 
 export function requireStrongKey(publicKey: Uint8Array, whose: string): void {

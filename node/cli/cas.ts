@@ -35,9 +35,9 @@ import {
   type UnixFsParams,
 } from '../../ledger/index.ts'
 import { type CliIo, type Command, numberOption, parseOptions, UsageError } from './io.ts'
+import { REPO_DB_DIR } from '../repo.ts'
 
-/** The level database inside a repo directory (one database, buckets keep data apart). */
-export const REPO_DB_DIR = 'db'
+export { REPO_DB_DIR }
 const READ_CHUNK = 1024 * 1024
 
 const usage = `usage: fedledger cas <subcommand> [options]

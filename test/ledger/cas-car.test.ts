@@ -1,6 +1,5 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { CarBufferReader } from '@ipld/car/buffer-reader'
-import type { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { describe, expect, it } from 'vitest'
 import { addDirectory, addFile, catFileBytes, exportCar, exportCarBytes, importCar, walkDag } from '../../ledger/cas/index.ts'
