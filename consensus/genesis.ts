@@ -1,6 +1,6 @@
 /**
  * The fixed points of an epoch: its genesis block and the QC that certifies it
- * (no signatures: every replica starts from it), leader rotation and quorum size.
+ * (no signatures: every replica starts from it) and the quorum size.
  */
 import { sha256 } from '../ledger/index.ts'
 import { blockId, hashKey } from './signing.ts'
@@ -29,11 +29,6 @@ export function makeGenesis(epoch: number, n: number, height = 0, time = 0): Blo
 /** The QC of view 0 that certifies the genesis block. */
 export function genesisQC(genesis: Block): QuorumCertificate {
   return { epoch: genesis.epoch, view: 0, block: blockId(genesis), height: genesis.height, votes: noSignatures(genesis.justify.votes.signers.length * 8) }
-}
-
-/** Round-robin leader rotation. */
-export function leaderOf(view: number, n: number): ValidatorIndex {
-  return view % n
 }
 
 /** Votes needed for a QC or TC: n − f with f = ⌊(n − 1)/3⌋ (2f + 1 when n = 3f + 1). */

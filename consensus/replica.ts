@@ -28,7 +28,8 @@ import type { Mempool } from './mempool.ts'
 import { SafetyRules } from './safety.ts'
 import { blockId, hashKey, proposalMessage } from './signing.ts'
 import type { Block, BlockRequest, BlockResponse, Input, Output, Proposal, QuorumCertificate, SafetyState, SyncInfo, Timeout, TimeoutCertificate, ValidatorIndex, Vote } from './types.ts'
-import { commandKey, genesisQC, leaderOf, quorumSize } from './genesis.ts'
+import { commandKey, genesisQC, quorumSize } from './genesis.ts'
+import { LeaderReputation, RoundRobin, type LeaderElection, type ReputationOptions } from './leader.ts'
 
 export interface ReplicaComponents {
   scheme: QuorumScheme
@@ -51,6 +52,11 @@ export interface ReplicaOptions {
   maxBatchBytes?: number
   /** committed blocks kept to serve peers that catch up */
   retainCommitted?: number
+  /** who leads a view: 'reputation' (default; skips validators absent from recent commits) or 'round-robin' */
+  leaderElection?: 'reputation' | 'round-robin'
+  reputation?: ReputationOptions
+  /** recently committed blocks of this epoch, oldest first, for leader reputation after a restart */
+  history?: readonly Block[]
 }
 
 export class Replica {
@@ -64,6 +70,7 @@ export class Replica {
   private readonly tree: BlockTree
   private readonly opts: Required<Pick<ReplicaOptions, 'baseTimeoutMs' | 'maxTimeoutMs' | 'maxBatch' | 'maxBatchBytes'>>
   private readonly quorum: number
+  private readonly leaders: LeaderElection
 
   /** current view */
   view = 1
@@ -97,6 +104,7 @@ export class Replica {
       maxBatch: options.maxBatch ?? 400,
       maxBatchBytes: options.maxBatchBytes ?? 1024 * 1024,
     }
+    this.leaders = options.leaderElection === 'round-robin' ? new RoundRobin(this.n) : new LeaderReputation(this.n, this.epoch, options.reputation, options.history)
     const committed = options.committed ?? options.genesis
     this.tree = new BlockTree(committed, options.retainCommitted ?? 1000)
     const gqc = genesisQC(options.genesis)
@@ -112,6 +120,11 @@ export class Replica {
 
   get committedBlock(): Block {
     return this.tree.committed
+  }
+
+  /** The leader of `view` as this replica sees it. */
+  leaderOf(view: number): ValidatorIndex {
+    return this.leaders.leaderOf(view)
   }
 
   get safetyState(): SafetyState {
@@ -140,7 +153,8 @@ export class Replica {
         else if (m.kind === 'timeout') this.onTimeout(m)
         else if (m.kind === 'block-request') this.onBlockRequest(m, input.from)
         else if (m.kind === 'block-response') this.onBlockResponse(m)
-        else this.onSync(m)
+        else if (m.kind === 'sync') this.onSync(m)
+        // 'epoch-request' is answered by whoever holds the ended epochs (epochs.ts)
         break
       }
     }
@@ -151,7 +165,7 @@ export class Replica {
 
   private onProposal(p: Proposal, from: ValidatorIndex): void {
     const b = p.block
-    if (b.epoch !== this.epoch || b.proposer !== leaderOf(b.view, this.n)) return
+    if (b.epoch !== this.epoch || b.proposer !== this.leaderOf(b.view)) return
     const enteredBy = p.tc !== null ? p.tc.view : b.justify.view
     if (b.view !== enteredBy + 1 || (p.tc !== null && p.tc.view < b.justify.view)) return
     if (p.tc !== null) this.processTC(p.tc)
@@ -166,13 +180,13 @@ export class Replica {
     const decision = this.safety.voteFor(b, this.tree.extends(b, this.safety.lockedQC.block))
     if (!decision.ok) return
     if (decision.fresh) this.emit({ type: 'persist-safety', state: this.safety.state })
-    const next = leaderOf(b.view + 1, this.n)
+    const next = this.leaderOf(b.view + 1)
     if (next === this.index) this.onVote(decision.vote)
     else this.emit({ type: 'send', to: next, message: decision.vote })
   }
 
   private onVote(v: Vote): void {
-    if (v.epoch !== this.epoch || leaderOf(v.view + 1, this.n) !== this.index || v.view + 1 < this.view) return
+    if (v.epoch !== this.epoch || this.leaderOf(v.view + 1) !== this.index || v.view + 1 < this.view) return
     let byBlock = this.votes.get(v.view)
     if (byBlock === undefined) this.votes.set(v.view, (byBlock = new Map()))
     const key = hashKey(v.block)
@@ -196,6 +210,7 @@ export class Replica {
       const b0 = b1 === undefined ? undefined : this.tree.get(b1.justify.block)
       if (b1 !== undefined && b0 !== undefined && sameKey(b2.parent, b1) && sameKey(b1.parent, b0) && b0.height > this.tree.committed.height) {
         const blocks = this.tree.commit(b0)
+        this.leaders.observe(blocks)
         this.emit({ type: 'commit', blocks })
       }
     }
@@ -222,7 +237,7 @@ export class Replica {
 
   private tryPropose(): void {
     const view = this.view
-    if (leaderOf(view, this.n) !== this.index || this.proposedView >= view) return
+    if (this.leaderOf(view) !== this.index || this.proposedView >= view) return
     const byQC = this.highQC.view === view - 1
     const tc = this.lastTC !== null && this.lastTC.view === view - 1 ? this.lastTC : null
     if (!byQC && tc === null) return

@@ -102,7 +102,17 @@ export interface SyncInfo {
   blocks: Block[]
 }
 
-export type ConsensusMessage = Proposal | Vote | Timeout | BlockRequest | BlockResponse | SyncInfo
+/**
+ * Sent by a replica that sees messages of a later epoch than its own: asks the
+ * peer for the proof that `epoch` ended (answered with a `sync` of that epoch whose
+ * QC commits the epoch's last block).
+ */
+export interface EpochRequest {
+  kind: 'epoch-request'
+  epoch: number
+}
+
+export type ConsensusMessage = Proposal | Vote | Timeout | BlockRequest | BlockResponse | SyncInfo | EpochRequest
 
 /** Inputs to `Replica.handle`. Network messages arrive already verified (see verify.ts). */
 export type Input =

@@ -92,6 +92,9 @@ export class MessageVerifier {
       case 'block-request':
         if (m.ids.length > 16) return fail('reject', 'oversized', `${m.ids.length} ids`)
         return { ok: true }
+      case 'epoch-request':
+        if (!Number.isInteger(m.epoch) || m.epoch < 0) return fail('reject', 'malformed', `epoch ${m.epoch}`)
+        return { ok: true }
       case 'sync':
         if (!this.qcValid(m.highQC)) return fail('reject', 'bad-certificate', 'high QC')
         return this.blocks(m.blocks)

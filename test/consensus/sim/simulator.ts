@@ -75,6 +75,7 @@ export interface SimConfig {
   twins?: ValidatorIndex[]
   baseTimeoutMs?: number
   maxBatch?: number
+  leaderElection?: 'reputation' | 'round-robin'
   /** require every command committed by every live honest replica at the end */
   expectLiveness: boolean
   /** debugging: called with a line per delivered input and output */
@@ -106,6 +107,8 @@ interface Node {
   mempool: FifoMempool
   safety: SafetyState | undefined
   committed: Block
+  /** recently committed blocks, handed to a restarted replica (leader reputation) */
+  recent: Block[]
   timer: { view: number; at: number } | null
 }
 
@@ -142,6 +145,8 @@ export function simulate(cfg: SimConfig): SimResult {
       genesis,
       safety: node.safety,
       committed: node.committed,
+      history: node.recent,
+      leaderElection: cfg.leaderElection,
       baseTimeoutMs: cfg.baseTimeoutMs ?? 200,
       maxTimeoutMs: 5_000,
       maxBatch: cfg.maxBatch ?? 50,
@@ -149,7 +154,7 @@ export function simulate(cfg: SimConfig): SimResult {
   for (let i = 0; i < cfg.n; i++) {
     const copies = (cfg.twins ?? []).includes(i) ? 2 : 1
     for (let c = 0; c < copies; c++) {
-      const node: Node = { index: i, id: nodes.length, replica: null, verifier: new MessageVerifier(scheme, { epoch: 0, genesis }), mempool: new FifoMempool(), safety: undefined, committed: genesis, timer: null }
+      const node: Node = { index: i, id: nodes.length, replica: null, verifier: new MessageVerifier(scheme, { epoch: 0, genesis }), mempool: new FifoMempool(), safety: undefined, committed: genesis, recent: [], timer: null }
       node.replica = makeReplica(node)
       nodes.push(node)
       committedCommands.push(new Set())
@@ -220,7 +225,9 @@ export function simulate(cfg: SimConfig): SimResult {
       }
       for (const c of b.payload) committedCommands[node.id]!.add(hashKey(c))
       node.committed = b
+      node.recent.push(b)
     }
+    if (node.recent.length > 200) node.recent.splice(0, node.recent.length - 100)
     node.mempool.removeCommitted(blocks)
   }
 
