@@ -4,7 +4,7 @@
  */
 import { sha256 } from '../ledger/index.ts'
 import { blockId, hashKey } from './signing.ts'
-import type { Block, QuorumCertificate, ValidatorIndex } from './types.ts'
+import type { Block, Hash, QuorumCertificate } from './types.ts'
 
 const ZERO = new Uint8Array(32)
 
@@ -13,17 +13,26 @@ function noSignatures(n: number): QuorumCertificate['votes'] {
 }
 
 /** The genesis block of an epoch (view 0, height `height`), committed by definition. */
-export function makeGenesis(epoch: number, n: number, height = 0, time = 0): Block {
+export function makeGenesis(epoch: number, n: number, height = 0, time = 0, parent: Hash = ZERO): Block {
   return {
     epoch,
     view: 0,
     height,
-    parent: ZERO,
+    parent,
     justify: { epoch, view: 0, block: ZERO, height: Math.max(0, height - 1), votes: noSignatures(n) },
     proposer: 0,
     time,
     payload: [],
   }
+}
+
+/**
+ * The genesis of the epoch after the one whose last block is `last`: it stands at
+ * the same height and names `last` as its parent, so the chain of block ids runs
+ * on across epochs, and the next epoch's first block has height last.height + 1.
+ */
+export function nextEpochGenesis(epoch: number, n: number, last: Block): Block {
+  return makeGenesis(epoch, n, last.height, last.time, blockId(last))
 }
 
 /** The QC of view 0 that certifies the genesis block. */

@@ -27,7 +27,7 @@ import { BlockTree } from './blocktree.ts'
 import type { Mempool } from './mempool.ts'
 import { SafetyRules } from './safety.ts'
 import { blockId, hashKey, proposalMessage } from './signing.ts'
-import type { Block, BlockRequest, BlockResponse, Input, Output, Proposal, QuorumCertificate, SafetyState, SyncInfo, Timeout, TimeoutCertificate, ValidatorIndex, Vote } from './types.ts'
+import type { Block, BlockRequest, BlockResponse, ConsensusMessage, Input, Output, Proposal, QuorumCertificate, SafetyState, SyncInfo, Timeout, TimeoutCertificate, ValidatorIndex, Vote } from './types.ts'
 import { commandKey, genesisQC, quorumSize } from './genesis.ts'
 import { LeaderReputation, RoundRobin, type LeaderElection, type ReputationOptions } from './leader.ts'
 
@@ -57,6 +57,12 @@ export interface ReplicaOptions {
   reputation?: ReputationOptions
   /** recently committed blocks of this epoch, oldest first, for leader reputation after a restart */
   history?: readonly Block[]
+  /**
+   * The height of the epoch's last block (default: none). Blocks above it carry no
+   * commands: they only serve to commit it. When it commits the replica emits
+   * `epoch-end` and from then on only answers peers that are still in the epoch.
+   */
+  lastHeight?: number
 }
 
 export class Replica {
@@ -87,6 +93,11 @@ export class Replica {
   /** when each peer's last block request was answered, and when it was last sent a sync (ms) */
   private readonly servedRequests = new Map<ValidatorIndex, number>()
   private readonly syncSent = new Map<ValidatorIndex, number>()
+  private readonly lastHeight: number
+  /** the proof that the epoch ended (its last block committed), once it has */
+  private endProof: SyncInfo | null = null
+  /** set while answering peers after the end (the only outputs an ended replica makes) */
+  private serving = false
   private out: Output[] = []
   private now = 0
 
@@ -105,7 +116,9 @@ export class Replica {
       maxBatchBytes: options.maxBatchBytes ?? 1024 * 1024,
     }
     this.leaders = options.leaderElection === 'round-robin' ? new RoundRobin(this.n) : new LeaderReputation(this.n, this.epoch, options.reputation, options.history)
+    this.lastHeight = options.lastHeight ?? Number.POSITIVE_INFINITY
     const committed = options.committed ?? options.genesis
+    if (committed.epoch !== this.epoch || committed.height < options.genesis.height) throw new Error(`replica of epoch ${this.epoch} given a committed block of epoch ${committed.epoch} at height ${committed.height}`)
     this.tree = new BlockTree(committed, options.retainCommitted ?? 1000)
     const gqc = genesisQC(options.genesis)
     const safety = options.safety ?? { epoch: this.epoch, lastVotedView: 0, lastVote: null, lastTimeoutView: 0, lastTimeout: null, lockedQC: gqc }
@@ -131,9 +144,18 @@ export class Replica {
     return this.safety.state
   }
 
+  /** True once the epoch's last block has committed. */
+  get ended(): boolean {
+    return this.endProof !== null
+  }
+
   handle(input: Input): Output[] {
     this.out = []
     this.now = input.now
+    if (this.endProof !== null) {
+      if (input.type === 'message') this.afterEnd(input.message, input.from)
+      return this.out
+    }
     switch (input.type) {
       case 'start':
         this.armTimer()
@@ -153,7 +175,7 @@ export class Replica {
         else if (m.kind === 'timeout') this.onTimeout(m)
         else if (m.kind === 'block-request') this.onBlockRequest(m, input.from)
         else if (m.kind === 'block-response') this.onBlockResponse(m)
-        else if (m.kind === 'sync') this.onSync(m)
+        else if (m.kind === 'sync') this.onSync(m, input.from)
         // 'epoch-request' is answered by whoever holds the ended epochs (epochs.ts)
         break
       }
@@ -168,6 +190,7 @@ export class Replica {
     if (b.epoch !== this.epoch || b.proposer !== this.leaderOf(b.view)) return
     const enteredBy = p.tc !== null ? p.tc.view : b.justify.view
     if (b.view !== enteredBy + 1 || (p.tc !== null && p.tc.view < b.justify.view)) return
+    if (b.height > this.lastHeight && b.payload.length > 0) return // past the epoch's end only empty blocks
     if (p.tc !== null) this.processTC(p.tc)
     this.processQC(b.justify)
     if (!this.tree.has(b.parent)) {
@@ -209,9 +232,10 @@ export class Replica {
       const b1 = this.tree.get(b2.justify.block)
       const b0 = b1 === undefined ? undefined : this.tree.get(b1.justify.block)
       if (b1 !== undefined && b0 !== undefined && sameKey(b2.parent, b1) && sameKey(b1.parent, b0) && b0.height > this.tree.committed.height) {
-        const blocks = this.tree.commit(b0)
+        const blocks = this.tree.commit(b0).filter((b) => b.height <= this.lastHeight)
         this.leaders.observe(blocks)
-        this.emit({ type: 'commit', blocks })
+        if (blocks.length > 0) this.emit({ type: 'commit', blocks })
+        if (b0.height >= this.lastHeight) this.endEpoch(qc)
       }
     }
     if (qc.view + 1 > this.view) {
@@ -246,8 +270,8 @@ export class Replica {
     const branch = this.tree.pathFromCommitted(parent) ?? []
     const inFlight = new Set<string>()
     for (const blk of branch) for (const c of blk.payload) inFlight.add(commandKey(c))
-    const payload = this.mempool.take(this.opts.maxBatch, this.opts.maxBatchBytes, inFlight)
-    const unfinished = branch.some((blk) => blk.payload.length > 0)
+    const payload = parent.height >= this.lastHeight ? [] : this.mempool.take(this.opts.maxBatch, this.opts.maxBatchBytes, inFlight)
+    const unfinished = branch.some((blk) => blk.payload.length > 0 || blk.height >= this.lastHeight)
     if (payload.length === 0 && !unfinished) return // idle: nothing to order, nothing to finish
     const block: Block = {
       epoch: this.epoch,
@@ -271,7 +295,7 @@ export class Replica {
     if (this.mempool.size() > 0) return true
     const head = this.tree.get(this.highQC.block)
     const branch = head === undefined ? undefined : this.tree.pathFromCommitted(head)
-    return head === undefined || branch === undefined || branch.some((b) => b.payload.length > 0)
+    return head === undefined || branch === undefined || branch.some((b) => b.payload.length > 0 || b.height >= this.lastHeight)
   }
 
   private armTimer(): void {
@@ -379,9 +403,45 @@ export class Replica {
     this.emit({ type: 'send', to, message: { kind: 'sync', highQC: this.highQC, blocks } satisfies SyncInfo })
   }
 
-  private onSync(m: SyncInfo): void {
+  private onSync(m: SyncInfo, from: ValidatorIndex): void {
     this.addChain(m.blocks, hashKey(m.highQC.block))
     this.processQC(m.highQC)
+    // the blocks did not reach ours (we are far behind): ask the sender for the rest
+    if (this.endProof === null && !this.tree.has(m.highQC.block) && from !== this.index) {
+      this.emit({ type: 'send', to: from, message: { kind: 'block-request', ids: [m.highQC.block], knownHeight: this.tree.committed.height } satisfies BlockRequest })
+    }
+  }
+
+  // ---- the end of the epoch ------------------------------------------------
+
+  /** The last block committed through `qc`: keep the proof, stop timers, and say so. */
+  private endEpoch(qc: QuorumCertificate): void {
+    const blocks: Block[] = []
+    let b = this.tree.get(qc.block)
+    while (b !== undefined && b.height >= this.lastHeight) {
+      blocks.push(b)
+      b = this.tree.get(b.parent)
+    }
+    this.endProof = { kind: 'sync', highQC: qc, blocks }
+    this.waiting.clear()
+    this.timerView = 0
+    // pushed directly: from here on emit() drops whatever the rest of this step would send
+    this.out.push({ type: 'epoch-end', block: blocks.at(-1)!, proof: this.endProof })
+  }
+
+  /** The proof that this epoch ended: a sync whose QC commits the last block (null while it runs). */
+  get epochEndProof(): SyncInfo | null {
+    return this.endProof
+  }
+
+  /** After the end: help peers still in the epoch (or asking about it) to the proof; answer block requests. */
+  private afterEnd(m: ConsensusMessage, from: ValidatorIndex): void {
+    this.serving = true
+    if (m.kind === 'block-request') this.onBlockRequest(m, from)
+    else if (m.kind !== 'block-response' && m.kind !== 'sync' && (m.kind !== 'epoch-request' || m.epoch === this.epoch)) {
+      if (from !== this.index && this.mayAnswer(this.syncSent, from)) this.emit({ type: 'send', to: from, message: this.endProof! })
+    }
+    this.serving = false
   }
 
   /**
@@ -414,6 +474,7 @@ export class Replica {
   }
 
   private emit(o: Output): void {
+    if (this.endProof !== null && !this.serving) return // the epoch is over: no more votes, proposals or timers
     this.out.push(o)
   }
 }

@@ -132,6 +132,8 @@ export type Output =
   | { type: 'set-timer'; view: number; at: number }
   /** blocks newly committed, oldest first */
   | { type: 'commit'; blocks: Block[] }
+  /** the epoch's last block committed (after its `commit`); `proof` shows it to others */
+  | { type: 'epoch-end'; block: Block; proof: SyncInfo }
 
 /** What safety depends on; persisted before a vote or timeout signature leaves. */
 export interface SafetyState {

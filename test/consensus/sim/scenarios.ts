@@ -81,3 +81,30 @@ function shuffle<T>(rng: Rng, xs: T[]): T[] {
   }
   return a
 }
+
+/**
+ * The same scenario with validator-set changes: node n (outside the first set)
+ * replaces one validator at the end of epoch 0, and the replaced one comes back in
+ * epoch 2 in place of another. Faults stay on the first set's nodes, so no epoch
+ * has more than f faulty validators. Heights are kept moving (one command per
+ * block, enough commands) so that the epochs do end.
+ */
+export function epochScenario(seed: number): SimConfig & { describe: string } {
+  const base = scenario(seed)
+  const rng = new Rng(seed * 40503 + 7)
+  const n = base.n
+  const first = Array.from({ length: n }, (_, i) => i)
+  const out = rng.int(0, n - 1)
+  const second = first.map((i) => (i === out ? n : i))
+  const out2 = rng.pick(second.filter((i) => i !== n))
+  const third = second.map((i) => (i === out2 ? out : i))
+  const end0 = rng.int(3, 12)
+  const end1 = end0 + rng.int(3, 12)
+  return {
+    ...base,
+    commands: Math.max(base.commands, end1 + 10),
+    maxBatch: 1,
+    epochs: { lastHeights: [end0, end1], validators: [first, second, third] },
+    describe: `${base.describe}; epochs end at ${end0}, ${end1}: ${out} → ${n}, ${out2} → ${out}`,
+  }
+}

@@ -10,20 +10,26 @@
  *  - no honest replica signs votes for two blocks in one view;
  *  - liveness (when asked): every command is committed by every live honest
  *    replica by the end of the run, which lies a bounded time after GST.
+ *
+ * Replicas run inside `Epochs`, which verifies messages and routes them by epoch;
+ * with `epochs` set, the validator set changes at the given heights (nodes leave,
+ * nodes join from a pool larger than the first set), as the ledger would order it.
  */
 import {
   blockId,
+  Epochs,
   FifoMempool,
   hashKey,
   makeGenesis,
-  MessageVerifier,
-  Replica,
+  nextEpochGenesis,
   type Block,
   type ConsensusMessage,
-  type Output,
+  type EpochOutput,
+  type EpochSetup,
   type QuorumScheme,
   type QuorumSigner,
   type SafetyState,
+  type SyncInfo,
   type ValidatorIndex,
 } from '../../../consensus/index.ts'
 import { Rng } from './rng.ts'
@@ -44,15 +50,24 @@ export interface Crash {
 }
 
 /** Turns a replica's outputs into what a Byzantine one would send instead (test-only decorators, byzantine.ts). */
-export type Behaviour = (ctx: ByzantineContext, outputs: Output[]) => Output[]
+export type Behaviour = (ctx: ByzantineContext, outputs: EpochOutput[]) => EpochOutput[]
 
 export interface ByzantineContext {
-  index: ValidatorIndex
-  n: number
+  /** the node's id, and the ids of the current epoch's validators */
+  self: string
+  peers: readonly string[]
   rng: Rng
-  replica: Replica
   sign(message: Uint8Array): Uint8Array
 }
+
+/** Validator-set changes: epoch e ends at lastHeights[e]; validators[e] lists its members (pool indices). */
+export interface EpochSchedule {
+  lastHeights: number[]
+  validators: ValidatorIndex[][]
+}
+
+/** A node's id in the simulator (validators are named by id, not by their per-epoch index). */
+export const nodeId = (i: ValidatorIndex): string => `v${i}`
 
 export interface SimConfig {
   n: number
@@ -75,6 +90,8 @@ export interface SimConfig {
   twins?: ValidatorIndex[]
   baseTimeoutMs?: number
   maxBatch?: number
+  /** validator-set changes; without it there is one endless epoch of validators 0..n-1 */
+  epochs?: EpochSchedule
   leaderElection?: 'reputation' | 'round-robin'
   /** require every command committed by every live honest replica at the end */
   expectLiveness: boolean
@@ -96,23 +113,27 @@ export interface SimResult {
   /** distinct views in which some replica signed a timeout */
   timedOutViews: number
   views: number[]
+  /** the epoch each node ended in (-1: crashed) */
+  epochs: number[]
 }
 
 interface Node {
+  /** the pool index (validators of the first epoch are 0..n-1) */
   index: ValidatorIndex
-  /** twin copies of one index get distinct node ids */
+  /** twin copies of one index get distinct node numbers */
   id: number
-  replica: Replica | null
-  verifier: MessageVerifier
+  epochs: Epochs | null
   mempool: FifoMempool
+  /** what survives a crash: the epoch, its safety state, the committed chain's tip and recent blocks, end proofs */
+  setup: EpochSetup
   safety: SafetyState | undefined
   committed: Block
-  /** recently committed blocks, handed to a restarted replica (leader reputation) */
   recent: Block[]
-  timer: { view: number; at: number } | null
+  proofs: Map<number, SyncInfo>
+  timer: { epoch: number; view: number; at: number } | null
 }
 
-type Event = { at: number; seq: number; kind: 'deliver'; to: number; from: ValidatorIndex; message: ConsensusMessage } | { at: number; seq: number; kind: 'timer'; to: number; view: number } | { at: number; seq: number; kind: 'crash' | 'restart'; to: number } | { at: number; seq: number; kind: 'inject'; command: Uint8Array }
+type Event = { at: number; seq: number; kind: 'deliver'; to: number; from: string; message: ConsensusMessage } | { at: number; seq: number; kind: 'timer'; to: number; epoch: number; view: number } | { at: number; seq: number; kind: 'crash' | 'restart'; to: number } | { at: number; seq: number; kind: 'inject'; command: Uint8Array }
 
 /** A run that needs more events than this is a message storm (amplification), reported as a violation. */
 export const MAX_EVENTS = 500_000
@@ -121,17 +142,26 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 export function simulate(cfg: SimConfig): SimResult {
   const rng = new Rng(cfg.seed)
-  const secrets = simSecrets(cfg.n, cfg.seed)
-  const scheme = cfg.crypto?.scheme ?? simScheme(secrets)
-  const signerOf = (i: ValidatorIndex) => cfg.crypto?.signer(i) ?? simSigner(i, secrets[i]!)
+  const schedule: EpochSchedule = cfg.epochs ?? { lastHeights: [], validators: [Array.from({ length: cfg.n }, (_, i) => i)] }
+  const pool = Math.max(cfg.n, ...schedule.validators.flat().map((i) => i + 1))
+  const secrets = simSecrets(pool, cfg.seed)
+  const schemeOf = (members: ValidatorIndex[]) => (cfg.crypto !== undefined && cfg.epochs === undefined ? cfg.crypto.scheme : simScheme(members.map((i) => secrets[i]!)))
+  /** the signer of pool node `i` at index `k` of an epoch */
+  const signerOf = (i: ValidatorIndex, k: ValidatorIndex) => (cfg.crypto !== undefined && cfg.epochs === undefined ? cfg.crypto.signer(k) : simSigner(k, secrets[i]!))
+  const setupOf = (epoch: number, genesis: Block): EpochSetup => {
+    const members = schedule.validators[epoch]!
+    return { epoch, validators: members.map(nodeId), scheme: schemeOf(members), genesis, lastHeight: schedule.lastHeights[epoch] ?? Number.POSITIVE_INFINITY }
+  }
+  const firstSetup = setupOf(0, makeGenesis(0, schedule.validators[0]!.length))
   const messagesByKind: Record<string, number> = {}
-  const timedOut = new Set<number>()
-  const genesis = makeGenesis(0, cfg.n)
+  const timedOut = new Set<string>()
   const violations: string[] = []
   const byHeight = new Map<number, string>()
   const votesByView = new Map<string, string>()
   const honest = (i: ValidatorIndex) => cfg.byzantine?.[i] === undefined && !(cfg.twins ?? []).includes(i)
   const allCommands = new Set<string>()
+  /** height of the committed block holding each command */
+  const commandHeights = new Map<string, number>()
   const committedCommands: Array<Set<string>> = []
   let messages = 0
   let seq = 0
@@ -139,23 +169,21 @@ export function simulate(cfg: SimConfig): SimResult {
   const push = (e: DistributiveOmit<Event, 'seq'>) => heapPush(queue, { ...e, seq: seq++ } as Event)
 
   const nodes: Node[] = []
-  const makeReplica = (node: Node) =>
-    new Replica(node.index, { scheme, signer: signerOf(node.index), mempool: node.mempool }, {
-      epoch: 0,
-      genesis,
-      safety: node.safety,
-      committed: node.committed,
+  const makeEpochs = (node: Node) =>
+    new Epochs({ signer: (k) => signerOf(node.index, k), mempool: node.mempool }, {
+      self: nodeId(node.index),
+      setup: node.setup,
+      safety: node.safety?.epoch === node.setup.epoch ? node.safety : undefined,
+      committed: node.committed.epoch === node.setup.epoch ? node.committed : undefined,
       history: node.recent,
-      leaderElection: cfg.leaderElection,
-      baseTimeoutMs: cfg.baseTimeoutMs ?? 200,
-      maxTimeoutMs: 5_000,
-      maxBatch: cfg.maxBatch ?? 50,
+      proofs: node.proofs,
+      replica: { leaderElection: cfg.leaderElection, baseTimeoutMs: cfg.baseTimeoutMs ?? 200, maxTimeoutMs: 5_000, maxBatch: cfg.maxBatch ?? 50 },
     })
-  for (let i = 0; i < cfg.n; i++) {
+  for (let i = 0; i < pool; i++) {
     const copies = (cfg.twins ?? []).includes(i) ? 2 : 1
     for (let c = 0; c < copies; c++) {
-      const node: Node = { index: i, id: nodes.length, replica: null, verifier: new MessageVerifier(scheme, { epoch: 0, genesis }), mempool: new FifoMempool(), safety: undefined, committed: genesis, recent: [], timer: null }
-      node.replica = makeReplica(node)
+      const node: Node = { index: i, id: nodes.length, epochs: null, mempool: new FifoMempool(), setup: firstSetup, safety: undefined, committed: firstSetup.genesis, recent: [], proofs: new Map(), timer: null }
+      node.epochs = makeEpochs(node)
       nodes.push(node)
       committedCommands.push(new Set())
     }
@@ -181,37 +209,50 @@ export function simulate(cfg: SimConfig): SimResult {
     for (let k = 0; k < copies; k++) {
       let at = now + rng.int(lo, hi)
       if (now < cfg.gst) at = Math.max(at, Math.min(cfg.gst, now + rng.int(lo, hi)))
-      push({ at, kind: 'deliver', to: to.id, from: from.index, message })
+      push({ at, kind: 'deliver', to: to.id, from: nodeId(from.index), message })
     }
   }
 
-  const run = (node: Node, outputs: Output[], now: number) => {
-    if (cfg.trace) for (const o of outputs) cfg.trace(`${now} n${node.id}(v${node.replica?.view}) → ${o.type} ${o.type === 'send' || o.type === 'broadcast' ? `${o.message.kind}${'view' in o.message ? ` v${o.message.view}` : ''}${o.type === 'send' ? ` to ${o.to}` : ''}` : o.type === 'set-timer' ? `v${o.view}@${o.at}` : ''}`)
+  const run = (node: Node, outputs: EpochOutput[], now: number) => {
+    const epochs = node.epochs
+    if (epochs === null) return
+    if (cfg.trace) for (const o of outputs) cfg.trace(`${now} n${node.id}(e${epochs.epoch} v${epochs.replica?.view}) → ${o.type} ${o.type === 'send' || o.type === 'broadcast' ? `${o.message.kind}${'view' in o.message ? ` v${o.message.view}` : ''}${o.type === 'send' ? ` to ${o.to}` : ''}` : o.type === 'set-timer' ? `v${o.view}@${o.at}` : ''}`)
     const behaviour = cfg.byzantine?.[node.index]
-    if (behaviour !== undefined && node.replica !== null) {
-      outputs = behaviour({ index: node.index, n: cfg.n, rng, replica: node.replica, sign: (m) => signerOf(node.index).sign(m) }, outputs)
+    if (behaviour !== undefined) {
+      const k = epochs.setup.validators.indexOf(nodeId(node.index))
+      outputs = behaviour({ self: nodeId(node.index), peers: epochs.setup.validators, rng, sign: (m) => signerOf(node.index, Math.max(0, k)).sign(m) }, outputs)
     }
     for (const o of outputs) {
       if (o.type === 'persist-safety') node.safety = o.state
       else if (o.type === 'set-timer') {
-        node.timer = { view: o.view, at: o.at }
-        push({ at: o.at, kind: 'timer', to: node.id, view: o.view })
+        node.timer = { epoch: o.epoch, view: o.view, at: o.at }
+        push({ at: o.at, kind: 'timer', to: node.id, epoch: o.epoch, view: o.view })
       } else if (o.type === 'commit') onCommit(node, o.blocks)
-      else {
-        if (o.message.kind === 'vote' && honest(node.index)) recordVote(node.index, o.message.view, hashKey(o.message.block))
+      else if (o.type === 'epoch-end') {
+        // the driver's part: the ledger says who validates next (here: the schedule)
+        node.proofs.set(o.epoch, o.proof)
+        if (o.block.height > node.committed.height) onCommit(node, [o.block]) // a follower learns the last block from the proof
+        const next = schedule.validators[o.epoch + 1]
+        if (next === undefined) continue
+        node.setup = setupOf(o.epoch + 1, nextEpochGenesis(o.epoch + 1, next.length, o.block))
+        node.safety = undefined
+        node.recent = []
+        run(node, epochs.handle({ type: 'next-epoch', setup: node.setup, now }), now)
+      } else {
+        if (o.message.kind === 'vote' && honest(node.index)) recordVote(node.index, o.message.epoch, o.message.view, hashKey(o.message.block))
         messages++
-        if (o.message.kind === 'timeout') timedOut.add(o.message.view)
-        const targets = (o.type === 'broadcast' ? nodes : nodes.filter((m) => m.index === o.to)).filter((t) => t !== node)
+        if (o.message.kind === 'timeout') timedOut.add(`${o.message.epoch}/${o.message.view}`)
+        const targets = (o.type === 'broadcast' ? nodes : nodes.filter((m) => nodeId(m.index) === o.to)).filter((t) => t !== node)
         messagesByKind[o.message.kind] = (messagesByKind[o.message.kind] ?? 0) + targets.length
         for (const t of targets) send(node, t, o.message, now)
       }
     }
   }
 
-  const recordVote = (i: ValidatorIndex, view: number, block: string) => {
-    const key = `${i}/${view}`
+  const recordVote = (i: ValidatorIndex, epoch: number, view: number, block: string) => {
+    const key = `${i}/${epoch}/${view}`
     const prev = votesByView.get(key)
-    if (prev !== undefined && prev !== block) violations.push(`replica ${i} voted for two blocks in view ${view}`)
+    if (prev !== undefined && prev !== block) violations.push(`replica ${i} voted for two blocks in epoch ${epoch} view ${view}`)
     votesByView.set(key, block)
   }
 
@@ -223,7 +264,10 @@ export function simulate(cfg: SimConfig): SimResult {
         if (prev !== undefined && prev !== id) violations.push(`safety: two blocks committed at height ${b.height}`)
         byHeight.set(b.height, id)
       }
-      for (const c of b.payload) committedCommands[node.id]!.add(hashKey(c))
+      for (const c of b.payload) {
+        committedCommands[node.id]!.add(hashKey(c))
+        if (honest(node.index)) commandHeights.set(hashKey(c), b.height)
+      }
       node.committed = b
       node.recent.push(b)
     }
@@ -244,7 +288,7 @@ export function simulate(cfg: SimConfig): SimResult {
       if (c.restartAt !== undefined) push({ at: c.restartAt, kind: 'restart', to: node.id })
     }
   }
-  for (const node of nodes) run(node, node.replica!.handle({ type: 'start', now: 0 }), 0)
+  for (const node of nodes) run(node, node.epochs!.handle({ type: 'start', now: 0 }), 0)
 
   let events = 0
   while (queue.length > 0) {
@@ -256,36 +300,42 @@ export function simulate(cfg: SimConfig): SimResult {
     }
     if (e.kind === 'inject') {
       for (const node of nodes) {
-        if (!node.mempool.add(e.command) || node.replica === null) continue
-        run(node, node.replica.handle({ type: 'commands-available', now: e.at }), e.at)
+        if (!node.mempool.add(e.command) || node.epochs === null) continue
+        run(node, node.epochs.handle({ type: 'commands-available', now: e.at }), e.at)
       }
       continue
     }
     const node = nodes[e.to]!
     if (e.kind === 'crash') {
-      node.replica = null
+      node.epochs = null
       node.timer = null
     } else if (e.kind === 'restart') {
-      node.replica = makeReplica(node)
-      run(node, node.replica.handle({ type: 'start', now: e.at }), e.at)
-    } else if (node.replica === null) {
+      node.epochs = makeEpochs(node)
+      run(node, node.epochs.handle({ type: 'start', now: e.at }), e.at)
+    } else if (node.epochs === null) {
       continue
     } else if (e.kind === 'timer') {
-      if (node.timer === null || node.timer.view !== e.view || node.timer.at !== e.at) continue
+      if (node.timer === null || node.timer.epoch !== e.epoch || node.timer.view !== e.view || node.timer.at !== e.at) continue
       node.timer = null
-      run(node, node.replica.handle({ type: 'timer', view: e.view, now: e.at }), e.at)
+      run(node, node.epochs.handle({ type: 'timer', epoch: e.epoch, view: e.view, now: e.at }), e.at)
     } else if (e.kind === 'deliver') {
-      const verdict = node.verifier.verify(e.message, e.from, node.replica.view)
-      if (!verdict.ok) continue
-      run(node, node.replica.handle({ type: 'message', from: e.from, message: e.message, now: e.at }), e.at)
+      const { outputs } = node.epochs.receive(e.from, e.message, e.at)
+      run(node, outputs, e.at)
     }
   }
 
   if (cfg.expectLiveness) {
+    // every command is in the committed chain, and every live honest validator of the last
+    // epoch reached has committed up to the last block holding one (joiners start at their epoch)
+    const chainCommands = new Map<string, number>()
+    for (const node of nodes) for (const c of committedCommands[node.id]!) if (honest(node.index)) chainCommands.set(c, 1)
+    const never = [...allCommands].filter((c) => !chainCommands.has(c)).length
+    if (never > 0) violations.push(`liveness: ${never} of ${allCommands.size} commands were never committed by ${cfg.duration} ms`)
+    const lastCommandHeight = Math.max(0, ...[...commandHeights.values()])
+    const finalEpoch = Math.max(...nodes.map((m) => m.epochs?.epoch ?? 0))
     for (const node of nodes) {
-      if (!honest(node.index) || node.replica === null) continue
-      const missing = [...allCommands].filter((c) => !committedCommands[node.id]!.has(c)).length
-      if (missing > 0) violations.push(`liveness: replica ${node.index} has not committed ${missing} of ${allCommands.size} commands by ${cfg.duration} ms`)
+      if (!honest(node.index) || node.epochs === null || !schedule.validators[finalEpoch]!.includes(node.index)) continue
+      if (node.committed.height < lastCommandHeight) violations.push(`liveness: replica ${node.index} (epoch ${node.epochs.epoch}) has committed up to height ${node.committed.height}, commands reach height ${lastCommandHeight}, by ${cfg.duration} ms`)
     }
   }
   const honestCommitted = nodes.filter((m) => honest(m.index)).map((m) => committedCommands[m.id]!.size)
@@ -298,7 +348,8 @@ export function simulate(cfg: SimConfig): SimResult {
     messages,
     messagesByKind,
     timedOutViews: timedOut.size,
-    views: nodes.map((m) => m.replica?.view ?? -1),
+    views: nodes.map((m) => m.epochs?.replica?.view ?? -1),
+    epochs: nodes.map((m) => m.epochs?.epoch ?? -1),
   }
 }
 
