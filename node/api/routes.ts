@@ -1,0 +1,142 @@
+/**
+ * The API's routes: one table of method, path template and handler. The server
+ * dispatches from this table and nothing else, and the OpenAPI test compares it
+ * with openapi.json, so the document cannot silently drift from what is served.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Registry } from 'prom-client'
+import { ApiError, ApiErrorCode, badRequest, notFound, notReady, submitFailure } from './errors.ts'
+import { mediaType, readBody } from './http.ts'
+import { decodeBase64 } from './json.ts'
+import type { LedgerQueries } from './queries.ts'
+import type { HttpMethod } from './router.ts'
+import type { PageRequest } from './state-index.ts'
+import { lagOf, statusToJson, type NodeStatus } from './status.ts'
+
+export type SubmitFn = (bytes: Uint8Array, signal?: AbortSignal) => Promise<{ id: string }>
+
+export interface RouteDeps {
+  queries: LedgerQueries
+  submit: SubmitFn
+  status: () => NodeStatus
+  registry: Registry
+  maxBodyBytes: number
+  healthTimeoutMs: number
+}
+
+export interface RouteContext {
+  params: Record<string, string>
+  query: URLSearchParams
+  req: IncomingMessage
+  /** aborted when the client goes away */
+  signal: AbortSignal
+}
+
+export type RouteResult = { status: number; json: unknown; headers?: Record<string, string> } | { status: number; text: string; contentType: string }
+
+export interface RouteDef {
+  method: HttpMethod
+  path: string
+  handle: (deps: RouteDeps, ctx: RouteContext) => Promise<RouteResult> | RouteResult
+}
+
+const ok = (json: unknown): RouteResult => ({ status: 200, json })
+/** a client-supplied value, cut short for an error message */
+const q = (s: string | undefined): string => (s === undefined ? '' : s.length > 100 ? `${s.slice(0, 100)}…` : s)
+const found = <T>(value: T | undefined, what: string): RouteResult => {
+  if (value === undefined) throw notFound(`${what} not found`)
+  return ok(value)
+}
+
+export const ROUTES: readonly RouteDef[] = [
+  { method: 'POST', path: '/v1/txs', handle: submitTx },
+  { method: 'GET', path: '/v1/txs/{id}', handle: async (d, c) => found(await d.queries.tx(c.params.id!), `transaction ${q(c.params.id)}`) },
+  { method: 'GET', path: '/v1/blocks/latest', handle: async (d) => found(await d.queries.latestBlock(), 'block (only genesis is committed)') },
+  { method: 'GET', path: '/v1/blocks/{ref}', handle: async (d, c) => found(await d.queries.block(c.params.ref!), `block ${q(c.params.ref)}`) },
+  { method: 'GET', path: '/v1/members', handle: (d, c) => ok(d.queries.members(pageOf(c.query))) },
+  { method: 'GET', path: '/v1/members/{id}', handle: (d, c) => found(d.queries.member(c.params.id!), `member '${q(c.params.id)}'`) },
+  { method: 'GET', path: '/v1/enclaves', handle: (d, c) => ok(d.queries.enclaves(pageOf(c.query))) },
+  { method: 'GET', path: '/v1/rounds', handle: (d, c) => ok(d.queries.rounds(pageOf(c.query))) },
+  { method: 'GET', path: '/v1/rounds/{id}', handle: (d, c) => found(d.queries.round(c.params.id!, pageOf(c.query)), `round '${q(c.params.id)}'`) },
+  { method: 'GET', path: '/v1/budgets/{member}', handle: (d, c) => found(d.queries.budget(c.params.member!), `budget of '${q(c.params.member)}'`) },
+  { method: 'GET', path: '/v1/checkpoints', handle: (d, c) => ok(d.queries.checkpoints(pageOf(c.query))) },
+  { method: 'GET', path: '/v1/checkpoints/latest', handle: (d) => found(d.queries.latestCheckpoint(), 'checkpoint (none anchored yet)') },
+  { method: 'GET', path: '/v1/checkpoints/{seq}', handle: (d, c) => found(d.queries.checkpoint(c.params.seq!), `checkpoint ${q(c.params.seq)}`) },
+  { method: 'GET', path: '/v1/validators', handle: (d) => ok(d.queries.validators()) },
+  { method: 'GET', path: '/v1/params', handle: (d) => ok(d.queries.params()) },
+  { method: 'GET', path: '/v1/proofs/{key}', handle: (d, c) => ok(d.queries.proof(c.params.key!)) },
+  { method: 'GET', path: '/v1/status', handle: (d) => ok(statusToJson(nodeStatus(d))) },
+  { method: 'GET', path: '/healthz', handle: health },
+  { method: 'GET', path: '/metrics', handle: async (d) => ({ status: 200, text: await d.registry.metrics(), contentType: d.registry.contentType }) },
+]
+
+/** `?limit=&cursor=`; a limit above the cap is capped, anything not a positive integer is refused. */
+function pageOf(query: URLSearchParams): PageRequest {
+  const req: PageRequest = {}
+  const limit = query.get('limit')
+  if (limit !== null) {
+    if (!/^\d{1,6}$/.test(limit) || Number(limit) < 1) throw badRequest('limit must be a positive integer')
+    req.limit = Number(limit)
+  }
+  const cursor = query.get('cursor')
+  if (cursor !== null) {
+    if (cursor.length === 0 || cursor.length > 256) throw badRequest('cursor must be 1 to 256 characters')
+    req.cursor = cursor
+  }
+  return req
+}
+
+function nodeStatus(d: RouteDeps): NodeStatus {
+  try {
+    return d.status()
+  } catch {
+    throw notReady('node status unavailable (is the node started?)')
+  }
+}
+
+async function submitTx(d: RouteDeps, c: RouteContext): Promise<RouteResult> {
+  const type = mediaType(c.req.headers['content-type'])
+  if (type !== 'application/cbor' && type !== 'application/json') {
+    throw new ApiError(415, ApiErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send the transaction as application/cbor (raw DAG-CBOR) or application/json ({"tx": "<base64>"})')
+  }
+  const body = await readBody(c.req, d.maxBodyBytes)
+  let tx: Uint8Array
+  if (type === 'application/cbor') tx = body
+  else {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
+    } catch {
+      throw badRequest('body is not valid JSON')
+    }
+    const field = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>).tx : undefined
+    if (typeof field !== 'string') throw badRequest('JSON body must be {"tx": "<base64 of the DAG-CBOR transaction>"}')
+    tx = decodeBase64(field, 'tx')
+  }
+  if (tx.length === 0) throw badRequest('empty transaction')
+  let result: { id: string }
+  try {
+    result = await d.submit(tx, c.signal)
+  } catch (e) {
+    throw submitFailure(e)
+  }
+  const id = String(result.id)
+  return { status: 202, json: { id }, headers: { location: `/v1/txs/${encodeURIComponent(id)}` } }
+}
+
+async function health(d: RouteDeps): Promise<RouteResult> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(notReady(`the store did not answer within ${d.healthTimeoutMs} ms`)), d.healthTimeoutMs)
+  })
+  try {
+    const head = await Promise.race([d.queries.head(), timeout]).catch((e: unknown) => {
+      throw e instanceof ApiError ? e : notReady('the store is not readable')
+    })
+    if (head === undefined) throw notReady('the store holds no chain yet')
+    const s = nodeStatus(d)
+    return ok({ status: 'ok', height: head.height, syncing: s.syncing, lag: lagOf(s, Date.now()) })
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The validator's HTTP JSON API on node:http: the routes of routes.ts, JSON
+ * errors with stable codes, a body cap, and timeouts against slow or partial
+ * requests. Bad input never throws past a request: malformed requests get a 4xx,
+ * anything unexpected a 500 whose cause is logged, never sent. `stop()` lets
+ * in-flight requests finish for a grace period, then closes every socket,
+ * keep-alive ones included.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Registry } from 'prom-client'
+import { ApiError, ApiErrorCode, toApiError } from './errors.ts'
+import { rawErrorResponse, sendError, sendJson, sendText, splitTarget } from './http.ts'
+import type { ApiRequestObserver } from './metrics.ts'
+import type { LedgerQueries } from './queries.ts'
+import { Router } from './router.ts'
+import { ROUTES, type RouteDef, type RouteDeps, type SubmitFn } from './routes.ts'
+import type { NodeStatus } from './status.ts'
+
+/** A pino-compatible logger, for the causes of 500s and connection errors. */
+export interface ApiLogger {
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+export interface ApiServerComponents {
+  queries: LedgerQueries
+  /** hands a transaction to the mempool; refuses with SubmitError (or LedgerError) */
+  submit: SubmitFn
+  status: () => NodeStatus
+  /** served at /metrics */
+  registry: Registry
+  /** records each request (route template, method, status, duration) */
+  metrics?: ApiRequestObserver
+  logger?: ApiLogger
+}
+
+export interface ApiServerOptions {
+  /** default 127.0.0.1 */
+  host?: string
+  /** default 0: any free port (see address()) */
+  port?: number
+  /** largest request body, default 1 MiB */
+  maxBodyBytes?: number
+  /** the whole request (headers and body) must arrive within this, default 10 s */
+  requestTimeoutMs?: number
+  /** the headers must arrive within this, default 5 s (at most requestTimeoutMs) */
+  headersTimeoutMs?: number
+  /** idle keep-alive connections close after this, default 5 s */
+  keepAliveTimeoutMs?: number
+  /** a socket with no activity at all (e.g. a client that stops reading) is closed after this, default 60 s */
+  idleTimeoutMs?: number
+  /** default 1024 */
+  maxConnections?: number
+  /** how long stop() lets in-flight requests finish, default 1 s */
+  shutdownGraceMs?: number
+  /** how long /healthz waits for the store, default 2 s */
+  healthTimeoutMs?: number
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+export class ApiServer {
+  private readonly deps: RouteDeps
+  private readonly router = new Router<RouteDef>(ROUTES)
+  private readonly metrics: ApiRequestObserver | undefined
+  private readonly logger: ApiLogger | undefined
+  private readonly opts: Required<ApiServerOptions>
+  private server: Server | undefined
+  private bound: { host: string; port: number } | undefined
+  private readonly responses = new WeakMap<Duplex, ServerResponse>()
+  /** the server while stop() waits for it to close */
+  private closing: Server | undefined
+
+  constructor(components: ApiServerComponents, options: ApiServerOptions = {}) {
+    const requestTimeoutMs = options.requestTimeoutMs ?? 10_000
+    this.opts = {
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 0,
+      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      requestTimeoutMs,
+      headersTimeoutMs: Math.min(options.headersTimeoutMs ?? 5_000, requestTimeoutMs),
+      keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+      maxConnections: options.maxConnections ?? 1024,
+      shutdownGraceMs: options.shutdownGraceMs ?? 1_000,
+      healthTimeoutMs: options.healthTimeoutMs ?? 2_000,
+    }
+    this.deps = { queries: components.queries, submit: components.submit, status: components.status, registry: components.registry, maxBodyBytes: this.opts.maxBodyBytes, healthTimeoutMs: this.opts.healthTimeoutMs }
+    this.metrics = components.metrics
+    this.logger = components.logger
+  }
+
+  async start(): Promise<void> {
+    if (this.server !== undefined) throw new Error('ApiServer already started')
+    const o = this.opts
+    const server = createServer({
+      requestTimeout: o.requestTimeoutMs,
+      headersTimeout: o.headersTimeoutMs,
+      keepAliveTimeout: o.keepAliveTimeoutMs,
+      // request and header timeouts are only checked this often
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(Math.min(o.requestTimeoutMs, o.headersTimeoutMs) / 4))),
+    })
+    server.maxConnections = o.maxConnections
+    server.timeout = o.idleTimeoutMs
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res))
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket))
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(o.port, o.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    server.on('error', (err) => this.logger?.error({ err }, 'api server error'))
+    const addr = server.address() as AddressInfo
+    this.bound = { host: addr.address, port: addr.port }
+    this.server = server
+  }
+
+  /** Stops accepting connections, lets in-flight requests finish (up to the grace period), then closes every socket. */
+  async stop(): Promise<void> {
+    const server = this.server
+    if (server === undefined) return
+    this.server = undefined
+    this.bound = undefined
+    this.closing = server
+    await new Promise<void>((resolve) => {
+      const grace = setTimeout(() => server.closeAllConnections(), this.opts.shutdownGraceMs)
+      server.close(() => {
+        clearTimeout(grace)
+        resolve()
+      })
+      server.closeIdleConnections()
+    })
+    this.closing = undefined
+  }
+
+  /** Where the server listens; only while started. */
+  address(): { host: string; port: number; url: string } {
+    if (this.bound === undefined) throw new Error('ApiServer is not started')
+    const { host, port } = this.bound
+    return { host, port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` }
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket
+    this.responses.set(socket, res)
+    res.once('close', () => {
+      if (this.responses.get(socket) === res) this.responses.delete(socket)
+      // while stopping, a keep-alive socket whose response is done is closed at once
+      if (this.closing !== undefined) setImmediate(() => this.closing?.closeIdleConnections())
+    })
+    this.handle(req, res).catch((err: unknown) => {
+      this.logger?.error({ err }, 'api request failed after its response started')
+      res.destroy()
+    })
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now()
+    const method = req.method ?? ''
+    let route = 'unmatched'
+    const abort = new AbortController()
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort(new Error('client went away'))
+    })
+    try {
+      const { segments, query } = splitTarget(req.url)
+      const match = this.router.match(method, segments)
+      if (match.kind === 'none') throw new ApiError(404, ApiErrorCode.NO_ROUTE, 'no such route (see /v1 routes in the OpenAPI document)')
+      if (match.kind === 'method') {
+        throw new ApiError(405, ApiErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed here; use ${match.allowed.join(' or ')}`, { headers: { allow: match.allowed.join(', ') } })
+      }
+      route = match.route.path
+      const result = await match.route.handle(this.deps, { params: match.params, query, req, signal: abort.signal })
+      if ('text' in result) sendText(res, result.status, result.contentType, result.text)
+      else sendJson(res, result.status, result.json, result.headers)
+    } catch (e) {
+      const err = toApiError(e)
+      if (err.code === ApiErrorCode.INTERNAL) this.logger?.error({ err: err.cause ?? e, method, route }, 'api request failed')
+      sendError(res, err)
+    } finally {
+      this.metrics?.onApiRequest(route, method, res.statusCode, performance.now() - started)
+    }
+  }
+
+  /** Connection-level failures (unparsable request, header overflow, request timeout): a JSON error if nothing was sent yet, then close. */
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const inFlight = this.responses.get(socket)
+    if (err.code !== 'ECONNRESET' && socket.writable && (inFlight === undefined || !inFlight.headersSent)) {
+      const [status, reason, code, message] =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout', ApiErrorCode.REQUEST_TIMEOUT, `the request did not arrive within ${this.opts.requestTimeoutMs} ms`]
+          : err.code === 'HPE_HEADER_OVERFLOW'
+            ? [431, 'Request Header Fields Too Large', ApiErrorCode.HEADERS_TOO_LARGE, 'request headers are too large']
+            : [400, 'Bad Request', ApiErrorCode.BAD_REQUEST, 'malformed HTTP request']
+      socket.write(rawErrorResponse(status, reason, code, message))
+      this.metrics?.onApiRequest('unmatched', 'unknown', status, 0)
+    }
+    socket.destroy()
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Why the mempool refuses a transaction: a `MempoolError` with a stable code (used
+ * in metrics, API answers and the gossip accept/ignore/reject mapping) and a message
+ * for a person. Where the ledger would refuse the same transaction with its own
+ * code (a bad nonce, a revoked member, …), that code rides along as `ledgerCode`
+ * and the message is the ledger's.
+ */
+import type { LedgerErrorCode } from '../../ledger/index.ts'
+
+export const MempoolErrorCode = {
+  /** the same bytes are already pending, or the sender already has a transaction pending at that nonce */
+  DUPLICATE: 'DUPLICATE',
+  /** not a canonical, schema-valid transaction envelope */
+  MALFORMED: 'MALFORMED',
+  /** larger than the transaction size limit */
+  OVERSIZED: 'OVERSIZED',
+  /** signed for another chain */
+  WRONG_CHAIN: 'WRONG_CHAIN',
+  /** the sender is neither a member nor an enclave of the committed state, or it is revoked */
+  UNKNOWN_SENDER: 'UNKNOWN_SENDER',
+  /** the sender's signature does not verify under its registered key */
+  BAD_SIGNATURE: 'BAD_SIGNATURE',
+  /** the nonce is below the sender's next nonce: already used (a replay) */
+  STALE_NONCE: 'STALE_NONCE',
+  /** the nonce is more than `maxNonceGap` ahead of the sender's next nonce */
+  NONCE_GAP: 'NONCE_GAP',
+  /** the mempool is at its count or byte limit and no transaction may be evicted for this one */
+  FULL: 'FULL',
+  /** the sender's token bucket is empty */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** the sender already has `maxPerSender` transactions pending */
+  SENDER_LIMIT: 'SENDER_LIMIT',
+} as const
+
+export type MempoolErrorCode = (typeof MempoolErrorCode)[keyof typeof MempoolErrorCode]
+
+export const MEMPOOL_ERROR_CODES = Object.values(MempoolErrorCode)
+
+export class MempoolError extends Error {
+  readonly code: MempoolErrorCode
+  /** the ledger's code for the same refusal, when the ledger has one */
+  readonly ledgerCode: LedgerErrorCode | undefined
+
+  constructor(code: MempoolErrorCode, message: string, options?: { ledgerCode?: LedgerErrorCode; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'MempoolError'
+    this.code = code
+    this.ledgerCode = options?.ledgerCode
+  }
+}
+
+export function isMempoolError(e: unknown): e is MempoolError {
+  return e instanceof MempoolError
+}
+
+/**
+ * Whether a refusal proves that whoever relayed the transaction misbehaved (gossip
+ * `reject`, which lowers the peer's score) rather than that it lost a race, hit a
+ * local limit or sees another committed state than ours (gossip `ignore`): bytes no
+ * honest node forwards, because its own mempool refuses them whatever its state.
+ * (A sender's key never changes once registered, so a bad signature is a fault; a
+ * transaction over this node's own size limit but within the ledger's is not.)
+ */
+export function isPeerFault(e: MempoolError): boolean {
+  if (e.code === 'OVERSIZED') return e.ledgerCode === 'OVERSIZED'
+  return e.code === 'MALFORMED' || e.code === 'WRONG_CHAIN' || e.code === 'BAD_SIGNATURE'
+}

@@ -1,0 +1,126 @@
+// node/api/openapi.json against the server: the same routes both ways, and live responses that match the documented schemas.
+import { readFileSync } from 'node:fs'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { StateKey } from '../../../ledger/index.ts'
+import { ROUTES, SubmitError } from '../../../node/api/index.ts'
+import { modelCid } from '../../ledger/harness.ts'
+import { buildChain, startApi, type BuiltChain, type StartedApi } from './fixture.ts'
+
+const doc = JSON.parse(readFileSync(new URL('../../../node/api/openapi.json', import.meta.url), 'utf8'))
+const METHODS = ['get', 'post', 'put', 'delete', 'patch', 'head', 'options']
+
+let built: BuiltChain
+let api: StartedApi | undefined
+beforeAll(async () => {
+  built = await buildChain()
+})
+afterEach(async () => {
+  await api?.server.stop()
+  api = undefined
+})
+
+function documented(): string[] {
+  return Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) => Object.keys(item).filter((m) => METHODS.includes(m)).map((m) => `${m.toUpperCase()} ${path}`))
+}
+
+/** A zod schema for a documented schema; component refs are rewritten to $defs, which is where zod resolves them. */
+function schemaFor(schema: unknown): z.ZodType {
+  const rewrite = (x: unknown) => JSON.parse(JSON.stringify(x).replaceAll('#/components/schemas/', '#/$defs/'))
+  return z.fromJSONSchema({ ...rewrite(schema), $defs: rewrite(doc.components.schemas) } as never)
+}
+
+function responseSchema(method: string, path: string, status: number): { schema: unknown; type: string } {
+  let r = doc.paths[path][method.toLowerCase()].responses[String(status)]
+  expect(r, `${method} ${path} documents ${status}`).toBeDefined()
+  if (r.$ref !== undefined) r = doc.components.responses[r.$ref.split('/').at(-1)]
+  const [type, media] = Object.entries(r.content as Record<string, { schema: unknown }>)[0]!
+  return { schema: media.schema, type }
+}
+
+describe('openapi.json', () => {
+  it('is OpenAPI 3.1 and every $ref in it resolves', () => {
+    expect(doc.openapi).toBe('3.1.0')
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/([^"]+)"/g)].map((m) => m[1]!)
+    expect(refs.length).toBeGreaterThan(50)
+    for (const ref of new Set(refs)) expect([ref, ref.split('/').reduce((o: any, k) => o?.[k], doc) !== undefined]).toEqual([ref, true])
+  })
+
+  it('documents exactly the routes the server serves', () => {
+    const served = ROUTES.map((r) => `${r.method} ${r.path}`).sort()
+    expect(documented().sort()).toEqual(served)
+  })
+
+  it('every documented operation reaches a handler on the live server (no NO_ROUTE, no 405)', async () => {
+    api = await startApi(built)
+    for (const op of documented()) {
+      const [method, path] = op.split(' ') as [string, string]
+      const url = api.url + path.replace(/\{[^}]+\}/g, '1')
+      const res = await fetch(url, method === 'POST' ? { method, body: '{}', headers: { 'content-type': 'application/json' } } : { method })
+      const text = await res.text()
+      expect([op, res.status === 405 || text.includes('"NO_ROUTE"')]).toEqual([op, false])
+    }
+    const res = await fetch(`${api.url}/v1/undocumented`)
+    expect(((await res.json()) as any).error.code).toBe('NO_ROUTE')
+  })
+
+  it('describes the bodies the server actually returns, successes and errors', async () => {
+    let refuse = false
+    api = await startApi(built, { submit: async (bytes) => {
+      if (refuse) throw new SubmitError('rejected', 'BAD_NONCE', 'stale nonce')
+      return { id: modelCid(String(bytes.length)).toString() }
+    } })
+    const cases: Array<[string, string, string, number, RequestInit?]> = [
+      ['POST', '/v1/txs', '/v1/txs', 202, { body: '{"tx":"QUJD"}', headers: { 'content-type': 'application/json' } }],
+      ['GET', '/v1/txs/{id}', `/v1/txs/${built.ids.commitA}`, 200],
+      ['GET', '/v1/txs/{id}', `/v1/txs/${built.ids.register}`, 200],
+      ['GET', '/v1/txs/{id}', '/v1/txs/nope', 400],
+      ['GET', '/v1/blocks/latest', '/v1/blocks/latest', 200],
+      ['GET', '/v1/blocks/{ref}', '/v1/blocks/1', 200],
+      ['GET', '/v1/blocks/{ref}', '/v1/blocks/4', 200],
+      ['GET', '/v1/blocks/{ref}', '/v1/blocks/77', 404],
+      ['GET', '/v1/members', '/v1/members?limit=3', 200],
+      ['GET', '/v1/members/{id}', '/v1/members/bank-a', 200],
+      ['GET', '/v1/members/{id}', '/v1/members/gov-1', 200],
+      ['GET', '/v1/enclaves', '/v1/enclaves', 200],
+      ['GET', '/v1/rounds', '/v1/rounds', 200],
+      ['GET', '/v1/rounds/{id}', '/v1/rounds/r1', 200],
+      ['GET', '/v1/rounds/{id}', '/v1/rounds/r2', 200],
+      ['GET', '/v1/budgets/{member}', '/v1/budgets/bank-a', 200],
+      ['GET', '/v1/checkpoints', '/v1/checkpoints', 200],
+      ['GET', '/v1/checkpoints/latest', '/v1/checkpoints/latest', 200],
+      ['GET', '/v1/checkpoints/{seq}', '/v1/checkpoints/1', 200],
+      ['GET', '/v1/validators', '/v1/validators', 200],
+      ['GET', '/v1/params', '/v1/params', 200],
+      ['GET', '/v1/proofs/{key}', `/v1/proofs/${encodeURIComponent(StateKey.round('r1'))}`, 200],
+      ['GET', '/v1/proofs/{key}', '/v1/proofs/absent', 200],
+      ['GET', '/v1/status', '/v1/status', 200],
+      ['GET', '/healthz', '/healthz', 200],
+      ['GET', '/metrics', '/metrics', 200],
+      ['GET', '/v1/members', '/v1/members', 405, { method: 'DELETE' }],
+    ]
+    for (const [method, template, path, status, init] of cases) {
+      const res = await fetch(api.url + path, { method, ...init })
+      expect([path, res.status]).toEqual([path, status])
+      const { schema, type } = responseSchema(method, template, status)
+      expect(res.headers.get('content-type')).toContain(type)
+      const body = type === 'application/json' ? await res.json() : await res.text()
+      const parsed = schemaFor(schema).safeParse(body)
+      expect([path, parsed.success ? 'ok' : JSON.stringify(parsed.error.issues.slice(0, 3))]).toEqual([path, 'ok'])
+    }
+    refuse = true
+    const res = await fetch(`${api.url}/v1/txs`, { method: 'POST', body: '{"tx":"QUJD"}', headers: { 'content-type': 'application/json' } })
+    expect(res.status).toBe(422)
+    expect(schemaFor(responseSchema('POST', '/v1/txs', 422).schema).safeParse(await res.json()).success).toBe(true)
+  })
+
+  it('the schemas are strict enough to catch drift', () => {
+    const member = schemaFor({ $ref: '#/components/schemas/Member' })
+    const good = { id: 'a', org: 'o', roles: ['participant'], publicKey: 'ab', attestation: null, registeredAt: 0, revokedAt: null, revocationReason: null, revoked: false }
+    expect(member.safeParse(good).success).toBe(true)
+    expect(member.safeParse({ ...good, extra: 1 }).success).toBe(false)
+    expect(member.safeParse({ ...good, publicKey: 'AB' }).success).toBe(false)
+    const { revoked: _, ...missing } = good
+    expect(member.safeParse(missing).success).toBe(false)
+  })
+})

@@ -1,0 +1,88 @@
+// TxMempool.take: per-sender contiguous nonce runs, arrival order across senders, exclude (pending blocks), count and byte caps.
+import { describe, expect, it } from 'vitest'
+import { commandKey } from '../../../consensus/index.ts'
+import { Fixture, keysOf, label } from './fixture.ts'
+
+const ALL = Number.MAX_SAFE_INTEGER
+const NONE: ReadonlySet<string> = new Set()
+
+describe('TxMempool.take', () => {
+  it('hands out a sender’s transactions in nonce order, whatever order they arrived in', () => {
+    const fx = new Fixture()
+    for (const n of [2, 0, 1]) fx.admit(fx.grant('s0', n))
+    expect(label(fx.pool.take(ALL, ALL, NONE))).toEqual(['s0:0', 's0:1', 's0:2'])
+    expect(fx.pool.size()).toBe(3) // take does not remove
+  })
+
+  it('holds a transaction behind a nonce gap until the gap fills', () => {
+    const fx = new Fixture()
+    fx.admit(fx.grant('s0', 0))
+    fx.admit(fx.grant('s0', 2))
+    fx.admit(fx.grant('s0', 3))
+    expect(label(fx.pool.take(ALL, ALL, NONE))).toEqual(['s0:0'])
+    expect(fx.pool.stats()).toMatchObject({ ready: 1, waiting: 2 })
+    fx.admit(fx.grant('s1', 1)) // s1's next nonce is 0: nothing of s1 is takeable
+    expect(label(fx.pool.take(ALL, ALL, NONE))).toEqual(['s0:0'])
+    fx.admit(fx.grant('s0', 1))
+    expect(label(fx.pool.take(ALL, ALL, NONE))).toEqual(['s0:0', 's0:1', 's0:2', 's0:3'])
+    expect(fx.pool.stats()).toMatchObject({ ready: 4, waiting: 1 })
+  })
+
+  it('interleaves senders by arrival, oldest first, within each sender’s nonce order', () => {
+    const fx = new Fixture()
+    fx.admit(fx.grant('s0', 1)) // oldest, but waits for s0:0
+    fx.admit(fx.grant('s1', 0))
+    fx.admit(fx.grant('s2', 0))
+    fx.admit(fx.grant('s0', 0))
+    fx.admit(fx.grant('s1', 1))
+    expect(label(fx.pool.take(ALL, ALL, NONE))).toEqual(['s1:0', 's2:0', 's0:0', 's0:1', 's1:1'])
+  })
+
+  it('continues a sender’s run after its transactions already in pending blocks (exclude)', () => {
+    const fx = new Fixture()
+    const txs = [0, 1, 2, 3].map((n) => fx.grant('s0', n))
+    for (const t of txs) fx.admit(t)
+    fx.admit(fx.grant('s1', 0))
+    // the branch being extended already holds s0:0 and s0:1
+    const exclude = keysOf(txs.slice(0, 2))
+    const taken = fx.pool.take(ALL, ALL, exclude)
+    expect(label(taken)).toEqual(['s0:2', 's0:3', 's1:0'])
+    expect(taken.some((t) => exclude.has(commandKey(t)))).toBe(false)
+    // Executing the pending block and then the new one: the ledger accepts every transaction.
+    expect(fx.commit(txs.slice(0, 2)).map((r) => r.code)).toEqual(['OK', 'OK'])
+    expect(fx.commit(taken).map((r) => r.code)).toEqual(['OK', 'OK', 'OK'])
+    expect(fx.pool.size()).toBe(0)
+  })
+
+  it('stops a sender at an excluded-but-unknown gap: only held transactions advance the run', () => {
+    const fx = new Fixture()
+    fx.admit(fx.grant('s0', 1))
+    // s0:0 is in a pending block this pool never saw: its key says nothing about its nonce
+    expect(fx.pool.take(ALL, ALL, keysOf([fx.grant('s0', 0)]))).toEqual([])
+  })
+
+  it('never exceeds maxCount or maxBytes; a transaction too big for the rest ends only its sender’s run', () => {
+    const fx = new Fixture()
+    const big = fx.chain.tx('s0', 'member.revoke', { member: 'bank-a', reason: 'x'.repeat(400), evidence: { kind: 'governance' } }, { nonce: 0 })
+    fx.admit(big)
+    fx.admit(fx.grant('s0', 1))
+    const small = [0, 1, 2].map((n) => fx.grant('s1', n))
+    for (const t of small) fx.admit(t)
+    expect(label(fx.pool.take(2, ALL, NONE))).toEqual(['s0:0', 's0:1'])
+    const budget = small[0]!.length + small[1]!.length + small[2]!.length
+    expect(big.length).toBeGreaterThan(budget)
+    const taken = fx.pool.take(ALL, budget, NONE)
+    expect(label(taken)).toEqual(['s1:0', 's1:1', 's1:2']) // s0:1 is not taken without s0:0
+    expect(fx.pool.take(ALL, budget - 1, NONE).length).toBe(2)
+    expect(fx.pool.take(0, ALL, NONE)).toEqual([])
+    expect(fx.pool.take(ALL, 0, NONE)).toEqual([])
+  })
+
+  it('starts from the committed nonce after onCommit', () => {
+    const fx = new Fixture()
+    const txs = [0, 1, 2].map((n) => fx.grant('s0', n))
+    for (const t of txs) fx.admit(t)
+    fx.commit([txs[0]!])
+    expect(label(fx.pool.take(ALL, ALL, NONE))).toEqual(['s0:1', 's0:2'])
+  })
+})
