@@ -17,6 +17,7 @@ export const Bucket = {
   STATE: 0x05, // state key (utf8) -> state value DAG-CBOR bytes
   TX_INDEX: 0x06, // tx CID bytes -> (height, index) DAG-CBOR
   CAS_BLOCK: 0x07, // CID multihash bytes -> raw block bytes (content-addressed store)
+  CONSENSUS: 0x08, // consensus records of the node (safety state, epoch setup, end proofs, committed consensus blocks)
 } as const
 export type Bucket = (typeof Bucket)[keyof typeof Bucket]
 

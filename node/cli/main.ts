@@ -8,6 +8,7 @@ import { isLedgerError } from '../../ledger/index.ts'
 import { type CliIo, type Command, UsageError } from './io.ts'
 import { casCommand } from './cas.ts'
 import { demoCommand } from './demo.ts'
+import { nodeCommand } from './node.ts'
 import { privacyCommand } from './privacy.ts'
 
 // One line per subcommand; each lives in its own file in this folder.
@@ -15,6 +16,7 @@ export const commands: Record<string, Command> = {
   cas: casCommand,
   privacy: privacyCommand,
   demo: demoCommand,
+  node: nodeCommand,
 }
 
 function topHelp(): string {

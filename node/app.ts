@@ -1,0 +1,155 @@
+/**
+ * The application a validator runs on top of consensus: what a committed block
+ * does, where commands wait (the mempool port), and who validates the next epoch.
+ *
+ * - `LedgerApp` executes ledger transactions (executeBlock), persists each block
+ *   and its receipts in the ChainStore (one synced batch), prunes the TxMempool
+ *   against the new state, and reads the validator set of the next epoch from
+ *   the state after the epoch's last block.
+ * - `NoopApp` orders opaque commands and executes nothing: the HotStuff paper's
+ *   benchmark workload (workload A). One epoch that never ends.
+ */
+import { commandKey, FifoMempool, type Block, type Mempool } from '../consensus/index.ts'
+import {
+  AttestationVerifierRegistry, ChainStore, executeBlock, genesisState, StateKey,
+  type ChainParams, type Genesis, type LedgerState, type ValidatorSetRecord,
+} from '../ledger/index.ts'
+import { SIM_FORMAT, SimAttestationVerifier } from '../enclave/index.ts'
+import { isPeerFault, mempoolStateFrom, TxMempool } from './mempool/index.ts'
+
+/** What became of a submitted command; `peerFault`: a peer that sent it sent invalid data (penalise). */
+export type SubmitResult = { ok: true; id: string } | { ok: false; code: string; message: string; peerFault: boolean }
+
+export interface ValidatorInfo {
+  id: string
+  publicKey: Uint8Array
+}
+
+export interface App {
+  readonly kind: 'ledger' | 'noop'
+  readonly mempool: Mempool
+  /** the height of the last executed block */
+  height(): number
+  /** executes the next committed block (height() + 1); durable when the promise resolves */
+  commit(block: Block): Promise<{ txs: number }>
+  /** the validators of the epoch that starts after the last executed block */
+  validators(): ValidatorInfo[]
+  /** the height of `epoch`'s last block (Infinity: it does not end) */
+  lastHeight(epoch: number): number
+  /** a command from a client or a peer */
+  submit(bytes: Uint8Array, from: 'local' | 'peer'): SubmitResult
+  mempoolSize(): number
+}
+
+export interface LedgerAppComponents {
+  store: ChainStore
+  now(): number
+}
+
+export class LedgerApp implements App {
+  readonly kind = 'ledger'
+  readonly mempool: TxMempool
+  private readonly store: ChainStore
+  private current: LedgerState
+  private readonly params: ChainParams
+  private readonly execution = { attestation: new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier()) }
+
+  private constructor(components: LedgerAppComponents, state: LedgerState) {
+    this.store = components.store
+    this.current = state
+    this.params = state.get<ChainParams>(StateKey.params)!
+    this.mempool = new TxMempool({ state: mempoolStateFrom(state), now: components.now }, {})
+  }
+
+  /** Opens the ledger at its head (writing the genesis state on first start). */
+  static async open(components: LedgerAppComponents, genesis: Genesis): Promise<LedgerApp> {
+    const state = await components.store.initialize(genesisState(genesis))
+    return new LedgerApp(components, state)
+  }
+
+  get state(): LedgerState {
+    return this.current
+  }
+
+  get chainId(): string {
+    return this.params.chainId
+  }
+
+  height(): number {
+    return this.current.height
+  }
+
+  async commit(block: Block): Promise<{ txs: number }> {
+    if (block.height !== this.current.height + 1) throw new Error(`ledger at height ${this.current.height} asked to execute block ${block.height}`)
+    const head = await this.store.head()
+    const outcome = executeBlock(this.current, { height: block.height, time: block.time, txs: block.payload }, this.execution)
+    await this.store.commitBlock({ chain: this.params.chainId, height: block.height, time: block.time, parent: head?.block ?? null, txs: block.payload }, outcome)
+    this.current = outcome.state
+    this.mempool.onCommit(block.payload, mempoolStateFrom(outcome.state))
+    return { txs: block.payload.length }
+  }
+
+  validators(): ValidatorInfo[] {
+    const set = this.current.get<ValidatorSetRecord>(StateKey.validators)
+    if (set === undefined) throw new Error('the ledger state holds no validator set')
+    return set.validators.map((v) => ({ id: v.id, publicKey: v.publicKey }))
+  }
+
+  lastHeight(epoch: number): number {
+    return (epoch + 1) * this.params.epochLength - 1
+  }
+
+  submit(bytes: Uint8Array, from: 'local' | 'peer'): SubmitResult {
+    const r = this.mempool.add(bytes, { from })
+    return r.ok ? r : { ok: false, code: r.error.code, message: r.error.message, peerFault: isPeerFault(r.error) }
+  }
+
+  mempoolSize(): number {
+    return this.mempool.size()
+  }
+}
+
+export class NoopApp implements App {
+  readonly kind = 'noop'
+  readonly mempool = new FifoMempool()
+  private executed: number
+  private readonly set: ValidatorInfo[]
+  /** most commands a noop mempool holds (a benchmark keeps it topped up) */
+  private readonly maxPending: number
+
+  constructor(validators: ValidatorInfo[], height: number, maxPending = 200_000) {
+    this.set = validators
+    this.executed = height
+    this.maxPending = maxPending
+  }
+
+  height(): number {
+    return this.executed
+  }
+
+  async commit(block: Block): Promise<{ txs: number }> {
+    if (block.height !== this.executed + 1) throw new Error(`noop app at height ${this.executed} asked to execute block ${block.height}`)
+    this.executed = block.height
+    this.mempool.removeCommitted([block])
+    return { txs: block.payload.length }
+  }
+
+  validators(): ValidatorInfo[] {
+    return this.set
+  }
+
+  lastHeight(): number {
+    return Number.POSITIVE_INFINITY
+  }
+
+  submit(bytes: Uint8Array): SubmitResult {
+    if (bytes.length > 64 * 1024) return { ok: false, code: 'OVERSIZED', message: `a noop command is at most 64 KiB, got ${bytes.length} bytes`, peerFault: true }
+    if (this.mempool.size() >= this.maxPending) return { ok: false, code: 'FULL', message: 'the mempool is full', peerFault: false }
+    if (!this.mempool.add(bytes)) return { ok: false, code: 'DUPLICATE', message: 'the command is already pending', peerFault: false }
+    return { ok: true, id: commandKey(bytes) }
+  }
+
+  mempoolSize(): number {
+    return this.mempool.size()
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * A validator's home folder and its files, as `fedledger init` and
+ * `fedledger testnet up` write them and `fedledger node start` reads them:
+ *
+ *   <home>/config.json          NodeConfig (JSON): listen address, peers, API, consensus options
+ *   <home>/genesis.json         the ledger genesis in DAG-JSON (bytes as {"/":{"bytes":…}})
+ *   <home>/keys/validator.json  the validator's ed25519 key (mode 0600); it is also the
+ *                               libp2p identity, so a validator's peer id follows from its key
+ *   <home>/db/                  level database (blocks, receipts, state, consensus records)
+ *   <home>/node.pid, node.log   written by the testnet runner
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import * as dagJson from '@ipld/dag-json'
+import { z } from 'zod'
+import { fromHex, GenesisSchema, toHex, type Genesis } from '../ledger/index.ts'
+import { REPO_DB_DIR } from './repo.ts'
+
+export const HOME_FILES = {
+  config: 'config.json',
+  genesis: 'genesis.json',
+  key: join('keys', 'validator.json'),
+  db: REPO_DB_DIR,
+  pid: 'node.pid',
+  log: 'node.log',
+} as const
+
+export const NodeConfigSchema = z.strictObject({
+  /** this validator's id in the genesis validator list */
+  id: z.string().min(1),
+  /** libp2p listen multiaddr, e.g. /ip4/127.0.0.1/tcp/26656 */
+  listen: z.string().min(1),
+  /** the other validators: multiaddrs ending in /p2p/<peer id> */
+  peers: z.array(z.string()).default([]),
+  api: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) }),
+  consensus: z
+    .strictObject({
+      baseTimeoutMs: z.number().int().positive().default(1000),
+      maxTimeoutMs: z.number().int().positive().default(30_000),
+      maxBatch: z.number().int().positive().default(400),
+      maxBatchBytes: z.number().int().positive().default(1024 * 1024),
+    })
+    .prefault({}),
+  /** 'ledger' executes transactions; 'noop' orders opaque commands only (the HotStuff paper's benchmark workload) */
+  app: z.enum(['ledger', 'noop']).default('ledger'),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+})
+export type NodeConfig = z.output<typeof NodeConfigSchema>
+export type NodeConfigInput = z.input<typeof NodeConfigSchema>
+
+export const KeyFileSchema = z.strictObject({
+  id: z.string().min(1),
+  publicKey: z.string().regex(/^[0-9a-f]{64}$/),
+  secretKey: z.string().regex(/^[0-9a-f]{64}$/),
+})
+
+export interface ValidatorKey {
+  id: string
+  publicKey: Uint8Array
+  secretKey: Uint8Array
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG'
+}
+
+export async function readNodeConfig(home: string): Promise<NodeConfig> {
+  return parseFile(join(home, HOME_FILES.config), (raw) => NodeConfigSchema.parse(JSON.parse(raw)))
+}
+
+export async function writeNodeConfig(home: string, config: NodeConfigInput): Promise<void> {
+  await writeFileIn(join(home, HOME_FILES.config), JSON.stringify(NodeConfigSchema.parse(config), null, 2) + '\n')
+}
+
+export async function readKey(home: string): Promise<ValidatorKey> {
+  return parseFile(join(home, HOME_FILES.key), (raw) => {
+    const k = KeyFileSchema.parse(JSON.parse(raw))
+    return { id: k.id, publicKey: fromHex(k.publicKey), secretKey: fromHex(k.secretKey) }
+  })
+}
+
+export async function writeKey(home: string, key: ValidatorKey): Promise<void> {
+  const body = JSON.stringify({ id: key.id, publicKey: toHex(key.publicKey), secretKey: toHex(key.secretKey) }, null, 2) + '\n'
+  await writeFileIn(join(home, HOME_FILES.key), body, 0o600)
+}
+
+export async function readGenesis(home: string): Promise<Genesis> {
+  return parseFile(join(home, HOME_FILES.genesis), (raw) => GenesisSchema.parse(dagJson.decode(new TextEncoder().encode(raw))))
+}
+
+export function genesisToJson(genesis: Genesis): string {
+  return new TextDecoder().decode(dagJson.encode(GenesisSchema.parse(genesis))) + '\n'
+}
+
+export async function writeGenesis(home: string, genesis: Genesis): Promise<void> {
+  await writeFileIn(join(home, HOME_FILES.genesis), genesisToJson(genesis))
+}
+
+async function parseFile<T>(path: string, parse: (raw: string) => T): Promise<T> {
+  let raw: string
+  try {
+    raw = await readFile(path, 'utf8')
+  } catch (e) {
+    throw new ConfigError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+  try {
+    return parse(raw)
+  } catch (e) {
+    const issues = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') : (e as Error).message
+    throw new ConfigError(`${path} is not valid: ${issues}`)
+  }
+}
+
+async function writeFileIn(path: string, body: string, mode = 0o644): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  await writeFile(path, body, { mode })
+}

@@ -1,0 +1,108 @@
+/**
+ * What the consensus driver persists, in the node's level database (bucket
+ * CONSENSUS), besides the ledger's own blocks and state:
+ *  - the safety state (highest voted view, lock, last vote/timeout), written and
+ *    synced before any vote or timeout signature leaves the node;
+ *  - the current epoch (its validators, genesis and last height), and the end
+ *    proofs of epochs that ended, to help peers that are behind;
+ *  - committed consensus blocks by height (with their QCs), written before the
+ *    ledger executes them: on restart the ledger re-executes any block recorded
+ *    here but not yet in its store, and the replica restarts from the last one.
+ */
+import { decode, encode } from '../ledger/index.ts'
+import { Bucket, bucketKey, bucketRange, u64be, type KeyValueStore } from '../ledger/index.ts'
+import type { Block, SafetyState, SyncInfo } from '../consensus/index.ts'
+
+/** An epoch as persisted: enough to rebuild its EpochSetup (the scheme comes from the keys). */
+export interface EpochRecord {
+  epoch: number
+  /** validator ids (ledger) and ed25519 public keys, in index order */
+  validators: Array<{ id: string; publicKey: Uint8Array }>
+  genesis: Block
+  /** -1 stands for "never ends" (DAG-CBOR has no Infinity) */
+  lastHeight: number
+}
+
+const enc = new TextEncoder()
+const SAFETY = bucketKey(Bucket.CONSENSUS, enc.encode('safety'))
+const EPOCH = bucketKey(Bucket.CONSENSUS, enc.encode('epoch'))
+const proofKey = (epoch: number) => bucketKey(Bucket.CONSENSUS, concat(enc.encode('proof/'), u64be(epoch)))
+const blockKey = (height: number) => bucketKey(Bucket.CONSENSUS, concat(enc.encode('block/'), u64be(height)))
+
+export interface ConsensusStoreComponents {
+  kv: KeyValueStore
+}
+
+export class ConsensusStore {
+  private readonly kv: KeyValueStore
+
+  constructor(components: ConsensusStoreComponents) {
+    this.kv = components.kv
+  }
+
+  async safety(): Promise<SafetyState | undefined> {
+    const raw = await this.kv.get(SAFETY)
+    return raw === undefined ? undefined : decode<SafetyState>(raw)
+  }
+
+  /** Resolves once the state is durable (the level store syncs every write). */
+  async saveSafety(state: SafetyState): Promise<void> {
+    await this.kv.put(SAFETY, encode(state))
+  }
+
+  async epoch(): Promise<EpochRecord | undefined> {
+    const raw = await this.kv.get(EPOCH)
+    return raw === undefined ? undefined : decode<EpochRecord>(raw)
+  }
+
+  /** Starts a new epoch: its record, the proof of the one before, and a cleared safety state, in one batch. */
+  async saveEpoch(record: EpochRecord, previousProof?: { epoch: number; proof: SyncInfo }): Promise<void> {
+    const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }> = [{ type: 'put', key: EPOCH, value: encode(record) }, { type: 'del', key: SAFETY }]
+    if (previousProof !== undefined) ops.push({ type: 'put', key: proofKey(previousProof.epoch), value: encode(previousProof.proof) })
+    await this.kv.batch(ops)
+  }
+
+  async proofs(): Promise<Map<number, SyncInfo>> {
+    const out = new Map<number, SyncInfo>()
+    for await (const [, v] of this.kv.iterate(bucketRange(Bucket.CONSENSUS, enc.encode('proof/')))) {
+      const proof = decode<SyncInfo>(v)
+      out.set(proof.highQC.epoch, proof)
+    }
+    return out
+  }
+
+  async saveBlocks(blocks: readonly Block[]): Promise<void> {
+    await this.kv.batch(blocks.map((b) => ({ type: 'put' as const, key: blockKey(b.height), value: encode(b) })))
+  }
+
+  async blockAt(height: number): Promise<Block | undefined> {
+    const raw = await this.kv.get(blockKey(height))
+    return raw === undefined ? undefined : decode<Block>(raw)
+  }
+
+  /** Committed consensus blocks from `fromHeight` up, ascending. */
+  async blocksFrom(fromHeight: number, limit = 1000): Promise<Block[]> {
+    const out: Block[] = []
+    const range = bucketRange(Bucket.CONSENSUS, enc.encode('block/'))
+    for await (const [, v] of this.kv.iterate({ ...range, gte: blockKey(Math.max(0, fromHeight)) })) {
+      out.push(decode<Block>(v))
+      if (out.length >= limit) break
+    }
+    return out
+  }
+
+  /** Deletes committed consensus blocks below `height` (the ledger keeps its own copy of the payload). */
+  async pruneBelow(height: number): Promise<void> {
+    const range = bucketRange(Bucket.CONSENSUS, enc.encode('block/'))
+    const ops: Array<{ type: 'del'; key: Uint8Array }> = []
+    for await (const [k] of this.kv.iterate({ ...range, lt: blockKey(Math.max(0, height)) })) ops.push({ type: 'del', key: k })
+    if (ops.length > 0) await this.kv.batch(ops)
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a)
+  out.set(b, a.length)
+  return out
+}

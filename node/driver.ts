@@ -1,0 +1,248 @@
+/**
+ * The consensus driver: runs the deterministic core (Epochs around the Replica)
+ * against the real world. Every input — a gossip or direct message, a timer, word
+ * of new commands — goes through one queue, so the core sees one input at a time,
+ * and its outputs are carried out in order:
+ *  - persist-safety is awaited (a synced level write) before anything after it
+ *    leaves the node, so no vote or timeout is sent that a crash could forget;
+ *  - broadcasts go out on the consensus gossip topic, sends on a direct protocol;
+ *  - committed blocks are recorded (consensus store) and executed by the app, in
+ *    height order, before the next input;
+ *  - at an epoch's end the next validator set is read from the app (the ledger
+ *    state after the last block) and the next epoch starts.
+ * Message verification happens in Epochs.receive; its verdict becomes the gossip
+ * accept / ignore / reject, and a peer that sends invalid data directly is penalised.
+ */
+import {
+  decodeMessage, ed25519Scheme, encodeMessage, nextEpochGenesis, WireError,
+  type Block, type ConsensusMessage, type EpochOutput, type EpochSetup, type Epochs, type SyncInfo, type Verdict,
+} from '../consensus/index.ts'
+import type { NodeMetrics } from './api/index.ts'
+import type { App, ValidatorInfo } from './app.ts'
+import type { ConsensusStore, EpochRecord } from './consensus-store.ts'
+import type { P2PHost, ValidationResult } from './p2p/index.ts'
+
+export interface DriverLogger {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+  debug(obj: object, msg?: string): void
+}
+
+export interface DriverComponents {
+  epochs: Epochs
+  store: ConsensusStore
+  app: App
+  host: P2PHost
+  /** ledger validator info → the stable id consensus uses (the libp2p peer id of its key) */
+  peerIdOf(validator: ValidatorInfo): string
+  metrics?: NodeMetrics
+  logger: DriverLogger
+  now(): number
+}
+
+export interface DriverOptions {
+  chainId: string
+}
+
+export function consensusTopic(chainId: string): string {
+  return `/fedledger/${chainId}/consensus/1`
+}
+export function txTopic(chainId: string): string {
+  return `/fedledger/${chainId}/tx/1`
+}
+export function consensusProtocol(chainId: string): string {
+  return `/fedledger/${chainId}/consensus/direct/1`
+}
+
+/** Builds an epoch's setup from ledger validators (the scheme checks their ed25519 keys). */
+export function epochSetup(record: EpochRecord, peerIdOf: (v: ValidatorInfo) => string): EpochSetup {
+  return {
+    epoch: record.epoch,
+    validators: record.validators.map(peerIdOf),
+    scheme: ed25519Scheme(record.validators.map((v) => v.publicKey)),
+    genesis: record.genesis,
+    lastHeight: record.lastHeight < 0 ? Number.POSITIVE_INFINITY : record.lastHeight,
+  }
+}
+
+export class ConsensusDriver {
+  private readonly c: DriverComponents
+  private readonly chainId: string
+  private queue: Promise<unknown> = Promise.resolve()
+  private readonly timers = new Map<number, ReturnType<typeof setTimeout>>()
+  private commandsPending = false
+  private stopped = true
+  private unsubscribe: Array<() => void> = []
+  /** when this node last committed a block (local ms) */
+  lastCommitAt: number | undefined
+
+  constructor(components: DriverComponents, options: DriverOptions) {
+    this.c = components
+    this.chainId = options.chainId
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false
+    const { host } = this.c
+    this.unsubscribe.push(
+      host.subscribe(consensusTopic(this.chainId), (from, data, info) => this.onGossip(info.origin ?? from, data), () => {}),
+      host.subscribe(txTopic(this.chainId), (_from, data) => this.onTxGossip(data), () => {}),
+      host.handle(consensusProtocol(this.chainId), async (from, data) => {
+        const verdict = await this.onDirect(from, data)
+        if (!verdict.ok && verdict.action === 'reject') host.penalise(from, `consensus: ${verdict.reason} (${verdict.detail})`)
+        return undefined
+      }),
+    )
+    await this.enqueue(() => this.run(this.c.epochs.handle({ type: 'start', now: this.c.now() })))
+  }
+
+  /** Stops taking inputs and timers; waits for the input being handled (its writes) to finish. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    for (const t of this.timers.values()) clearTimeout(t)
+    this.timers.clear()
+    for (const u of this.unsubscribe) u()
+    this.unsubscribe = []
+    await this.queue.catch(() => {})
+  }
+
+  /** A transaction or command from a local client: admitted to the mempool, gossiped, proposed. */
+  async submit(bytes: Uint8Array): Promise<ReturnType<App['submit']>> {
+    const r = this.c.app.submit(bytes, 'local')
+    if (r.ok) {
+      if (this.c.app.kind === 'ledger') await this.c.host.publish(txTopic(this.chainId), bytes).catch((e: Error) => this.c.logger.warn({ err: e.message }, 'tx gossip failed'))
+      this.commandsAvailable()
+    }
+    return r
+  }
+
+  /** New commands are in the mempool: tell the core once per turn of the event loop. */
+  commandsAvailable(): void {
+    if (this.commandsPending || this.stopped) return
+    this.commandsPending = true
+    setImmediate(() => {
+      this.commandsPending = false
+      void this.enqueue(() => this.run(this.c.epochs.handle({ type: 'commands-available', now: this.c.now() })))
+    })
+  }
+
+  private onTxGossip(data: Uint8Array): ValidationResult {
+    const r = this.c.app.submit(data, 'peer')
+    if (r.ok) {
+      this.commandsAvailable()
+      return 'accept'
+    }
+    return r.peerFault ? 'reject' : 'ignore'
+  }
+
+  private async onGossip(from: string, data: Uint8Array): Promise<ValidationResult> {
+    const verdict = await this.onDirect(from, data)
+    return verdict.ok ? 'accept' : verdict.action
+  }
+
+  private onDirect(from: string, data: Uint8Array): Promise<Verdict> {
+    let message: ConsensusMessage
+    try {
+      message = decodeMessage(data)
+    } catch (e) {
+      const detail = e instanceof WireError ? e.message : String(e)
+      this.c.metrics?.onMessage('malformed', 'reject')
+      return Promise.resolve({ ok: false, action: 'reject', reason: 'malformed', detail })
+    }
+    return this.enqueue(async () => {
+      if (this.stopped) return { ok: false, action: 'ignore', reason: 'wrong-epoch', detail: 'node stopping' } satisfies Verdict
+      const { verdict, outputs } = this.c.epochs.receive(from, message, this.c.now())
+      this.c.metrics?.onMessage(message.kind, verdict.ok ? 'accept' : verdict.action)
+      if (!verdict.ok && verdict.action === 'reject') this.c.logger.warn({ from, kind: message.kind, reason: verdict.reason, detail: verdict.detail }, 'rejected consensus message')
+      await this.run(outputs)
+      return verdict
+    })
+  }
+
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(job, job)
+    this.queue = next.catch((e: unknown) => {
+      // an internal invariant broke (e.g. the ledger refused a committed block): fatal
+      this.c.logger.error({ err: e instanceof Error ? e.stack : String(e) }, 'consensus driver failed; stopping')
+      this.stopped = true
+      process.exitCode = 1
+      process.emit('SIGTERM')
+    })
+    return next
+  }
+
+  private async run(outputs: EpochOutput[]): Promise<void> {
+    for (const o of outputs) {
+      switch (o.type) {
+        case 'persist-safety':
+          await this.c.store.saveSafety(o.state)
+          this.c.metrics?.onSafetyWrite()
+          break
+        case 'broadcast':
+          if (o.message.kind === 'timeout') this.c.metrics?.onViewTimeout()
+          this.c.host.publish(consensusTopic(this.chainId), encodeMessage(o.message)).catch((e: Error) => this.c.logger.debug({ err: e.message }, 'publish failed'))
+          break
+        case 'send':
+          void this.c.host.send(o.to, consensusProtocol(this.chainId), encodeMessage(o.message))
+          break
+        case 'set-timer':
+          this.setTimer(o.epoch, o.view, o.at)
+          break
+        case 'commit':
+          await this.commit(o.blocks)
+          break
+        case 'epoch-end':
+          await this.nextEpoch(o.epoch, o.block, o.proof)
+          break
+      }
+    }
+    const r = this.c.epochs.replica
+    if (r !== null) this.c.metrics?.setView(r.view)
+  }
+
+  private setTimer(epoch: number, view: number, at: number): void {
+    clearTimeout(this.timers.get(epoch))
+    if (this.stopped) return
+    const t = setTimeout(() => {
+      this.timers.delete(epoch)
+      void this.enqueue(() => this.run(this.c.epochs.handle({ type: 'timer', epoch, view, now: this.c.now() })))
+    }, Math.max(0, at - this.c.now()))
+    this.timers.set(epoch, t)
+  }
+
+  private async commit(blocks: Block[]): Promise<void> {
+    const fresh = blocks.filter((b) => b.height > this.c.app.height())
+    if (fresh.length === 0) return
+    await this.c.store.saveBlocks(fresh)
+    let txs = 0
+    for (const b of fresh) txs += (await this.c.app.commit(b)).txs
+    const last = fresh.at(-1)!
+    const now = this.c.now()
+    this.c.metrics?.onCommit(fresh.length, txs, Math.max(0, now - last.time * 1000), last.height)
+    this.c.metrics?.setMempoolSize(this.c.app.mempoolSize())
+    this.lastCommitAt = now
+    if (last.height % 1000 === 0) void this.c.store.pruneBelow(last.height - 5000)
+    this.c.logger.debug({ height: last.height, blocks: fresh.length, txs }, 'committed')
+    if (this.c.app.mempoolSize() > 0) this.commandsAvailable()
+  }
+
+  private async nextEpoch(epoch: number, last: Block, proof: SyncInfo): Promise<void> {
+    if (this.c.app.height() < last.height) throw new Error(`epoch ${epoch} ended at height ${last.height} but the ledger is at ${this.c.app.height()}`)
+    const validators = this.c.app.validators()
+    const record: EpochRecord = {
+      epoch: epoch + 1,
+      validators,
+      genesis: nextEpochGenesis(epoch + 1, validators.length, last),
+      lastHeight: finiteOr(this.c.app.lastHeight(epoch + 1)),
+    }
+    await this.c.store.saveEpoch(record, { epoch, proof })
+    this.c.metrics?.setEpoch(epoch + 1)
+    this.c.logger.info({ epoch: epoch + 1, validators: validators.map((v) => v.id), from: last.height + 1 }, 'epoch started')
+    await this.run(this.c.epochs.handle({ type: 'next-epoch', setup: epochSetup(record, this.c.peerIdOf), now: this.c.now() }))
+  }
+}
+
+export function finiteOr(height: number): number {
+  return Number.isFinite(height) ? height : -1
+}

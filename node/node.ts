@@ -1,0 +1,189 @@
+/**
+ * The validator node: the one composition root (DESIGN.md §4.5). It builds every
+ * part with explicit calls and runs their lifecycle: start in dependency order
+ * (store → ledger → consensus state → network → driver → API), stop in reverse,
+ * the store closed last, after the driver has finished the input in hand.
+ *
+ * On start it recovers: blocks recorded as committed by consensus but not yet
+ * executed by the ledger (a crash in between) are executed first; the replica
+ * resumes from the last committed block with the persisted safety state; an epoch
+ * whose last block was executed but whose successor was never recorded is
+ * advanced from the ledger state.
+ */
+import { join } from 'node:path'
+import { Registry } from 'prom-client'
+import { ed25519Signer, Epochs, makeGenesis, nextEpochGenesis, type Block } from '../consensus/index.ts'
+import { ChainStore, LedgerError, LevelKeyValueStore, type Genesis, type KeyValueStore } from '../ledger/index.ts'
+import { ApiServer, LedgerQueries, NodeMetrics, SubmitError, type NodeStatus } from './api/index.ts'
+import { LedgerApp, NoopApp, type App, type ValidatorInfo } from './app.ts'
+import { HOME_FILES, type NodeConfig, type ValidatorKey } from './config.ts'
+import { ConsensusStore, type EpochRecord } from './consensus-store.ts'
+import { ConsensusDriver, epochSetup, finiteOr, type DriverLogger } from './driver.ts'
+import { P2PHost, peerIdOfPublicKey, peerKeyFromSeed } from './p2p/index.ts'
+
+export const VERSION = '0.1.0'
+
+export interface ValidatorNodeOptions {
+  home: string
+  config: NodeConfig
+  genesis: Genesis
+  key: ValidatorKey
+  logger: DriverLogger
+}
+
+export class ValidatorNode {
+  private readonly o: ValidatorNodeOptions
+  private kv: KeyValueStore | null = null
+  private app: App | null = null
+  private epochs: Epochs | null = null
+  private host: P2PHost | null = null
+  private driver: ConsensusDriver | null = null
+  private api: ApiServer | null = null
+  private chain: ChainStore | null = null
+  readonly registry = new Registry()
+  readonly metrics = new NodeMetrics({ registry: this.registry })
+
+  constructor(options: ValidatorNodeOptions) {
+    this.o = options
+  }
+
+  get peerId(): string {
+    return peerIdOfPublicKey(this.o.key.publicKey)
+  }
+
+  get apiUrl(): string | undefined {
+    return this.api?.address().url
+  }
+
+  get p2pAddresses(): string[] {
+    return this.host?.addresses() ?? []
+  }
+
+  async start(): Promise<void> {
+    const { config, genesis, key, logger } = this.o
+    const kv = new LevelKeyValueStore(join(this.o.home, HOME_FILES.db))
+    await kv.open()
+    this.kv = kv
+    const consensusStore = new ConsensusStore({ kv })
+    const first: ValidatorInfo[] = genesis.validators.map((v) => ({ id: v.id, publicKey: v.publicKey }))
+    let app: App
+    if (config.app === 'ledger') {
+      this.chain = new ChainStore({ kv })
+      app = await LedgerApp.open({ store: this.chain, now: () => Date.now() }, genesis)
+    } else {
+      const recorded = await consensusStore.blocksFrom(0, Number.MAX_SAFE_INTEGER)
+      app = new NoopApp(first, 0)
+      for (const b of recorded) if (b.height === app.height() + 1) await app.commit(b)
+    }
+    this.app = app
+
+    // blocks consensus committed that the ledger had not executed when the node stopped
+    for (const b of await consensusStore.blocksFrom(app.height() + 1)) {
+      if (b.height !== app.height() + 1) break
+      logger.info({ height: b.height }, 'executing a committed block recorded before the restart')
+      await app.commit(b)
+    }
+
+    let record: EpochRecord = (await consensusStore.epoch()) ?? { epoch: 0, validators: first, genesis: makeGenesis(0, first.length), lastHeight: finiteOr(app.lastHeight(0)) }
+    let safety = await consensusStore.safety()
+    if (record.lastHeight >= 0 && app.height() >= record.lastHeight) {
+      // the epoch's last block was executed, the next epoch was not recorded yet
+      const last = await consensusStore.blockAt(record.lastHeight)
+      if (last === undefined) throw new Error(`epoch ${record.epoch} ended at ${record.lastHeight} but its last block is not recorded`)
+      const validators = app.validators()
+      record = { epoch: record.epoch + 1, validators, genesis: nextEpochGenesis(record.epoch + 1, validators.length, last), lastHeight: finiteOr(app.lastHeight(record.epoch + 1)) }
+      await consensusStore.saveEpoch(record)
+      safety = undefined
+    }
+    const committedBlock = await consensusStore.blockAt(app.height())
+    const history = (await consensusStore.blocksFrom(Math.max(0, app.height() - 200))).filter((b: Block) => b.epoch === record.epoch)
+    const peerIdOf = (v: ValidatorInfo) => peerIdOfPublicKey(v.publicKey)
+    const setup = epochSetup(record, peerIdOf)
+    this.epochs = new Epochs(
+      { signer: (index) => ed25519Signer(index, key.secretKey), mempool: app.mempool },
+      {
+        self: this.peerId,
+        setup,
+        safety: safety?.epoch === record.epoch ? safety : undefined,
+        committed: committedBlock !== undefined && committedBlock.epoch === record.epoch && committedBlock.height >= record.genesis.height ? committedBlock : undefined,
+        history,
+        proofs: await consensusStore.proofs(),
+        replica: { baseTimeoutMs: config.consensus.baseTimeoutMs, maxTimeoutMs: config.consensus.maxTimeoutMs, maxBatch: config.consensus.maxBatch, maxBatchBytes: config.consensus.maxBatchBytes },
+      },
+    )
+    this.metrics.setEpoch(record.epoch)
+    this.metrics.setCommittedHeight(app.height())
+
+    this.host = new P2PHost({ privateKey: await peerKeyFromSeed(key.secretKey), logger }, { listen: config.listen, peers: config.peers })
+    this.host.onPeer(() => this.metrics.setPeers(this.host?.connectedPeers().length ?? 0))
+    await this.host.start()
+
+    const chainId = genesis.chainId
+    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, peerIdOf, metrics: this.metrics, logger, now: () => Date.now() }, { chainId })
+    await this.driver.start()
+
+    if (this.chain !== null && app instanceof LedgerApp) {
+      const ledger = app
+      this.api = new ApiServer(
+        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger },
+        { host: config.api.host, port: config.api.port },
+      )
+    } else {
+      this.api = new ApiServer(
+        { queries: new LedgerQueries({ store: new ChainStore({ kv }), state: () => { throw new LedgerError('NOT_FOUND', 'a noop node keeps no ledger state') } }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger },
+        { host: config.api.host, port: config.api.port },
+      )
+    }
+    await this.api.start()
+    logger.info({ id: config.id, peerId: this.peerId, api: this.api.address().url, p2p: this.host.addresses(), epoch: record.epoch, height: app.height() }, 'validator started')
+  }
+
+  async stop(): Promise<void> {
+    await this.api?.stop()
+    await this.driver?.stop()
+    await this.host?.stop()
+    await this.kv?.close()
+    this.api = this.driver = this.host = null
+    this.kv = null
+  }
+
+  async submit(bytes: Uint8Array): Promise<{ id: string }> {
+    if (this.driver === null) throw new SubmitError('not-ready', 'NOT_READY', 'the node is not running')
+    const r = await this.driver.submit(bytes)
+    if (r.ok) return { id: r.id }
+    const reason = r.code === 'RATE_LIMITED' ? 'rate-limited' : r.code === 'FULL' ? 'mempool-full' : 'rejected'
+    throw new SubmitError(reason, r.code, r.message)
+  }
+
+  /** Commands generated inside the node (benchmarks): into the mempool, no gossip. */
+  submitLocal(commands: readonly Uint8Array[]): number {
+    if (this.app === null || this.driver === null) return 0
+    let added = 0
+    for (const c of commands) if (this.app.submit(c, 'local').ok) added++
+    if (added > 0) this.driver.commandsAvailable()
+    return added
+  }
+
+  status(): NodeStatus {
+    const replica = this.epochs?.replica ?? null
+    const setup = this.epochs?.setup
+    const index = setup?.validators.indexOf(this.peerId) ?? -1
+    const leaderIndex = replica === null ? -1 : replica.leaderOf(replica.view)
+    const ledger = this.app instanceof LedgerApp ? this.app : null
+    return {
+      chainId: this.o.genesis.chainId,
+      validator: index < 0 ? null : { id: this.o.config.id, index },
+      epoch: this.epochs?.epoch ?? 0,
+      view: replica?.view ?? 0,
+      leader: leaderIndex < 0 || setup === undefined ? null : { id: setup.validators[leaderIndex]!, index: leaderIndex },
+      committedHeight: this.app?.height() ?? 0,
+      committedBlock: null,
+      stateRoot: ledger?.state.root ?? new Uint8Array(32),
+      peers: this.host?.connectedPeers().length ?? 0,
+      mempoolSize: this.app?.mempoolSize() ?? 0,
+      syncing: false,
+      version: VERSION,
+      lastCommitAt: this.driver?.lastCommitAt,
+    }
+  }
+}
