@@ -100,6 +100,12 @@ export class Replica {
   private serving = false
   private out: Output[] = []
   private now = 0
+  /**
+   * Commands committed during the current step: the driver removes them from the
+   * mempool only after carrying out this step's outputs, so a proposal made in the
+   * same step must not take them again.
+   */
+  private committedThisStep = new Set<string>()
 
   constructor(index: ValidatorIndex, components: ReplicaComponents, options: ReplicaOptions) {
     this.index = index
@@ -152,6 +158,7 @@ export class Replica {
   handle(input: Input): Output[] {
     this.out = []
     this.now = input.now
+    if (this.committedThisStep.size > 0) this.committedThisStep = new Set()
     if (this.endProof !== null) {
       if (input.type === 'message') this.afterEnd(input.message, input.from)
       return this.out
@@ -233,6 +240,7 @@ export class Replica {
       const b0 = b1 === undefined ? undefined : this.tree.get(b1.justify.block)
       if (b1 !== undefined && b0 !== undefined && sameKey(b2.parent, b1) && sameKey(b1.parent, b0) && b0.height > this.tree.committed.height) {
         const blocks = this.tree.commit(b0).filter((b) => b.height <= this.lastHeight)
+        for (const blk of blocks) for (const c of blk.payload) this.committedThisStep.add(commandKey(c))
         this.leaders.observe(blocks)
         if (blocks.length > 0) this.emit({ type: 'commit', blocks })
         if (b0.height >= this.lastHeight) this.endEpoch(qc)
@@ -268,7 +276,7 @@ export class Replica {
     const parent = this.tree.get(this.highQC.block)
     if (parent === undefined) return
     const branch = this.tree.pathFromCommitted(parent) ?? []
-    const inFlight = new Set<string>()
+    const inFlight = new Set<string>(this.committedThisStep)
     for (const blk of branch) for (const c of blk.payload) inFlight.add(commandKey(c))
     const payload = parent.height >= this.lastHeight ? [] : this.mempool.take(this.opts.maxBatch, this.opts.maxBatchBytes, inFlight)
     const unfinished = branch.some((blk) => blk.payload.length > 0 || blk.height >= this.lastHeight)

@@ -19,9 +19,9 @@ function endedEpoch(): { proof: SyncInfo; last: Block; committed: Block[] } {
   const secrets = simSecrets(5, 9)
   const scheme = simScheme(secrets.slice(0, 4))
   const genesis = makeGenesis(0, 4)
-  const mempool = new FifoMempool()
-  for (let k = 0; k < 20; k++) mempool.add(new TextEncoder().encode(`cmd-${k}`))
-  const nodes = [0, 1, 2, 3].map((i) => new Epochs({ signer: (k) => simSigner(k, secrets[i]!), mempool }, { self: nodeId(i), setup: { epoch: 0, validators: [0, 1, 2, 3].map(nodeId), scheme, genesis, lastHeight: 5 } }))
+  const mempools = [0, 1, 2, 3].map(() => new FifoMempool())
+  for (const m of mempools) for (let k = 0; k < 20; k++) m.add(new TextEncoder().encode(`cmd-${k}`))
+  const nodes = [0, 1, 2, 3].map((i) => new Epochs({ signer: (k) => simSigner(k, secrets[i]!), mempool: mempools[i]! }, { self: nodeId(i), setup: { epoch: 0, validators: [0, 1, 2, 3].map(nodeId), scheme, genesis, lastHeight: 5 }, replica: { maxBatch: 1 } }))
   const queue: Array<{ from: string; to: string | null; message: Extract<EpochOutput, { type: 'send' }>['message'] }> = []
   let end: Extract<EpochOutput, { type: 'epoch-end' }> | undefined
   const committed: Block[] = []
@@ -30,7 +30,10 @@ function endedEpoch(): { proof: SyncInfo; last: Block; committed: Block[] } {
       if (o.type === 'broadcast') queue.push({ from: nodeId(from), to: null, message: o.message })
       else if (o.type === 'send') queue.push({ from: nodeId(from), to: o.to, message: o.message })
       else if (o.type === 'epoch-end' && from === 0) end = o
-      else if (o.type === 'commit' && from === 0) committed.push(...o.blocks)
+      else if (o.type === 'commit') {
+        mempools[from]!.removeCommitted(o.blocks)
+        if (from === 0) committed.push(...o.blocks)
+      }
     }
   }
   nodes.forEach((node, i) => take(i, node.handle({ type: 'start', now: 0 })))

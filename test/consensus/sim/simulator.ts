@@ -266,7 +266,7 @@ export function simulate(cfg: SimConfig): SimResult {
       }
       for (const c of b.payload) {
         committedCommands[node.id]!.add(hashKey(c))
-        if (honest(node.index)) commandHeights.set(hashKey(c), b.height)
+        if (honest(node.index) && !commandHeights.has(hashKey(c))) commandHeights.set(hashKey(c), b.height) // where it first committed
       }
       node.committed = b
       node.recent.push(b)
