@@ -32,7 +32,12 @@ export const NodeConfigSchema = z.strictObject({
   listen: z.string().min(1),
   /** the other validators: multiaddrs ending in /p2p/<peer id> */
   peers: z.array(z.string()).default([]),
-  api: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) }),
+  api: z.strictObject({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535),
+    /** testnets only: POST /v1/admin/block|unblock (partitions by connection gating) */
+    admin: z.boolean().default(false),
+  }),
   consensus: z
     .strictObject({
       baseTimeoutMs: z.number().int().positive().default(1000),

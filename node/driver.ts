@@ -45,6 +45,10 @@ export interface DriverOptions {
   chainId: string
 }
 
+/** pending transactions are gossiped again this often, the oldest first, at most this many */
+const REGOSSIP_MS = 2000
+const REGOSSIP_COUNT = 64
+
 export function consensusTopic(chainId: string): string {
   return `/fedledger/${chainId}/consensus/1`
 }
@@ -74,6 +78,7 @@ export class ConsensusDriver {
   private commandsPending = false
   private stopped = true
   private unsubscribe: Array<() => void> = []
+  private regossip: ReturnType<typeof setInterval> | undefined
   /** when this node last committed a block (local ms) */
   lastCommitAt: number | undefined
 
@@ -94,12 +99,27 @@ export class ConsensusDriver {
         return undefined
       }),
     )
+    if (this.c.app.kind === 'ledger') {
+      // Gossip reaches only the peers connected at the time: repeat the oldest pending
+      // transactions until they commit, so every validator (every future leader) has them,
+      // and a new or reconnected peer gets them at once.
+      this.regossip = setInterval(() => this.gossipPending(), REGOSSIP_MS)
+      this.unsubscribe.push(host.onPeer((_peer, connected) => connected && this.gossipPending()))
+    }
     await this.enqueue(() => this.run(this.c.epochs.handle({ type: 'start', now: this.c.now() })))
+  }
+
+  private gossipPending(): void {
+    if (this.stopped || this.c.app.mempoolSize() === 0) return
+    for (const tx of this.c.app.mempool.take(REGOSSIP_COUNT, 1024 * 1024, new Set())) {
+      this.c.host.publish(txTopic(this.chainId), tx).catch(() => {})
+    }
   }
 
   /** Stops taking inputs and timers; waits for the input being handled (its writes) to finish. */
   async stop(): Promise<void> {
     this.stopped = true
+    clearInterval(this.regossip)
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()
     for (const u of this.unsubscribe) u()

@@ -125,12 +125,12 @@ export class ValidatorNode {
     if (this.chain !== null && app instanceof LedgerApp) {
       const ledger = app
       this.api = new ApiServer(
-        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger },
+        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger, admin: config.api.admin ? this.host : undefined },
         { host: config.api.host, port: config.api.port },
       )
     } else {
       this.api = new ApiServer(
-        { queries: new LedgerQueries({ store: new ChainStore({ kv }), state: () => { throw new LedgerError('NOT_FOUND', 'a noop node keeps no ledger state') } }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger },
+        { queries: new LedgerQueries({ store: new ChainStore({ kv }), state: () => { throw new LedgerError('NOT_FOUND', 'a noop node keeps no ledger state') } }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger, admin: config.api.admin ? this.host : undefined },
         { host: config.api.host, port: config.api.port },
       )
     }

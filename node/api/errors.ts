@@ -21,6 +21,8 @@ export const ApiErrorCode = {
   TX_REJECTED: 'TX_REJECTED',
   RATE_LIMITED: 'RATE_LIMITED',
   NOT_READY: 'NOT_READY',
+  /** an admin route on a node built without the admin component (production nodes; testnets enable it via config api.admin) */
+  ADMIN_DISABLED: 'ADMIN_DISABLED',
   INTERNAL: 'INTERNAL',
 } as const
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode]

@@ -3,19 +3,21 @@
  * Prometheus metrics. `LedgerQueries` reads the committed chain (ChainStore) and
  * the current LedgerState and returns JSON-ready views (bytes as lowercase hex,
  * CIDs as strings, lists paged by cursor); `ApiServer` serves them on node:http
- * with /v1 routes, POST /v1/txs (raw DAG-CBOR or {"tx": "<base64>"}), /healthz and
- * /metrics, with a body cap, request timeouts and JSON errors
- * `{ "error": { "code", "message" } }`; `NodeMetrics` owns every metric name so the
- * driver only calls methods. It is not a light client or a wallet: it never signs,
- * never writes the chain, and holds no state of its own beyond a per-state list
- * index. openapi.json in this folder documents every route.
+ * with /v1 routes, POST /v1/txs (raw DAG-CBOR or {"tx": "<base64>"}), /healthz,
+ * /metrics and, on testnets only, POST /v1/admin/block|unblock (connection gating
+ * for partitions, through an optional `admin` component), with a body cap,
+ * request timeouts and JSON errors `{ "error": { "code", "message" } }`;
+ * `NodeMetrics` owns every metric name so the driver only calls methods. It is
+ * not a light client or a wallet: it never signs, never writes the chain, and
+ * holds no state of its own beyond a per-state list index. openapi.json in this
+ * folder documents every route.
  */
 export { ApiServer, DEFAULT_MAX_BODY_BYTES, type ApiLogger, type ApiServerComponents, type ApiServerOptions } from './server.ts'
 export { LedgerQueries, MAX_PROOF_KEY_LENGTH, DEFAULT_COMMIT_PAGE, type LedgerQueriesComponents } from './queries.ts'
 export { NodeMetrics, type ApiRequestObserver, type MessageVerdict, type NodeMetricsComponents, type NodeMetricsOptions } from './metrics.ts'
 export { ApiError, ApiErrorCode, SubmitError, type SubmitErrorReason } from './errors.ts'
 export { statusToJson, type NodeStatus, type NodeStatusJson } from './status.ts'
-export { ROUTES, type SubmitFn } from './routes.ts'
+export { MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH, ROUTES, type ApiAdmin, type SubmitFn } from './routes.ts'
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type Page, type PageRequest } from './state-index.ts'
 export { toJson, trieProofFromJson, trieProofToJson, type JsonValue, type TrieProofJson } from './json.ts'
 export type { BlockView, BudgetView, ProofView, ReceiptView, RoundSummary, TxView } from './views.ts'

@@ -15,11 +15,36 @@ import { lagOf, statusToJson, type NodeStatus } from './status.ts'
 
 export type SubmitFn = (bytes: Uint8Array, signal?: AbortSignal) => Promise<{ id: string }>
 
+/**
+ * Testnet-only fault injection behind POST /v1/admin/block and /unblock: connection
+ * gating by libp2p peer id, used to build network partitions (the node wires
+ * P2PHost.block/unblock/blocked). Absent on production nodes, where both routes
+ * answer 404 ADMIN_DISABLED. `block` may reject a malformed peer id by throwing an
+ * error whose `code` is 'INVALID_ARGUMENT' (as P2PHost does): the client gets a 400.
+ */
+export interface ApiAdmin {
+  block(peers: string[]): Promise<void>
+  unblock(peers: string[]): void | Promise<void>
+  /** the peer ids currently blocked */
+  blocked(): string[]
+}
+
+/** At most this many peer ids per admin request. */
+export const MAX_ADMIN_PEERS = 100
+/** The longest peer id string an admin request may carry. */
+export const MAX_PEER_ID_LENGTH = 128
+/** Admin bodies are small: 100 ids of 128 characters fit well under this. */
+const ADMIN_MAX_BODY_BYTES = 64 * 1024
+/** base58btc or a multibase CID string (base32, base36): letters and digits only */
+const PEER_ID_CHARS = /^[A-Za-z0-9]+$/
+
 export interface RouteDeps {
   queries: LedgerQueries
   submit: SubmitFn
   status: () => NodeStatus
   registry: Registry
+  /** testnet fault injection; undefined on production nodes */
+  admin: ApiAdmin | undefined
   maxBodyBytes: number
   healthTimeoutMs: number
 }
@@ -67,6 +92,8 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/v1/proofs/{key}', handle: (d, c) => ok(d.queries.proof(c.params.key!)) },
   { method: 'GET', path: '/v1/status', handle: (d) => ok(statusToJson(nodeStatus(d))) },
   { method: 'GET', path: '/healthz', handle: health },
+  { method: 'POST', path: '/v1/admin/block', handle: (d, c) => adminCall(d, c, 'block') },
+  { method: 'POST', path: '/v1/admin/unblock', handle: (d, c) => adminCall(d, c, 'unblock') },
   { method: 'GET', path: '/metrics', handle: async (d) => ({ status: 200, text: await d.registry.metrics(), contentType: d.registry.contentType }) },
 ]
 
@@ -103,12 +130,7 @@ async function submitTx(d: RouteDeps, c: RouteContext): Promise<RouteResult> {
   let tx: Uint8Array
   if (type === 'application/cbor') tx = body
   else {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
-    } catch {
-      throw badRequest('body is not valid JSON')
-    }
+    const parsed = parseJson(body)
     const field = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>).tx : undefined
     if (typeof field !== 'string') throw badRequest('JSON body must be {"tx": "<base64 of the DAG-CBOR transaction>"}')
     tx = decodeBase64(field, 'tx')
@@ -122,6 +144,51 @@ async function submitTx(d: RouteDeps, c: RouteContext): Promise<RouteResult> {
   }
   const id = String(result.id)
   return { status: 202, json: { id }, headers: { location: `/v1/txs/${encodeURIComponent(id)}` } }
+}
+
+function parseJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
+  } catch {
+    throw badRequest('body is not valid JSON')
+  }
+}
+
+async function adminCall(d: RouteDeps, c: RouteContext, op: 'block' | 'unblock'): Promise<RouteResult> {
+  const admin = d.admin
+  if (admin === undefined) {
+    throw new ApiError(404, ApiErrorCode.ADMIN_DISABLED, 'admin routes are disabled on this node: they exist only for testnets, enabled via config api.admin')
+  }
+  if (mediaType(c.req.headers['content-type']) !== 'application/json') {
+    throw new ApiError(415, ApiErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send application/json: {"peers": ["<libp2p peer id>", ...]}')
+  }
+  const peers = peersOf(parseJson(await readBody(c.req, Math.min(d.maxBodyBytes, ADMIN_MAX_BODY_BYTES))))
+  try {
+    if (op === 'block') await admin.block(peers)
+    else await admin.unblock(peers)
+  } catch (e) {
+    if (e instanceof ApiError) throw e
+    const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined
+    if (code === 'INVALID_ARGUMENT') throw new ApiError(400, ApiErrorCode.BAD_REQUEST, (e as Error).message, { cause: e })
+    throw e
+  }
+  return ok({ blocked: admin.blocked() })
+}
+
+/** `{"peers": [...]}`: 1 to MAX_ADMIN_PEERS peer ids, duplicates dropped (first occurrence kept). */
+function peersOf(parsed: unknown): string[] {
+  const shape = `JSON body must be {"peers": ["<libp2p peer id>", ...]} with 1 to ${MAX_ADMIN_PEERS} peer ids`
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest(shape)
+  const keys = Object.keys(parsed)
+  if (keys.length !== 1 || keys[0] !== 'peers') throw badRequest(shape)
+  const peers = (parsed as { peers: unknown }).peers
+  if (!Array.isArray(peers) || peers.length === 0 || peers.length > MAX_ADMIN_PEERS) throw badRequest(shape)
+  peers.forEach((p: unknown, i) => {
+    if (typeof p !== 'string' || p.length === 0 || p.length > MAX_PEER_ID_LENGTH || !PEER_ID_CHARS.test(p)) {
+      throw badRequest(`peers[${i}] is not a peer id (1 to ${MAX_PEER_ID_LENGTH} letters and digits)`)
+    }
+  })
+  return [...new Set(peers as string[])]
 }
 
 async function health(d: RouteDeps): Promise<RouteResult> {

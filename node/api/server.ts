@@ -15,7 +15,7 @@ import { rawErrorResponse, sendError, sendJson, sendText, splitTarget } from './
 import type { ApiRequestObserver } from './metrics.ts'
 import type { LedgerQueries } from './queries.ts'
 import { Router } from './router.ts'
-import { ROUTES, type RouteDef, type RouteDeps, type SubmitFn } from './routes.ts'
+import { ROUTES, type ApiAdmin, type RouteDef, type RouteDeps, type SubmitFn } from './routes.ts'
 import type { NodeStatus } from './status.ts'
 
 /** A pino-compatible logger, for the causes of 500s and connection errors. */
@@ -34,6 +34,8 @@ export interface ApiServerComponents {
   /** records each request (route template, method, status, duration) */
   metrics?: ApiRequestObserver
   logger?: ApiLogger
+  /** testnet-only fault injection (POST /v1/admin/block, /unblock); leave out on production nodes, where those routes answer 404 ADMIN_DISABLED */
+  admin?: ApiAdmin
 }
 
 export interface ApiServerOptions {
@@ -87,7 +89,7 @@ export class ApiServer {
       shutdownGraceMs: options.shutdownGraceMs ?? 1_000,
       healthTimeoutMs: options.healthTimeoutMs ?? 2_000,
     }
-    this.deps = { queries: components.queries, submit: components.submit, status: components.status, registry: components.registry, maxBodyBytes: this.opts.maxBodyBytes, healthTimeoutMs: this.opts.healthTimeoutMs }
+    this.deps = { queries: components.queries, submit: components.submit, status: components.status, registry: components.registry, admin: components.admin, maxBodyBytes: this.opts.maxBodyBytes, healthTimeoutMs: this.opts.healthTimeoutMs }
     this.metrics = components.metrics
     this.logger = components.logger
   }

@@ -5,11 +5,16 @@
  * when FEDLEDGER_DEBUG is set), 2 a usage error (no command at all included).
  */
 import { isLedgerError } from '../../ledger/index.ts'
+import { isTestnetError } from '../../testnet/index.ts'
+import { ConfigError } from '../config.ts'
 import { type CliIo, type Command, UsageError } from './io.ts'
 import { casCommand } from './cas.ts'
 import { demoCommand } from './demo.ts'
+import { initCommand } from './init.ts'
+import { keysCommand } from './keys.ts'
 import { nodeCommand } from './node.ts'
 import { privacyCommand } from './privacy.ts'
+import { testnetCommand } from './testnet.ts'
 
 // One line per subcommand; each lives in its own file in this folder.
 export const commands: Record<string, Command> = {
@@ -17,6 +22,9 @@ export const commands: Record<string, Command> = {
   privacy: privacyCommand,
   demo: demoCommand,
   node: nodeCommand,
+  init: initCommand,
+  keys: keysCommand,
+  testnet: testnetCommand,
 }
 
 function topHelp(): string {
@@ -50,7 +58,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.err(`fedledger ${name}: ${e.message}\n\n${command.usage}`)
       return 2
     }
-    if (isLedgerError(e)) {
+    if (isLedgerError(e) || isTestnetError(e) || e instanceof ConfigError) {
       io.err(`fedledger ${name}: error ${e.code}: ${e.message}`)
       return 1
     }

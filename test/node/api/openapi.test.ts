@@ -98,6 +98,8 @@ describe('openapi.json', () => {
       ['GET', '/healthz', '/healthz', 200],
       ['GET', '/metrics', '/metrics', 200],
       ['GET', '/v1/members', '/v1/members', 405, { method: 'DELETE' }],
+      ['POST', '/v1/admin/block', '/v1/admin/block', 404, { body: '{"peers":["QmA"]}', headers: { 'content-type': 'application/json' } }],
+      ['POST', '/v1/admin/unblock', '/v1/admin/unblock', 404, { body: '{"peers":["QmA"]}', headers: { 'content-type': 'application/json' } }],
     ]
     for (const [method, template, path, status, init] of cases) {
       const res = await fetch(api.url + path, { method, ...init })
@@ -112,6 +114,34 @@ describe('openapi.json', () => {
     const res = await fetch(`${api.url}/v1/txs`, { method: 'POST', body: '{"tx":"QUJD"}', headers: { 'content-type': 'application/json' } })
     expect(res.status).toBe(422)
     expect(schemaFor(responseSchema('POST', '/v1/txs', 422).schema).safeParse(await res.json()).success).toBe(true)
+  })
+
+  it('describes the admin routes as served with an admin component, and their request body', async () => {
+    const blocked = new Set<string>()
+    api = await startApi(built, { admin: { block: async (peers) => void peers.forEach((p) => blocked.add(p)), unblock: (peers) => void peers.forEach((p) => blocked.delete(p)), blocked: () => [...blocked] } })
+    const json = (body: string): RequestInit => ({ method: 'POST', body, headers: { 'content-type': 'application/json' } })
+    const cases: Array<[string, number, RequestInit]> = [
+      ['/v1/admin/block', 200, json('{"peers":["QmA","QmB"]}')],
+      ['/v1/admin/unblock', 200, json('{"peers":["QmA"]}')],
+      ['/v1/admin/block', 400, json('{"peers":[]}')],
+      ['/v1/admin/unblock', 415, { method: 'POST', body: '{"peers":["QmA"]}' }],
+    ]
+    for (const [path, status, init] of cases) {
+      const res = await fetch(api.url + path, init)
+      expect([path, res.status]).toEqual([path, status])
+      const parsed = schemaFor(responseSchema('POST', path, status).schema).safeParse(await res.json())
+      expect([path, status, parsed.success]).toEqual([path, status, true])
+    }
+    expect(blocked).toEqual(new Set(['QmB']))
+    for (const path of ['/v1/admin/block', '/v1/admin/unblock']) {
+      const request = schemaFor(doc.paths[path].post.requestBody.content['application/json'].schema)
+      expect(request.safeParse({ peers: ['12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'] }).success).toBe(true)
+      for (const bad of [{ peers: [] }, { peers: [''] }, { peers: ['a/b'] }, { peers: ['k'.repeat(129)] }, { peers: Array(101).fill('QmA') }, { peers: ['QmA'], extra: 1 }, {}]) {
+        expect([path, bad, request.safeParse(bad).success]).toEqual([path, bad, false])
+      }
+      expect(doc.paths[path].post.tags).toEqual(['admin'])
+    }
+    expect(doc.tags.find((t: { name: string }) => t.name === 'admin')?.description).toMatch(/testnet-only fault injection.*partitions/i)
   })
 
   it('the schemas are strict enough to catch drift', () => {
