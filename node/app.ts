@@ -48,7 +48,13 @@ export interface LedgerAppComponents {
 
 export class LedgerApp implements App {
   readonly kind = 'ledger'
-  readonly mempool: TxMempool
+  readonly pool: TxMempool
+  /**
+   * What consensus sees: the pool's transactions, and as "waiting" only those that
+   * could go into a block now (a nonce gap holds the others back), so that a pool of
+   * stuck transactions does not keep leaders timing out views.
+   */
+  readonly mempool: Mempool
   private readonly store: ChainStore
   private current: LedgerState
   private readonly params: ChainParams
@@ -58,7 +64,9 @@ export class LedgerApp implements App {
     this.store = components.store
     this.current = state
     this.params = state.get<ChainParams>(StateKey.params)!
-    this.mempool = new TxMempool({ state: mempoolStateFrom(state), now: components.now }, {})
+    const pool = new TxMempool({ state: mempoolStateFrom(state), now: components.now }, {})
+    this.pool = pool
+    this.mempool = { take: (count, bytes, exclude) => pool.take(count, bytes, exclude), size: () => pool.stats().ready }
   }
 
   /** Opens the ledger at its head (writing the genesis state on first start). */
@@ -85,7 +93,7 @@ export class LedgerApp implements App {
     const outcome = executeBlock(this.current, { height: block.height, time: block.time, txs: block.payload }, this.execution)
     await this.store.commitBlock({ chain: this.params.chainId, height: block.height, time: block.time, parent: head?.block ?? null, txs: block.payload }, outcome)
     this.current = outcome.state
-    this.mempool.onCommit(block.payload, mempoolStateFrom(outcome.state))
+    this.pool.onCommit(block.payload, mempoolStateFrom(outcome.state))
     return { txs: block.payload.length }
   }
 
@@ -100,12 +108,12 @@ export class LedgerApp implements App {
   }
 
   submit(bytes: Uint8Array, from: 'local' | 'peer'): SubmitResult {
-    const r = this.mempool.add(bytes, { from })
+    const r = this.pool.add(bytes, { from })
     return r.ok ? r : { ok: false, code: r.error.code, message: r.error.message, peerFault: isPeerFault(r.error) }
   }
 
   mempoolSize(): number {
-    return this.mempool.size()
+    return this.pool.size()
   }
 }
 

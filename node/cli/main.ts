@@ -13,6 +13,7 @@ import { demoCommand } from './demo.ts'
 import { initCommand } from './init.ts'
 import { keysCommand } from './keys.ts'
 import { nodeCommand } from './node.ts'
+import { startCommand } from './start.ts'
 import { privacyCommand } from './privacy.ts'
 import { testnetCommand } from './testnet.ts'
 
@@ -22,6 +23,7 @@ export const commands: Record<string, Command> = {
   privacy: privacyCommand,
   demo: demoCommand,
   node: nodeCommand,
+  start: startCommand,
   init: initCommand,
   keys: keysCommand,
   testnet: testnetCommand,
