@@ -39,6 +39,8 @@ export interface DriverComponents {
   metrics?: NodeMetrics
   logger: DriverLogger
   now(): number
+  /** called with blocks once they are executed (benchmarks, tools) */
+  onCommitted?: (blocks: readonly Block[]) => void
 }
 
 export interface DriverOptions {
@@ -242,6 +244,7 @@ export class ConsensusDriver {
     this.c.metrics?.onCommit(fresh.length, txs, Math.max(0, now - last.time * 1000), last.height)
     this.c.metrics?.setMempoolSize(this.c.app.mempoolSize())
     this.lastCommitAt = now
+    this.c.onCommitted?.(fresh)
     if (last.height % 1000 === 0) void this.c.store.pruneBelow(last.height - 5000)
     this.c.logger.debug({ height: last.height, blocks: fresh.length, txs }, 'committed')
     if (this.c.app.mempoolSize() > 0) this.commandsAvailable()

@@ -29,6 +29,8 @@ export interface ValidatorNodeOptions {
   genesis: Genesis
   key: ValidatorKey
   logger: DriverLogger
+  /** called with blocks once they are executed (benchmarks, tools) */
+  onCommitted?: (blocks: readonly Block[]) => void
 }
 
 export class ValidatorNode {
@@ -119,7 +121,7 @@ export class ValidatorNode {
     await this.host.start()
 
     const chainId = genesis.chainId
-    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, peerIdOf, metrics: this.metrics, logger, now: () => Date.now() }, { chainId })
+    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, peerIdOf, metrics: this.metrics, logger, now: () => Date.now(), onCommitted: this.o.onCommitted }, { chainId })
     await this.driver.start()
 
     if (this.chain !== null && app instanceof LedgerApp) {
