@@ -18,7 +18,7 @@ export const REGRESSIONS: Array<{ seed: number; found: string; duration?: number
   // From the 100,000-scenario run under round-robin: f leaders dead lose ~4 of every 7 views,
   // with back-off, and 120 s was not enough. Two causes: leaders re-proposed commands committed
   // in the same step (seed 3759's bug: wasted blocks), and round-robin keeps choosing dead
-  // leaders; leader reputation (leader.ts) times out about 4× fewer views on these seeds.
+  // leaders; leader reputation (leader.ts) times out about 3× fewer views on these seeds.
   { seed: 79108, found: 'n=7, two replicas crashed early: 49 commands one per block too slow under round-robin (leader reputation)' },
   { seed: 9257, found: 'n=10, two crashed and one silent: slow under round-robin (leader reputation)' },
   { seed: 5800, found: 'n=7, two silent replicas and a partition: slow under round-robin (leader reputation)' },
