@@ -41,6 +41,8 @@ export interface DriverComponents {
   now(): number
   /** called with blocks once they are executed (benchmarks, tools) */
   onCommitted?: (blocks: readonly Block[]) => void
+  /** a broken internal invariant (e.g. the ledger refused a committed block): the node must stop */
+  onFatal(error: unknown): void
 }
 
 export interface DriverOptions {
@@ -188,8 +190,7 @@ export class ConsensusDriver {
       // an internal invariant broke (e.g. the ledger refused a committed block): fatal
       this.c.logger.error({ err: e instanceof Error ? e.stack : String(e) }, 'consensus driver failed; stopping')
       this.stopped = true
-      process.exitCode = 1
-      process.emit('SIGTERM')
+      this.c.onFatal(e)
     })
     return next
   }

@@ -31,6 +31,8 @@ export interface ValidatorNodeOptions {
   logger: DriverLogger
   /** called with blocks once they are executed (benchmarks, tools) */
   onCommitted?: (blocks: readonly Block[]) => void
+  /** the node hit a broken invariant and must stop (default: log only; the CLI stops the process) */
+  onFatal?: (error: unknown) => void
 }
 
 export class ValidatorNode {
@@ -121,7 +123,7 @@ export class ValidatorNode {
     await this.host.start()
 
     const chainId = genesis.chainId
-    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, peerIdOf, metrics: this.metrics, logger, now: () => Date.now(), onCommitted: this.o.onCommitted }, { chainId })
+    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, peerIdOf, metrics: this.metrics, logger, now: () => Date.now(), onCommitted: this.o.onCommitted, onFatal: (e) => this.o.onFatal?.(e) }, { chainId })
     await this.driver.start()
 
     if (this.chain !== null && app instanceof LedgerApp) {

@@ -32,7 +32,9 @@ export const nodeCommand: Command = {
       throw e
     }
     const logger = pino({ level: config.log.level, base: { node: config.id } })
-    const node = new ValidatorNode({ home, config, genesis, key, logger })
+    let fatal = false
+    let onFatal = (): void => {}
+    const node = new ValidatorNode({ home, config, genesis, key, logger, onFatal: () => ((fatal = true), onFatal()) })
     const stopped = new Promise<void>((done) => {
       let stopping = false
       const stop = (signal: string) => {
@@ -44,12 +46,13 @@ export const nodeCommand: Command = {
           done()
         })
       }
+      onFatal = () => stop('fatal error')
       process.once('SIGINT', () => stop('SIGINT'))
       process.once('SIGTERM', () => stop('SIGTERM'))
     })
     await node.start()
     await stopped
     logger.info({}, 'stopped')
-    return process.exitCode === 1 ? 1 : 0
+    return fatal ? 1 : 0
   },
 }
