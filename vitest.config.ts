@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config'
 
-// Tiers (DESIGN.md §4.11): `unit` is what `npm test` and CI run; slower tiers
-// (long simulations, e2e over real libp2p) get their own projects and scripts.
+// Tiers (DESIGN.md §4.11): `unit` is what `npm test` and CI run, including the
+// e2e tests (test/e2e/: real validator processes over libp2p on 127.0.0.1, with
+// per-test timeouts); long runs and large vectors get their own project.
 export default defineConfig({
   test: {
     projects: [
@@ -9,7 +10,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.slow.test.ts', 'test/e2e/**'],
+          // test/e2e/ runs real validator processes; its tests set their own (long) timeouts
+          exclude: ['test/**/*.slow.test.ts'],
           testTimeout: 30_000,
         },
       },

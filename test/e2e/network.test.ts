@@ -1,0 +1,213 @@
+/**
+ * End-to-end reliability of a 4-validator network: real `fedledger node`
+ * processes (testnet/ runner) talking libp2p on 127.0.0.1, driven only through
+ * their HTTP APIs, signals, the admin partition hook and rogue libp2p peers.
+ * One testnet serves the whole file; the tests run in order and each leaves the
+ * network whole for the next (load, partition/heal, rogue peers, crash/restart,
+ * leader crash last). A passive monitor peer watches the consensus gossip for
+ * equivocation throughout, and every validator's log is checked for errors and
+ * for honest validators rejecting or banning each other.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { blockPeers, kill, restart, unblockPeers } from '../../testnet/index.ts'
+import { chainOf, getJson, heights, validatorFaults, metric, startNet, statusOf, stopNet, waitCommitted, waitFor, type Net, type TxView } from './net.ts'
+import { SafetyMonitor } from './monitor.ts'
+import { TxSender } from './sender.ts'
+import { rogueAttacks } from './attacks.ts'
+
+const ALL = [0, 1, 2, 3]
+
+let net: Net | undefined
+let sender: TxSender
+let monitor: SafetyMonitor | undefined
+
+/** The network under test (fails the test, not the type checker, when setup failed). */
+const N = (): Net => {
+  if (net === undefined) throw new Error('the testnet did not start')
+  return net
+}
+const apisOf = (indices: readonly number[]): string[] => indices.map((i) => N().apis[i]!)
+
+/** The leader every validator in `indices` reports, once they all agree. */
+async function agreedLeader(indices: readonly number[]): Promise<number> {
+  return waitFor(
+    `validators ${indices.join(', ')} to agree on a leader`,
+    async () => {
+      const ids = await Promise.all(indices.map(async (i) => (await statusOf(N().apis[i]!))?.leader?.id))
+      const first = ids[0]
+      if (first === undefined || ids.some((id) => id !== first)) return false
+      const index = N().peerIds.indexOf(first)
+      return index < 0 ? false : { index }
+    },
+    20_000,
+  ).then((l) => l.index)
+}
+
+/** The same block ids at heights 1..(lowest committed height) on every validator in `indices`; returns that height. */
+async function expectOneChain(indices: readonly number[]): Promise<number> {
+  const top = Math.min(...(await heights(N(), indices)))
+  const chains = await Promise.all(indices.map((i) => chainOf(N().apis[i]!, 1, top)))
+  for (const c of chains.slice(1)) expect(c).toEqual(chains[0])
+  return top
+}
+
+/** After each step: no equivocation seen on the wire, no validator error, no honest validator judged another faulty. */
+async function expectNoSafetyFaults(): Promise<void> {
+  expect(monitor?.conflicts ?? ['no monitor']).toEqual([])
+  expect(await validatorFaults(N())).toEqual([])
+}
+
+beforeAll(async () => {
+  // maxTimeoutMs caps the pacemaker's back-off so a healed partition resumes within seconds
+  net = await startNet({ consensus: { baseTimeoutMs: 1_000, maxTimeoutMs: 4_000 } })
+  sender = await TxSender.open(net.dir)
+  monitor = await SafetyMonitor.start(net)
+}, 120_000)
+
+afterAll(async () => {
+  await monitor?.stop().catch(() => undefined)
+  await stopNet(net)
+}, 60_000)
+
+describe('4 validators over libp2p on 127.0.0.1', () => {
+  it('commits 200 transactions sent to all four validators, in the same blocks everywhere', { timeout: 120_000 }, async () => {
+    const ids = await sender.sendMany(N().apis, 200, 30)
+    const where = await waitCommitted(N(), ALL, ids, 60_000)
+    // one sender: nonce n+1 never commits before nonce n
+    const hs = ids.map((id) => where.get(id)!.height)
+    expect(hs).toEqual([...hs].sort((a, b) => a - b))
+    expect(new Set(hs).size).toBeGreaterThan(1)
+    expect(await expectOneChain(ALL)).toBeGreaterThanOrEqual(Math.max(...hs))
+    expect(monitor!.seen.proposals).toBeGreaterThan(0)
+    await expectNoSafetyFaults()
+  })
+
+  it('stops committing in a 2/2 partition (no quorum on either side) and resumes when healed', { timeout: 120_000 }, async () => {
+    const halves = [[0, 1], [2, 3]] as const
+    const others = (half: readonly number[]) => ALL.filter((i) => !half.includes(i)).map((i) => N().peerIds[i]!)
+    await Promise.all(halves.flatMap((half) => half.map((i) => blockPeers(N().apis[i]!, others(half)))))
+    await new Promise((r) => setTimeout(r, 1_500)) // let anything in flight land
+    const frozen = await heights(N(), ALL)
+
+    // transactions reach both halves, but neither half has 3 of 4 votes
+    const during: string[] = []
+    for (let k = 0; k < 6; k++) during.push(await sender.send([N().apis[k % 2 === 0 ? 0 : 2]!]))
+    const until = Date.now() + 5_000
+    while (Date.now() < until) {
+      expect(await heights(N(), ALL)).toEqual(frozen)
+      await new Promise((r) => setTimeout(r, 500))
+    }
+    for (const api of N().apis) for (const id of during) expect(await getJson<TxView>(api, `/v1/txs/${id}`)).toBeNull()
+
+    const healedAt = Date.now()
+    await Promise.all(ALL.map((i) => unblockPeers(N().apis[i]!, N().peerIds.filter((_, j) => j !== i))))
+    await waitCommitted(N(), ALL, during, 60_000)
+    console.info(`partition healed: the 6 transactions sent during it committed on all 4 after ${Date.now() - healedAt} ms`)
+    const after = await heights(N(), ALL)
+    after.forEach((h, i) => expect(h).toBeGreaterThan(frozen[i]!))
+    await expectOneChain(ALL)
+    await expectNoSafetyFaults()
+  })
+
+  it('keeps committing while rogue peers send malformed and forged messages, and bans each rogue', { timeout: 120_000 }, async () => {
+    const before = await heights(N(), ALL)
+    const load = sender.pump(() => N().apis, 100)
+    let sent: string[]
+    try {
+      await rogueAttacks(N())
+    } finally {
+      sent = await load.stop()
+    }
+    expect(sent.length).toBeGreaterThan(5)
+    await waitCommitted(N(), ALL, sent, 60_000)
+    const after = await heights(N(), ALL)
+    after.forEach((h, i) => expect(h).toBeGreaterThan(before[i]!))
+    await expectOneChain(ALL)
+    await expectNoSafetyFaults()
+  })
+
+  it('a validator killed with SIGKILL under load restarts, catches up on the same chain and keeps committing', { timeout: 150_000 }, async () => {
+    const leader = await agreedLeader(ALL)
+    const victim = [3, 2, 1, 0].find((i) => i !== leader)!
+    const others = ALL.filter((i) => i !== victim)
+    const victimApi = N().apis[victim]!
+    const load = sender.pump(() => apisOf(others), 60)
+    let sent: string[] = []
+    let committedBeforeKill: Map<string, TxView>
+    let restartedAt = -1
+    try {
+      // what the victim reports committed just before it dies
+      committedBeforeKill = await waitFor(
+        `validator-${victim} to commit some of the load`,
+        async () => {
+          const found = new Map<string, TxView>()
+          for (const id of load.sent.slice()) {
+            const tx = await getJson<TxView>(victimApi, `/v1/txs/${id}`)
+            if (tx !== null) found.set(id, tx)
+          }
+          return found.size >= 15 ? found : false
+        },
+        45_000,
+        300,
+      )
+      const [downAt] = await heights(N(), [victim])
+      const killed = await kill(N().dir, victim, 'SIGKILL')
+      expect(killed.exited).toBe(true)
+
+      // three of four are a quorum: they keep committing without it, and it misses those blocks
+      await waitFor('the other three to commit past the crashed validator', async () => Math.min(...(await heights(N(), others))) >= downAt! + 5, 45_000)
+      expect(await statusOf(victimApi)).toBeNull()
+
+      await restart(N().dir, victim, { timeoutMs: 60_000 })
+      restartedAt = (await statusOf(victimApi))?.committed.height ?? -1
+      await new Promise((r) => setTimeout(r, 2_000)) // load goes on while it catches up
+    } finally {
+      sent = await load.stop()
+    }
+
+    const where = await waitCommitted(N(), ALL, sent, 90_000)
+    // everything the victim had committed before SIGKILL is still there, unchanged
+    for (const [id, tx] of committedBeforeKill) expect(where.get(id)).toEqual({ height: tx.height, block: tx.block })
+    const target = Math.max(...(await heights(N(), others)))
+    await waitFor(`validator-${victim} to catch up to height ${target}`, async () => ((await statusOf(victimApi))?.committed.height ?? -1) >= target, 60_000)
+    console.info(`restarted validator-${victim} came back at height ${restartedAt} and caught up to ${target}`)
+    await expectOneChain(ALL)
+
+    // it is a working validator again: transactions sent to it alone commit everywhere
+    const fresh = await sender.sendMany([victimApi], 3, 50)
+    const landed = await waitCommitted(N(), ALL, fresh, 60_000)
+    expect(Math.min(...[...landed.values()].map((w) => w.height))).toBeGreaterThan(target)
+    await expectNoSafetyFaults()
+  })
+
+  it('after SIGKILL of the leader the other three change view and keep committing; the old leader rejoins', { timeout: 120_000 }, async () => {
+    const leader = await agreedLeader(ALL)
+    const survivors = ALL.filter((i) => i !== leader)
+    const timeoutsBefore = await Promise.all(apisOf(survivors).map((api) => metric(api, 'view_timeouts_total')))
+    const viewsBefore = await Promise.all(apisOf(survivors).map(async (api) => (await statusOf(api))!.view))
+    const heightBefore = Math.max(...(await heights(N(), survivors)))
+
+    expect((await kill(N().dir, leader, 'SIGKILL')).exited).toBe(true)
+    const fresh = await sender.sendMany(apisOf(survivors), 5, 100)
+    const landed = await waitCommitted(N(), survivors, fresh, 60_000)
+    expect(Math.min(...[...landed.values()].map((w) => w.height))).toBeGreaterThan(heightBefore)
+
+    // the dead leader's view ended by timeout on every survivor, and they moved on
+    const timeoutsAfter = await Promise.all(apisOf(survivors).map((api) => metric(api, 'view_timeouts_total')))
+    timeoutsAfter.forEach((t, k) => expect(t).toBeGreaterThan(timeoutsBefore[k]!))
+    const viewsAfter = await Promise.all(apisOf(survivors).map(async (api) => (await statusOf(api))!.view))
+    viewsAfter.forEach((v, k) => expect(v).toBeGreaterThan(viewsBefore[k]!))
+    await expectOneChain(survivors)
+
+    // the old leader comes back, catches up past the views it missed, and orders transactions again
+    await restart(N().dir, leader, { timeoutMs: 60_000 })
+    const again = await sender.sendMany([N().apis[leader]!], 3, 50)
+    await waitCommitted(N(), ALL, again, 60_000)
+    await expectOneChain(ALL)
+    await expectNoSafetyFaults()
+    // the monitor watched real traffic all along
+    console.info(`safety monitor saw ${JSON.stringify(monitor!.seen)}`)
+    expect(monitor!.seen.qcs).toBeGreaterThan(100)
+    expect(monitor!.seen.timeouts).toBeGreaterThan(0)
+  })
+})
