@@ -85,6 +85,11 @@ export class BlockTree {
     return this.committedByHeight.get(height)
   }
 
+  /** Blocks above the committed one, lowest first (what a restart needs besides the committed block). */
+  uncommitted(): Block[] {
+    return [...this.blocks.values()].filter((b) => b.height > this.committed.height).sort((a, b) => a.height - b.height)
+  }
+
   get size(): number {
     return this.blocks.size
   }

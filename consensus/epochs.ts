@@ -64,9 +64,11 @@ export interface EpochsOptions {
   safety?: SafetyState
   committed?: Block
   history?: readonly Block[]
+  /** uncommitted blocks persisted with the safety state */
+  pending?: readonly Block[]
   /** end proofs of earlier epochs, to answer peers that are behind */
   proofs?: ReadonlyMap<number, SyncInfo>
-  replica?: Omit<ReplicaOptions, 'epoch' | 'genesis' | 'safety' | 'committed' | 'history' | 'lastHeight'>
+  replica?: Omit<ReplicaOptions, 'epoch' | 'genesis' | 'safety' | 'committed' | 'history' | 'pending' | 'lastHeight'>
   verifier?: Omit<VerifierOptions, 'epoch' | 'genesis'>
   /** at most one epoch-request to, or proof for, a peer per this many ms (default 500) */
   answerIntervalMs?: number
@@ -98,7 +100,7 @@ export class Epochs {
     this.components = components
     this.options = options
     for (const [e, p] of options.proofs ?? []) this.proofs.set(e, p)
-    this.current = this.open(options.setup, { safety: options.safety, committed: options.committed, history: options.history })
+    this.current = this.open(options.setup, { safety: options.safety, committed: options.committed, history: options.history, pending: options.pending })
   }
 
   get epoch(): number {
@@ -226,7 +228,7 @@ export class Epochs {
     else this.follow(now)
   }
 
-  private open(setup: EpochSetup, restart: Pick<ReplicaOptions, 'safety' | 'committed' | 'history'>): Running {
+  private open(setup: EpochSetup, restart: Pick<ReplicaOptions, 'safety' | 'committed' | 'history' | 'pending'>): Running {
     const index = setup.validators.indexOf(this.options.self)
     const verifier = new MessageVerifier(setup.scheme, { ...this.options.verifier, epoch: setup.epoch, genesis: setup.genesis })
     const replica =

@@ -58,6 +58,12 @@ export interface ReplicaOptions {
   /** recently committed blocks of this epoch, oldest first, for leader reputation after a restart */
   history?: readonly Block[]
   /**
+   * uncommitted blocks persisted before the restart (see `uncommittedBlocks`): the
+   * locked and highest QCs may certify blocks that no peer keeps any more (a whole
+   * network that restarted), so a replica must bring its own back
+   */
+  pending?: readonly Block[]
+  /**
    * The height of the epoch's last block (default: none). Blocks above it carry no
    * commands: they only serve to commit it. When it commits the replica emits
    * `epoch-end` and from then on only answers peers that are still in the epoch.
@@ -129,7 +135,9 @@ export class Replica {
     const gqc = genesisQC(options.genesis)
     const safety = options.safety ?? { epoch: this.epoch, lastVotedView: 0, lastVote: null, lastTimeoutView: 0, lastTimeout: null, lockedQC: gqc }
     this.safety = new SafetyRules(safety, components.signer)
+    for (const b of [...(options.pending ?? [])].sort((x, y) => x.height - y.height)) if (b.epoch === this.epoch) this.tree.add(b)
     this.highQC = safety.lockedQC.view > gqc.view ? safety.lockedQC : gqc
+    for (const b of this.tree.uncommitted()) if (b.justify.view > this.highQC.view) this.highQC = b.justify
     this.view = Math.max(1, safety.lastVotedView, safety.lastTimeoutView)
   }
 
@@ -139,6 +147,11 @@ export class Replica {
 
   get committedBlock(): Block {
     return this.tree.committed
+  }
+
+  /** Blocks above the committed one that this replica holds: to persist with the safety state. */
+  uncommittedBlocks(): Block[] {
+    return this.tree.uncommitted()
   }
 
   /** The leader of `view` as this replica sees it. */

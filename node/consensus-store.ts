@@ -25,6 +25,7 @@ export interface EpochRecord {
 
 const enc = new TextEncoder()
 const SAFETY = bucketKey(Bucket.CONSENSUS, enc.encode('safety'))
+const PENDING = bucketKey(Bucket.CONSENSUS, enc.encode('pending'))
 const EPOCH = bucketKey(Bucket.CONSENSUS, enc.encode('epoch'))
 const proofKey = (epoch: number) => bucketKey(Bucket.CONSENSUS, concat(enc.encode('proof/'), u64be(epoch)))
 const blockKey = (height: number) => bucketKey(Bucket.CONSENSUS, concat(enc.encode('block/'), u64be(height)))
@@ -45,9 +46,20 @@ export class ConsensusStore {
     return raw === undefined ? undefined : decode<SafetyState>(raw)
   }
 
-  /** Resolves once the state is durable (the level store syncs every write). */
-  async saveSafety(state: SafetyState): Promise<void> {
-    await this.kv.put(SAFETY, encode(state))
+  /**
+   * Resolves once the state is durable (the level store syncs every write). With it, in
+   * the same batch, the uncommitted blocks the replica holds: the lock may certify one
+   * that nobody else keeps after a whole network restarts.
+   */
+  async saveSafety(state: SafetyState, pending?: readonly Block[]): Promise<void> {
+    const ops = [{ type: 'put' as const, key: SAFETY, value: encode(state) }]
+    if (pending !== undefined) ops.push({ type: 'put' as const, key: PENDING, value: encode([...pending]) })
+    await this.kv.batch(ops)
+  }
+
+  async pending(): Promise<Block[]> {
+    const raw = await this.kv.get(PENDING)
+    return raw === undefined ? [] : decode<Block[]>(raw)
   }
 
   async epoch(): Promise<EpochRecord | undefined> {
@@ -57,7 +69,7 @@ export class ConsensusStore {
 
   /** Starts a new epoch: its record, the proof of the one before, and a cleared safety state, in one batch. */
   async saveEpoch(record: EpochRecord, previousProof?: { epoch: number; proof: SyncInfo }): Promise<void> {
-    const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }> = [{ type: 'put', key: EPOCH, value: encode(record) }, { type: 'del', key: SAFETY }]
+    const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }> = [{ type: 'put', key: EPOCH, value: encode(record) }, { type: 'del', key: SAFETY }, { type: 'del', key: PENDING }]
     if (previousProof !== undefined) ops.push({ type: 'put', key: proofKey(previousProof.epoch), value: encode(previousProof.proof) })
     await this.kv.batch(ops)
   }

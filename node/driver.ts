@@ -199,7 +199,7 @@ export class ConsensusDriver {
     for (const o of outputs) {
       switch (o.type) {
         case 'persist-safety':
-          await this.c.store.saveSafety(o.state)
+          await this.c.store.saveSafety(o.state, this.c.epochs.replica?.uncommittedBlocks())
           this.c.metrics?.onSafetyWrite()
           break
         case 'broadcast':

@@ -111,6 +111,7 @@ export class ValidatorNode {
         safety: safety?.epoch === record.epoch ? safety : undefined,
         committed: committedBlock !== undefined && committedBlock.epoch === record.epoch && committedBlock.height >= record.genesis.height ? committedBlock : undefined,
         history,
+        pending: safety?.epoch === record.epoch ? await consensusStore.pending() : [],
         proofs: await consensusStore.proofs(),
         replica: { baseTimeoutMs: config.consensus.baseTimeoutMs, maxTimeoutMs: config.consensus.maxTimeoutMs, maxBatch: config.consensus.maxBatch, maxBatchBytes: config.consensus.maxBatchBytes },
       },

@@ -45,3 +45,24 @@ describe('the properties are not vacuous', () => {
     }
   })
 })
+
+describe('restarts', () => {
+  it('the whole network crashes and restarts: each replica brings back the uncommitted blocks its lock certifies, and commits resume', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const n = 4
+      const r = simulate({
+        n,
+        seed,
+        duration: 60_000,
+        gst: 0,
+        delay: [1, 10],
+        commands: 40,
+        injectUntil: 6_000,
+        maxBatch: 1,
+        crashes: Array.from({ length: n }, (_, i) => ({ replica: i, at: 3_000 + i, restartAt: 3_500 })),
+        expectLiveness: true,
+      })
+      expect([seed, r.violations]).toEqual([seed, []])
+    }
+  })
+})

@@ -129,6 +129,8 @@ interface Node {
   safety: SafetyState | undefined
   committed: Block
   recent: Block[]
+  /** uncommitted blocks persisted with the safety state */
+  pending: Block[]
   proofs: Map<number, SyncInfo>
   timer: { epoch: number; view: number; at: number } | null
 }
@@ -176,13 +178,14 @@ export function simulate(cfg: SimConfig): SimResult {
       safety: node.safety?.epoch === node.setup.epoch ? node.safety : undefined,
       committed: node.committed.epoch === node.setup.epoch ? node.committed : undefined,
       history: node.recent,
+      pending: node.safety?.epoch === node.setup.epoch ? node.pending : [],
       proofs: node.proofs,
       replica: { leaderElection: cfg.leaderElection, baseTimeoutMs: cfg.baseTimeoutMs ?? 200, maxTimeoutMs: 5_000, maxBatch: cfg.maxBatch ?? 50 },
     })
   for (let i = 0; i < pool; i++) {
     const copies = (cfg.twins ?? []).includes(i) ? 2 : 1
     for (let c = 0; c < copies; c++) {
-      const node: Node = { index: i, id: nodes.length, epochs: null, mempool: new FifoMempool(), setup: firstSetup, safety: undefined, committed: firstSetup.genesis, recent: [], proofs: new Map(), timer: null }
+      const node: Node = { index: i, id: nodes.length, epochs: null, mempool: new FifoMempool(), setup: firstSetup, safety: undefined, committed: firstSetup.genesis, recent: [], pending: [], proofs: new Map(), timer: null }
       node.epochs = makeEpochs(node)
       nodes.push(node)
       committedCommands.push(new Set())
@@ -223,7 +226,10 @@ export function simulate(cfg: SimConfig): SimResult {
       outputs = behaviour({ self: nodeId(node.index), peers: epochs.setup.validators, rng, sign: (m) => signerOf(node.index, Math.max(0, k)).sign(m) }, outputs)
     }
     for (const o of outputs) {
-      if (o.type === 'persist-safety') node.safety = o.state
+      if (o.type === 'persist-safety') {
+        node.safety = o.state
+        node.pending = epochs.replica?.uncommittedBlocks() ?? []
+      }
       else if (o.type === 'set-timer') {
         node.timer = { epoch: o.epoch, view: o.view, at: o.at }
         push({ at: o.at, kind: 'timer', to: node.id, epoch: o.epoch, view: o.view })
