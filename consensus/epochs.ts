@@ -43,7 +43,7 @@ export type EpochInput =
   | { type: 'next-epoch'; setup: EpochSetup; now: number }
 
 export type EpochOutput =
-  | { type: 'persist-safety'; state: SafetyState }
+  | { type: 'persist-safety'; state: SafetyState; blocks: Block[] }
   | { type: 'broadcast'; message: ConsensusMessage }
   | { type: 'send'; to: string; message: ConsensusMessage }
   | { type: 'set-timer'; epoch: number; view: number; at: number }

@@ -138,7 +138,10 @@ export class Replica {
     for (const b of [...(options.pending ?? [])].sort((x, y) => x.height - y.height)) if (b.epoch === this.epoch) this.tree.add(b)
     this.highQC = safety.lockedQC.view > gqc.view ? safety.lockedQC : gqc
     for (const b of this.tree.uncommitted()) if (b.justify.view > this.highQC.view) this.highQC = b.justify
-    this.view = Math.max(1, safety.lastVotedView, safety.lastTimeoutView)
+    // after a restart: never propose again in a view already voted or timed out in, and start
+    // no lower than the highest QC we hold (its view is over)
+    this.view = Math.max(1, safety.lastVotedView, safety.lastTimeoutView, this.highQC.view + 1)
+    this.proposedView = Math.max(safety.lastVotedView, safety.lastTimeoutView)
   }
 
   get committedHeight(): number {
@@ -222,7 +225,7 @@ export class Replica {
     if (b.view !== this.view) return
     const decision = this.safety.voteFor(b, this.tree.extends(b, this.safety.lockedQC.block))
     if (!decision.ok) return
-    if (decision.fresh) this.emit({ type: 'persist-safety', state: this.safety.state })
+    if (decision.fresh) this.emit({ type: 'persist-safety', state: this.safety.state, blocks: this.tree.uncommitted() })
     const next = this.leaderOf(b.view + 1)
     if (next === this.index) this.onVote(decision.vote)
     else this.emit({ type: 'send', to: next, message: decision.vote })
@@ -306,8 +309,12 @@ export class Replica {
     }
     const proposal: Proposal = { kind: 'proposal', block, tc: byQC ? null : tc, signature: this.signer.sign(proposalMessage(this.epoch, blockId(block))) }
     this.proposedView = view
-    this.emit({ type: 'broadcast', message: proposal })
+    // Vote first, broadcast after the vote's safety write: a leader that crashes in between
+    // restarts with lastVotedView = view and never proposes a second block in this view.
+    const start = this.out.length
     this.onProposal(proposal, this.index)
+    const persisted = this.out.findIndex((o, i) => i >= start && o.type === 'persist-safety')
+    this.out.splice(persisted < 0 ? start : persisted + 1, 0, { type: 'broadcast', message: proposal })
   }
 
   // ---- pacemaker -----------------------------------------------------------
@@ -337,7 +344,7 @@ export class Replica {
   private signTimeout(view: number): void {
     const signed = this.safety.timeoutFor(this.epoch, view, this.highQC)
     if (signed === null) return
-    if (signed.fresh) this.emit({ type: 'persist-safety', state: this.safety.state })
+    if (signed.fresh) this.emit({ type: 'persist-safety', state: this.safety.state, blocks: this.tree.uncommitted() })
     // attach (unsigned, and so refreshable on every re-send) our highest QC and the TC that got us
     // here, so replicas still in an earlier view catch up
     const tc = this.lastTC !== null && this.lastTC.view === view - 1 ? this.lastTC : null

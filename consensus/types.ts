@@ -125,7 +125,8 @@ export type Input =
 /** Outputs, carried out in order by the driver (or the simulator). */
 export type Output =
   /** persist before any later output leaves the node (safety rules) */
-  | { type: 'persist-safety'; state: SafetyState }
+  /** `blocks`: the uncommitted blocks held at that moment, persisted with the state (a restart brings them back) */
+  | { type: 'persist-safety'; state: SafetyState; blocks: Block[] }
   | { type: 'broadcast'; message: ConsensusMessage }
   | { type: 'send'; to: ValidatorIndex; message: ConsensusMessage }
   /** deliver a `timer` input for `view` at time `at` (ms); a newer set-timer replaces it */

@@ -23,7 +23,8 @@ export const GENESIS_DEFAULTS = { maxRoundBlocks: 10_000, resultGraceBlocks: 10,
 
 export const GenesisSchema = z.strictObject({
   chainId: Bodies['member.register'].shape.id,
-  epochLength: z.number().int().min(1),
+  // at least 2: epoch 0 must hold a block after the genesis (its last height is epochLength − 1)
+  epochLength: z.number().int().min(2),
   governanceThreshold: z.number().int().min(1).max(MAX_APPROVALS + 1),
   revocationAuthorities: z.record(z.string(), key32),
   attestation: z.strictObject({

@@ -48,7 +48,8 @@ export async function runLive(opts: LiveOptions): Promise<LiveReport> {
     while (Date.now() < stopAt && opts.signal?.aborted !== true) {
       // one second of load, spread over the validators; a refused transaction is sent again
       // (its nonce must not be skipped, or every later one would wait behind the gap)
-      const batch = [...retry.splice(0), ...Array.from({ length: Math.max(0, rate - retry.length) }, () => load.next())].slice(0, Math.max(rate, retry.length))
+      const resend = retry.splice(0)
+      const batch = [...resend, ...Array.from({ length: Math.max(0, rate - resend.length) }, () => load.next())]
       const results = await Promise.all(batch.map((tx, i) => submitTx(apis[(sent + i) % apis.length]!, tx).then(() => true, (e: Error) => /DUPLICATE|STALE_NONCE/.test(e.message))))
       batch.forEach((tx, i) => results[i] || retry.push(tx))
       sent += batch.length

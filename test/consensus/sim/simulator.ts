@@ -228,7 +228,7 @@ export function simulate(cfg: SimConfig): SimResult {
     for (const o of outputs) {
       if (o.type === 'persist-safety') {
         node.safety = o.state
-        node.pending = epochs.replica?.uncommittedBlocks() ?? []
+        node.pending = o.blocks
       }
       else if (o.type === 'set-timer') {
         node.timer = { epoch: o.epoch, view: o.view, at: o.at }
