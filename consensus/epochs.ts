@@ -211,6 +211,8 @@ export class Epochs {
     if (running.ended !== null) return
     running.ended = proof
     this.proofs.set(running.setup.epoch, proof)
+    // a proof carries the epoch's last blocks: keep those of the last few epochs only
+    for (const e of this.proofs.keys()) if (e < running.setup.epoch - KEEP_PROOFS) this.proofs.delete(e)
     this.out.push({ type: 'epoch-end', epoch: running.setup.epoch, block: last, proof })
   }
 
@@ -252,6 +254,9 @@ export class Epochs {
     return true
   }
 }
+
+/** end proofs kept for peers that are behind, in epochs */
+const KEEP_PROOFS = 8
 
 /** Replicas start at view 1: a timer for view 0 is a follower's. */
 const FOLLOW_VIEW = 0

@@ -52,6 +52,7 @@ export interface DriverOptions {
 /** pending transactions are gossiped again this often, the oldest first, at most this many */
 const REGOSSIP_MS = 2000
 const REGOSSIP_COUNT = 64
+const MAX_QUEUED = 10_000
 
 export function consensusTopic(chainId: string): string {
   return `/fedledger/${chainId}/consensus/1`
@@ -83,6 +84,8 @@ export class ConsensusDriver {
   private stopped = true
   private unsubscribe: Array<() => void> = []
   private regossip: ReturnType<typeof setInterval> | undefined
+  /** messages waiting for the queue; past MAX_QUEUED new ones are dropped (ignored), not buffered */
+  private queued = 0
   /** when this node last committed a block (local ms) */
   lastCommitAt: number | undefined
 
@@ -175,7 +178,13 @@ export class ConsensusDriver {
       this.c.metrics?.onMessage('malformed', 'reject')
       return Promise.resolve({ ok: false, action: 'reject', reason: 'malformed', detail })
     }
+    if (this.queued >= MAX_QUEUED) {
+      this.c.metrics?.onMessage(message.kind, 'ignore')
+      return Promise.resolve({ ok: false, action: 'ignore', reason: 'oversized', detail: `${this.queued} messages already waiting` })
+    }
+    this.queued++
     return this.enqueue(async () => {
+      this.queued--
       if (this.stopped) return { ok: false, action: 'ignore', reason: 'wrong-epoch', detail: 'node stopping' } satisfies Verdict
       const { verdict, outputs } = this.c.epochs.receive(from, message, this.c.now())
       this.c.metrics?.onMessage(message.kind, verdict.ok ? 'accept' : verdict.action)
