@@ -12,7 +12,7 @@
 import { commandKey, FifoMempool, type Block, type Mempool } from '../consensus/index.ts'
 import {
   AttestationVerifierRegistry, ChainStore, executeBlock, genesisState, StateKey,
-  type ChainParams, type Genesis, type LedgerState, type ValidatorSetRecord,
+  type ChainParams, type CID, type Genesis, type LedgerState, type ValidatorSetRecord,
 } from '../ledger/index.ts'
 import { SIM_FORMAT, SimAttestationVerifier } from '../enclave/index.ts'
 import { isPeerFault, mempoolStateFrom, TxMempool } from './mempool/index.ts'
@@ -57,22 +57,25 @@ export class LedgerApp implements App {
   readonly mempool: Mempool
   private readonly store: ChainStore
   private current: LedgerState
+  /** the CID of the last stored block (null at genesis), the next block's parent */
+  private headBlock: CID | null
   private readonly params: ChainParams
   private readonly execution = { attestation: new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier()) }
 
-  private constructor(components: LedgerAppComponents, state: LedgerState) {
+  private constructor(components: LedgerAppComponents, state: LedgerState, headBlock: CID | null) {
     this.store = components.store
     this.current = state
+    this.headBlock = headBlock
     this.params = state.get<ChainParams>(StateKey.params)!
     const pool = new TxMempool({ state: mempoolStateFrom(state), now: components.now }, {})
     this.pool = pool
-    this.mempool = { take: (count, bytes, exclude) => pool.take(count, bytes, exclude), size: () => pool.stats().ready }
+    this.mempool = { take: (count, bytes, exclude) => pool.take(count, bytes, exclude), size: () => pool.ready() }
   }
 
   /** Opens the ledger at its head (writing the genesis state on first start). */
   static async open(components: LedgerAppComponents, genesis: Genesis): Promise<LedgerApp> {
     const state = await components.store.initialize(genesisState(genesis))
-    return new LedgerApp(components, state)
+    return new LedgerApp(components, state, (await components.store.head())?.block ?? null)
   }
 
   get state(): LedgerState {
@@ -89,9 +92,8 @@ export class LedgerApp implements App {
 
   async commit(block: Block): Promise<{ txs: number }> {
     if (block.height !== this.current.height + 1) throw new Error(`ledger at height ${this.current.height} asked to execute block ${block.height}`)
-    const head = await this.store.head()
     const outcome = executeBlock(this.current, { height: block.height, time: block.time, txs: block.payload }, this.execution)
-    await this.store.commitBlock({ chain: this.params.chainId, height: block.height, time: block.time, parent: head?.block ?? null, txs: block.payload }, outcome)
+    this.headBlock = await this.store.commitBlock({ chain: this.params.chainId, height: block.height, time: block.time, parent: this.headBlock, txs: block.payload }, outcome)
     this.current = outcome.state
     this.pool.onCommit(block.payload, mempoolStateFrom(outcome.state))
     return { txs: block.payload.length }

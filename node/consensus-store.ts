@@ -103,6 +103,12 @@ export class ConsensusStore {
     return out
   }
 
+  /** The highest committed consensus block recorded. */
+  async lastBlock(): Promise<Block | undefined> {
+    for await (const [, v] of this.kv.iterate({ ...bucketRange(Bucket.CONSENSUS, enc.encode('block/')), reverse: true })) return decode<Block>(v)
+    return undefined
+  }
+
   /** Deletes committed consensus blocks below `height` (the ledger keeps its own copy of the payload). */
   async pruneBelow(height: number): Promise<void> {
     const range = bucketRange(Bucket.CONSENSUS, enc.encode('block/'))

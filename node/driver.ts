@@ -269,18 +269,18 @@ export class ConsensusDriver {
       this.c.logger.error({ epoch, lastHeight: last.height, height: this.c.app.height() }, 'epoch ended, but this node lacks its blocks and cannot read the next validator set (state sync is not implemented yet)')
       return
     }
-    const validators = this.c.app.validators()
-    const record: EpochRecord = {
-      epoch: epoch + 1,
-      validators,
-      genesis: nextEpochGenesis(epoch + 1, validators.length, last),
-      lastHeight: finiteOr(this.c.app.lastHeight(epoch + 1)),
-    }
+    const record = nextEpochRecord(this.c.app, epoch, last)
     await this.c.store.saveEpoch(record, { epoch, proof })
     this.c.metrics?.setEpoch(epoch + 1)
-    this.c.logger.info({ epoch: epoch + 1, validators: validators.map((v) => v.id), from: last.height + 1 }, 'epoch started')
+    this.c.logger.info({ epoch: epoch + 1, validators: record.validators.map((v) => v.id), from: last.height + 1 }, 'epoch started')
     await this.run(this.c.epochs.handle({ type: 'next-epoch', setup: epochSetup(record, this.c.peerIdOf), now: this.c.now() }))
   }
+}
+
+/** The epoch after `epoch`, whose last block `last` the app has executed: its validators come from the app's state. */
+export function nextEpochRecord(app: App, epoch: number, last: Block): EpochRecord {
+  const validators = app.validators()
+  return { epoch: epoch + 1, validators, genesis: nextEpochGenesis(epoch + 1, validators.length, last), lastHeight: finiteOr(app.lastHeight(epoch + 1)) }
 }
 
 export function finiteOr(height: number): number {

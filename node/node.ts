@@ -12,13 +12,13 @@
  */
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
-import { ed25519Signer, Epochs, makeGenesis, nextEpochGenesis, type Block } from '../consensus/index.ts'
+import { ed25519Signer, Epochs, makeGenesis, type Block } from '../consensus/index.ts'
 import { ChainStore, LedgerError, LevelKeyValueStore, type Genesis, type KeyValueStore } from '../ledger/index.ts'
 import { ApiServer, LedgerQueries, NodeMetrics, SubmitError, type NodeStatus } from './api/index.ts'
 import { LedgerApp, NoopApp, type App, type ValidatorInfo } from './app.ts'
 import { HOME_FILES, type NodeConfig, type ValidatorKey } from './config.ts'
 import { ConsensusStore, type EpochRecord } from './consensus-store.ts'
-import { ConsensusDriver, epochSetup, finiteOr, type DriverLogger } from './driver.ts'
+import { ConsensusDriver, epochSetup, finiteOr, nextEpochRecord, type DriverLogger } from './driver.ts'
 import { P2PHost, peerIdOfPublicKey, peerKeyFromSeed } from './p2p/index.ts'
 
 export const VERSION = '0.1.0'
@@ -75,9 +75,8 @@ export class ValidatorNode {
       this.chain = new ChainStore({ kv })
       app = await LedgerApp.open({ store: this.chain, now: () => Date.now() }, genesis)
     } else {
-      const recorded = await consensusStore.blocksFrom(0, Number.MAX_SAFE_INTEGER)
-      app = new NoopApp(first, 0)
-      for (const b of recorded) if (b.height === app.height() + 1) await app.commit(b)
+      // a noop app executes nothing: its height is that of the last recorded block
+      app = new NoopApp(first, (await consensusStore.lastBlock())?.height ?? 0)
     }
     this.app = app
 
@@ -94,8 +93,7 @@ export class ValidatorNode {
       // the epoch's last block was executed, the next epoch was not recorded yet
       const last = await consensusStore.blockAt(record.lastHeight)
       if (last === undefined) throw new Error(`epoch ${record.epoch} ended at ${record.lastHeight} but its last block is not recorded`)
-      const validators = app.validators()
-      record = { epoch: record.epoch + 1, validators, genesis: nextEpochGenesis(record.epoch + 1, validators.length, last), lastHeight: finiteOr(app.lastHeight(record.epoch + 1)) }
+      record = nextEpochRecord(app, record.epoch, last)
       await consensusStore.saveEpoch(record)
       safety = undefined
     }

@@ -6,9 +6,9 @@
  * wanted. `testnet up` sends one to get the first block committed; `npm start`
  * and the benchmarks send a steady stream.
  */
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { approveTx, encodeTx, makeTx, signTx } from '../ledger/index.ts'
+import { readGenesis } from '../node/config.ts'
 import { readKeyFile, readTestnetFile, type TestnetFile } from './layout.ts'
 import { TestnetError } from './errors.ts'
 
@@ -27,7 +27,7 @@ export async function grantLoad(dir: string, firstNonce = 0): Promise<GrantLoad>
     return readKeyFile(join(dir, m.key))
   }
   const [gov1, gov2] = await Promise.all([key('gov-1'), key('gov-2')])
-  const genesis = JSON.parse(await readFile(join(dir, file.genesis), 'utf8')) as { budgets?: Array<{ member: string; epsilon: number; delta: number }> }
+  const genesis = await readGenesis(dir) // DIR/genesis.json, as every validator home holds it
   const budget = genesis.budgets?.[0]
   if (budget === undefined) throw new TestnetError('SCENARIO', `testnet in ${dir} grants no budget at genesis`)
   let nonce = firstNonce

@@ -199,9 +199,15 @@ export class TxMempool implements Mempool {
     this.buckets?.prune()
   }
 
-  stats(): MempoolStats {
+  /** Transactions that could go into a block now: each sender's contiguous run from its next nonce. */
+  ready(): number {
     let ready = 0
     for (const q of this.senders.values()) ready += contiguousFrom(q)
+    return ready
+  }
+
+  stats(): MempoolStats {
+    const ready = this.ready()
     return {
       count: this.byKey.size,
       bytes: this.totalBytes,
