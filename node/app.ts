@@ -39,6 +39,8 @@ export interface App {
   /** a command from a client or a peer */
   submit(bytes: Uint8Array, from: 'local' | 'peer'): SubmitResult
   mempoolSize(): number
+  /** pending commands to relay to peers again, oldest first (none: this app does not gossip commands) */
+  toRelay(maxCount: number, maxBytes: number): Uint8Array[]
 }
 
 export interface LedgerAppComponents {
@@ -117,6 +119,10 @@ export class LedgerApp implements App {
   mempoolSize(): number {
     return this.pool.size()
   }
+
+  toRelay(maxCount: number, maxBytes: number): Uint8Array[] {
+    return this.pool.oldest(maxCount, maxBytes)
+  }
 }
 
 export class NoopApp implements App {
@@ -161,5 +167,9 @@ export class NoopApp implements App {
 
   mempoolSize(): number {
     return this.mempool.size()
+  }
+
+  toRelay(): Uint8Array[] {
+    return [] // a benchmark node proposes its own clients' commands when it leads; none are relayed
   }
 }

@@ -118,7 +118,8 @@ export class ConsensusDriver {
 
   private gossipPending(): void {
     if (this.stopped || this.c.app.mempoolSize() === 0) return
-    for (const tx of this.c.app.mempool.take(REGOSSIP_COUNT, 1024 * 1024, new Set())) {
+    // held ones too: a node that is behind holds transactions its peers can order now
+    for (const tx of this.c.app.toRelay(REGOSSIP_COUNT, 1024 * 1024)) {
       this.c.host.publish(txTopic(this.chainId), tx).catch(() => {})
     }
   }

@@ -162,6 +162,23 @@ export class TxMempool implements Mempool {
     return this.byKey.size
   }
 
+  /**
+   * The longest-held transactions, oldest arrival first, whether or not a nonce gap
+   * holds them back here: what a node relays to its peers, whose state may already
+   * have closed the gap (this node may be the one behind).
+   */
+  oldest(maxCount: number, maxBytes: number): Uint8Array[] {
+    const out: Uint8Array[] = []
+    let bytes = 0
+    for (const e of this.byKey.values()) {
+      if (out.length >= maxCount) break
+      if (bytes + e.bytes.length > maxBytes) continue
+      out.push(e.bytes)
+      bytes += e.bytes.length
+    }
+    return out
+  }
+
   has(id: string): boolean {
     return this.byId.has(id)
   }

@@ -86,3 +86,20 @@ describe('TxMempool.take', () => {
     expect(label(fx.pool.take(ALL, ALL, NONE))).toEqual(['s0:1', 's0:2'])
   })
 })
+
+describe('TxMempool.oldest (what a node relays to its peers)', () => {
+  it('includes transactions a nonce gap holds back here, oldest arrival first, within the count and byte caps', () => {
+    const fx = new Fixture()
+    // this pool's state says s0's next nonce is 0; a peer that is ahead may already be at 1
+    fx.admit(fx.grant('s0', 1))
+    fx.admit(fx.grant('s1', 0))
+    fx.admit(fx.grant('s0', 2))
+    expect(label(fx.pool.take(ALL, ALL, NONE))).toEqual(['s1:0'])
+    expect(label(fx.pool.oldest(ALL, ALL))).toEqual(['s0:1', 's1:0', 's0:2'])
+    expect(label(fx.pool.oldest(2, ALL))).toEqual(['s0:1', 's1:0'])
+    const one = fx.pool.oldest(1, ALL)[0]!.length
+    expect(fx.pool.oldest(ALL, one).length).toBe(1)
+    fx.commit(fx.pool.take(ALL, ALL, NONE))
+    expect(label(fx.pool.oldest(ALL, ALL))).toEqual(['s0:1', 's0:2'])
+  })
+})
