@@ -11,9 +11,10 @@
  */
 import { commandKey, FifoMempool, type Block, type Mempool } from '../consensus/index.ts'
 import {
-  AttestationVerifierRegistry, ChainStore, executeBlock, genesisState, StateKey,
-  type ChainParams, type CID, type Genesis, type LedgerState, type ValidatorSetRecord,
+  AttestationVerifierRegistry, ChainStore, executeBlock, genesisState, StateKey, txId,
+  type ChainParams, type CID, type ExecutionComponents, type Genesis, type LedgerState, type ValidatorSetRecord,
 } from '../ledger/index.ts'
+import type { BlockFeed, CommittedBlock } from './api/index.ts'
 import { SIM_FORMAT, SimAttestationVerifier } from '../enclave/index.ts'
 import { isPeerFault, mempoolStateFrom, TxMempool } from './mempool/index.ts'
 
@@ -48,7 +49,7 @@ export interface LedgerAppComponents {
   now(): number
 }
 
-export class LedgerApp implements App {
+export class LedgerApp implements App, BlockFeed {
   readonly kind = 'ledger'
   readonly pool: TxMempool
   /**
@@ -62,7 +63,12 @@ export class LedgerApp implements App {
   /** the CID of the last stored block (null at genesis), the next block's parent */
   private headBlock: CID | null
   private readonly params: ChainParams
-  private readonly execution = { attestation: new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier()) }
+  private readonly blockListeners = new Set<(block: CommittedBlock) => void>()
+  private readonly execution: ExecutionComponents = {
+    attestation: new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier()),
+    // signatures are verified once, when a transaction enters the mempool
+    verifiedSender: (id, publicKey) => this.pool.verifiedUnder(id, publicKey),
+  }
 
   private constructor(components: LedgerAppComponents, state: LedgerState, headBlock: CID | null) {
     this.store = components.store
@@ -78,6 +84,12 @@ export class LedgerApp implements App {
   static async open(components: LedgerAppComponents, genesis: Genesis): Promise<LedgerApp> {
     const state = await components.store.initialize(genesisState(genesis))
     return new LedgerApp(components, state, (await components.store.head())?.block ?? null)
+  }
+
+  /** The feed of executed blocks behind the API's GET /v1/events/blocks. */
+  subscribe(listener: (block: CommittedBlock) => void): () => void {
+    this.blockListeners.add(listener)
+    return () => this.blockListeners.delete(listener)
   }
 
   get state(): LedgerState {
@@ -98,6 +110,10 @@ export class LedgerApp implements App {
     this.headBlock = await this.store.commitBlock({ chain: this.params.chainId, height: block.height, time: block.time, parent: this.headBlock, txs: block.payload }, outcome)
     this.current = outcome.state
     this.pool.onCommit(block.payload, mempoolStateFrom(outcome.state))
+    if (this.blockListeners.size > 0) {
+      const committed: CommittedBlock = { height: block.height, id: this.headBlock.toString(), time: block.time, txs: block.payload.map((t) => txId(t).toString()) }
+      for (const l of this.blockListeners) l(committed)
+    }
     return { txs: block.payload.length }
   }
 

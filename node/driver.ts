@@ -21,6 +21,7 @@ import type { NodeMetrics } from './api/index.ts'
 import type { App, ValidatorInfo } from './app.ts'
 import type { ConsensusStore, EpochRecord } from './consensus-store.ts'
 import type { P2PHost, ValidationResult } from './p2p/index.ts'
+import type { TxGossip } from './tx-gossip.ts'
 
 export interface DriverLogger {
   info(obj: object, msg?: string): void
@@ -34,6 +35,8 @@ export interface DriverComponents {
   store: ConsensusStore
   app: App
   host: P2PHost
+  /** transaction gossip (ledger app only; a noop app's commands stay where they were submitted) */
+  txs?: TxGossip
   /** ledger validator info → the stable id consensus uses (the libp2p peer id of its key) */
   peerIdOf(validator: ValidatorInfo): string
   metrics?: NodeMetrics
@@ -49,16 +52,10 @@ export interface DriverOptions {
   chainId: string
 }
 
-/** pending transactions are gossiped again this often, the oldest first, at most this many */
-const REGOSSIP_MS = 2000
-const REGOSSIP_COUNT = 64
 const MAX_QUEUED = 10_000
 
 export function consensusTopic(chainId: string): string {
   return `/fedledger/${chainId}/consensus/1`
-}
-export function txTopic(chainId: string): string {
-  return `/fedledger/${chainId}/tx/1`
 }
 export function consensusProtocol(chainId: string): string {
   return `/fedledger/${chainId}/consensus/direct/1`
@@ -83,7 +80,6 @@ export class ConsensusDriver {
   private commandsPending = false
   private stopped = true
   private unsubscribe: Array<() => void> = []
-  private regossip: ReturnType<typeof setInterval> | undefined
   /** messages waiting for the queue; past MAX_QUEUED new ones are dropped (ignored), not buffered */
   private queued = 0
   /** when this node last committed a block (local ms) */
@@ -99,35 +95,20 @@ export class ConsensusDriver {
     const { host } = this.c
     this.unsubscribe.push(
       host.subscribe(consensusTopic(this.chainId), (from, data, info) => this.onGossip(info.origin ?? from, data), () => {}),
-      host.subscribe(txTopic(this.chainId), (_from, data) => this.onTxGossip(data), () => {}),
       host.handle(consensusProtocol(this.chainId), async (from, data) => {
         const verdict = await this.onDirect(from, data)
         if (!verdict.ok && verdict.action === 'reject') host.penalise(from, `consensus: ${verdict.reason} (${verdict.detail})`)
         return undefined
       }),
     )
-    if (this.c.app.kind === 'ledger') {
-      // Gossip reaches only the peers connected at the time: repeat the oldest pending
-      // transactions until they commit, so every validator (every future leader) has them,
-      // and a new or reconnected peer gets them at once.
-      this.regossip = setInterval(() => this.gossipPending(), REGOSSIP_MS)
-      this.unsubscribe.push(host.onPeer((_peer, connected) => connected && this.gossipPending()))
-    }
+    this.c.txs?.start()
     await this.enqueue(() => this.run(this.c.epochs.handle({ type: 'start', now: this.c.now() })))
-  }
-
-  private gossipPending(): void {
-    if (this.stopped || this.c.app.mempoolSize() === 0) return
-    // held ones too: a node that is behind holds transactions its peers can order now
-    for (const tx of this.c.app.toRelay(REGOSSIP_COUNT, 1024 * 1024)) {
-      this.c.host.publish(txTopic(this.chainId), tx).catch(() => {})
-    }
   }
 
   /** Stops taking inputs and timers; waits for the input being handled (its writes) to finish. */
   async stop(): Promise<void> {
     this.stopped = true
-    clearInterval(this.regossip)
+    this.c.txs?.stop()
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()
     for (const u of this.unsubscribe) u()
@@ -139,7 +120,7 @@ export class ConsensusDriver {
   async submit(bytes: Uint8Array): Promise<ReturnType<App['submit']>> {
     const r = this.c.app.submit(bytes, 'local')
     if (r.ok) {
-      if (this.c.app.kind === 'ledger') await this.c.host.publish(txTopic(this.chainId), bytes).catch((e: Error) => this.c.logger.warn({ err: e.message }, 'tx gossip failed'))
+      this.c.txs?.send(bytes)
       this.commandsAvailable()
     }
     return r
@@ -154,15 +135,6 @@ export class ConsensusDriver {
       if (this.stopped) return
       void this.enqueue(() => this.run(this.c.epochs.handle({ type: 'commands-available', now: this.c.now() })))
     })
-  }
-
-  private onTxGossip(data: Uint8Array): ValidationResult {
-    const r = this.c.app.submit(data, 'peer')
-    if (r.ok) {
-      this.commandsAvailable()
-      return 'accept'
-    }
-    return r.peerFault ? 'reject' : 'ignore'
   }
 
   private async onGossip(from: string, data: Uint8Array): Promise<ValidationResult> {

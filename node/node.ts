@@ -19,6 +19,7 @@ import { LedgerApp, NoopApp, type App, type ValidatorInfo } from './app.ts'
 import { HOME_FILES, type NodeConfig, type ValidatorKey } from './config.ts'
 import { ConsensusStore, type EpochRecord } from './consensus-store.ts'
 import { ConsensusDriver, epochSetup, finiteOr, nextEpochRecord, type DriverLogger } from './driver.ts'
+import { TxGossip } from './tx-gossip.ts'
 import { P2PHost, peerIdOfPublicKey, peerKeyFromSeed } from './p2p/index.ts'
 
 export const VERSION = '0.1.0'
@@ -122,13 +123,15 @@ export class ValidatorNode {
     await this.host.start()
 
     const chainId = genesis.chainId
-    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, peerIdOf, metrics: this.metrics, logger, now: () => Date.now(), onCommitted: this.o.onCommitted, onFatal: (e) => this.o.onFatal?.(e) }, { chainId })
+    // the ledger's transactions travel in gossip batches; a noop app's commands stay where they were submitted
+    const txs = app.kind === 'ledger' ? new TxGossip({ host: this.host, app, logger, onAdmitted: () => this.driver?.commandsAvailable() }, { chainId }) : undefined
+    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, txs, peerIdOf, metrics: this.metrics, logger, now: () => Date.now(), onCommitted: this.o.onCommitted, onFatal: (e) => this.o.onFatal?.(e) }, { chainId })
     await this.driver.start()
 
     if (this.chain !== null && app instanceof LedgerApp) {
       const ledger = app
       this.api = new ApiServer(
-        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger, admin: config.api.admin ? this.host : undefined },
+        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger, admin: config.api.admin ? this.host : undefined, blocks: ledger },
         { host: config.api.host, port: config.api.port },
       )
     } else {

@@ -96,7 +96,8 @@ function applyTx(decoded: DecodedTx, state: StateOverlay, params: ChainParams, b
   const nonceKey = StateKey.nonce(tx.sender)
   const expected = state.get<number>(nonceKey) ?? 0
   if (tx.nonce !== expected) throw new LedgerError('BAD_NONCE', `nonce ${tx.nonce} of '${tx.sender}' is not the next one (${expected})${tx.nonce < expected ? ': replay' : ''}`)
-  if (!verifyTxSignature(tx, sender.record.publicKey, signed.sig)) throw new LedgerError('BAD_SIGNATURE', `signature of '${tx.sender}' does not verify`)
+  const checked = components.verifiedSender?.(decoded.id.toString(), sender.record.publicKey) === true
+  if (!checked && !verifyTxSignature(tx, sender.record.publicKey, signed.sig)) throw new LedgerError('BAD_SIGNATURE', `signature of '${tx.sender}' does not verify`)
   const ctx: TxContext = { block, preStateRoot, state, params, sender, signed, tx, components, governance: false }
   HANDLERS[tx.type](ctx)
   if ((signed.approvals?.length ?? 0) > 0 && !ctx.governance) throw new LedgerError('BAD_ARGUMENT', `${tx.type} takes no governance approvals`)

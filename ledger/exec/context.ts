@@ -15,6 +15,13 @@ import { verifyTxSignature } from '../tx/envelope.ts'
 
 export interface ExecutionComponents {
   attestation: AttestationVerifier
+  /**
+   * Signatures this node has checked already (its mempool verifies each transaction
+   * once, on entry): true when the sender's signature in transaction `id` (a CID
+   * string, so the exact bytes) verified under exactly `publicKey`. Absent or false:
+   * execution verifies. Either way the outcome is the same on every replica.
+   */
+  verifiedSender?(id: string, publicKey: Uint8Array): boolean
 }
 
 export interface BlockInfo {

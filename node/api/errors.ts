@@ -3,7 +3,8 @@
  * code that goes out as `{ "error": { "code", "message" } }`. `SubmitError` is
  * what the node's `submit` throws to refuse a transaction; the server maps its
  * reason to a status (422, 429, 503). Anything else that escapes a handler is a
- * 500 whose message never reaches the client.
+ * 500 whose message never reaches the client. `errorBody` is the one JSON shape
+ * of an error, also used per item in a batch submission's results.
  */
 import { isLedgerError } from '../../ledger/index.ts'
 
@@ -23,6 +24,10 @@ export const ApiErrorCode = {
   NOT_READY: 'NOT_READY',
   /** an admin route on a node built without the admin component (production nodes; testnets enable it via config api.admin) */
   ADMIN_DISABLED: 'ADMIN_DISABLED',
+  /** GET /v1/events/blocks on a server built without a block feed */
+  EVENTS_DISABLED: 'EVENTS_DISABLED',
+  /** the server already holds its maximum of open event streams */
+  TOO_MANY_STREAMS: 'TOO_MANY_STREAMS',
   INTERNAL: 'INTERNAL',
 } as const
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode]
@@ -80,6 +85,11 @@ export function submitFailure(e: unknown): ApiError {
   }
   if (isLedgerError(e)) return new ApiError(422, e.code, e.message, { cause: e })
   return internal(e)
+}
+
+/** The JSON body of an error: `{ "error": { "code", "message" } }`. */
+export function errorBody(err: ApiError): { error: { code: string; message: string } } {
+  return { error: { code: err.code, message: err.message } }
 }
 
 /** Maps anything a query handler threw. Bad arguments the ledger caught become 400; the rest is internal. */

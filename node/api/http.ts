@@ -4,7 +4,7 @@
  * knows about the ledger.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { ApiError, ApiErrorCode, badRequest } from './errors.ts'
+import { ApiError, ApiErrorCode, badRequest, errorBody } from './errors.ts'
 
 /** Splits an origin-form request target into its raw path segments and query. */
 export function splitTarget(url: string | undefined): { path: string; segments: string[]; query: URLSearchParams } {
@@ -88,7 +88,7 @@ export function sendText(res: ServerResponse, status: number, contentType: strin
 }
 
 export function sendError(res: ServerResponse, err: ApiError): void {
-  sendJson(res, err.status, { error: { code: err.code, message: err.message } }, err.headers)
+  sendJson(res, err.status, errorBody(err), err.headers)
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string>): void {

@@ -3,7 +3,10 @@
  * Prometheus metrics. `LedgerQueries` reads the committed chain (ChainStore) and
  * the current LedgerState and returns JSON-ready views (bytes as lowercase hex,
  * CIDs as strings, lists paged by cursor); `ApiServer` serves them on node:http
- * with /v1 routes, POST /v1/txs (raw DAG-CBOR or {"tx": "<base64>"}), /healthz,
+ * with /v1 routes, POST /v1/txs (raw DAG-CBOR or {"tx": "<base64>"}) and
+ * /v1/txs/batch (up to MAX_BATCH_TXS per request, one result each), committed
+ * blocks as Server-Sent Events at /v1/events/blocks (from an optional `blocks`
+ * component, a BlockFeed the node wires to its commit path), /healthz,
  * /metrics and, on testnets only, POST /v1/admin/block|unblock (connection gating
  * for partitions, through an optional `admin` component), with a body cap,
  * request timeouts and JSON errors `{ "error": { "code", "message" } }`;
@@ -13,6 +16,8 @@
  * folder documents every route.
  */
 export { ApiServer, DEFAULT_MAX_BODY_BYTES, type ApiLogger, type ApiServerComponents, type ApiServerOptions } from './server.ts'
+export { DEFAULT_MAX_BATCH_BODY_BYTES, MAX_BATCH_TXS, type BatchItemResult } from './batch.ts'
+export { DEFAULT_EVENT_KEEP_ALIVE_MS, DEFAULT_EVENT_MAX_BUFFERED_BYTES, DEFAULT_MAX_EVENT_STREAMS, type BlockFeed, type CommittedBlock } from './events.ts'
 export { LedgerQueries, MAX_PROOF_KEY_LENGTH, DEFAULT_COMMIT_PAGE, type LedgerQueriesComponents } from './queries.ts'
 export { NodeMetrics, type ApiRequestObserver, type MessageVerdict, type NodeMetricsComponents, type NodeMetricsOptions } from './metrics.ts'
 export { ApiError, ApiErrorCode, SubmitError, type SubmitErrorReason } from './errors.ts'

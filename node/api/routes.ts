@@ -3,13 +3,16 @@
  * dispatches from this table and nothing else, and the OpenAPI test compares it
  * with openapi.json, so the document cannot silently drift from what is served.
  */
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
+import { submitBatch } from './batch.ts'
 import { ApiError, ApiErrorCode, badRequest, notFound, notReady, submitFailure } from './errors.ts'
 import { mediaType, readBody } from './http.ts'
+import type { BlockEvents } from './events.ts'
 import { decodeBase64 } from './json.ts'
 import type { LedgerQueries } from './queries.ts'
 import type { HttpMethod } from './router.ts'
+import type { ApiLogger } from './server.ts'
 import type { PageRequest } from './state-index.ts'
 import { lagOf, statusToJson, type NodeStatus } from './status.ts'
 
@@ -45,7 +48,12 @@ export interface RouteDeps {
   registry: Registry
   /** testnet fault injection; undefined on production nodes */
   admin: ApiAdmin | undefined
+  /** GET /v1/events/blocks (answers 404 EVENTS_DISABLED when the node gave no block feed) */
+  events: BlockEvents
+  logger: ApiLogger | undefined
   maxBodyBytes: number
+  /** the body cap of POST /v1/txs/batch */
+  maxBatchBodyBytes: number
   healthTimeoutMs: number
 }
 
@@ -57,7 +65,16 @@ export interface RouteContext {
   signal: AbortSignal
 }
 
-export type RouteResult = { status: number; json: unknown; headers?: Record<string, string> } | { status: number; text: string; contentType: string }
+export type RouteResult =
+  | { status: number; json: unknown; headers?: Record<string, string> }
+  | { status: number; text: string; contentType: string }
+  /**
+   * A long-lived response the route writes itself (Server-Sent Events). `stream`
+   * either throws before writing anything (the server answers with the error) or
+   * writes the head and owns the response from then on; it must end the response
+   * when `closing` aborts (the server is stopping).
+   */
+  | { stream: (res: ServerResponse, closing: AbortSignal) => void }
 
 export interface RouteDef {
   method: HttpMethod
@@ -75,6 +92,7 @@ const found = <T>(value: T | undefined, what: string): RouteResult => {
 
 export const ROUTES: readonly RouteDef[] = [
   { method: 'POST', path: '/v1/txs', handle: submitTx },
+  { method: 'POST', path: '/v1/txs/batch', handle: submitBatch },
   { method: 'GET', path: '/v1/txs/{id}', handle: async (d, c) => found(await d.queries.tx(c.params.id!), `transaction ${q(c.params.id)}`) },
   { method: 'GET', path: '/v1/blocks/latest', handle: async (d) => found(await d.queries.latestBlock(), 'block (only genesis is committed)') },
   { method: 'GET', path: '/v1/blocks/{ref}', handle: async (d, c) => found(await d.queries.block(c.params.ref!), `block ${q(c.params.ref)}`) },
@@ -91,6 +109,7 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/v1/params', handle: (d) => ok(d.queries.params()) },
   { method: 'GET', path: '/v1/proofs/{key}', handle: (d, c) => ok(d.queries.proof(c.params.key!)) },
   { method: 'GET', path: '/v1/status', handle: (d) => ok(statusToJson(nodeStatus(d))) },
+  { method: 'GET', path: '/v1/events/blocks', handle: (d, c) => d.events.route(c.query) },
   { method: 'GET', path: '/healthz', handle: health },
   { method: 'POST', path: '/v1/admin/block', handle: (d, c) => adminCall(d, c, 'block') },
   { method: 'POST', path: '/v1/admin/unblock', handle: (d, c) => adminCall(d, c, 'unblock') },

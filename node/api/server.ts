@@ -2,15 +2,17 @@
  * The validator's HTTP JSON API on node:http: the routes of routes.ts, JSON
  * errors with stable codes, a body cap, and timeouts against slow or partial
  * requests. Bad input never throws past a request: malformed requests get a 4xx,
- * anything unexpected a 500 whose cause is logged, never sent. `stop()` lets
- * in-flight requests finish for a grace period, then closes every socket,
- * keep-alive ones included.
+ * anything unexpected a 500 whose cause is logged, never sent. `stop()` ends
+ * open event streams at once, lets in-flight requests finish for a grace
+ * period, then closes every socket, keep-alive ones included.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Registry } from 'prom-client'
+import { DEFAULT_MAX_BATCH_BODY_BYTES } from './batch.ts'
 import { ApiError, ApiErrorCode, toApiError } from './errors.ts'
+import { BlockEvents, DEFAULT_EVENT_KEEP_ALIVE_MS, DEFAULT_EVENT_MAX_BUFFERED_BYTES, DEFAULT_MAX_EVENT_STREAMS, type BlockFeed } from './events.ts'
 import { rawErrorResponse, sendError, sendJson, sendText, splitTarget } from './http.ts'
 import type { ApiRequestObserver } from './metrics.ts'
 import type { LedgerQueries } from './queries.ts'
@@ -36,6 +38,8 @@ export interface ApiServerComponents {
   logger?: ApiLogger
   /** testnet-only fault injection (POST /v1/admin/block, /unblock); leave out on production nodes, where those routes answer 404 ADMIN_DISABLED */
   admin?: ApiAdmin
+  /** committed blocks for GET /v1/events/blocks; leave out and that route answers 404 EVENTS_DISABLED */
+  blocks?: BlockFeed
 }
 
 export interface ApiServerOptions {
@@ -45,6 +49,8 @@ export interface ApiServerOptions {
   port?: number
   /** largest request body, default 1 MiB */
   maxBodyBytes?: number
+  /** largest body of POST /v1/txs/batch, default 4 MiB (or maxBodyBytes if that is larger) */
+  maxBatchBodyBytes?: number
   /** the whole request (headers and body) must arrive within this, default 10 s */
   requestTimeoutMs?: number
   /** the headers must arrive within this, default 5 s (at most requestTimeoutMs) */
@@ -59,6 +65,12 @@ export interface ApiServerOptions {
   shutdownGraceMs?: number
   /** how long /healthz waits for the store, default 2 s */
   healthTimeoutMs?: number
+  /** an event stream sends a keep-alive comment this often, default 15 s (and at least twice per idleTimeoutMs) */
+  eventKeepAliveMs?: number
+  /** an event stream whose client lets more than this much output pile up is cut off, default 8 MiB */
+  maxEventBufferedBytes?: number
+  /** open event streams beyond this are refused (503 TOO_MANY_STREAMS), default 64 */
+  maxEventStreams?: number
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -70,17 +82,23 @@ export class ApiServer {
   private readonly logger: ApiLogger | undefined
   private readonly opts: Required<ApiServerOptions>
   private server: Server | undefined
+  /** aborted by stop(): open event streams end */
+  private shutdown = new AbortController()
   private bound: { host: string; port: number } | undefined
   private readonly responses = new WeakMap<Duplex, ServerResponse>()
+  /** every open connection, so stop() can close the ones without a request at once */
+  private readonly sockets = new Set<Duplex>()
   /** the server while stop() waits for it to close */
   private closing: Server | undefined
 
   constructor(components: ApiServerComponents, options: ApiServerOptions = {}) {
     const requestTimeoutMs = options.requestTimeoutMs ?? 10_000
+    const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
     this.opts = {
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 0,
-      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      maxBodyBytes,
+      maxBatchBodyBytes: options.maxBatchBodyBytes ?? Math.max(DEFAULT_MAX_BATCH_BODY_BYTES, maxBodyBytes),
       requestTimeoutMs,
       headersTimeoutMs: Math.min(options.headersTimeoutMs ?? 5_000, requestTimeoutMs),
       keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5_000,
@@ -88,8 +106,20 @@ export class ApiServer {
       maxConnections: options.maxConnections ?? 1024,
       shutdownGraceMs: options.shutdownGraceMs ?? 1_000,
       healthTimeoutMs: options.healthTimeoutMs ?? 2_000,
+      eventKeepAliveMs: options.eventKeepAliveMs ?? DEFAULT_EVENT_KEEP_ALIVE_MS,
+      maxEventBufferedBytes: options.maxEventBufferedBytes ?? DEFAULT_EVENT_MAX_BUFFERED_BYTES,
+      maxEventStreams: options.maxEventStreams ?? DEFAULT_MAX_EVENT_STREAMS,
     }
-    this.deps = { queries: components.queries, submit: components.submit, status: components.status, registry: components.registry, admin: components.admin, maxBodyBytes: this.opts.maxBodyBytes, healthTimeoutMs: this.opts.healthTimeoutMs }
+    const o = this.opts
+    const events = new BlockEvents(
+      { feed: components.blocks, logger: components.logger },
+      // keep-alives at least twice per idle timeout (0: none), so a healthy stream is never idle long enough to be closed
+      { keepAliveMs: o.idleTimeoutMs > 0 ? Math.max(10, Math.min(o.eventKeepAliveMs, Math.floor(o.idleTimeoutMs / 2))) : o.eventKeepAliveMs, maxBufferedBytes: o.maxEventBufferedBytes, maxStreams: o.maxEventStreams },
+    )
+    this.deps = {
+      queries: components.queries, submit: components.submit, status: components.status, registry: components.registry, admin: components.admin, events, logger: components.logger,
+      maxBodyBytes: o.maxBodyBytes, maxBatchBodyBytes: o.maxBatchBodyBytes, healthTimeoutMs: o.healthTimeoutMs,
+    }
     this.metrics = components.metrics
     this.logger = components.logger
   }
@@ -97,6 +127,7 @@ export class ApiServer {
   async start(): Promise<void> {
     if (this.server !== undefined) throw new Error('ApiServer already started')
     const o = this.opts
+    this.shutdown = new AbortController()
     const server = createServer({
       requestTimeout: o.requestTimeoutMs,
       headersTimeout: o.headersTimeoutMs,
@@ -107,6 +138,10 @@ export class ApiServer {
     server.maxConnections = o.maxConnections
     server.timeout = o.idleTimeoutMs
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res))
+    server.on('connection', (socket: Duplex) => {
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+    })
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket))
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -121,7 +156,12 @@ export class ApiServer {
     this.server = server
   }
 
-  /** Stops accepting connections, lets in-flight requests finish (up to the grace period), then closes every socket. */
+  /**
+   * Stops accepting connections, ends open event streams and closes connections
+   * without a request in flight (idle keep-alive, or opened and never used) at
+   * once, lets in-flight requests finish (up to the grace period), then closes
+   * every socket.
+   */
   async stop(): Promise<void> {
     const server = this.server
     if (server === undefined) return
@@ -135,6 +175,9 @@ export class ApiServer {
         resolve()
       })
       server.closeIdleConnections()
+      // node counts a connection that never sent a request as active, not idle
+      for (const socket of this.sockets) if (!this.responses.has(socket)) socket.destroy()
+      this.shutdown.abort()
     })
     this.closing = undefined
   }
@@ -177,7 +220,8 @@ export class ApiServer {
       }
       route = match.route.path
       const result = await match.route.handle(this.deps, { params: match.params, query, req, signal: abort.signal })
-      if ('text' in result) sendText(res, result.status, result.contentType, result.text)
+      if ('stream' in result) result.stream(res, this.shutdown.signal)
+      else if ('text' in result) sendText(res, result.status, result.contentType, result.text)
       else sendJson(res, result.status, result.json, result.headers)
     } catch (e) {
       const err = toApiError(e)

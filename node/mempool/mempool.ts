@@ -188,6 +188,16 @@ export class TxMempool implements Mempool {
     return e === undefined ? undefined : { id: e.id, sender: e.sender, nonce: e.nonce, bytes: e.bytes, origin: e.origin }
   }
 
+  /**
+   * Whether transaction `id` is held here, its sender's signature verified on entry
+   * under `publicKey` (block execution then need not verify it again).
+   */
+  verifiedUnder(id: string, publicKey: Uint8Array): boolean {
+    const e = this.byId.get(id)
+    const q = e === undefined ? undefined : this.senders.get(e.sender)
+    return q !== undefined && bytesEqual(q.publicKey, publicKey)
+  }
+
   /** How many transactions `sender` has pending. */
   pendingOf(sender: string): number {
     return this.senders.get(sender)?.byNonce.size ?? 0

@@ -15,7 +15,7 @@
  */
 import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
 import { createTopicScoreParams, type TopicScoreParams } from '@libp2p/gossipsub/score'
-import type { Message, GossipsubMessage } from '@libp2p/gossipsub'
+import type { Message, GossipsubMessage, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { P2PError } from './errors.ts'
 import type { P2PLogger } from './logger.ts'
@@ -89,6 +89,7 @@ export class GossipTopics {
   readonly #c: GossipTopicsComponents
   readonly #maxMessageBytes: number
   readonly #subs = new Map<string, Subscription>()
+  readonly #joined = new Set<(topic: string, peer: string) => void>()
   #gs: GossipSub | undefined
 
   constructor(components: GossipTopicsComponents, options: { maxMessageBytes: number }) {
@@ -119,16 +120,24 @@ export class GossipTopics {
     }
   }
 
+  /** Calls `listener` each time a peer announces it subscribed to a topic (after which publishing reaches it). */
+  onJoin(listener: (topic: string, peer: string) => void): () => void {
+    this.#joined.add(listener)
+    return () => this.#joined.delete(listener)
+  }
+
   /** Start using a started gossipsub instance (host start). */
   attach(gs: GossipSub): void {
     this.#gs = gs
     gs.addEventListener('gossipsub:message', this.#onMessage)
+    gs.addEventListener('subscription-change', this.#onSubscriptionChange)
     for (const topic of this.#subs.keys()) this.#join(gs, topic)
   }
 
   /** Forget the instance (host stop); subscriptions are kept for the next start. */
   detach(): void {
     this.#gs?.removeEventListener('gossipsub:message', this.#onMessage)
+    this.#gs?.removeEventListener('subscription-change', this.#onSubscriptionChange)
     this.#gs = undefined
   }
 
@@ -187,6 +196,13 @@ export class GossipTopics {
   /** Penalise after gossipsub has recorded the reject (disconnecting happens then). */
   #reject(peer: string): void {
     setImmediate(() => this.#c.penalise(peer, 'gossip-reject'))
+  }
+
+  readonly #onSubscriptionChange = (evt: CustomEvent<SubscriptionChangeData>): void => {
+    const peer = evt.detail.peerId.toString()
+    for (const { topic, subscribe } of evt.detail.subscriptions) {
+      if (subscribe) for (const l of this.#joined) l(topic, peer)
+    }
   }
 
   readonly #onMessage = (evt: CustomEvent<GossipsubMessage>): void => {

@@ -178,6 +178,11 @@ export class P2PHost {
     return () => this.#peerListeners.delete(listener)
   }
 
+  /** Calls `listener` when a peer announces a subscription to `topic`: from then on, publishing reaches it. */
+  onTopicPeer(topic: string, listener: (peer: string) => void): () => void {
+    return this.#gossip.onJoin((t, peer) => t === topic && listener(peer))
+  }
+
   /**
    * Subscribe to a gossip topic. `validate` decides accept / ignore / reject before
    * the message is delivered or forwarded; `onMessage` gets accepted messages.

@@ -9,7 +9,7 @@
  * for honest validators rejecting or banning each other.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { blockPeers, kill, restart, unblockPeers } from '../../testnet/index.ts'
+import { blockEvents, blockPeers, kill, restart, unblockPeers } from '../../testnet/index.ts'
 import { chainOf, getJson, heights, validatorFaults, metric, sleep, startNet, statusOf, stopNet, waitCommitted, waitFor, type Net, type TxView } from './net.ts'
 import { SafetyMonitor } from './monitor.ts'
 import { TxSender } from './sender.ts'
@@ -71,8 +71,15 @@ afterAll(async () => {
 
 describe('4 validators over libp2p on 127.0.0.1', () => {
   it('commits 200 transactions sent to all four validators, in the same blocks everywhere', { timeout: 120_000 }, async () => {
+    // a client watching validator 1's block events sees each one commit
+    const events = new Map<string, { height: number; block: string }>()
+    const stream = blockEvents(N().apis[1]!, (b) => b.txs.forEach((id) => events.set(id, { height: b.height, block: b.id })))
+    await stream.ready
     const ids = await sender.sendMany(N().apis, 200, 30)
     const where = await waitCommitted(N(), ALL, ids, 60_000)
+    await waitFor('the block events of all 200', () => ids.every((id) => events.has(id)), 10_000)
+    stream.close()
+    for (const id of ids) expect(events.get(id)).toEqual(where.get(id))
     // one sender: nonce n+1 never commits before nonce n
     const hs = ids.map((id) => where.get(id)!.height)
     expect(hs).toEqual([...hs].sort((a, b) => a - b))

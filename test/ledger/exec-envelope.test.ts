@@ -1,6 +1,6 @@
 // Rules every transaction passes before its handler: decoding, chain id, sender, nonce, signature.
 import { describe, expect, it } from 'vitest'
-import { encode, encodeTx, executeBlock, signTx, StateKey, type MemberRecord } from '../../ledger/index.ts'
+import { encode, encodeTx, executeBlock, signTx, StateKey, txId, type MemberRecord } from '../../ledger/index.ts'
 import { CHAIN, codes, keysFor, TestChain, testVerifier } from './harness.ts'
 
 const grant = { member: 'bank-a', epsilon: 4, delta: 1e-5 }
@@ -41,6 +41,23 @@ describe('transaction envelope rules', () => {
     const otherChain = c.tx('gov-1', 'budget.grant', grant, { chain: 'other-chain', nonce: 0 })
     const stranger = c.tx('mallory', 'budget.grant', grant, { nonce: 0 })
     expect(codes(c.exec(forged, otherChain, stranger))).toEqual(['BAD_SIGNATURE', 'WRONG_CHAIN', 'UNKNOWN_MEMBER'])
+  })
+
+  it('trusts a signature the node already verified only for those exact bytes under the sender’s current key', () => {
+    const c = new TestChain()
+    const forged = c.tx('gov-1', 'budget.grant', grant, { key: 'gov-2', nonce: 0 })
+    const asked: Array<[string, string]> = []
+    const run = (vouch: (id: string, key: Uint8Array) => boolean) =>
+      codes(executeBlock(c.state, { height: c.state.height + 1, time: 0, txs: [forged] }, {
+        attestation: testVerifier,
+        verifiedSender: (id, key) => (asked.push([id, Buffer.from(key).toString('hex')]), vouch(id, key)),
+      }).receipts)
+    const current = Buffer.from(c.get<MemberRecord>(StateKey.member('gov-1'))!.publicKey).toString('hex')
+    // the mempool answers false (it never admitted these bytes): execution verifies and refuses
+    expect(run(() => false)).toEqual(['BAD_SIGNATURE'])
+    expect(asked).toEqual([[txId(forged).toString(), current]])
+    // a vouched-for signature is not checked again (the mempool never vouches for a bad one)
+    expect(run((id, key) => id === txId(forged).toString() && Buffer.from(key).toString('hex') === current)).toEqual(['OK'])
   })
 
   it('refuses replays and nonce gaps, and a failed transaction does not consume its nonce', () => {

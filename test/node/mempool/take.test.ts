@@ -1,7 +1,9 @@
-// TxMempool.take: per-sender contiguous nonce runs, arrival order across senders, exclude (pending blocks), count and byte caps.
+// TxMempool.take (per-sender contiguous nonce runs, arrival order, exclude, caps), oldest (what is relayed) and verifiedUnder (what execution need not verify again).
 import { describe, expect, it } from 'vitest'
 import { commandKey } from '../../../consensus/index.ts'
 import { Fixture, keysOf, label } from './fixture.ts'
+import { keysFor } from '../../ledger/harness.ts'
+import { txId } from '../../../ledger/index.ts'
 
 const ALL = Number.MAX_SAFE_INTEGER
 const NONE: ReadonlySet<string> = new Set()
@@ -101,5 +103,21 @@ describe('TxMempool.oldest (what a node relays to its peers)', () => {
     expect(fx.pool.oldest(ALL, one).length).toBe(1)
     fx.commit(fx.pool.take(ALL, ALL, NONE))
     expect(label(fx.pool.oldest(ALL, ALL))).toEqual(['s0:1', 's0:2'])
+  })
+})
+
+describe('TxMempool.verifiedUnder (execution skips signatures the mempool checked)', () => {
+  it('vouches only for a held transaction, and only under the key its sender had when it was verified', () => {
+    const fx = new Fixture()
+    const tx = fx.grant('s0', 0)
+    const id = txId(tx).toString()
+    const key = keysFor('s0').publicKey
+    expect(fx.pool.verifiedUnder(id, key)).toBe(false) // not admitted yet
+    fx.admit(tx)
+    expect(fx.pool.verifiedUnder(id, key)).toBe(true)
+    expect(fx.pool.verifiedUnder(id, keysFor('s1').publicKey)).toBe(false)
+    expect(fx.pool.verifiedUnder(txId(fx.grant('s0', 1)).toString(), key)).toBe(false)
+    fx.commit([tx])
+    expect(fx.pool.verifiedUnder(id, key)).toBe(false) // gone once committed
   })
 })

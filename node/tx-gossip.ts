@@ -1,0 +1,190 @@
+/**
+ * Transaction gossip between validators. Transactions travel in batches: one
+ * gossipsub message is a DAG-CBOR array of encoded transactions. Gossipsub signs
+ * every message and every receiver verifies that signature, so one message per
+ * transaction would cost each validator an extra ed25519 check per transaction
+ * per peer, more than the transaction's own; a batch pays it once.
+ *
+ * - Transactions a client hands to this node wait in an outbox for at most
+ *   `batchMs` (or until the outbox holds `maxBatchCount` / `maxBatchBytes`), then
+ *   leave as one message.
+ * - Pending transactions are relayed again every `relayMs`, and at once when a
+ *   peer joins the topic (connects and subscribes): gossip reaches only the peers connected at the time, and every
+ *   validator (every future leader) should hold them. Relayed are the oldest the
+ *   mempool holds, those a nonce gap keeps back here included: the peers may be
+ *   ahead of this node and able to order them (a restarted node that is behind).
+ * - A received batch is admitted transaction by transaction (the mempool checks
+ *   each once). Verdict for gossipsub scoring: a batch that does not decode, or
+ *   holds a transaction whose fault is the sender's (bad signature, malformed),
+ *   is rejected; one with nothing new is ignored; otherwise accepted.
+ */
+import { decode, encode, LedgerError } from '../ledger/index.ts'
+import type { App } from './app.ts'
+import type { P2PHost, ValidationResult } from './p2p/index.ts'
+
+export interface TxGossipLogger {
+  warn(obj: object, msg?: string): void
+  debug(obj: object, msg?: string): void
+}
+
+export interface TxGossipComponents {
+  host: P2PHost
+  app: App
+  logger: TxGossipLogger
+  /** new transactions entered the mempool from a peer */
+  onAdmitted(): void
+}
+
+export interface TxGossipOptions {
+  chainId: string
+  /** how long a client's transaction may wait for others to share its message, default 5 ms */
+  batchMs?: number
+  /** most transactions per message, default 1,024 */
+  maxBatchCount?: number
+  /** most transaction bytes per message, default 256 KiB */
+  maxBatchBytes?: number
+  /** pending transactions are relayed again this often, default 2 s */
+  relayMs?: number
+  /** and at most this many each time (the oldest), default 256 */
+  relayCount?: number
+}
+
+/** A received batch may not hold more transactions than this, whatever the sender's options. */
+export const MAX_GOSSIP_BATCH = 4_096
+
+const JOIN_RELAY_DELAY_MS = 250
+
+export function txTopic(chainId: string): string {
+  return `/fedledger/${chainId}/tx-batch/1`
+}
+
+export class TxGossipError extends Error {
+  readonly code = 'MALFORMED_BATCH'
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'TxGossipError'
+  }
+}
+
+/** The transactions in one gossip message; throws TxGossipError for anything but a non-empty array of byte strings. */
+export function decodeTxBatch(data: Uint8Array, maxBytes: number): Uint8Array[] {
+  let value: unknown
+  try {
+    value = decode(data, maxBytes)
+  } catch (e) {
+    throw new TxGossipError(`transaction batch: ${e instanceof LedgerError ? e.message : String(e)}`, { cause: e })
+  }
+  if (!Array.isArray(value) || value.length === 0) throw new TxGossipError('a transaction batch must be a non-empty array')
+  if (value.length > MAX_GOSSIP_BATCH) throw new TxGossipError(`a transaction batch holds at most ${MAX_GOSSIP_BATCH} transactions, got ${value.length}`)
+  // copies: a transaction may wait in the mempool long after the rest of its message is gone
+  return value.map((tx, i) => {
+    if (!(tx instanceof Uint8Array)) throw new TxGossipError(`transaction ${i} of the batch is not a byte string`)
+    return tx.slice()
+  })
+}
+
+export class TxGossip {
+  private readonly c: TxGossipComponents
+  private readonly topic: string
+  private readonly batchMs: number
+  private readonly maxBatchCount: number
+  private readonly maxBatchBytes: number
+  private readonly relayMs: number
+  private readonly relayCount: number
+  private outbox: Uint8Array[] = []
+  private outboxBytes = 0
+  private flushTimer: ReturnType<typeof setTimeout> | undefined
+  private relayTimer: ReturnType<typeof setInterval> | undefined
+  private joinTimer: ReturnType<typeof setTimeout> | undefined
+  private unsubscribe: Array<() => void> = []
+  private running = false
+
+  constructor(components: TxGossipComponents, options: TxGossipOptions) {
+    this.c = components
+    this.topic = txTopic(options.chainId)
+    this.batchMs = options.batchMs ?? 5
+    this.maxBatchCount = Math.min(options.maxBatchCount ?? 1_024, MAX_GOSSIP_BATCH)
+    this.maxBatchBytes = options.maxBatchBytes ?? 256 * 1024
+    this.relayMs = options.relayMs ?? 2_000
+    this.relayCount = options.relayCount ?? 256
+  }
+
+  start(): void {
+    if (this.running) return
+    this.running = true
+    const { host } = this.c
+    this.unsubscribe.push(
+      host.subscribe(this.topic, (_from, data) => this.receive(data), () => {}),
+      // soon after, not at once: gossipsub may hear the peer's subscription before its own stream to the peer is open
+      host.onTopicPeer(this.topic, () => (this.joinTimer ??= setTimeout(() => ((this.joinTimer = undefined), this.relay()), JOIN_RELAY_DELAY_MS))),
+    )
+    this.relayTimer = setInterval(() => this.relay(), this.relayMs)
+  }
+
+  /** Stops timers and the subscription; what waits in the outbox is dropped (the mempool still holds it). */
+  stop(): void {
+    this.running = false
+    clearInterval(this.relayTimer)
+    clearTimeout(this.flushTimer)
+    clearTimeout(this.joinTimer)
+    this.flushTimer = this.joinTimer = undefined
+    for (const u of this.unsubscribe) u()
+    this.unsubscribe = []
+    this.outbox = []
+    this.outboxBytes = 0
+  }
+
+  /** A transaction this node admitted from a client: it leaves with the next batch. */
+  send(tx: Uint8Array): void {
+    if (!this.running) return
+    if (this.outboxBytes + tx.length > this.maxBatchBytes) this.flush()
+    this.outbox.push(tx)
+    this.outboxBytes += tx.length
+    if (this.outbox.length >= this.maxBatchCount || this.outboxBytes >= this.maxBatchBytes) this.flush()
+    else this.flushTimer ??= setTimeout(() => this.flush(), this.batchMs)
+  }
+
+  /** Publishes the outbox now. */
+  flush(): void {
+    clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
+    if (this.outbox.length === 0) return
+    const batch = this.outbox
+    this.outbox = []
+    this.outboxBytes = 0
+    this.publish(batch)
+  }
+
+  private relay(): void {
+    if (!this.running || this.c.app.mempoolSize() === 0) return
+    const txs = this.c.app.toRelay(this.relayCount, this.maxBatchBytes)
+    if (txs.length > 0) this.publish(txs)
+  }
+
+  private publish(batch: Uint8Array[]): void {
+    this.c.host.publish(this.topic, encode(batch)).catch((e: Error) => this.c.logger.debug({ err: e.message, txs: batch.length }, 'transaction gossip failed'))
+  }
+
+  private receive(data: Uint8Array): ValidationResult {
+    let txs: Uint8Array[]
+    try {
+      txs = decodeTxBatch(data, Number.POSITIVE_INFINITY) // the host already capped the message size
+    } catch (e) {
+      this.c.logger.warn({ err: (e as Error).message }, 'rejected transaction batch')
+      return 'reject'
+    }
+    let admitted = 0
+    let fault: string | undefined
+    for (const tx of txs) {
+      const r = this.c.app.submit(tx, 'peer')
+      if (r.ok) admitted++
+      else if (r.peerFault) fault ??= `${r.code}: ${r.message}`
+    }
+    if (admitted > 0) this.c.onAdmitted()
+    if (fault !== undefined) {
+      this.c.logger.warn({ fault, txs: txs.length }, 'transaction batch holds an invalid transaction')
+      return 'reject'
+    }
+    return admitted > 0 ? 'accept' : 'ignore'
+  }
+}
