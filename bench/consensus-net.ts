@@ -1,5 +1,7 @@
-// `npm run bench:consensus -- [--validators 4] [--batch 1,100,400,800] [--seconds 15] [--warmup 5]`
-// Starts N validator processes on 127.0.0.1 (noop app: the HotStuff paper's workload A,
+// `npm run bench:consensus -- [--validators 4] [--batch 1,100,400,800] [--seconds 15] [--warmup 5] [--runs 1]`
+// `npm run bench:consensus -- --workload B [--validators 4] [--rate 2000,4000,6000,8000] [--senders 400] [--batch 2000]`
+// Workload B (bench/workload-b.ts): signed ledger transactions from HTTP clients.
+// Workload A: starts N validator processes on 127.0.0.1 (noop app: the HotStuff paper's workload A,
 // 32-byte unsigned no-op commands), each keeping its mempool topped up, and reports the
 // committed commands/s (as validator 0 executes them) and the p50/p99 commit latency of
 // every validator's own commands, per batch size. Ports and keys come from a fresh
@@ -11,8 +13,9 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateTestnet, nodeBinary } from '../testnet/index.ts'
 import { machine } from './machine.ts'
+import { runWorkloadB, type WorkloadBResult } from './workload-b.ts'
 
-const { values } = parseArgs({ options: { validators: { type: 'string', default: '4' }, batch: { type: 'string', default: '1,100,400,800' }, seconds: { type: 'string', default: '15' }, warmup: { type: 'string', default: '5' }, runs: { type: 'string', default: '1' } } })
+const { values } = parseArgs({ options: { validators: { type: 'string', default: '4' }, batch: { type: 'string', default: '1,100,400,800' }, seconds: { type: 'string', default: '15' }, warmup: { type: 'string', default: '5' }, runs: { type: 'string', default: '1' }, workload: { type: 'string', default: 'A' }, rate: { type: 'string', default: '2000,4000,6000,8000' }, senders: { type: 'string', default: '400' } } })
 const n = Number(values.validators)
 const batches = values.batch.split(',').map(Number)
 const here = new URL('.', import.meta.url).pathname
@@ -43,6 +46,22 @@ async function runOnce(batch: number): Promise<{ cmdsPerS: number; blocksPerS: n
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+if (values.workload === 'B') {
+  const batch = values.batch === '1,100,400,800' ? 2000 : Number(values.batch)
+  console.log(machine())
+  console.log(`validators ${n}, workload B (budget.grant from ${values.senders} senders, one ed25519 signature each, POST /v1/txs/batch), block limit ${batch}, ${values.seconds} s measured after ${values.warmup} s warm-up, ${values.runs} run(s) each`)
+  console.log('offered tx/s | committed tx/s | blocks/s | p50 latency ms | p99 latency ms | refused / not seen')
+  for (const rate of values.rate.split(',').map(Number)) {
+    const runs: WorkloadBResult[] = []
+    for (let k = 0; k < Number(values.runs); k++) runs.push(await runWorkloadB({ validators: n, batch, senders: Number(values.senders), rate, warmup: Number(values.warmup), seconds: Number(values.seconds) }))
+    runs.sort((a, b) => a.committed - b.committed)
+    const med = runs[Math.floor(runs.length / 2)]!
+    const refused = Object.entries(med.refused).map(([c, k]) => `${c} ${k}`).join(', ') || '0'
+    console.log(`${String(rate).padStart(12)} | ${(med.committed / med.seconds).toFixed(0).padStart(14)} | ${(med.blocks / med.seconds).toFixed(1).padStart(8)} | ${(med.p50 ?? NaN).toFixed(1).padStart(14)} | ${(med.p99 ?? NaN).toFixed(1).padStart(14)} | ${refused} / ${med.unseen}${runs.length > 1 ? `   (runs: ${runs.map((r) => (r.committed / r.seconds).toFixed(0)).join(', ')} tx/s)` : ''}`)
+  }
+  process.exit(0)
 }
 
 console.log(machine())

@@ -26,12 +26,20 @@ export const ENCLAVE_ID = 'enclave-1'
 /** the measurement the testnet's policy allows: a fixed stand-in for a real enclave bundle hash */
 export const TESTNET_MEASUREMENT = sha256(new TextEncoder().encode('fedledger aggregation enclave bundle (testnet)'))
 
+export const loadSenderId = (i: number): string => `load-${i}`
+
 export interface ConsortiumOptions {
   chainId: string
   validators: ReadonlyArray<{ id: string; publicKey: Uint8Array }>
   epochLength?: number
   /** ε cap of every bank (default 4) */
   epsilon?: number
+  /**
+   * Adds this many load senders, `load-0`, `load-1`, …: governors that may each
+   * re-affirm a budget alone (the governance threshold becomes 1). A chain for
+   * throughput benchmarks, where every transaction carries one signature.
+   */
+  loadSenders?: number
 }
 
 export interface Consortium {
@@ -43,6 +51,8 @@ export interface Consortium {
 
 export function buildConsortium(opts: ConsortiumOptions): Consortium {
   const members = CONSORTIUM_MEMBERS.map((m) => ({ id: m.id, roles: [...m.roles], key: generateKeyPair() }))
+  const loadSenders = opts.loadSenders ?? 0
+  for (let i = 0; i < loadSenders; i++) members.push({ id: loadSenderId(i), roles: ['governor'], key: generateKeyPair() })
   const root = generateKeyPair()
   const revocation = generateKeyPair()
   const authorities = [
@@ -54,7 +64,7 @@ export function buildConsortium(opts: ConsortiumOptions): Consortium {
   const genesis: Genesis = {
     chainId: opts.chainId,
     epochLength: opts.epochLength ?? 1000,
-    governanceThreshold: 2,
+    governanceThreshold: loadSenders > 0 ? 1 : 2,
     revocationAuthorities: { [REVOCATION_AUTHORITY]: revocation.publicKey },
     attestation: { formats: [SIM_FORMAT], trustAnchors: { [SIM_FORMAT]: [root.publicKey] }, measurements: [toHex(TESTNET_MEASUREMENT)] },
     validators: opts.validators.map((v) => ({ id: v.id, publicKey: v.publicKey, power: 1 })),

@@ -33,6 +33,8 @@ export interface GenerateOptions {
   logLevel?: NonNullable<NodeConfigInput['log']>['level']
   /** blocks per epoch (default 1000) */
   epochLength?: number
+  /** load senders for throughput benchmarks (see ConsortiumOptions.loadSenders; default none) */
+  loadSenders?: number
   /** replace an existing testnet in `dir` (refused while its validators run) */
   force?: boolean
 }
@@ -57,7 +59,7 @@ export async function generateTestnet(opts: GenerateOptions): Promise<TestnetFil
         return { index: i, id: `validator-${i}`, key, peerId, home: `v${i}`, listen, p2p: `${listen}/p2p/${peerId}`, apiPort, api: `http://${LOOPBACK}:${apiPort}` }
       }),
     )
-    const consortium = buildConsortium({ chainId, validators: validators.map((v) => ({ id: v.id, publicKey: v.key.publicKey })), epochLength: opts.epochLength })
+    const consortium = buildConsortium({ chainId, validators: validators.map((v) => ({ id: v.id, publicKey: v.key.publicKey })), epochLength: opts.epochLength, loadSenders: opts.loadSenders })
     try {
       genesisState(consortium.genesis)
     } catch (e) {

@@ -10,7 +10,7 @@
  */
 export * from './errors.ts'
 export { generateTestnet, DEFAULT_CHAIN_ID, MAX_VALIDATORS, type GenerateOptions } from './generate.ts'
-export { buildConsortium, CONSORTIUM_MEMBERS, ATTESTATION_ROOT, SIM_PLATFORM, REVOCATION_AUTHORITY, ENCLAVE_ID, TESTNET_MEASUREMENT, type Consortium, type ConsortiumOptions } from './consortium.ts'
+export { buildConsortium, loadSenderId, CONSORTIUM_MEMBERS, ATTESTATION_ROOT, SIM_PLATFORM, REVOCATION_AUTHORITY, ENCLAVE_ID, TESTNET_MEASUREMENT, type Consortium, type ConsortiumOptions } from './consortium.ts'
 export {
   TESTNET_FILE, MEMBERS_DIR, AUTHORITIES_DIR, ENCLAVES_DIR, TestnetFileSchema, readTestnetFile, homeOf, validatorAt, readKeyFile, writeKeyFile,
   type TestnetFile, type TestnetValidator,
@@ -26,3 +26,4 @@ export {
 export { formatEndpoints, formatStatusTable } from './format.ts'
 export { ScenarioManifestSchema, ScenarioStepSchema, parseScenarioManifest, readScenarioManifest, partitionGroups, type ScenarioManifest, type ScenarioManifestInput, type ScenarioStep } from './manifest.ts'
 export { runScenario, type ScenarioOptions, type ScenarioReport, type StepOutcome } from './scenario.ts'
+export { grantLoad, submitTx, type GrantLoad } from './load.ts'

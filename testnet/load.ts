@@ -18,7 +18,12 @@ export interface GrantLoad {
   next(): Uint8Array
 }
 
-export async function grantLoad(dir: string, firstNonce = 0): Promise<GrantLoad> {
+/**
+ * Budget re-affirmations sent by `sender` (a governor), nonces counting up from
+ * `firstNonce`; co-signed by another governor when the chain's governance
+ * threshold is 2 (a chain with load senders has threshold 1).
+ */
+export async function grantLoad(dir: string, firstNonce = 0, sender = 'gov-1'): Promise<GrantLoad> {
   const file = await readTestnetFile(dir)
   if (file.app !== 'ledger') throw new TestnetError('SCENARIO', `testnet in ${dir} runs the ${file.app} app: it has no ledger to send transactions to`)
   const key = (id: string) => {
@@ -26,16 +31,19 @@ export async function grantLoad(dir: string, firstNonce = 0): Promise<GrantLoad>
     if (m === undefined) throw new TestnetError('SCENARIO', `testnet in ${dir} has no member '${id}'`)
     return readKeyFile(join(dir, m.key))
   }
-  const [gov1, gov2] = await Promise.all([key('gov-1'), key('gov-2')])
   const genesis = await readGenesis(dir) // DIR/genesis.json, as every validator home holds it
+  if (genesis.governanceThreshold > 2) throw new TestnetError('SCENARIO', `testnet in ${dir} needs ${genesis.governanceThreshold} governors per grant; the load sends at most 2`)
+  const cosigner = sender === 'gov-2' ? 'gov-1' : 'gov-2'
+  const [own, co] = await Promise.all([key(sender), genesis.governanceThreshold === 2 ? key(cosigner) : undefined])
   const budget = genesis.budgets?.[0]
   if (budget === undefined) throw new TestnetError('SCENARIO', `testnet in ${dir} grants no budget at genesis`)
   let nonce = firstNonce
   return {
     file,
     next() {
-      const tx = makeTx(file.chainId, 'budget.grant', 'gov-1', nonce++, { member: budget.member, epsilon: budget.epsilon, delta: budget.delta })
-      return encodeTx({ ...signTx(tx, gov1.secretKey), approvals: [approveTx(tx, 'gov-2', gov2.secretKey)] })
+      const tx = makeTx(file.chainId, 'budget.grant', sender, nonce++, { member: budget.member, epsilon: budget.epsilon, delta: budget.delta })
+      const signed = signTx(tx, own.secretKey)
+      return encodeTx(co === undefined ? signed : { ...signed, approvals: [approveTx(tx, cosigner, co.secretKey)] })
     },
   }
 }

@@ -5,7 +5,7 @@
  * offered to the next target, the same bytes, until one takes it. One sender per
  * testnet keeps the nonces in order. A background `pump` sends at a fixed rate.
  */
-import { grantLoad } from '../../testnet/load.ts'
+import { grantLoad } from '../../testnet/index.ts'
 import { txId } from '../../ledger/index.ts'
 import { sleep } from './net.ts'
 

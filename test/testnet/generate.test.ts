@@ -3,10 +3,11 @@ import { readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { genesisState, GenesisSchema, StateKey, toHex } from '../../ledger/index.ts'
+import { AttestationVerifierRegistry, decodeTx, executeBlock, genesisState, GenesisSchema, StateKey, toHex } from '../../ledger/index.ts'
+import { SIM_FORMAT, SimAttestationVerifier } from '../../enclave/index.ts'
 import { readGenesis, readKey, readNodeConfig } from '../../node/config.ts'
 import { peerIdOf, peerKeyFromSeed } from '../../node/p2p/index.ts'
-import { freePorts, generateTestnet, readKeyFile, readTestnetFile, TestnetError } from '../../testnet/index.ts'
+import { freePorts, generateTestnet, grantLoad, readKeyFile, readTestnetFile, TestnetError } from '../../testnet/index.ts'
 import { Sandbox } from './helpers.ts'
 
 const sandbox = new Sandbox()
@@ -70,6 +71,25 @@ describe('generateTestnet', () => {
     const enclave = await readKeyFile(join(dir, file.enclaves[0]!.key))
     expect(toHex(genesis.enclaves![0]!.publicKey)).toBe(toHex(enclave.publicKey))
     expect(GenesisSchema.safeParse(genesis).success).toBe(true)
+  })
+
+  it('adds load senders for benchmarks: governors that each alone re-affirm a budget with one signature', async () => {
+    const dir = await sandbox.dir()
+    const file = await generateTestnet({ dir, validators: 1, loadSenders: 3 })
+    expect(file.members.filter((m) => m.id.startsWith('load-')).map((m) => [m.id, m.roles])).toEqual([['load-0', ['governor']], ['load-1', ['governor']], ['load-2', ['governor']]])
+    const genesis = await readGenesis(dir)
+    expect(genesis.governanceThreshold).toBe(1)
+    const load = await grantLoad(dir, 0, 'load-2')
+    const tx = load.next()
+    expect(decodeTx(tx).signed.approvals).toBeUndefined()
+    const state = genesisState(genesis)
+    const outcome = executeBlock(state, { height: 1, time: 0, txs: [tx, load.next()] }, { attestation: new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier()) })
+    expect(outcome.receipts.map((r) => r.code)).toEqual(['OK', 'OK'])
+    // the consortium's own governance, without load senders, still needs both governors
+    const plain = await sandbox.dir()
+    await generateTestnet({ dir: plain, validators: 1 })
+    expect((await readGenesis(plain)).governanceThreshold).toBe(2)
+    expect(decodeTx((await grantLoad(plain)).next()).signed.approvals?.map((a) => a.member)).toEqual(['gov-2'])
   })
 
   it('refuses to overwrite an existing testnet unless forced, and then makes new keys', async () => {
