@@ -54,6 +54,8 @@ await stream.ready
 /** a client hands what fell due to each validator this often (one batch per validator per tick, at most) */
 const TICK_MS = 20
 const refused = new Map<string, number>()
+/** refusals that mean "not now": the mempool is at its limit for clients, or the sender's rate is */
+const RETRY = new Set(['FULL', 'MEMPOOL_FULL', 'RATE_LIMITED'])
 const outbox: Uint8Array[][] = apis.map(() => [])
 const busy = apis.map(() => false)
 let failures = 0
@@ -63,18 +65,32 @@ async function post(v: number): Promise<void> {
   busy[v] = true
   const batch = outbox[v]!.splice(0, 1000)
   const at = performance.now()
-  for (const tx of batch) sentAt.set(txId(tx).toString(), at)
+  // latency counts from the first offer: a transaction the node asks to retry keeps its time
+  for (const tx of batch) {
+    const id = txId(tx).toString()
+    if (!sentAt.has(id)) sentAt.set(id, at)
+  }
+  let retry: Uint8Array[] = []
   try {
     const res = await fetch(new URL('/v1/txs/batch', apis[v]), { method: 'POST', headers: { 'content-type': 'application/cbor' }, body: encode(batch), signal: AbortSignal.timeout(10_000) })
     const body = (await res.json()) as { results?: Array<{ id?: string; error?: { code: string } }>; error?: { code: string } }
-    if (!res.ok) refused.set(body.error?.code ?? `HTTP ${res.status}`, (refused.get(body.error?.code ?? `HTTP ${res.status}`) ?? 0) + batch.length)
-    for (const r of body.results ?? []) if (r.error !== undefined) refused.set(r.error.code, (refused.get(r.error.code) ?? 0) + 1)
+    if (!res.ok) retry = batch
+    ;(body.results ?? []).forEach((r, i) => {
+      if (r.error === undefined) return
+      refused.set(r.error.code, (refused.get(r.error.code) ?? 0) + 1)
+      // a well-behaved client offers again what the node asked it to retry, in nonce order
+      if (RETRY.has(r.error.code)) retry.push(batch[i]!)
+    })
   } catch {
     failures++
+    retry = batch
   } finally {
     busy[v] = false
   }
-  void post(v)
+  if (retry.length > 0) {
+    outbox[v]!.unshift(...retry)
+    setTimeout(() => void post(v), 50) // back off a little
+  } else void post(v)
 }
 
 t0 = performance.now()

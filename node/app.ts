@@ -68,6 +68,7 @@ export class LedgerApp implements App, BlockFeed {
     attestation: new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier()),
     // signatures are verified once, when a transaction enters the mempool
     verifiedSender: (id, publicKey) => this.pool.verifiedUnder(id, publicKey),
+    decoded: (bytes) => this.pool.decodedOf(bytes),
   }
 
   private constructor(components: LedgerAppComponents, state: LedgerState, headBlock: CID | null) {

@@ -12,7 +12,7 @@ import { LedgerError, type LedgerErrorCode } from '../errors.ts'
 import { StateKey } from '../state/keys.ts'
 import type { ChainParams, EnclaveRecord, MemberRecord } from '../state/records.ts'
 import { type LedgerState, StateOverlay } from '../state/state.ts'
-import { decodeTx, verifyTxSignature, type DecodedTx } from '../tx/envelope.ts'
+import { decodeTx, verifyDecodedTx, type DecodedTx } from '../tx/envelope.ts'
 import type { TxType } from '../tx/schema.ts'
 import { isRevoked, type BlockInfo, type ExecutionComponents, type Sender, type TxContext } from './context.ts'
 import { applyEpochBoundary, budgetGrant, enclaveRegister, enclaveRevoke, memberRegister, memberRevoke, validatorSetUpdate } from './membership.ts'
@@ -70,7 +70,7 @@ export function executeBlock(state: LedgerState, block: BlockInput, components: 
     const txOverlay = new StateOverlay(overlay)
     let id: CID | undefined
     try {
-      const decoded = decodeTx(bytes)
+      const decoded = components.decoded?.(bytes) ?? decodeTx(bytes)
       id = decoded.id
       applyTx(decoded, txOverlay, params, block, state.root, components)
       txOverlay.mergeInto(overlay)
@@ -97,8 +97,8 @@ function applyTx(decoded: DecodedTx, state: StateOverlay, params: ChainParams, b
   const expected = state.get<number>(nonceKey) ?? 0
   if (tx.nonce !== expected) throw new LedgerError('BAD_NONCE', `nonce ${tx.nonce} of '${tx.sender}' is not the next one (${expected})${tx.nonce < expected ? ': replay' : ''}`)
   const checked = components.verifiedSender?.(decoded.id.toString(), sender.record.publicKey) === true
-  if (!checked && !verifyTxSignature(tx, sender.record.publicKey, signed.sig)) throw new LedgerError('BAD_SIGNATURE', `signature of '${tx.sender}' does not verify`)
-  const ctx: TxContext = { block, preStateRoot, state, params, sender, signed, tx, components, governance: false }
+  if (!checked && !verifyDecodedTx(decoded, sender.record.publicKey, signed.sig)) throw new LedgerError('BAD_SIGNATURE', `signature of '${tx.sender}' does not verify`)
+  const ctx: TxContext = { block, preStateRoot, state, params, sender, signed, tx, signing: decoded.signing, components, governance: false }
   HANDLERS[tx.type](ctx)
   if ((signed.approvals?.length ?? 0) > 0 && !ctx.governance) throw new LedgerError('BAD_ARGUMENT', `${tx.type} takes no governance approvals`)
   state.put(nonceKey, expected + 1)

@@ -5,13 +5,13 @@
  */
 import { type AttestationVerifier, evidenceNonce } from '../attestation.ts'
 import { bytesEqual, toHex } from '../codec.ts'
-import { isWeakPublicKey } from '../crypto.ts'
+import { isWeakPublicKey, verifyBytes } from '../crypto.ts'
 import { LedgerError } from '../errors.ts'
 import type { ChainParams, EnclaveRecord, MemberRecord } from '../state/records.ts'
 import { StateKey } from '../state/keys.ts'
 import type { StateOverlay } from '../state/state.ts'
 import type { AttestationEvidence, Role, SignedTx, TxType, Tx } from '../tx/schema.ts'
-import { verifyTxSignature } from '../tx/envelope.ts'
+import type { DecodedTx } from '../tx/envelope.ts'
 
 export interface ExecutionComponents {
   attestation: AttestationVerifier
@@ -22,6 +22,8 @@ export interface ExecutionComponents {
    * execution verifies. Either way the outcome is the same on every replica.
    */
   verifiedSender?(id: string, publicKey: Uint8Array): boolean
+  /** What decodeTx(bytes) gave when this node decoded these exact bytes before (its mempool); absent or undefined: execution decodes. */
+  decoded?(bytes: Uint8Array): DecodedTx | undefined
 }
 
 export interface BlockInfo {
@@ -41,6 +43,8 @@ export interface TxContext<T extends TxType = TxType> {
   sender: Sender
   signed: SignedTx<T>
   tx: Tx<T>
+  /** the bytes the sender and any co-signers signed (txSigningBytes(tx)) */
+  signing: Uint8Array
   components: ExecutionComponents
   /** set by requireGovernance: the transaction's approvals were checked and counted */
   governance: boolean
@@ -97,7 +101,7 @@ export function requireGovernance(ctx: TxContext): void {
     const g = ctx.state.get<MemberRecord>(StateKey.member(a.member))
     if (g === undefined || !g.roles.includes('governor')) throw new LedgerError('FORBIDDEN_ROLE', `approval by '${a.member}', who is not a governor`)
     if (isRevoked(g, ctx.block.height)) throw new LedgerError('MEMBER_REVOKED', `approval by revoked governor '${a.member}'`)
-    if (!verifyTxSignature(ctx.tx, g.publicKey, a.sig)) throw new LedgerError('BAD_SIGNATURE', `approval signature of '${a.member}' does not verify`)
+    if (!verifyBytes(g.publicKey, ctx.signing, a.sig)) throw new LedgerError('BAD_SIGNATURE', `approval signature of '${a.member}' does not verify`)
     signers.add(a.member)
   }
   if (signers.size < ctx.params.governanceThreshold) {

@@ -31,6 +31,11 @@ export function verifyTxSignature(tx: Tx, publicKey: Uint8Array, sig: Uint8Array
   return verifyBytes(publicKey, txSigningBytes(tx), sig)
 }
 
+/** Whether `sig` (the sender's or a co-signer's) signs decoded transaction `d` under `publicKey`. */
+export function verifyDecodedTx(d: DecodedTx, publicKey: Uint8Array, sig: Uint8Array): boolean {
+  return verifyBytes(publicKey, d.signing, sig)
+}
+
 export function encodeTx(signed: SignedTx): Uint8Array {
   const envelope: Record<string, unknown> = { tx: signed.tx, sig: signed.sig }
   // canonical: approvals sorted by member id (decodeTx refuses any other order)
@@ -46,6 +51,8 @@ export interface DecodedTx {
   signed: SignedTx<TxType> & { tx: AnyTx }
   bytes: Uint8Array
   id: CID
+  /** what the sender and co-signers signed: txSigningBytes(tx), cut from `bytes` rather than encoded again */
+  signing: Uint8Array
 }
 
 /** Decodes and schema-checks untrusted bytes. Throws LedgerError (MALFORMED, OVERSIZED, UNKNOWN_TX_TYPE). */
@@ -62,7 +69,25 @@ export function decodeTx(bytes: Uint8Array): DecodedTx {
   const signed = { ...envelope.data, tx: { ...tx, type, body: body.data } } as DecodedTx['signed']
   // Canonical form: the bytes must be what encodeTx gives (DAG-CBOR, approvals sorted by member id).
   if (!bytesEqual(encodeTx(signed), bytes)) throw new LedgerError('MALFORMED', 'transaction is not in canonical form (DAG-CBOR, approvals sorted by member id)')
-  return { signed, bytes, id: txId(bytes) }
+  return { signed, bytes, id: txId(bytes), signing: signingFromEnvelope(bytes, signed) }
+}
+
+// In canonical DAG-CBOR a map's keys are ordered shortest first, so an envelope is
+// [map header][key "tx"][the tx's encoding][key "sig"][64-byte string][key "approvals"][array]:
+// the tx's encoding, which is what gets signed, lies between fixed-size parts.
+const TX_KEY_END = 1 + 3 // map header (2 or 3 entries), "tx" as a 2-character text string
+const SIG_PART = 4 + 2 + 64 // "sig" as a 3-character text string, byte-string header, signature
+const APPROVALS_KEY = 1 + 9 // "approvals" as a 9-character text string
+const TX_TAG = new TextEncoder().encode(DomainTag.TX)
+
+/** txSigningBytes(signed.tx) out of canonical envelope bytes (decodeTx checked they are canonical). */
+function signingFromEnvelope(bytes: Uint8Array, signed: SignedTx): Uint8Array {
+  const approvals = signed.approvals !== undefined && signed.approvals.length > 0 ? APPROVALS_KEY + encode(signed.approvals).length : 0
+  const txBytes = bytes.subarray(TX_KEY_END, bytes.length - SIG_PART - approvals)
+  const out = new Uint8Array(TX_TAG.length + 1 + txBytes.length)
+  out.set(TX_TAG, 0)
+  out.set(txBytes, TX_TAG.length + 1)
+  return out
 }
 
 export function makeTx<T extends TxType>(chain: string, type: T, sender: string, nonce: number, body: TxBody<T>): Tx<T> {

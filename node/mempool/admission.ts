@@ -8,7 +8,7 @@
  * receipt. The signature check is separate because it is the expensive one: the
  * mempool runs its own cheap limits first.
  */
-import { decodeTx, LedgerError, MAX_TX_BYTES, verifyTxSignature, type DecodedTx } from '../../ledger/index.ts'
+import { decodeTx, LedgerError, MAX_TX_BYTES, verifyDecodedTx, type DecodedTx } from '../../ledger/index.ts'
 import { MempoolError } from './errors.ts'
 import type { MempoolSender, MempoolState } from './state.ts'
 
@@ -55,6 +55,6 @@ export function precheck(bytes: Uint8Array, state: MempoolState, maxTxBytes: num
 /** The ledger's signature check of the sender (co-signers' approvals are checked by the governance handlers). */
 export function checkSignature(a: Admissible): MempoolError | undefined {
   const { tx, sig } = a.decoded.signed
-  if (!verifyTxSignature(tx, a.sender.publicKey, sig)) return new MempoolError('BAD_SIGNATURE', `signature of '${tx.sender}' does not verify`, { ledgerCode: 'BAD_SIGNATURE' })
+  if (!verifyDecodedTx(a.decoded, a.sender.publicKey, sig)) return new MempoolError('BAD_SIGNATURE', `signature of '${tx.sender}' does not verify`, { ledgerCode: 'BAD_SIGNATURE' })
   return undefined
 }

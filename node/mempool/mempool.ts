@@ -22,7 +22,7 @@
  * nothing else, so `take` is a pure function of the pool and its arguments.
  */
 import { commandKey, type Mempool } from '../../consensus/index.ts'
-import { bytesEqual, MAX_TX_BYTES } from '../../ledger/index.ts'
+import { bytesEqual, MAX_TX_BYTES, type DecodedTx } from '../../ledger/index.ts'
 import { checkSignature, precheck } from './admission.ts'
 import { MEMPOOL_ERROR_CODES, MempoolError, type MempoolErrorCode } from './errors.ts'
 import { MinHeap } from './heap.ts'
@@ -43,6 +43,14 @@ export interface TxMempoolComponents {
 export interface TxMempoolOptions {
   /** most transactions held (default 50,000) */
   maxCount?: number
+  /**
+   * A client's transaction is refused (FULL, retry later) while this many are held
+   * (default 4,096): a node offered more than it can order sheds the excess at the
+   * door, before decoding or verifying it, and keeps its CPU for consensus and for
+   * what it already holds. Transactions from peers (which another validator took)
+   * are admitted up to maxCount.
+   */
+  maxLocalPending?: number
   /** most encoded bytes held (default 64 MiB) */
   maxBytes?: number
   /** most transactions held per sender (default 256) */
@@ -55,7 +63,7 @@ export interface TxMempoolOptions {
   rateLimit?: RateLimitOptions | null
 }
 
-export const MEMPOOL_DEFAULTS = { maxCount: 50_000, maxBytes: 64 * 1024 * 1024, maxPerSender: 256, maxNonceGap: 64, rateLimit: { burst: 128, perSecond: 32 } } as const
+export const MEMPOOL_DEFAULTS = { maxCount: 50_000, maxLocalPending: 4_096, maxBytes: 64 * 1024 * 1024, maxPerSender: 256, maxNonceGap: 64, rateLimit: { burst: 128, perSecond: 32 } } as const
 
 export interface PendingTx {
   /** the transaction id (CID string) */
@@ -80,6 +88,8 @@ export interface MempoolStats {
 }
 
 interface Entry extends PendingTx {
+  /** what admission decoded (block execution reuses it) */
+  decoded: DecodedTx
   /** commandKey(bytes): how consensus names it in `exclude` */
   key: string
   /** arrival order */
@@ -99,6 +109,7 @@ interface SenderQueue {
 export class TxMempool implements Mempool {
   private state: MempoolState
   private readonly maxCount: number
+  private readonly maxLocalPending: number
   private readonly maxBytes: number
   private readonly maxPerSender: number
   private readonly maxNonceGap: number
@@ -116,6 +127,7 @@ export class TxMempool implements Mempool {
   constructor(components: TxMempoolComponents, options: TxMempoolOptions = {}) {
     this.state = components.state
     this.maxCount = positive('maxCount', options.maxCount ?? MEMPOOL_DEFAULTS.maxCount)
+    this.maxLocalPending = positive('maxLocalPending', options.maxLocalPending ?? MEMPOOL_DEFAULTS.maxLocalPending)
     this.maxBytes = positive('maxBytes', options.maxBytes ?? MEMPOOL_DEFAULTS.maxBytes)
     this.maxPerSender = positive('maxPerSender', options.maxPerSender ?? MEMPOOL_DEFAULTS.maxPerSender)
     this.maxNonceGap = positive('maxNonceGap', options.maxNonceGap ?? MEMPOOL_DEFAULTS.maxNonceGap, 0)
@@ -198,6 +210,11 @@ export class TxMempool implements Mempool {
     return q !== undefined && bytesEqual(q.publicKey, publicKey)
   }
 
+  /** The decoding admission made of these exact bytes, if they are held here (block execution need not decode again). */
+  decodedOf(bytes: Uint8Array): DecodedTx | undefined {
+    return this.byKey.get(commandKey(bytes))?.decoded
+  }
+
   /** How many transactions `sender` has pending. */
   pendingOf(sender: string): number {
     return this.senders.get(sender)?.byNonce.size ?? 0
@@ -249,10 +266,12 @@ export class TxMempool implements Mempool {
 
   /** The admission pipeline: cheap checks first, the signature once nothing cheap refuses, mutation last. Returns the id or the refusal. */
   private admit(bytes: Uint8Array, origin: TxOrigin): string | MempoolError {
-    if (bytes instanceof Uint8Array && bytes.length <= this.maxTxBytes) {
-      const held = this.byKey.get(commandKey(bytes))
-      if (held !== undefined) return new MempoolError('DUPLICATE', `transaction ${held.id} is already pending`)
+    if (origin === 'local' && this.byKey.size >= this.maxLocalPending) {
+      return new MempoolError('FULL', `the mempool holds ${this.byKey.size} transactions, as many as it takes from clients; retry later`)
     }
+    const key = bytes instanceof Uint8Array && bytes.length <= this.maxTxBytes ? commandKey(bytes) : undefined
+    const held = key === undefined ? undefined : this.byKey.get(key)
+    if (held !== undefined) return new MempoolError('DUPLICATE', `transaction ${held.id} is already pending`)
     const a = precheck(bytes, this.state, this.maxTxBytes, this.maxNonceGap)
     if (a instanceof MempoolError) return a
     const { tx } = a.decoded.signed
@@ -270,7 +289,7 @@ export class TxMempool implements Mempool {
     if (bad !== undefined) return bad
     this.buckets?.spend(tx.sender)
     for (const v of victims) this.remove(v, 'evicted')
-    const entry: Entry = { id: a.decoded.id.toString(), key: commandKey(bytes), bytes, sender: tx.sender, nonce: tx.nonce, origin, seq: this.seq++ }
+    const entry: Entry = { id: a.decoded.id.toString(), decoded: a.decoded, key: key ?? commandKey(bytes), bytes, sender: tx.sender, nonce: tx.nonce, origin, seq: this.seq++ }
     let queue = this.senders.get(tx.sender)
     if (queue === undefined) {
       queue = { byNonce: new Map(), next: a.next, publicKey: a.sender.publicKey, lastSeq: entry.seq }

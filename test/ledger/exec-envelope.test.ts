@@ -1,6 +1,6 @@
 // Rules every transaction passes before its handler: decoding, chain id, sender, nonce, signature.
 import { describe, expect, it } from 'vitest'
-import { encode, encodeTx, executeBlock, signTx, StateKey, txId, type MemberRecord } from '../../ledger/index.ts'
+import { decodeTx, encode, encodeTx, executeBlock, signTx, StateKey, txId, type MemberRecord } from '../../ledger/index.ts'
 import { CHAIN, codes, keysFor, TestChain, testVerifier } from './harness.ts'
 
 const grant = { member: 'bank-a', epsilon: 4, delta: 1e-5 }
@@ -58,6 +58,20 @@ describe('transaction envelope rules', () => {
     expect(asked).toEqual([[txId(forged).toString(), current]])
     // a vouched-for signature is not checked again (the mempool never vouches for a bad one)
     expect(run((id, key) => id === txId(forged).toString() && Buffer.from(key).toString('hex') === current)).toEqual(['OK'])
+  })
+
+  it('reuses a decoding the node made of the same bytes before, and decodes what it does not know', () => {
+    const c = new TestChain()
+    const known = c.tx('gov-1', 'budget.grant', grant)
+    const unknown = c.tx('gov-1', 'budget.grant', { ...grant, epsilon: 5 }, { nonce: 1 })
+    const asked: Uint8Array[] = []
+    const cached = decodeTx(known)
+    const outcome = executeBlock(c.state, { height: c.state.height + 1, time: 0, txs: [known, unknown] }, {
+      attestation: testVerifier,
+      decoded: (bytes) => (asked.push(bytes), bytes === known ? cached : undefined),
+    })
+    expect(asked).toEqual([known, unknown])
+    expect(outcome.receipts.map((r) => [r.code, r.tx.toString()])).toEqual([['OK', txId(known).toString()], ['OK', txId(unknown).toString()]])
   })
 
   it('refuses replays and nonce gaps, and a failed transaction does not consume its nonce', () => {

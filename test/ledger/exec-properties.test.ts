@@ -1,7 +1,7 @@
 // Property-based tests over encoding and execution (fast-check).
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeTx, DomainTag, encodeTx, executeBlock, isLedgerError, LedgerError, signPayload, StateKey, type BudgetRecord, type TxBody, type TxType } from '../../ledger/index.ts'
+import { decodeTx, DomainTag, encodeTx, txSigningBytes, executeBlock, isLedgerError, LedgerError, signPayload, StateKey, type BudgetRecord, type TxBody, type TxType } from '../../ledger/index.ts'
 import { CHAIN, keysFor, modelCid, PARTICIPANTS, TestChain, testEvidence, testVerifier } from './harness.ts'
 
 const SENDERS = ['gov-1', 'gov-2', 'coord', 'auditor', 'enclave-1', 'stranger', ...PARTICIPANTS]
@@ -145,15 +145,17 @@ describe('execution properties', () => {
 })
 
 describe('encoding properties', () => {
-  it('signed transactions round-trip through DAG-CBOR with a stable id', () => {
+  it('signed transactions (with and without co-signers) round-trip through DAG-CBOR with a stable id and their signed bytes', () => {
     fc.assert(
-      fc.property(pick(SENDERS), bodyArb, fc.nat({ max: 1_000_000 }), (sender, { type, body }, nonce) => {
+      fc.property(pick(SENDERS), bodyArb, fc.nat({ max: 1_000_000 }), fc.subarray(['gov-1', 'gov-2', 'auditor']), (sender, { type, body }, nonce, approvers) => {
         const c = new TestChain()
-        const bytes = c.tx(sender, type, body as never, { nonce })
+        const bytes = c.tx(sender, type, body as never, { nonce, approvers: approvers.length > 0 ? approvers : undefined })
         const decoded = decodeTx(bytes)
         expect(decoded.signed.tx).toMatchObject({ chain: CHAIN, type, sender, nonce })
         expect(encodeTx(decoded.signed)).toEqual(bytes)
         expect(decodeTx(bytes).id.equals(decoded.id)).toBe(true)
+        // the signed bytes, cut out of the envelope, are exactly what the signers signed
+        expect(decoded.signing).toEqual(txSigningBytes(decoded.signed.tx))
       }),
       { numRuns: 100 },
     )

@@ -1,4 +1,4 @@
-// TxMempool limits: per-sender cap, per-sender token bucket on an injected clock, FULL and the eviction policy.
+// TxMempool limits: per-sender cap, per-sender token bucket on an injected clock, FULL (for clients, and by count or bytes) and the eviction policy.
 import { describe, expect, it } from 'vitest'
 import { txId } from '../../../ledger/index.ts'
 import { TokenBuckets } from '../../../node/mempool/index.ts'
@@ -68,6 +68,23 @@ describe('TxMempool limits', () => {
     if (!r.ok) expect(r.error.message).toMatch(/mempool is full \(4 transactions/)
     expect(fx.pool.size()).toBe(4)
     expect(fx.pool.stats().refused.FULL).toBe(1)
+  })
+
+  it('FULL for clients once maxLocalPending are held, before any decoding; peers’ transactions still enter up to maxCount', () => {
+    const fx = new Fixture({ maxLocalPending: 2, maxCount: 10 })
+    fx.admit(fx.grant('s0', 0), 'local')
+    fx.admit(fx.grant('s1', 0), 'peer')
+    const r = fx.pool.add(fx.grant('s2', 0), { from: 'local' })
+    expect(r.ok ? 'admitted' : r.error.code).toBe('FULL')
+    if (!r.ok) expect(r.error.message).toMatch(/holds 2 transactions, as many as it takes from clients; retry later/)
+    // refused at the door: not even malformed bytes are looked at
+    const junk = fx.pool.add(new Uint8Array([0xff]), { from: 'local' })
+    expect(junk.ok ? 'admitted' : junk.error.code).toBe('FULL')
+    fx.admit(fx.grant('s2', 0), 'peer')
+    expect(fx.pool.size()).toBe(3)
+    // once blocks take some, clients get in again
+    fx.commit([fx.grant('s0', 0), fx.grant('s1', 0)])
+    fx.admit(fx.grant('s3', 0), 'local')
   })
 
   it('does not evict from a sender that would then hold no more than the newcomer (no back-and-forth)', () => {

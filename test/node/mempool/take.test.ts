@@ -117,7 +117,11 @@ describe('TxMempool.verifiedUnder (execution skips signatures the mempool checke
     expect(fx.pool.verifiedUnder(id, key)).toBe(true)
     expect(fx.pool.verifiedUnder(id, keysFor('s1').publicKey)).toBe(false)
     expect(fx.pool.verifiedUnder(txId(fx.grant('s0', 1)).toString(), key)).toBe(false)
+    // and execution may reuse its decoding of exactly those bytes
+    expect(fx.pool.decodedOf(tx)?.id.toString()).toBe(id)
+    expect(fx.pool.decodedOf(fx.grant('s0', 1))).toBeUndefined()
     fx.commit([tx])
     expect(fx.pool.verifiedUnder(id, key)).toBe(false) // gone once committed
+    expect(fx.pool.decodedOf(tx)).toBeUndefined()
   })
 })
