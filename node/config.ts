@@ -15,6 +15,7 @@ import * as dagJson from '@ipld/dag-json'
 import { z } from 'zod'
 import { fromHex, GenesisSchema, toHex, type Genesis } from '../ledger/index.ts'
 import { REPO_DB_DIR } from './repo.ts'
+import { BYZANTINE_BEHAVIOURS } from './byzantine.ts'
 
 export const HOME_FILES = {
   config: 'config.json',
@@ -49,6 +50,8 @@ export const NodeConfigSchema = z.strictObject({
   /** 'ledger' executes transactions; 'noop' orders opaque commands only (the HotStuff paper's benchmark workload) */
   app: z.enum(['ledger', 'noop']).default('ledger'),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  /** testnets only: this validator misbehaves on purpose (node/byzantine.ts); never set on a real validator */
+  byzantine: z.array(z.enum(BYZANTINE_BEHAVIOURS)).optional(),
 })
 export type NodeConfig = z.output<typeof NodeConfigSchema>
 export type NodeConfigInput = z.input<typeof NodeConfigSchema>

@@ -42,6 +42,8 @@ export interface DriverComponents {
   metrics?: NodeMetrics
   logger: DriverLogger
   now(): number
+  /** testnets only: rewrites what the core asks to send (node/byzantine.ts) */
+  misbehave?: (outputs: readonly EpochOutput[]) => EpochOutput[]
   /** called with blocks once they are executed (benchmarks, tools) */
   onCommitted?: (blocks: readonly Block[]) => void
   /** a broken internal invariant (e.g. the ledger refused a committed block): the node must stop */
@@ -179,7 +181,7 @@ export class ConsensusDriver {
   }
 
   private async run(outputs: EpochOutput[]): Promise<void> {
-    for (const o of outputs) {
+    for (const o of this.c.misbehave?.(outputs) ?? outputs) {
       switch (o.type) {
         case 'persist-safety':
           await this.c.store.saveSafety(o.state, o.blocks)

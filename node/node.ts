@@ -20,6 +20,7 @@ import { HOME_FILES, type NodeConfig, type ValidatorKey } from './config.ts'
 import { ConsensusStore, type EpochRecord } from './consensus-store.ts'
 import { ConsensusDriver, epochSetup, finiteOr, nextEpochRecord, type DriverLogger } from './driver.ts'
 import { TxGossip } from './tx-gossip.ts'
+import { Byzantine } from './byzantine.ts'
 import { P2PHost, peerIdOfPublicKey, peerKeyFromSeed } from './p2p/index.ts'
 
 export const VERSION = '0.1.0'
@@ -125,7 +126,11 @@ export class ValidatorNode {
     const chainId = genesis.chainId
     // the ledger's transactions travel in gossip batches; a noop app's commands stay where they were submitted
     const txs = app.kind === 'ledger' ? new TxGossip({ host: this.host, app, logger, onAdmitted: () => this.driver?.commandsAvailable() }, { chainId }) : undefined
-    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, txs, peerIdOf, metrics: this.metrics, logger, now: () => Date.now(), onCommitted: this.o.onCommitted, onFatal: (e) => this.o.onFatal?.(e) }, { chainId })
+    const epochs = this.epochs
+    const byzantine = config.byzantine === undefined || config.byzantine.length === 0 ? undefined
+      : new Byzantine({ signer: ed25519Signer(0, key.secretKey), validators: () => epochs.setup.validators, self: this.peerId, logger }, config.byzantine)
+    if (byzantine !== undefined) logger.warn({ behaviours: config.byzantine }, 'this validator is Byzantine on purpose (testnet fault injection)')
+    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, txs, misbehave: byzantine === undefined ? undefined : (o) => byzantine.apply(o), peerIdOf, metrics: this.metrics, logger, now: () => Date.now(), onCommitted: this.o.onCommitted, onFatal: (e) => this.o.onFatal?.(e) }, { chainId })
     await this.driver.start()
 
     if (this.chain !== null && app instanceof LedgerApp) {

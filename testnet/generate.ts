@@ -15,6 +15,7 @@ import { TestnetError } from './errors.ts'
 import { AUTHORITIES_DIR, ENCLAVES_DIR, MEMBERS_DIR, readTestnetFile, TESTNET_FILE, writeKeyFile, writeTestnetFile, type TestnetFile } from './layout.ts'
 import { checkPortsFree, freePorts, LOOPBACK } from './ports.ts'
 import { runningPid } from './process.ts'
+import type { ByzantineBehaviour } from '../node/byzantine.ts'
 
 export const MAX_VALIDATORS = 100
 export const DEFAULT_CHAIN_ID = 'fedledger-testnet'
@@ -33,6 +34,8 @@ export interface GenerateOptions {
   logLevel?: NonNullable<NodeConfigInput['log']>['level']
   /** blocks per epoch (default 1000) */
   epochLength?: number
+  /** validators that misbehave on purpose, by index (fault-injection tests; node/byzantine.ts) */
+  byzantine?: Readonly<Record<number, readonly ByzantineBehaviour[]>>
   /** load senders for throughput benchmarks (see ConsortiumOptions.loadSenders; default none) */
   loadSenders?: number
   /** replace an existing testnet in `dir` (refused while its validators run) */
@@ -83,6 +86,7 @@ export async function generateTestnet(opts: GenerateOptions): Promise<TestnetFil
         consensus: opts.consensus ?? {},
         app: opts.app ?? 'ledger',
         log: { level: opts.logLevel ?? 'info' },
+        ...(opts.byzantine?.[v.index] === undefined ? {} : { byzantine: [...opts.byzantine[v.index]!] }),
       })
     }
     created.push(MEMBERS_DIR, AUTHORITIES_DIR, ENCLAVES_DIR)

@@ -36,10 +36,10 @@ function killLeftovers(homes: readonly string[]): void {
   }
 }
 
-export async function startNet(opts: Pick<UpOptions, 'consensus' | 'timeoutMs'> = {}): Promise<Net> {
+export async function startNet(opts: Pick<UpOptions, 'consensus' | 'timeoutMs' | 'byzantine'> = {}): Promise<Net> {
   const dir = await mkdtemp(join(tmpdir(), 'fedledger-e2e-'))
   try {
-    const result = await up(dir, { validators: 4, timeoutMs: opts.timeoutMs ?? 90_000, consensus: opts.consensus, stopTimeoutMs: 3_000 })
+    const result = await up(dir, { validators: 4, timeoutMs: opts.timeoutMs ?? 90_000, consensus: opts.consensus, byzantine: opts.byzantine, stopTimeoutMs: 3_000 })
     const file = await readTestnetFile(dir)
     const homes = result.validators.map((v) => v.home)
     const onExit = (): void => killLeftovers(homes)
@@ -224,6 +224,22 @@ export async function logLines(home: string): Promise<LogLine[]> {
  * consensus message from a validator rejected, or a validator banned. The last
  * two mean a correct validator sent something judged invalid (or forged).
  */
+/**
+ * What each validator says of itself (height, view, leader, peers, mempool) and its
+ * last warnings: printed when an e2e test fails, so that a CI log shows why.
+ */
+export async function netSummary(net: Net): Promise<string> {
+  const lines: string[] = []
+  for (const [i, api] of net.apis.entries()) {
+    const s = await statusOf(api)
+    const leader = s?.leader?.id === undefined ? '?' : `validator-${net.peerIds.indexOf(s.leader.id)}`
+    lines.push(s === null ? `validator-${i}: no answer` : `validator-${i}: height ${s.committed.height}, view ${s.view}, leader ${leader}, ${s.peers} peers, ${s.mempoolSize} pending`)
+    const warnings = (await logLines(net.homes[i]!)).filter((l) => typeof l.level === 'number' && l.level >= 40).slice(-8)
+    for (const w of warnings) lines.push(`  ${JSON.stringify(w).slice(0, 400)}`)
+  }
+  return lines.join('\n')
+}
+
 export async function validatorFaults(net: Net): Promise<string[]> {
   const faults: string[] = []
   for (const [i, home] of net.homes.entries()) {

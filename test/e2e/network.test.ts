@@ -8,9 +8,9 @@
  * equivocation throughout, and every validator's log is checked for errors and
  * for honest validators rejecting or banning each other.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { blockEvents, blockPeers, kill, restart, unblockPeers } from '../../testnet/index.ts'
-import { chainOf, getJson, heights, validatorFaults, metric, sleep, startNet, statusOf, stopNet, waitCommitted, waitFor, type Net, type TxView } from './net.ts'
+import { chainOf, getJson, heights, netSummary, validatorFaults, metric, sleep, startNet, statusOf, stopNet, waitCommitted, waitFor, type Net, type TxView } from './net.ts'
 import { SafetyMonitor } from './monitor.ts'
 import { TxSender } from './sender.ts'
 import { rogueAttacks } from './attacks.ts'
@@ -63,6 +63,10 @@ beforeAll(async () => {
   sender = await TxSender.open(net.dir)
   monitor = await SafetyMonitor.start(net)
 }, 120_000)
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail' && net !== undefined) console.error(`the network after '${ctx.task.name}' failed:\n${await netSummary(net)}`)
+}, 30_000)
 
 afterAll(async () => {
   await monitor?.stop().catch(() => undefined)
