@@ -113,7 +113,13 @@ export class LedgerApp implements App, BlockFeed {
     this.pool.onCommit(block.payload, mempoolStateFrom(outcome.state))
     if (this.blockListeners.size > 0) {
       const committed: CommittedBlock = { height: block.height, id: this.headBlock.toString(), time: block.time, txs: block.payload.map((t) => txId(t).toString()) }
-      for (const l of this.blockListeners) l(committed)
+      for (const l of this.blockListeners) {
+        try {
+          l(committed)
+        } catch {
+          // a listener's failure is its own: the block is committed
+        }
+      }
     }
     return { txs: block.payload.length }
   }

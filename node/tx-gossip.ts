@@ -8,11 +8,12 @@
  * - Transactions a client hands to this node wait in an outbox for at most
  *   `batchMs` (or until the outbox holds `maxBatchCount` / `maxBatchBytes`), then
  *   leave as one message.
- * - Pending transactions are relayed again every `relayMs`, and at once when a
- *   peer joins the topic (connects and subscribes): gossip reaches only the peers connected at the time, and every
- *   validator (every future leader) should hold them. Relayed are the oldest the
- *   mempool holds, those a nonce gap keeps back here included: the peers may be
- *   ahead of this node and able to order them (a restarted node that is behind).
+ * - Pending transactions are relayed again every `relayMs`, and shortly after a
+ *   peer joins the topic (connects and subscribes): gossip reaches only the peers
+ *   connected at the time, and every validator (every future leader) should hold
+ *   them. Relayed are the oldest the mempool holds, those a nonce gap keeps back
+ *   here included: the peers may be ahead of this node and able to order them (a
+ *   restarted node that is behind).
  * - A received batch is admitted transaction by transaction (the mempool checks
  *   each once). Verdict for gossipsub scoring: a batch that does not decode, or
  *   holds a transaction whose fault is the sender's (bad signature, malformed),

@@ -1,9 +1,11 @@
 /**
  * The few validator HTTP API calls the testnet tools make: GET /v1/status (the
  * NodeStatusJson of node/api/status.ts, read leniently: only the fields shown
- * here are required) and the fault-injection admin hook, POST
+ * here are required) and the fault-injection admin hook: POST
  * /v1/admin/block and /v1/admin/unblock with {"peers": [peerId, …]}, which
- * refuses traffic with those peers both ways (node/p2p P2PHost.block/unblock).
+ * refuses traffic with those peers both ways (node/p2p P2PHost.block/unblock),
+ * and POST /v1/admin/delay with {"ms": N}, which holds back the node's own
+ * outgoing traffic by N ms (P2PHost.setDelay; 0 turns it off).
  */
 import { z } from 'zod'
 import { TestnetError } from './errors.ts'
@@ -65,21 +67,27 @@ export async function fetchStatus(api: string, opts: RequestOptions = {}): Promi
 
 /** POST <api>/v1/admin/block {"peers": [...]}: the node refuses traffic with these peers. */
 export async function blockPeers(api: string, peers: readonly string[], opts: RequestOptions = {}): Promise<void> {
-  await admin(api, 'block', peers, opts)
+  await admin(api, 'block', { peers }, opts)
 }
 
 /** POST <api>/v1/admin/unblock {"peers": [...]}: undoes blockPeers. */
 export async function unblockPeers(api: string, peers: readonly string[], opts: RequestOptions = {}): Promise<void> {
-  await admin(api, 'unblock', peers, opts)
+  await admin(api, 'unblock', { peers }, opts)
 }
 
-async function admin(api: string, action: 'block' | 'unblock', peers: readonly string[], opts: RequestOptions): Promise<void> {
+/** POST <api>/v1/admin/delay {"ms": N}: the node holds back its outgoing traffic by N ms (0 turns it off). */
+export async function delayPeer(api: string, ms: number, opts: RequestOptions = {}): Promise<void> {
+  await admin(api, 'delay', { ms }, opts)
+}
+
+async function admin(api: string, action: 'block' | 'unblock' | 'delay', body: unknown, opts: RequestOptions): Promise<void> {
   const url = new URL(`/v1/admin/${action}`, api).toString()
   try {
-    await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ peers }) }, opts)
+    await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }, opts)
   } catch (e) {
     if (e instanceof TestnetError && /HTTP 404/.test(e.message)) {
-      throw new TestnetError('API', `${e.message} (this node has no admin hook enabled; partitions need POST /v1/admin/${action})`, { cause: e })
+      const need = action === 'delay' ? 'delays' : 'partitions'
+      throw new TestnetError('API', `${e.message} (this node has no admin hook enabled; ${need} need POST /v1/admin/${action})`, { cause: e })
     }
     throw e
   }

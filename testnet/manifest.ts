@@ -11,6 +11,8 @@
  *                                    other's traffic; unlisted validators form one
  *                                    more group (needs the node's admin hook)
  *   heal      {}                     undo every partition (admin hook)
+ *   delay     {validator, ms}        the validator holds back its outgoing traffic
+ *                                    by ms (0..10000; 0 removes it) (admin hook)
  *   await-height {height, validators?, timeoutMs?}  fail the scenario unless the
  *                                    running (or listed) validators reach it in time
  *
@@ -35,6 +37,7 @@ export const ScenarioStepSchema = z.discriminatedUnion('action', [
   z.strictObject({ at, action: z.literal('resume'), validator: index }),
   z.strictObject({ at, action: z.literal('partition'), groups: z.array(z.array(index).min(1)).min(1) }),
   z.strictObject({ at, action: z.literal('heal') }),
+  z.strictObject({ at, action: z.literal('delay'), validator: index, ms: z.number().int().min(0).max(10_000) }),
   z.strictObject({
     at,
     action: z.literal('await-height'),

@@ -2,12 +2,14 @@
  * Runs a scenario manifest (manifest.ts) against a local testnet: brings the
  * network up, executes each fault step at its time, and tears everything down
  * at the end (also on failure or abort) unless asked to keep it running.
- * kill / restart / pause / resume act on the processes; partition and heal go
- * through each running validator's admin hook (client.ts), which the node must
- * serve; a validator restarted after a partition starts unblocked.
+ * kill / restart / pause / resume act on the processes; partition, heal and
+ * delay go through each running validator's admin hook (client.ts), which the
+ * node must serve (validators not running are skipped, as they would start
+ * clean anyway); a validator restarted after a partition or a delay starts
+ * unblocked and undelayed.
  */
 import { resolve } from 'node:path'
-import { blockPeers, fetchStatus, unblockPeers } from './client.ts'
+import { blockPeers, delayPeer, fetchStatus, unblockPeers } from './client.ts'
 import { sleep, TestnetError } from './errors.ts'
 import { homeOf, readTestnetFile, type TestnetFile } from './layout.ts'
 import { partitionGroups, type ScenarioManifest, type ScenarioStep } from './manifest.ts'
@@ -114,6 +116,12 @@ async function runStep(dir: string, file: TestnetFile, step: ScenarioStep, runne
       const others = (i: number) => file.validators.filter((o) => o.index !== i).map((o) => o.peerId)
       for (const i of live) if (others(i).length > 0) await unblockPeers(v(i).api, others(i), { signal: runner.signal })
       return `unblocked on ${[...live].map((i) => v(i).id).join(', ')}`
+    }
+    case 'delay': {
+      const live = await liveValidators(dir, file)
+      if (!live.has(step.validator)) return `${v(step.validator).id} not running: skipped`
+      await delayPeer(v(step.validator).api, step.ms, { signal: runner.signal })
+      return step.ms === 0 ? `${v(step.validator).id} undelayed` : `${v(step.validator).id} outgoing traffic +${step.ms} ms`
     }
     case 'await-height': {
       const targets = step.validators ?? [...(await liveValidators(dir, file))]

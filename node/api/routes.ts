@@ -19,21 +19,29 @@ import { lagOf, statusToJson, type NodeStatus } from './status.ts'
 export type SubmitFn = (bytes: Uint8Array, signal?: AbortSignal) => Promise<{ id: string }>
 
 /**
- * Testnet-only fault injection behind POST /v1/admin/block and /unblock: connection
- * gating by libp2p peer id, used to build network partitions (the node wires
- * P2PHost.block/unblock/blocked). Absent on production nodes, where both routes
- * answer 404 ADMIN_DISABLED. `block` may reject a malformed peer id by throwing an
- * error whose `code` is 'INVALID_ARGUMENT' (as P2PHost does): the client gets a 400.
+ * Testnet-only fault injection behind POST /v1/admin/block, /unblock and /delay:
+ * connection gating by libp2p peer id, used to build network partitions, and a
+ * hold-back of the node's outgoing traffic (the node wires P2PHost's
+ * block/unblock/blocked and setDelay/delay). Absent on production nodes, where
+ * these routes answer 404 ADMIN_DISABLED. `block` and `setDelay` may reject bad
+ * input by throwing an error whose `code` is 'INVALID_ARGUMENT' (as P2PHost does):
+ * the client gets a 400.
  */
 export interface ApiAdmin {
   block(peers: string[]): Promise<void>
   unblock(peers: string[]): void | Promise<void>
   /** the peer ids currently blocked */
   blocked(): string[]
+  /** hold back every outgoing message by `ms` (0 turns it off) */
+  setDelay(ms: number): void
+  /** the current outgoing delay in ms */
+  delay(): number
 }
 
 /** At most this many peer ids per admin request. */
 export const MAX_ADMIN_PEERS = 100
+/** The largest outgoing delay POST /v1/admin/delay accepts (the same cap as P2PHost.setDelay). */
+export const MAX_ADMIN_DELAY_MS = 10_000
 /** The longest peer id string an admin request may carry. */
 export const MAX_PEER_ID_LENGTH = 128
 /** Admin bodies are small: 100 ids of 128 characters fit well under this. */
@@ -113,6 +121,7 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/healthz', handle: health },
   { method: 'POST', path: '/v1/admin/block', handle: (d, c) => adminCall(d, c, 'block') },
   { method: 'POST', path: '/v1/admin/unblock', handle: (d, c) => adminCall(d, c, 'unblock') },
+  { method: 'POST', path: '/v1/admin/delay', handle: (d, c) => adminCall(d, c, 'delay') },
   { method: 'GET', path: '/metrics', handle: async (d) => ({ status: 200, text: await d.registry.metrics(), contentType: d.registry.contentType }) },
 ]
 
@@ -173,16 +182,22 @@ function parseJson(body: Uint8Array): unknown {
   }
 }
 
-async function adminCall(d: RouteDeps, c: RouteContext, op: 'block' | 'unblock'): Promise<RouteResult> {
+async function adminCall(d: RouteDeps, c: RouteContext, op: 'block' | 'unblock' | 'delay'): Promise<RouteResult> {
   const admin = d.admin
   if (admin === undefined) {
     throw new ApiError(404, ApiErrorCode.ADMIN_DISABLED, 'admin routes are disabled on this node: they exist only for testnets, enabled via config api.admin')
   }
   if (mediaType(c.req.headers['content-type']) !== 'application/json') {
-    throw new ApiError(415, ApiErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send application/json: {"peers": ["<libp2p peer id>", ...]}')
+    const shape = op === 'delay' ? '{"ms": <milliseconds>}' : '{"peers": ["<libp2p peer id>", ...]}'
+    throw new ApiError(415, ApiErrorCode.UNSUPPORTED_MEDIA_TYPE, `send application/json: ${shape}`)
   }
-  const peers = peersOf(parseJson(await readBody(c.req, Math.min(d.maxBodyBytes, ADMIN_MAX_BODY_BYTES))))
+  const body = parseJson(await readBody(c.req, Math.min(d.maxBodyBytes, ADMIN_MAX_BODY_BYTES)))
   try {
+    if (op === 'delay') {
+      admin.setDelay(delayOf(body))
+      return ok({ delayMs: admin.delay() })
+    }
+    const peers = peersOf(body)
     if (op === 'block') await admin.block(peers)
     else await admin.unblock(peers)
   } catch (e) {
@@ -192,6 +207,17 @@ async function adminCall(d: RouteDeps, c: RouteContext, op: 'block' | 'unblock')
     throw e
   }
   return ok({ blocked: admin.blocked() })
+}
+
+/** `{"ms": N}`: an integer number of milliseconds in 0..MAX_ADMIN_DELAY_MS. */
+function delayOf(parsed: unknown): number {
+  const shape = `JSON body must be {"ms": N} with N an integer from 0 to ${MAX_ADMIN_DELAY_MS} (milliseconds; 0 turns the delay off)`
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest(shape)
+  const keys = Object.keys(parsed)
+  if (keys.length !== 1 || keys[0] !== 'ms') throw badRequest(shape)
+  const ms = (parsed as { ms: unknown }).ms
+  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > MAX_ADMIN_DELAY_MS) throw badRequest(shape)
+  return ms
 }
 
 /** `{"peers": [...]}`: 1 to MAX_ADMIN_PEERS peer ids, duplicates dropped (first occurrence kept). */

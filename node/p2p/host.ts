@@ -6,8 +6,8 @@
  *
  * Lifecycle: construct, register `subscribe`/`handle` (before or after start),
  * `start()`, …, `stop()`. A stopped host can be started again (a new libp2p node
- * is created on every start). Subscriptions, handlers, blocks and offence counts
- * survive a restart; bans are lifted by `stop()`.
+ * is created on every start). Subscriptions, handlers, blocks, the delay and
+ * offence counts survive a restart; bans are lifted by `stop()`.
  */
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { P2PError } from './errors.ts'
@@ -24,6 +24,7 @@ import {
 } from './direct.ts'
 import { parseStaticPeers, StaticPeers } from './static-peers.ts'
 import { createHostNode, peerIdGater, type HostServices } from './libp2p-node.ts'
+import { OutboundDelay } from './delay.ts'
 
 export interface P2PHostComponents {
   /** the host's libp2p identity (see `peerKeyFromSeed`) */
@@ -77,6 +78,7 @@ export class P2PHost {
   readonly #gossip: GossipTopics
   readonly #direct: DirectProtocols
   readonly #static: StaticPeers
+  readonly #delay = new OutboundDelay()
   #node: Libp2p<HostServices> | undefined
   #stopController = new AbortController()
   #state: State = 'stopped'
@@ -199,7 +201,7 @@ export class P2PHost {
    * Throws NOT_STARTED, OVERSIZED, or PROTOCOL.
    */
   publish(topic: string, data: Uint8Array): Promise<number> {
-    return this.#gossip.publish(topic, data)
+    return this.#later(() => this.#gossip.publish(topic, data))
   }
 
   /** gossipsub's own score of a peer (for status/metrics); undefined when not started. */
@@ -214,12 +216,12 @@ export class P2PHost {
 
   /** One-way message; resolves when written (or with the error), never rejects. */
   send(peer: string, protocol: string, data: Uint8Array, options?: SendOptions): Promise<SendResult> {
-    return this.#direct.send(peer, protocol, data, options)
+    return this.#later(() => this.#direct.send(peer, protocol, data, options)).catch((error: P2PError) => ({ ok: false, error }))
   }
 
   /** Request/response; rejects with a P2PError (TIMEOUT, REMOTE_ERROR, NO_CONNECTION, DENIED, …). */
   request(peer: string, protocol: string, data: Uint8Array, options?: RequestOptions): Promise<Uint8Array> {
-    return this.#direct.request(peer, protocol, data, options)
+    return this.#later(() => this.#direct.request(peer, protocol, data, options))
   }
 
   /** Record an offence (see penalties.ts for the policy); a ban disconnects and denies the peer. */
@@ -251,6 +253,28 @@ export class P2PHost {
 
   blocked(): string[] {
     return [...this.#blocked]
+  }
+
+  /**
+   * Fault injection: hold back this host's own outgoing traffic (publish, send and
+   * request; not gossip it forwards nor responses it serves) by `ms`, an integer in
+   * 0..10_000 (else INVALID_ARGUMENT); 0 turns it off. Order is kept: nothing
+   * overtakes what was called before it. A call's timeout starts when it leaves.
+   * `stop()` drops what still waits: publish and request reject, send resolves,
+   * with NOT_STARTED. The delay itself survives a restart.
+   */
+  setDelay(ms: number): void {
+    this.#delay.set(ms)
+    this.#log.info({ delayMs: ms }, 'outgoing delay set')
+  }
+
+  delay(): number {
+    return this.#delay.ms
+  }
+
+  /** Every outgoing call goes through here: at once when there is no delay (or the host is not started). */
+  #later<T>(action: () => Promise<T>): Promise<T> {
+    return this.#state === 'started' ? this.#delay.later(action) : action()
   }
 
   #isDenied(peer: string): boolean {
@@ -329,6 +353,7 @@ export class P2PHost {
   async #stop(): Promise<void> {
     this.#state = 'stopping'
     this.#stopController.abort(new P2PError('NOT_STARTED', 'host stopped'))
+    this.#delay.drop(new P2PError('NOT_STARTED', 'host stopped before a delayed message left'))
     this.#static.stop()
     this.#gossip.detach()
     this.#direct.detach()

@@ -1,10 +1,10 @@
-/** Scenario manifests: validation, and a run against fake validators (crash, restart, partition and heal through the admin hook, height checks). */
+/** Scenario manifests: validation, and a run against fake validators (crash, restart, partition, heal and delay through the admin hook, height checks). */
 import { readdir } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { blockPeers, parseScenarioManifest, partitionGroups, readScenarioManifest, readPid, readTestnetFile, runScenario, status, TestnetError } from '../../testnet/index.ts'
+import { blockPeers, delayPeer, parseScenarioManifest, partitionGroups, readScenarioManifest, readPid, readTestnetFile, runScenario, status, TestnetError } from '../../testnet/index.ts'
 import { fakeLauncher, Sandbox } from './helpers.ts'
 
 const sandbox = new Sandbox()
@@ -35,6 +35,25 @@ describe('scenario manifests', () => {
     expect(malformed({ validators: 2, extra: true })).toMatch(/extra/)
     expect(partitionGroups([[0, 1]], 5)).toEqual([[0, 1], [2, 3, 4]])
     expect(partitionGroups([[0, 1], [2]], 3)).toEqual([[0, 1], [2]])
+  })
+
+  it('parse delay steps and refuse bad ones (ms out of range or not an integer, unknown validator, missing or extra fields)', () => {
+    const m = parseScenarioManifest({ validators: 4, steps: [{ at: 0, action: 'delay', validator: 2, ms: 400 }, { at: 5, action: 'delay', validator: 2, ms: 0 }, { at: 6, action: 'delay', validator: 3, ms: 10_000 }] })
+    expect(m.steps).toEqual([
+      { at: 0, action: 'delay', validator: 2, ms: 400 },
+      { at: 5, action: 'delay', validator: 2, ms: 0 },
+      { at: 6, action: 'delay', validator: 3, ms: 10_000 },
+    ])
+    const step = (fields: object) => ({ validators: 4, steps: [{ at: 0, action: 'delay', ...fields }] })
+    expect(malformed(step({ validator: 1, ms: -1 }))).toMatch(/steps\.0\.ms/)
+    expect(malformed(step({ validator: 1, ms: 10_001 }))).toMatch(/steps\.0\.ms/)
+    expect(malformed(step({ validator: 1, ms: 2.5 }))).toMatch(/steps\.0\.ms/)
+    expect(malformed(step({ validator: 1, ms: '400' }))).toMatch(/steps\.0\.ms/)
+    expect(malformed(step({ validator: 1 }))).toMatch(/steps\.0\.ms/)
+    expect(malformed(step({ ms: 100 }))).toMatch(/steps\.0\.validator/)
+    expect(malformed(step({ validator: 4, ms: 100 }))).toMatch(/steps\.0\.validator: validator 4 does not exist/)
+    expect(malformed(step({ validator: -1, ms: 100 }))).toMatch(/steps\.0\.validator/)
+    expect(malformed(step({ validator: 1, ms: 100, peers: [] }))).toMatch(/peers/)
   })
 })
 
@@ -77,6 +96,33 @@ describe('runScenario', () => {
     expect((await status(dir)).map((r) => r.pid)).toEqual(pidsBefore)
   })
 
+  it('delays a running validator through the admin hook and skips one that is not running', async () => {
+    const dir = await sandbox.dir()
+    const manifest = parseScenarioManifest({
+      name: 'delay',
+      validators: 2,
+      startTimeoutMs: 20_000,
+      steps: [
+        { at: 0, action: 'kill', validator: 1 },
+        { at: 50, action: 'delay', validator: 1, ms: 300 },
+        { at: 100, action: 'delay', validator: 0, ms: 250 },
+        { at: 150, action: 'delay', validator: 0, ms: 0 },
+      ],
+    })
+    const report = await runScenario(manifest, { dir, launcher: fakeLauncher, keepRunning: true })
+    expect(report.steps.map((s) => s.detail).slice(1)).toEqual([
+      'validator-1 not running: skipped',
+      'validator-0 outgoing traffic +250 ms',
+      'validator-0 undelayed',
+    ])
+    const file = await readTestnetFile(dir)
+    const calls = (await (await fetch(`${file.validators[0]!.api}/fake/admin`)).json()) as unknown[]
+    expect(calls).toEqual([{ action: 'delay', ms: 250 }, { action: 'delay', ms: 0 }])
+    // delayPeer is the same call, for scripts
+    await delayPeer(file.validators[0]!.api, 75)
+    expect((await (await fetch(`${file.validators[0]!.api}/fake/admin`)).json()) as unknown[]).toContainEqual({ action: 'delay', ms: 75 })
+  })
+
   it('fails a step that cannot be met, names it, and stops the network', async () => {
     const dir = await sandbox.dir()
     const manifest = parseScenarioManifest({ validators: 2, startTimeoutMs: 20_000, steps: [{ at: 0, action: 'await-height', height: 1_000_000, timeoutMs: 300 }] })
@@ -98,6 +144,9 @@ describe('runScenario', () => {
       const err = await failure(blockPeers(api, ['12D3KooWabc']))
       expect(err?.code).toBe('API')
       expect(err?.message).toMatch(/no admin hook/)
+      const delayErr = await failure(delayPeer(api, 100))
+      expect(delayErr?.code).toBe('API')
+      expect(delayErr?.message).toMatch(/no admin hook enabled; delays need POST \/v1\/admin\/delay/)
     } finally {
       await new Promise((resolve) => server.close(resolve))
     }

@@ -1,4 +1,4 @@
-// POST /v1/admin/block and /unblock: testnet fault injection through the optional admin component, off (404) without it, and strict bodies.
+// POST /v1/admin/block, /unblock and /delay: testnet fault injection through the optional admin component, off (404) without it, and strict bodies.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH, type ApiAdmin } from '../../../node/api/index.ts'
 import { buildChain, startApi, type BuiltChain, type StartedApi, type StartOptions } from './fixture.ts'
@@ -37,6 +37,17 @@ class FakeAdmin implements ApiAdmin {
   blocked(): string[] {
     return [...this.set]
   }
+
+  ms = 0
+  setDelay(ms: number): void {
+    this.calls.push(['setDelay', [String(ms)]])
+    if (this.fail !== undefined) throw this.fail
+    this.ms = ms
+  }
+
+  delay(): number {
+    return this.ms
+  }
 }
 
 async function start(opts: StartOptions = {}): Promise<StartedApi> {
@@ -45,7 +56,7 @@ async function start(opts: StartOptions = {}): Promise<StartedApi> {
 }
 
 /** `contentType` null sends none */
-async function post(op: 'block' | 'unblock', body: RequestInit['body'], contentType: string | null = 'application/json'): Promise<{ status: number; body: any }> {
+async function post(op: 'block' | 'unblock' | 'delay', body: RequestInit['body'], contentType: string | null = 'application/json'): Promise<{ status: number; body: any }> {
   const res = await fetch(`${api!.url}/v1/admin/${op}`, { method: 'POST', body, headers: contentType === null ? {} : { 'content-type': contentType } })
   return { status: res.status, body: await res.json() }
 }
@@ -131,9 +142,70 @@ describe('admin routes with an admin component', () => {
   })
 })
 
+describe('POST /v1/admin/delay', () => {
+  it('sets the delay on the component and answers with the delay in force', async () => {
+    const admin = new FakeAdmin()
+    await start({ admin })
+    expect(await post('delay', '{"ms":400}')).toEqual({ status: 200, body: { delayMs: 400 } })
+    expect(admin.ms).toBe(400)
+    expect(await post('delay', JSON.stringify({ ms: 10_000 }), 'application/json; charset=utf-8')).toEqual({ status: 200, body: { delayMs: 10_000 } })
+    expect(await post('delay', '{"ms":0}')).toEqual({ status: 200, body: { delayMs: 0 } })
+    expect(admin.calls).toEqual([['setDelay', ['400']], ['setDelay', ['10000']], ['setDelay', ['0']]])
+  })
+
+  it('refuses bad bodies (400 BAD_REQUEST), other content types (415) and oversized bodies (413) without calling the component', async () => {
+    const admin = new FakeAdmin()
+    admin.ms = 250
+    await start({ admin })
+    const cases: Array<[RequestInit['body'], string | null, number, string]> = [
+      ['{"ms":1}', null, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['{"ms":1}', 'text/plain', 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['{"ms": ', 'application/json', 400, 'BAD_REQUEST'],
+      ['', 'application/json', 400, 'BAD_REQUEST'],
+      ['null', 'application/json', 400, 'BAD_REQUEST'],
+      ['[5]', 'application/json', 400, 'BAD_REQUEST'],
+      ['5', 'application/json', 400, 'BAD_REQUEST'],
+      ['{}', 'application/json', 400, 'BAD_REQUEST'],
+      ['{"delay":5}', 'application/json', 400, 'BAD_REQUEST'],
+      ['{"ms":5,"extra":1}', 'application/json', 400, 'BAD_REQUEST'],
+      ['{"ms":-1}', 'application/json', 400, 'BAD_REQUEST'],
+      ['{"ms":10001}', 'application/json', 400, 'BAD_REQUEST'],
+      ['{"ms":1.5}', 'application/json', 400, 'BAD_REQUEST'],
+      ['{"ms":"400"}', 'application/json', 400, 'BAD_REQUEST'],
+      ['{"ms":null}', 'application/json', 400, 'BAD_REQUEST'],
+      ['{"ms":1e400}', 'application/json', 400, 'BAD_REQUEST'],
+      [JSON.stringify({ ms: 5, pad: 'x'.repeat(70 * 1024) }), 'application/json', 413, 'PAYLOAD_TOO_LARGE'],
+    ]
+    for (const [body, type, status, code] of cases) {
+      const r = await post('delay', body, type)
+      expect([String(body).slice(0, 40), r.status, r.body.error?.code]).toEqual([String(body).slice(0, 40), status, code])
+    }
+    expect((await post('delay', '{"ms":-1}')).body.error.message).toMatch(/\{"ms": N\}.*0 to 10000/)
+    expect(admin.calls).toEqual([])
+    expect(admin.ms).toBe(250)
+  })
+
+  it('maps a delay the component rejects (code INVALID_ARGUMENT) to 400, anything else to a logged 500', async () => {
+    const admin = new FakeAdmin()
+    const logged: unknown[] = []
+    await start({ admin, logger: { warn: () => {}, error: (obj) => logged.push((obj as { err: unknown }).err) } })
+    admin.fail = Object.assign(new Error('delay too long for this host'), { code: 'INVALID_ARGUMENT' })
+    expect(await post('delay', '{"ms":9000}')).toEqual({ status: 400, body: { error: { code: 'BAD_REQUEST', message: 'delay too long for this host' } } })
+    admin.fail = new Error('timer wheel broke')
+    expect((await post('delay', '{"ms":10}')).status).toBe(500)
+    expect(logged.map((e) => (e as Error).message)).toEqual(['timer wheel broke'])
+    expect(admin.ms).toBe(0)
+  })
+})
+
 describe('admin routes without an admin component (production nodes)', () => {
   it('answer 404 ADMIN_DISABLED whatever the body, pointing at config api.admin', async () => {
     await start()
+    for (const [body, type] of [['{"ms":100}', 'application/json'], ['junk', 'text/plain'], ['{}', 'application/json']] as const) {
+      const r = await post('delay', body, type)
+      expect(['delay', body, r.status, r.body.error.code]).toEqual(['delay', body, 404, 'ADMIN_DISABLED'])
+      expect(r.body.error.message).toContain('api.admin')
+    }
     for (const op of ['block', 'unblock'] as const) {
       for (const [body, type] of [[peersBody(A), 'application/json'], ['junk', 'text/plain'], ['{}', 'application/json']] as const) {
         const r = await post(op, body, type)

@@ -100,6 +100,7 @@ describe('openapi.json', () => {
       ['GET', '/v1/members', '/v1/members', 405, { method: 'DELETE' }],
       ['POST', '/v1/admin/block', '/v1/admin/block', 404, { body: '{"peers":["QmA"]}', headers: { 'content-type': 'application/json' } }],
       ['POST', '/v1/admin/unblock', '/v1/admin/unblock', 404, { body: '{"peers":["QmA"]}', headers: { 'content-type': 'application/json' } }],
+      ['POST', '/v1/admin/delay', '/v1/admin/delay', 404, { body: '{"ms":100}', headers: { 'content-type': 'application/json' } }],
     ]
     for (const [method, template, path, status, init] of cases) {
       const res = await fetch(api.url + path, { method, ...init })
@@ -118,13 +119,23 @@ describe('openapi.json', () => {
 
   it('describes the admin routes as served with an admin component, and their request body', async () => {
     const blocked = new Set<string>()
-    api = await startApi(built, { admin: { block: async (peers) => void peers.forEach((p) => blocked.add(p)), unblock: (peers) => void peers.forEach((p) => blocked.delete(p)), blocked: () => [...blocked] } })
+    let delayMs = 0
+    api = await startApi(built, { admin: {
+      block: async (peers) => void peers.forEach((p) => blocked.add(p)),
+      unblock: (peers) => void peers.forEach((p) => blocked.delete(p)),
+      blocked: () => [...blocked],
+      setDelay: (ms) => void (delayMs = ms),
+      delay: () => delayMs,
+    } })
     const json = (body: string): RequestInit => ({ method: 'POST', body, headers: { 'content-type': 'application/json' } })
     const cases: Array<[string, number, RequestInit]> = [
       ['/v1/admin/block', 200, json('{"peers":["QmA","QmB"]}')],
       ['/v1/admin/unblock', 200, json('{"peers":["QmA"]}')],
       ['/v1/admin/block', 400, json('{"peers":[]}')],
       ['/v1/admin/unblock', 415, { method: 'POST', body: '{"peers":["QmA"]}' }],
+      ['/v1/admin/delay', 200, json('{"ms":400}')],
+      ['/v1/admin/delay', 400, json('{"ms":-5}')],
+      ['/v1/admin/delay', 415, { method: 'POST', body: '{"ms":1}' }],
     ]
     for (const [path, status, init] of cases) {
       const res = await fetch(api.url + path, init)
@@ -133,6 +144,13 @@ describe('openapi.json', () => {
       expect([path, status, parsed.success]).toEqual([path, status, true])
     }
     expect(blocked).toEqual(new Set(['QmB']))
+    expect(delayMs).toBe(400)
+    const delayRequest = schemaFor(doc.paths['/v1/admin/delay'].post.requestBody.content['application/json'].schema)
+    for (const good of [{ ms: 0 }, { ms: 400 }, { ms: 10_000 }]) expect([good, delayRequest.safeParse(good).success]).toEqual([good, true])
+    for (const bad of [{}, { ms: -1 }, { ms: 10_001 }, { ms: 1.5 }, { ms: '400' }, { ms: 1, extra: 1 }]) {
+      expect([bad, delayRequest.safeParse(bad).success]).toEqual([bad, false])
+    }
+    expect(doc.paths['/v1/admin/delay'].post.tags).toEqual(['admin'])
     for (const path of ['/v1/admin/block', '/v1/admin/unblock']) {
       const request = schemaFor(doc.paths[path].post.requestBody.content['application/json'].schema)
       expect(request.safeParse({ peers: ['12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'] }).success).toBe(true)
@@ -141,7 +159,7 @@ describe('openapi.json', () => {
       }
       expect(doc.paths[path].post.tags).toEqual(['admin'])
     }
-    expect(doc.tags.find((t: { name: string }) => t.name === 'admin')?.description).toMatch(/testnet-only fault injection.*partitions/i)
+    expect(doc.tags.find((t: { name: string }) => t.name === 'admin')?.description).toMatch(/testnet-only fault injection.*partitions.*delay/i)
   })
 
   it('the schemas are strict enough to catch drift', () => {
