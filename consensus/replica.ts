@@ -31,6 +31,18 @@ import type { Block, BlockRequest, BlockResponse, ConsensusMessage, Input, Outpu
 import { commandKey, genesisQC, quorumSize } from './genesis.ts'
 import { LeaderReputation, RoundRobin, type LeaderElection, type ReputationOptions } from './leader.ts'
 
+/** block requests answered per peer per base timeout (see mayServe) */
+const SERVED_PER_WINDOW = 16
+/** blocks kept while walking back from a far-ahead chain to a block of ours */
+const MAX_FETCHED = 4_000
+
+/** a block's share of a sync message: its payload, plus an allowance for header, QC signatures and framing */
+function syncBytes(b: Block): number {
+  let bytes = 512 + b.justify.votes.signers.length + b.justify.votes.signature.length
+  for (const c of b.payload) bytes += c.length + 8
+  return bytes
+}
+
 export interface ReplicaComponents {
   scheme: QuorumScheme
   signer: QuorumSigner
@@ -52,6 +64,12 @@ export interface ReplicaOptions {
   maxBatchBytes?: number
   /** committed blocks kept to serve peers that catch up */
   retainCommitted?: number
+  /**
+   * the most block bytes (payloads plus a fixed allowance per block) one block
+   * response or sync may carry, default 3 MiB, so it fits a 4 MiB network frame;
+   * a replica further behind fetches the rest in further requests
+   */
+  maxSyncBytes?: number
   /** who leads a view: 'reputation' (default; skips validators absent from recent commits) or 'round-robin' */
   leaderElection?: 'reputation' | 'round-robin'
   reputation?: ReputationOptions
@@ -80,7 +98,7 @@ export class Replica {
   private readonly mempool: Mempool
   private readonly safety: SafetyRules
   private readonly tree: BlockTree
-  private readonly opts: Required<Pick<ReplicaOptions, 'baseTimeoutMs' | 'maxTimeoutMs' | 'maxBatch' | 'maxBatchBytes'>>
+  private readonly opts: Required<Pick<ReplicaOptions, 'baseTimeoutMs' | 'maxTimeoutMs' | 'maxBatch' | 'maxBatchBytes' | 'maxSyncBytes'>>
   private readonly quorum: number
   private readonly leaders: LeaderElection
 
@@ -96,8 +114,14 @@ export class Replica {
   private readonly timeouts = new Map<number, Map<ValidatorIndex, Timeout>>()
   /** proposals waiting for missing ancestors, by the missing parent's key */
   private readonly waiting = new Map<string, { proposal: Proposal; from: ValidatorIndex }>()
+  /**
+   * Blocks received that do not reach a block of ours yet: a response cut at
+   * maxSyncBytes holds the newest part of what is missing, and the rest is asked
+   * for below its lowest block until the chain connects (bounded, see MAX_FETCHED).
+   */
+  private readonly fetched = new Map<string, Block>()
   /** when each peer's last block request was answered, and when it was last sent a sync (ms) */
-  private readonly servedRequests = new Map<ValidatorIndex, number>()
+  private readonly servedRequests = new Map<ValidatorIndex, { start: number; count: number }>()
   private readonly syncSent = new Map<ValidatorIndex, number>()
   private readonly lastHeight: number
   /** the proof that the epoch ended (its last block committed), once it has */
@@ -126,6 +150,7 @@ export class Replica {
       maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
       maxBatch: options.maxBatch ?? 400,
       maxBatchBytes: options.maxBatchBytes ?? 1024 * 1024,
+      maxSyncBytes: options.maxSyncBytes ?? 3 * 1024 * 1024,
     }
     this.leaders = options.leaderElection === 'round-robin' ? new RoundRobin(this.n) : new LeaderReputation(this.n, this.epoch, options.reputation, options.history)
     this.lastHeight = options.lastHeight ?? Number.POSITIVE_INFINITY
@@ -197,7 +222,7 @@ export class Replica {
         else if (m.kind === 'vote') this.onVote(m)
         else if (m.kind === 'timeout') this.onTimeout(m)
         else if (m.kind === 'block-request') this.onBlockRequest(m, input.from)
-        else if (m.kind === 'block-response') this.onBlockResponse(m)
+        else if (m.kind === 'block-response') this.onBlockResponse(m, input.from)
         else if (m.kind === 'sync') this.onSync(m, input.from)
         // 'epoch-request' is answered by whoever holds the ended epochs (epochs.ts)
         break
@@ -377,7 +402,7 @@ export class Replica {
   /** On a timeout: ask everyone again for blocks still missing (a request or its answer may have been lost). */
   private retrySync(): void {
     const ids = [...this.waiting.values()].map((w) => w.proposal.block.parent)
-    if (!this.tree.has(this.highQC.block)) ids.push(this.highQC.block)
+    if (!this.tree.has(this.highQC.block)) ids.push(this.lowestFetched()?.parent ?? this.highQC.block)
     if (ids.length === 0) return
     const request: BlockRequest = { kind: 'block-request', ids: ids.slice(0, 16), knownHeight: this.tree.committed.height }
     this.emit({ type: 'broadcast', message: request })
@@ -392,21 +417,62 @@ export class Replica {
   }
 
   private onBlockRequest(r: BlockRequest, from: ValidatorIndex): void {
-    if (!this.mayAnswer(this.servedRequests, from)) return
+    if (!this.mayServe(from)) return
     const blocks: Block[] = []
+    let bytes = 0
     for (const id of r.ids.slice(0, 16)) {
       let b = this.tree.get(id) ?? undefined
-      while (b !== undefined && b.height > r.knownHeight && blocks.length < 1000) {
+      // newest first, down to what the peer has; at least one block, at most maxSyncBytes
+      while (b !== undefined && b.height > r.knownHeight && blocks.length < 1000 && (blocks.length === 0 || bytes + syncBytes(b) <= this.opts.maxSyncBytes)) {
         blocks.push(b)
+        bytes += syncBytes(b)
         b = this.tree.get(b.parent)
       }
     }
     if (blocks.length > 0) this.emit({ type: 'send', to: from, message: { kind: 'block-response', blocks } satisfies BlockResponse })
   }
 
-  private onBlockResponse(r: BlockResponse): void {
-    for (const wanted of [...this.waiting.keys(), hashKey(this.highQC.block)]) this.addChain(r.blocks, wanted)
+  private onBlockResponse(r: BlockResponse, from: ValidatorIndex): void {
+    this.takeFetched(r.blocks, from)
     this.processQC(this.highQC) // its block may have arrived: apply the commit rule
+  }
+
+  /** The lowest block fetched while walking back to our chain, if any. */
+  private lowestFetched(): Block | undefined {
+    let lowest: Block | undefined
+    for (const b of this.fetched.values()) if (lowest === undefined || b.height < lowest.height) lowest = b
+    return lowest
+  }
+
+  /**
+   * Adds what connects to our tree from `blocks` and the blocks fetched before; if
+   * a wanted chain still does not reach us, asks `from` for what lies below its
+   * lowest block.
+   */
+  private takeFetched(blocks: readonly Block[], from: ValidatorIndex): void {
+    if (this.fetched.size + blocks.length > MAX_FETCHED) this.fetched.clear() // junk or a very long gap: start over
+    for (const b of blocks) if (b.epoch === this.epoch && b.height > this.tree.committed.height) this.fetched.set(hashKey(blockId(b)), b)
+    const all = [...this.fetched.values()]
+    for (const wanted of [...this.waiting.keys(), hashKey(this.highQC.block)]) this.addChain(all, wanted)
+    for (const [key, b] of this.fetched) if (b.height <= this.tree.committed.height || this.tree.has(blockId(b))) this.fetched.delete(key)
+    const lowest = this.lowestFetched()
+    if (lowest !== undefined && !this.tree.has(lowest.parent) && from !== this.index) {
+      this.emit({ type: 'send', to: from, message: { kind: 'block-request', ids: [lowest.parent], knownHeight: this.tree.committed.height } satisfies BlockRequest })
+    }
+  }
+
+  /**
+   * Block requests: at most SERVED_PER_WINDOW answers per peer per base timeout. A
+   * peer fetching a long gap asks once per (cut) response, so it needs several in a
+   * row; replayed or flooded requests still cannot make us send without bound.
+   */
+  private mayServe(peer: ValidatorIndex): boolean {
+    const w = this.servedRequests.get(peer)
+    if (w === undefined || this.now - w.start >= this.opts.baseTimeoutMs) {
+      this.servedRequests.set(peer, { start: this.now, count: 1 })
+      return true
+    }
+    return ++w.count <= SERVED_PER_WINDOW
   }
 
   /**
@@ -423,9 +489,11 @@ export class Replica {
   /** Helps a replica that is behind (it may be the only one with work left, so nobody else would time out). */
   private sendSync(to: ValidatorIndex, knownHeight: number): void {
     const blocks: Block[] = []
+    let bytes = 0
     let b = this.tree.get(this.highQC.block)
-    while (b !== undefined && b.height > knownHeight && blocks.length < 1000) {
+    while (b !== undefined && b.height > knownHeight && blocks.length < 1000 && (blocks.length === 0 || bytes + syncBytes(b) <= this.opts.maxSyncBytes)) {
       blocks.push(b)
+      bytes += syncBytes(b)
       b = this.tree.get(b.parent)
     }
     this.emit({ type: 'send', to, message: { kind: 'sync', highQC: this.highQC, blocks } satisfies SyncInfo })
@@ -434,9 +502,10 @@ export class Replica {
   private onSync(m: SyncInfo, from: ValidatorIndex): void {
     this.addChain(m.blocks, hashKey(m.highQC.block))
     this.processQC(m.highQC)
-    // the blocks did not reach ours (we are far behind): ask the sender for the rest
+    // the blocks did not reach ours (we are far behind): keep them and ask the sender for the rest
     if (this.endProof === null && !this.tree.has(m.highQC.block) && from !== this.index) {
-      this.emit({ type: 'send', to: from, message: { kind: 'block-request', ids: [m.highQC.block], knownHeight: this.tree.committed.height } satisfies BlockRequest })
+      if (m.blocks.length > 0) this.takeFetched(m.blocks, from)
+      else this.emit({ type: 'send', to: from, message: { kind: 'block-request', ids: [m.highQC.block], knownHeight: this.tree.committed.height } satisfies BlockRequest })
     }
   }
 

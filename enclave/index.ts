@@ -1,15 +1,19 @@
 /**
- * enclave/: the aggregation enclave's side of fedledger. So far it holds the
- * testnet attestation format `sim-v1` (a root-certified platform key signing
- * reports that bind the enclave's measurement and keys), a verifier the ledger
- * plugs into its attestation port; robust aggregation (Multi-Krum, Krum,
- * coordinate-wise trimmed mean and median) as pure, deterministic functions; and
- * members' encrypted updates (x25519 + HKDF-SHA256 + AES-256-GCM to the round
- * key, bound to chain, round and member) with the exact checks of an update
- * against its signed statement and its ledger commitment. Hardware formats (AWS
- * Nitro, AMD SEV-SNP), DP noise and the enclave service come with the rest of the
+ * enclave/: the aggregation enclave's side of fedledger. So far it holds
+ * attestation verifiers for the ledger's attestation port — the testnet format
+ * `sim-v1` (a root-certified platform key signing reports that bind the enclave's
+ * measurement and keys), AWS Nitro attestation documents (`aws-nitro-v1`,
+ * COSE_Sign1, chain to a pinned root) and AMD SEV-SNP reports (`amd-sev-snp-v1`,
+ * VCEK → ASK → pinned ARK), all verified offline; robust aggregation
+ * (Multi-Krum, Krum, coordinate-wise trimmed mean and median) as pure,
+ * deterministic functions; and members' encrypted updates (x25519 + HKDF-SHA256 +
+ * AES-256-GCM to the round key, bound to chain, round and member) with the exact
+ * checks of an update against its signed statement and its ledger commitment.
+ * Intel DCAP quotes, DP noise and the enclave service come with the rest of the
  * enclave issue. Nothing here does network or disk I/O.
  */
 export { SIM_FORMAT, certifyPlatform, issueSimEvidence, SimAttestationVerifier, type SimReport, type SimPlatformCert } from './attestation/sim.ts'
 export { multiKrum, krum, trimmedMean, median, pairwiseSquaredDistances, AggregationError, AggregationErrorCode, isAggregationError, type Update, type MultiKrumOptions, type KrumOptions, type MultiKrumResult, type TrimmedMeanOptions, type AggregateResult } from './aggregate/index.ts'
 export * from './updates/index.ts'
+export { NITRO_FORMAT, NITRO_ROOT_SHA256, NITRO_MAX_EVIDENCE_BYTES, NITRO_MAX_USER_DATA_BYTES, NitroAttestationVerifier, parseNitroDocument, encodeNitroUserData, decodeNitroUserDataKeys, type NitroDocument } from './attestation/nitro.ts'
+export { SEV_SNP_FORMAT, SEV_SNP_MILAN_ARK_SHA256, SNP_REPORT_BYTES, SNP_SIGNED_BYTES, SevSnpAttestationVerifier, encodeSnpEvidence, snpReportData, snpPlatformId, verifySnpReport, type SnpEvidence, type SnpCertChain, type SnpReportFacts, type SnpTcb } from './attestation/sev-snp.ts'

@@ -90,6 +90,10 @@ export interface SimConfig {
   twins?: ValidatorIndex[]
   baseTimeoutMs?: number
   maxBatch?: number
+  /** pad each command to this many bytes (default: its short text) */
+  commandBytes?: number
+  /** the replicas' cap on one block response or sync (ReplicaOptions.maxSyncBytes) */
+  maxSyncBytes?: number
   /** validator-set changes; without it there is one endless epoch of validators 0..n-1 */
   epochs?: EpochSchedule
   leaderElection?: 'reputation' | 'round-robin'
@@ -180,7 +184,7 @@ export function simulate(cfg: SimConfig): SimResult {
       history: node.recent,
       pending: node.safety?.epoch === node.setup.epoch ? node.pending : [],
       proofs: node.proofs,
-      replica: { leaderElection: cfg.leaderElection, baseTimeoutMs: cfg.baseTimeoutMs ?? 200, maxTimeoutMs: 5_000, maxBatch: cfg.maxBatch ?? 50 },
+      replica: { leaderElection: cfg.leaderElection, baseTimeoutMs: cfg.baseTimeoutMs ?? 200, maxTimeoutMs: 5_000, maxBatch: cfg.maxBatch ?? 50, maxSyncBytes: cfg.maxSyncBytes },
     })
   for (let i = 0; i < pool; i++) {
     const copies = (cfg.twins ?? []).includes(i) ? 2 : 1
@@ -284,7 +288,9 @@ export function simulate(cfg: SimConfig): SimResult {
   // schedule commands, faults, and the start
   const injectUntil = cfg.injectUntil ?? Math.max(1, cfg.gst)
   for (let k = 0; k < cfg.commands; k++) {
-    const command = new TextEncoder().encode(`cmd-${cfg.seed}-${k}`)
+    const text = new TextEncoder().encode(`cmd-${cfg.seed}-${k}`)
+    const command = cfg.commandBytes === undefined ? text : new Uint8Array(Math.max(cfg.commandBytes, text.length))
+    command.set(text)
     allCommands.add(hashKey(command))
     push({ at: Math.floor((k * injectUntil) / Math.max(1, cfg.commands)), kind: 'inject', command })
   }
