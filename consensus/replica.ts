@@ -27,14 +27,16 @@ import { BlockTree } from './blocktree.ts'
 import type { Mempool } from './mempool.ts'
 import { SafetyRules } from './safety.ts'
 import { blockId, hashKey, proposalMessage } from './signing.ts'
-import type { Block, BlockRequest, BlockResponse, ConsensusMessage, Input, Output, Proposal, QuorumCertificate, SafetyState, SyncInfo, Timeout, TimeoutCertificate, ValidatorIndex, Vote } from './types.ts'
+import type { Block, BlockRequest, Hash, BlockResponse, ConsensusMessage, Input, Output, Proposal, QuorumCertificate, SafetyState, SyncInfo, Timeout, TimeoutCertificate, ValidatorIndex, Vote } from './types.ts'
 import { commandKey, genesisQC, quorumSize } from './genesis.ts'
 import { LeaderReputation, RoundRobin, type LeaderElection, type ReputationOptions } from './leader.ts'
 
 /** block requests answered per peer per base timeout (see mayServe) */
 const SERVED_PER_WINDOW = 16
-/** blocks kept while walking back from a far-ahead chain to a block of ours */
-const MAX_FETCHED = 4_000
+/** block bytes answered per peer per base timeout, in units of maxSyncBytes (see mayServe) */
+const SERVED_BYTES_PER_WINDOW = 2
+/** block bytes held while walking back from a far-ahead chain to ours, in units of maxSyncBytes; a longer gap needs state sync */
+const MAX_FETCHED_SYNCS = 64
 
 /** a block's share of a sync message: its payload, plus an allowance for header, QC signatures and framing */
 function syncBytes(b: Block): number {
@@ -115,13 +117,17 @@ export class Replica {
   /** proposals waiting for missing ancestors, by the missing parent's key */
   private readonly waiting = new Map<string, { proposal: Proposal; from: ValidatorIndex }>()
   /**
-   * Blocks received that do not reach a block of ours yet: a response cut at
+   * Blocks that hang by hash from a block we want (the high QC's, or a waiting
+   * proposal's parent) but do not reach our tree yet: a response cut at
    * maxSyncBytes holds the newest part of what is missing, and the rest is asked
-   * for below its lowest block until the chain connects (bounded, see MAX_FETCHED).
+   * for below the chain's bottom until it connects. Nothing else is kept, so junk
+   * cannot pile up; at most MAX_FETCHED_SYNCS × maxSyncBytes.
    */
   private readonly fetched = new Map<string, Block>()
+  /** the one continuation request in flight (the id asked for, of whom, when) */
+  private continuation: { key: string; peer: ValidatorIndex; at: number } | null = null
   /** when each peer's last block request was answered, and when it was last sent a sync (ms) */
-  private readonly servedRequests = new Map<ValidatorIndex, { start: number; count: number }>()
+  private readonly servedRequests = new Map<ValidatorIndex, { start: number; count: number; bytes: number }>()
   private readonly syncSent = new Map<ValidatorIndex, number>()
   private readonly lastHeight: number
   /** the proof that the epoch ended (its last block committed), once it has */
@@ -401,8 +407,10 @@ export class Replica {
 
   /** On a timeout: ask everyone again for blocks still missing (a request or its answer may have been lost). */
   private retrySync(): void {
+    this.pruneWaiting()
     const ids = [...this.waiting.values()].map((w) => w.proposal.block.parent)
-    if (!this.tree.has(this.highQC.block)) ids.push(this.lowestFetched()?.parent ?? this.highQC.block)
+    // the chain to the high QC first (continuing below what was fetched of it), so it is never cut off
+    if (!this.tree.has(this.highQC.block)) ids.unshift(this.fetchedBottom()?.parent ?? this.highQC.block)
     if (ids.length === 0) return
     const request: BlockRequest = { kind: 'block-request', ids: ids.slice(0, 16), knownHeight: this.tree.committed.height }
     this.emit({ type: 'broadcast', message: request })
@@ -417,18 +425,20 @@ export class Replica {
   }
 
   private onBlockRequest(r: BlockRequest, from: ValidatorIndex): void {
-    if (!this.mayServe(from)) return
+    const budget = this.mayServe(from)
+    if (budget <= 0) return
     const blocks: Block[] = []
     let bytes = 0
     for (const id of r.ids.slice(0, 16)) {
       let b = this.tree.get(id) ?? undefined
       // newest first, down to what the peer has; at least one block, at most maxSyncBytes
-      while (b !== undefined && b.height > r.knownHeight && blocks.length < 1000 && (blocks.length === 0 || bytes + syncBytes(b) <= this.opts.maxSyncBytes)) {
+      while (b !== undefined && b.height > r.knownHeight && blocks.length < 1000 && (blocks.length === 0 || bytes + syncBytes(b) <= Math.min(budget, this.opts.maxSyncBytes))) {
         blocks.push(b)
         bytes += syncBytes(b)
         b = this.tree.get(b.parent)
       }
     }
+    this.servedRequests.get(from)!.bytes += bytes
     if (blocks.length > 0) this.emit({ type: 'send', to: from, message: { kind: 'block-response', blocks } satisfies BlockResponse })
   }
 
@@ -437,42 +447,82 @@ export class Replica {
     this.processQC(this.highQC) // its block may have arrived: apply the commit rule
   }
 
-  /** The lowest block fetched while walking back to our chain, if any. */
-  private lowestFetched(): Block | undefined {
+  /** The lowest block held of the chains still being fetched (they all hang from wanted blocks), if any. */
+  private fetchedBottom(): Block | undefined {
     let lowest: Block | undefined
     for (const b of this.fetched.values()) if (lowest === undefined || b.height < lowest.height) lowest = b
     return lowest
   }
 
-  /**
-   * Adds what connects to our tree from `blocks` and the blocks fetched before; if
-   * a wanted chain still does not reach us, asks `from` for what lies below its
-   * lowest block.
-   */
-  private takeFetched(blocks: readonly Block[], from: ValidatorIndex): void {
-    if (this.fetched.size + blocks.length > MAX_FETCHED) this.fetched.clear() // junk or a very long gap: start over
-    for (const b of blocks) if (b.epoch === this.epoch && b.height > this.tree.committed.height) this.fetched.set(hashKey(blockId(b)), b)
-    const all = [...this.fetched.values()]
-    for (const wanted of [...this.waiting.keys(), hashKey(this.highQC.block)]) this.addChain(all, wanted)
-    for (const [key, b] of this.fetched) if (b.height <= this.tree.committed.height || this.tree.has(blockId(b))) this.fetched.delete(key)
-    const lowest = this.lowestFetched()
-    if (lowest !== undefined && !this.tree.has(lowest.parent) && from !== this.index) {
-      this.emit({ type: 'send', to: from, message: { kind: 'block-request', ids: [lowest.parent], knownHeight: this.tree.committed.height } satisfies BlockRequest })
-    }
+  /** Forgets proposals waiting for a parent at or below our committed height: that parent is not on our chain. */
+  private pruneWaiting(): void {
+    for (const [key, w] of this.waiting) if (w.proposal.block.height <= this.tree.committed.height + 1) this.waiting.delete(key)
   }
 
   /**
-   * Block requests: at most SERVED_PER_WINDOW answers per peer per base timeout. A
-   * peer fetching a long gap asks once per (cut) response, so it needs several in a
-   * row; replayed or flooded requests still cannot make us send without bound.
+   * Takes `blocks` (a block response or sync from `from`) together with what was
+   * fetched before: each chain that hangs by hash from a wanted block (the high
+   * QC's first, then waiting proposals' parents) is added if it reaches our tree,
+   * or else kept, and the bottom of the first such chain is asked of `from` next
+   * (one continuation in flight). Blocks on no such chain are dropped.
    */
-  private mayServe(peer: ValidatorIndex): boolean {
-    const w = this.servedRequests.get(peer)
-    if (w === undefined || this.now - w.start >= this.opts.baseTimeoutMs) {
-      this.servedRequests.set(peer, { start: this.now, count: 1 })
-      return true
+  private takeFetched(blocks: readonly Block[], from: ValidatorIndex): void {
+    this.pruneWaiting()
+    const byId = new Map(this.fetched)
+    for (const b of blocks) if (b.epoch === this.epoch && b.height > this.tree.committed.height) byId.set(hashKey(blockId(b)), b)
+    this.fetched.clear()
+    const wanted = [...new Set([hashKey(this.highQC.block), ...this.waiting.keys()])]
+    let bottom: Block | undefined
+    let held = 0
+    for (const top of wanted) {
+      const chain: Block[] = []
+      let b = byId.get(top)
+      while (b !== undefined && !this.tree.has(blockId(b))) {
+        chain.push(b)
+        b = this.tree.has(b.parent) ? undefined : byId.get(hashKey(b.parent))
+      }
+      const last = chain.at(-1)
+      if (last === undefined) continue
+      if (this.tree.has(last.parent)) {
+        for (const blk of chain.reverse()) {
+          this.processQC(blk.justify)
+          if (this.tree.add(blk)) this.releaseWaiting(blk)
+        }
+        continue
+      }
+      const bytes = chain.reduce((sum, blk) => sum + syncBytes(blk), 0)
+      if (held + bytes > MAX_FETCHED_SYNCS * this.opts.maxSyncBytes) continue // too far behind for block sync
+      held += bytes
+      for (const blk of chain) this.fetched.set(hashKey(blockId(blk)), blk)
+      bottom ??= last
     }
-    return ++w.count <= SERVED_PER_WINDOW
+    if (bottom !== undefined && from !== this.index) this.continueFetch(bottom.parent, from)
+  }
+
+  /** Asks `peer` for `id` and what lies below it, unless that very request is already in flight. */
+  private continueFetch(id: Hash, peer: ValidatorIndex): void {
+    const key = hashKey(id)
+    const c = this.continuation
+    if (c !== null && c.key === key && this.now - c.at < this.opts.baseTimeoutMs) return
+    this.continuation = { key, peer, at: this.now }
+    this.emit({ type: 'send', to: peer, message: { kind: 'block-request', ids: [id], knownHeight: this.tree.committed.height } satisfies BlockRequest })
+  }
+
+  /**
+   * Block requests: per peer and base timeout, at most SERVED_PER_WINDOW answers and
+   * SERVED_BYTES_PER_WINDOW × maxSyncBytes of blocks. A peer fetching a long gap
+   * asks once per (cut) response, so it needs several in a row; replayed or
+   * flooded requests still cannot make us send without bound. Returns the bytes
+   * this answer may carry (0: none).
+   */
+  private mayServe(peer: ValidatorIndex): number {
+    let w = this.servedRequests.get(peer)
+    if (w === undefined || this.now - w.start >= this.opts.baseTimeoutMs) {
+      w = { start: this.now, count: 0, bytes: 0 }
+      this.servedRequests.set(peer, w)
+    }
+    if (++w.count > SERVED_PER_WINDOW) return 0
+    return Math.max(0, SERVED_BYTES_PER_WINDOW * this.opts.maxSyncBytes - w.bytes)
   }
 
   /**
@@ -521,6 +571,8 @@ export class Replica {
     }
     this.endProof = { kind: 'sync', highQC: qc, blocks }
     this.waiting.clear()
+    this.fetched.clear()
+    this.continuation = null
     this.timerView = 0
     // pushed directly: from here on emit() drops whatever the rest of this step would send
     this.out.push({ type: 'epoch-end', block: blocks.at(-1)!, proof: this.endProof })

@@ -50,8 +50,11 @@ export const NodeConfigSchema = z.strictObject({
   /** 'ledger' executes transactions; 'noop' orders opaque commands only (the HotStuff paper's benchmark workload) */
   app: z.enum(['ledger', 'noop']).default('ledger'),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
-  /** testnets only: this validator misbehaves on purpose (node/byzantine.ts); never set on a real validator */
+  /** testnets only: this validator misbehaves on purpose (node/byzantine.ts); refused unless api.admin is set too */
   byzantine: z.array(z.enum(BYZANTINE_BEHAVIOURS)).optional(),
+}).refine((c) => c.byzantine === undefined || c.byzantine.length === 0 || c.api.admin, {
+  message: 'byzantine is a testnet fault: it is refused unless api.admin (the testnet switch) is set too',
+  path: ['byzantine'],
 })
 export type NodeConfig = z.output<typeof NodeConfigSchema>
 export type NodeConfigInput = z.input<typeof NodeConfigSchema>

@@ -55,6 +55,8 @@ export interface DriverOptions {
 }
 
 const MAX_QUEUED = 10_000
+/** what the core broadcasts; votes, block responses and syncs go to one peer (and are large or targeted) */
+const GOSSIPED_KINDS: ReadonlySet<ConsensusMessage['kind']> = new Set(['proposal', 'timeout', 'block-request', 'epoch-request'])
 
 export function consensusTopic(chainId: string): string {
   return `/fedledger/${chainId}/consensus/1`
@@ -140,11 +142,11 @@ export class ConsensusDriver {
   }
 
   private async onGossip(from: string, data: Uint8Array): Promise<ValidationResult> {
-    const verdict = await this.onDirect(from, data)
+    const verdict = await this.onDirect(from, data, 'gossip')
     return verdict.ok ? 'accept' : verdict.action
   }
 
-  private onDirect(from: string, data: Uint8Array): Promise<Verdict> {
+  private onDirect(from: string, data: Uint8Array, via: 'gossip' | 'direct' = 'direct'): Promise<Verdict> {
     let message: ConsensusMessage
     try {
       message = decodeMessage(data)
@@ -152,6 +154,11 @@ export class ConsensusDriver {
       const detail = e instanceof WireError ? e.message : String(e)
       this.c.metrics?.onMessage('malformed', 'reject')
       return Promise.resolve({ ok: false, action: 'reject', reason: 'malformed', detail })
+    }
+    // honest nodes broadcast proposals, timeouts and requests only; the rest goes to one peer
+    if (via === 'gossip' && !GOSSIPED_KINDS.has(message.kind)) {
+      this.c.metrics?.onMessage(message.kind, 'reject')
+      return Promise.resolve({ ok: false, action: 'reject', reason: 'malformed', detail: `a ${message.kind} is sent to one peer, never gossiped` })
     }
     if (this.queued >= MAX_QUEUED) {
       this.c.metrics?.onMessage(message.kind, 'ignore')

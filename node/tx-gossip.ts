@@ -179,7 +179,11 @@ export class TxGossip {
     for (const tx of txs) {
       const r = this.c.app.submit(tx, 'peer')
       if (r.ok) admitted++
-      else if (r.peerFault) fault ??= `${r.code}: ${r.message}`
+      else if (r.peerFault) {
+        // an honest node never relays one: stop here, the batch is rejected anyway
+        fault = `${r.code}: ${r.message}`
+        break
+      }
     }
     if (admitted > 0) this.c.onAdmitted()
     if (fault !== undefined) {

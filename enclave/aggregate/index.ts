@@ -12,5 +12,6 @@
  */
 export { AggregationError, AggregationErrorCode, isAggregationError, type Update } from './errors.ts'
 export { pairwiseSquaredDistances } from './distances.ts'
+export { DistanceWorkers } from './distanceWorkers.ts'
 export { multiKrum, krum, type MultiKrumOptions, type KrumOptions, type MultiKrumResult } from './krum.ts'
 export { trimmedMean, median, type TrimmedMeanOptions, type AggregateResult } from './trimmed.ts'

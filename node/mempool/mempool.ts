@@ -44,11 +44,11 @@ export interface TxMempoolOptions {
   /** most transactions held (default 50,000) */
   maxCount?: number
   /**
-   * A client's transaction is refused (FULL, retry later) while this many are held
-   * (default 4,096): a node offered more than it can order sheds the excess at the
-   * door, before decoding or verifying it, and keeps its CPU for consensus and for
-   * what it already holds. Transactions from peers (which another validator took)
-   * are admitted up to maxCount.
+   * A client's transaction is refused (FULL, retry later) while this many taken
+   * from this node's own clients are held (default 4,096): a node offered more than
+   * it can order sheds the excess at the door, before decoding or verifying it, and
+   * keeps its CPU for consensus and for what it already holds. Transactions from
+   * peers (which another validator took) are admitted up to maxCount.
    */
   maxLocalPending?: number
   /** most encoded bytes held (default 64 MiB) */
@@ -110,6 +110,10 @@ export class TxMempool implements Mempool {
   private state: MempoolState
   private readonly maxCount: number
   private readonly maxLocalPending: number
+  /** arrival number of the last transaction `oldest` returned (relaying continues after it) */
+  private relayedUpTo = -1
+  /** held transactions that came from this node's clients */
+  private localHeld = 0
   private readonly maxBytes: number
   private readonly maxPerSender: number
   private readonly maxNonceGap: number
@@ -175,19 +179,27 @@ export class TxMempool implements Mempool {
   }
 
   /**
-   * The longest-held transactions, oldest arrival first, whether or not a nonce gap
-   * holds them back here: what a node relays to its peers, whose state may already
-   * have closed the gap (this node may be the one behind).
+   * What a node relays to its peers next: held transactions in arrival order,
+   * those a nonce gap holds back here included (the peers' state may already have
+   * closed the gap: this node may be the one behind). Each call continues after the
+   * last transaction the previous call returned, wrapping around, so every held
+   * transaction is relayed in turn; the first one is returned even if it alone
+   * exceeds `maxBytes`.
    */
   oldest(maxCount: number, maxBytes: number): Uint8Array[] {
     const out: Uint8Array[] = []
     let bytes = 0
-    for (const e of this.byKey.values()) {
-      if (out.length >= maxCount) break
-      if (bytes + e.bytes.length > maxBytes) continue
+    const take = (e: Entry): boolean => {
+      if (out.length >= maxCount) return false
+      if (out.length > 0 && bytes + e.bytes.length > maxBytes) return true
       out.push(e.bytes)
       bytes += e.bytes.length
+      this.relayedUpTo = e.seq
+      return true
     }
+    const after = this.relayedUpTo
+    for (const e of this.byKey.values()) if (e.seq > after && !take(e)) return out
+    for (const e of this.byKey.values()) if (e.seq > after || !take(e)) return out
     return out
   }
 
@@ -266,12 +278,12 @@ export class TxMempool implements Mempool {
 
   /** The admission pipeline: cheap checks first, the signature once nothing cheap refuses, mutation last. Returns the id or the refusal. */
   private admit(bytes: Uint8Array, origin: TxOrigin): string | MempoolError {
-    if (origin === 'local' && this.byKey.size >= this.maxLocalPending) {
-      return new MempoolError('FULL', `the mempool holds ${this.byKey.size} transactions, as many as it takes from clients; retry later`)
-    }
     const key = bytes instanceof Uint8Array && bytes.length <= this.maxTxBytes ? commandKey(bytes) : undefined
     const held = key === undefined ? undefined : this.byKey.get(key)
     if (held !== undefined) return new MempoolError('DUPLICATE', `transaction ${held.id} is already pending`)
+    if (origin === 'local' && this.localHeld >= this.maxLocalPending) {
+      return new MempoolError('FULL', `the mempool holds ${this.localHeld} transactions from this node's clients, as many as it takes; retry later`)
+    }
     const a = precheck(bytes, this.state, this.maxTxBytes, this.maxNonceGap)
     if (a instanceof MempoolError) return a
     const { tx } = a.decoded.signed
@@ -298,6 +310,7 @@ export class TxMempool implements Mempool {
     queue.byNonce.set(entry.nonce, entry)
     queue.lastSeq = entry.seq
     this.byKey.set(entry.key, entry)
+    if (origin === 'local') this.localHeld++
     this.byId.set(entry.id, entry)
     this.totalBytes += bytes.length
     return entry.id
@@ -331,6 +344,7 @@ export class TxMempool implements Mempool {
 
   private remove(e: Entry, why: RemovalReason): void {
     if (!this.byKey.delete(e.key)) return
+    if (e.origin === 'local') this.localHeld--
     this.byId.delete(e.id)
     this.totalBytes -= e.bytes.length
     this.removed[why]++

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { blockId, ed25519Scheme, ed25519Signer, proposalMessage, voteMessage, type Block, type EpochOutput, type Proposal, type Vote } from '../../consensus/index.ts'
 import { generateKeyPair } from '../../ledger/index.ts'
 import { Byzantine, type ByzantineBehaviour } from '../../node/byzantine.ts'
+import { NodeConfigSchema } from '../../node/config.ts'
 
 const key = generateKeyPair()
 const scheme = ed25519Scheme([key.publicKey])
@@ -53,5 +54,16 @@ describe('Byzantine', () => {
   it('leaves everything else alone, and does only what it is configured for', () => {
     expect(byzantine(['double-vote']).apply([{ type: 'broadcast', message: proposal }])).toEqual([{ type: 'broadcast', message: proposal }])
     expect(byzantine(['equivocate']).apply([{ type: 'send', to: 'p1', message: vote }, safety])).toEqual([{ type: 'send', to: 'p1', message: vote }, safety])
+  })
+})
+
+describe('the byzantine config switch', () => {
+  it('is refused unless the node is a testnet node (api.admin)', () => {
+    const base = { id: 'v', listen: '/ip4/127.0.0.1/tcp/0', api: { port: 0 } }
+    const refused = NodeConfigSchema.safeParse({ ...base, byzantine: ['equivocate'] })
+    expect(refused.success).toBe(false)
+    expect(refused.error?.issues[0]?.message).toMatch(/refused unless api.admin/)
+    expect(NodeConfigSchema.safeParse({ ...base, api: { port: 0, admin: true }, byzantine: ['equivocate', 'double-vote'] }).success).toBe(true)
+    expect(NodeConfigSchema.safeParse({ ...base, api: { port: 0, admin: true }, byzantine: ['lie'] }).success).toBe(false)
   })
 })

@@ -70,20 +70,28 @@ describe('TxMempool limits', () => {
     expect(fx.pool.stats().refused.FULL).toBe(1)
   })
 
-  it('FULL for clients once maxLocalPending are held, before any decoding; peers’ transactions still enter up to maxCount', () => {
+  it('FULL for clients once maxLocalPending of their transactions are held, before any decoding; peers’ transactions do not count and still enter', () => {
     const fx = new Fixture({ maxLocalPending: 2, maxCount: 10 })
-    fx.admit(fx.grant('s0', 0), 'local')
+    const mine = [fx.grant('s0', 0), fx.grant('s0', 1)]
+    for (const t of mine) fx.admit(t, 'local')
     fx.admit(fx.grant('s1', 0), 'peer')
+    fx.admit(fx.grant('s1', 1), 'peer')
     const r = fx.pool.add(fx.grant('s2', 0), { from: 'local' })
     expect(r.ok ? 'admitted' : r.error.code).toBe('FULL')
-    if (!r.ok) expect(r.error.message).toMatch(/holds 2 transactions, as many as it takes from clients; retry later/)
-    // refused at the door: not even malformed bytes are looked at
+    if (!r.ok) expect(r.error.message).toMatch(/holds 2 transactions from this node's clients, as many as it takes; retry later/)
+    // refused at the door: not even malformed bytes are looked at …
     const junk = fx.pool.add(new Uint8Array([0xff]), { from: 'local' })
     expect(junk.ok ? 'admitted' : junk.error.code).toBe('FULL')
+    // … but a client re-sending what is held learns that it is held
+    const again = fx.pool.add(mine[0]!, { from: 'local' })
+    expect(again.ok ? 'admitted' : again.error.code).toBe('DUPLICATE')
     fx.admit(fx.grant('s2', 0), 'peer')
-    expect(fx.pool.size()).toBe(3)
-    // once blocks take some, clients get in again
-    fx.commit([fx.grant('s0', 0), fx.grant('s1', 0)])
+    expect(fx.pool.size()).toBe(5)
+    // peers' transactions leaving frees nothing for clients; clients' own leaving does
+    fx.commit([fx.grant('s1', 0)])
+    const still = fx.pool.add(fx.grant('s3', 0), { from: 'local' })
+    expect(still.ok ? 'admitted' : still.error.code).toBe('FULL')
+    fx.commit([mine[0]!])
     fx.admit(fx.grant('s3', 0), 'local')
   })
 

@@ -90,7 +90,7 @@ describe('TxMempool.take', () => {
 })
 
 describe('TxMempool.oldest (what a node relays to its peers)', () => {
-  it('includes transactions a nonce gap holds back here, oldest arrival first, within the count and byte caps', () => {
+  it('includes transactions a nonce gap holds back here, in arrival order, within the count and byte caps', () => {
     const fx = new Fixture()
     // this pool's state says s0's next nonce is 0; a peer that is ahead may already be at 1
     fx.admit(fx.grant('s0', 1))
@@ -98,11 +98,21 @@ describe('TxMempool.oldest (what a node relays to its peers)', () => {
     fx.admit(fx.grant('s0', 2))
     expect(label(fx.pool.take(ALL, ALL, NONE))).toEqual(['s1:0'])
     expect(label(fx.pool.oldest(ALL, ALL))).toEqual(['s0:1', 's1:0', 's0:2'])
-    expect(label(fx.pool.oldest(2, ALL))).toEqual(['s0:1', 's1:0'])
     const one = fx.pool.oldest(1, ALL)[0]!.length
+    // the first transaction always goes, even alone over the byte cap
     expect(fx.pool.oldest(ALL, one).length).toBe(1)
-    fx.commit(fx.pool.take(ALL, ALL, NONE))
-    expect(label(fx.pool.oldest(ALL, ALL))).toEqual(['s0:1', 's0:2'])
+    expect(fx.pool.oldest(ALL, 1).length).toBe(1)
+  })
+
+  it('continues where the last call stopped and wraps around, so stuck transactions cannot crowd out the rest', () => {
+    const fx = new Fixture()
+    for (const [s, n] of [['s0', 5], ['s0', 6], ['s1', 0], ['s2', 0], ['s3', 0]] as const) fx.admit(fx.grant(s, n))
+    expect(label(fx.pool.oldest(2, ALL))).toEqual(['s0:5', 's0:6'])
+    expect(label(fx.pool.oldest(2, ALL))).toEqual(['s1:0', 's2:0'])
+    expect(label(fx.pool.oldest(2, ALL))).toEqual(['s3:0', 's0:5'])
+    expect(label(fx.pool.oldest(ALL, ALL))).toEqual(['s0:6', 's1:0', 's2:0', 's3:0', 's0:5'])
+    fx.commit(fx.pool.take(ALL, ALL, NONE)) // s1, s2, s3 commit; the stuck s0 ones stay
+    expect(label(fx.pool.oldest(ALL, ALL))).toEqual(['s0:6', 's0:5'])
   })
 })
 
