@@ -36,8 +36,9 @@ export function roundOpen(ctx: TxContext<'round.open'>): void {
   if (new Set(b.eligible).size !== b.eligible.length) throw new LedgerError('INVALID_CONFIG', 'eligible members must be distinct')
   const n = b.eligible.length
   const { f, m } = b.aggregation
-  if (m > n) throw new LedgerError('INVALID_CONFIG', `Multi-Krum m = ${m} exceeds the ${n} eligible members`)
+  // Blanchard et al.: n > 2f + 2, and the m selected come from the n − f that may be honest
   if (2 * f + 2 >= n) throw new LedgerError('INVALID_CONFIG', `Multi-Krum with f = ${f} needs more than ${2 * f + 2} members, has ${n}`)
+  if (m > n - f) throw new LedgerError('INVALID_CONFIG', `Multi-Krum selects at most n − f = ${n - f} of the ${n} eligible members with f = ${f}, not m = ${m}`)
   const steps = stepsPerRound(b.training)
   if (steps > MAX_STEPS_PER_ROUND) throw new LedgerError('INVALID_CONFIG', `${steps} DP-SGD steps per round exceeds ${MAX_STEPS_PER_ROUND}`)
   const rdp = roundCurve(params.rdpOrders, b.training, steps)

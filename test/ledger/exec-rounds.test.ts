@@ -73,6 +73,7 @@ describe('round.open', () => {
       ['coord', { eligible: ['bank-a', 'bank-a', 'bank-b', 'bank-c', 'bank-d'] }, 'INVALID_CONFIG'],
       ['coord', { aggregation: { rule: 'multi-krum', f: 2, m: 2 } }, 'INVALID_CONFIG'], // needs n > 6
       ['coord', { aggregation: { rule: 'multi-krum', f: 1, m: 7 } }, 'INVALID_CONFIG'],
+      ['coord', { aggregation: { rule: 'multi-krum', f: 1, m: 6 } }, 'INVALID_CONFIG'], // m ≤ n − f = 5
       ['coord', { training: { ...training, samplingRate: 1e-9 } }, 'INVALID_CONFIG'], // 1e9 steps
     ]
     for (const [sender, over, code] of cases) {
