@@ -157,8 +157,10 @@ export class ConsensusDriver {
     }
     // honest nodes broadcast proposals, timeouts and requests only; the rest goes to one peer
     if (via === 'gossip' && !GOSSIPED_KINDS.has(message.kind)) {
+      const verdict: Verdict = { ok: false, action: 'reject', reason: 'malformed', detail: `a ${message.kind} is sent to one peer, never gossiped` }
       this.c.metrics?.onMessage(message.kind, 'reject')
-      return Promise.resolve({ ok: false, action: 'reject', reason: 'malformed', detail: `a ${message.kind} is sent to one peer, never gossiped` })
+      this.c.logger.warn({ from, kind: message.kind, reason: verdict.reason, detail: verdict.detail }, 'rejected consensus message')
+      return Promise.resolve(verdict)
     }
     if (this.queued >= MAX_QUEUED) {
       this.c.metrics?.onMessage(message.kind, 'ignore')

@@ -1,8 +1,9 @@
 /**
  * Rogue-peer attacks on a running testnet, each from its own fresh libp2p
  * identity, run side by side:
- *  - gossip on the consensus topic: random bytes; a well-encoded vote claiming
- *    to be validator-0's (forged: the rogue is not a validator, the signature is random);
+ *  - gossip on the consensus topic: random bytes; a well-encoded timeout claiming
+ *    to be validator-0's (forged: the rogue is not a validator, the signature is
+ *    random); a vote, which honest validators never gossip;
  *  - the direct consensus protocol: a forged timeout in a proper frame; a frame
  *    whose length prefix declares 100 MB; a length prefix that is not a valid varint.
  * For each one it checks what a validator operator can observe: every validator
@@ -75,7 +76,9 @@ export async function rogueAttacks(net: Net): Promise<void> {
 
   const attacks: Attack[] = [
     { name: 'gossip: random bytes', reason: /^gossip-reject$/, run: viaHost(async (h) => void (await h.publish(topic, randomBytes(300)))) },
-    { name: 'gossip: forged vote', reason: /^gossip-reject$/, run: viaHost(async (h) => void (await h.publish(topic, forgedVote(0, view, height)))) },
+    { name: 'gossip: forged timeout', reason: /^gossip-reject$/, run: viaHost(async (h) => void (await h.publish(topic, forgedTimeout(0, view, height)))) },
+    // votes go to one leader; a gossiped one is refused before anything else is looked at
+    { name: 'gossip: a vote', reason: /^gossip-reject$/, run: viaHost(async (h) => void (await h.publish(topic, forgedVote(0, view, height)))) },
     {
       name: 'direct: forged timeout',
       reason: /^consensus: unknown-signer/,
@@ -107,10 +110,12 @@ export async function rogueAttacks(net: Net): Promise<void> {
 
   // the consensus-level forgeries were judged by the verification edge, not just dropped
   const logs = await Promise.all(net.homes.map((h) => logLines(h)))
-  for (const name of ['gossip: forged vote', 'direct: forged timeout']) {
+  for (const name of ['gossip: forged timeout', 'direct: forged timeout']) {
     const peer = rogues.find((r) => r.attack.name === name)!.peer
     for (const lines of logs) expect(lines.some((l) => l.msg === 'rejected consensus message' && l.from === peer && l.reason === 'unknown-signer')).toBe(true)
   }
+  const voter = rogues.find((r) => r.attack.name === 'gossip: a vote')!.peer
+  for (const lines of logs) expect(lines.some((l) => l.msg === 'rejected consensus message' && l.from === voter && l.reason === 'malformed' && /never gossiped/.test(String(l.detail)))).toBe(true)
   const malformedAfter = await Promise.all(net.apis.map((api) => metric(api, 'messages_received_total', { kind: 'malformed', verdict: 'reject' })))
   malformedAfter.forEach((n, i) => expect(n).toBeGreaterThan(malformedBefore[i]!))
 }
