@@ -475,19 +475,11 @@ export class Replica {
     let bottom: Block | undefined
     let held = 0
     for (const top of wanted) {
-      const chain: Block[] = []
-      let b = byId.get(top)
-      while (b !== undefined && !this.tree.has(blockId(b))) {
-        chain.push(b)
-        b = this.tree.has(b.parent) ? undefined : byId.get(hashKey(b.parent))
-      }
+      const chain = this.chainDown(byId, top)
       const last = chain.at(-1)
       if (last === undefined) continue
       if (this.tree.has(last.parent)) {
-        for (const blk of chain.reverse()) {
-          this.processQC(blk.justify)
-          if (this.tree.add(blk)) this.releaseWaiting(blk)
-        }
+        this.connect(chain)
         continue
       }
       const bytes = chain.reduce((sum, blk) => sum + syncBytes(blk), 0)
@@ -598,16 +590,25 @@ export class Replica {
    * known: a block's id is its hash, so nothing else can be slipped in.
    */
   private addChain(blocks: readonly Block[], top: string): void {
-    const byId = new Map(blocks.filter((b) => b.epoch === this.epoch).map((b) => [hashKey(blockId(b)), b]))
+    const chain = this.chainDown(new Map(blocks.filter((b) => b.epoch === this.epoch).map((b) => [hashKey(blockId(b)), b])), top)
+    const last = chain.at(-1)
+    if (last !== undefined && this.tree.has(last.parent)) this.connect(chain)
+  }
+
+  /** The blocks of `byId` from `top` down, by parent hash, until one whose parent we hold (newest first). */
+  private chainDown(byId: ReadonlyMap<string, Block>, top: string): Block[] {
     const chain: Block[] = []
     let b = byId.get(top)
     while (b !== undefined && !this.tree.has(blockId(b))) {
       chain.push(b)
       b = this.tree.has(b.parent) ? undefined : byId.get(hashKey(b.parent))
     }
-    const last = chain.at(-1)
-    if (last === undefined || !this.tree.has(last.parent)) return
-    for (const blk of chain.reverse()) {
+    return chain
+  }
+
+  /** Adds a chain whose lowest block's parent we hold (newest first), oldest first, applying each block's QC. */
+  private connect(chain: readonly Block[]): void {
+    for (const blk of [...chain].reverse()) {
       this.processQC(blk.justify)
       if (this.tree.add(blk)) this.releaseWaiting(blk)
     }

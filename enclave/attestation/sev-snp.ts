@@ -30,6 +30,7 @@
 import { X509Certificate, verify as verifySignature } from 'node:crypto'
 import { z } from 'zod'
 import { bytesEqual, decode, encode, fromHex, LedgerError, sha256, toHex, type AttestationVerifier, type EvidencePolicy, type VerifiedEvidence } from '../../ledger/index.ts'
+import { childrenOf, readTlv, type Tlv } from './der.ts'
 
 export const SEV_SNP_FORMAT = 'amd-sev-snp-v1'
 /** SHA-256 of the DER of AMD's Milan root key certificate (ARK-Milan, 2020–2045): a trust anchor for chain policies. */
@@ -116,37 +117,7 @@ export function encodeSnpEvidence(evidence: SnpEvidence): Uint8Array {
   return encode({ report, vcek, ask, ark, keys })
 }
 
-// ---- a minimal DER reader, for the VCEK's AMD extensions (node:crypto does not expose them)
-
-interface Tlv { tag: number; start: number; end: number }
-
-function readTlv(der: Uint8Array, pos: number, limit: number): Tlv {
-  const tag = der[pos]
-  const first = der[pos + 1]
-  if (tag === undefined || first === undefined || pos + 2 > limit) throw new Error('truncated DER')
-  if ((tag & 0x1f) === 0x1f) throw new Error('unsupported DER tag')
-  let start = pos + 2
-  let len = first
-  if (first & 0x80) {
-    const n = first & 0x7f
-    if (n === 0 || n > 3 || start + n > limit) throw new Error('bad DER length')
-    len = 0
-    for (let i = 0; i < n; i++) len = len * 256 + der[start + i]!
-    start += n
-  }
-  if (start + len > limit) throw new Error('truncated DER')
-  return { tag, start, end: start + len }
-}
-
-function childrenOf(der: Uint8Array, parent: Tlv): Tlv[] {
-  const out: Tlv[] = []
-  for (let pos = parent.start; pos < parent.end; ) {
-    const t = readTlv(der, pos, parent.end)
-    out.push(t)
-    pos = t.end
-  }
-  return out
-}
+// ---- the VCEK's AMD extensions (node:crypto does not expose them), read with der.ts
 
 function oidHex(dotted: string): string {
   const [a, b, ...rest] = dotted.split('.').map(Number)

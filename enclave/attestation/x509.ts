@@ -18,6 +18,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto'
 import { LedgerError } from '../../ledger/index.ts'
+import { childrenOf, readTlv } from './der.ts'
 
 export interface CertificateChainOptions {
   /** SHA-256 of the DER of each trusted root certificate */
@@ -83,58 +84,26 @@ function reject(why: string): LedgerError {
 
 // ---- the one field node:crypto does not expose: basicConstraints pathLenConstraint ----
 
-interface Tlv {
-  tag: number
-  start: number // first content byte
-  end: number // one past the last content byte
-}
-
-function readTlv(der: Uint8Array, pos: number, limit: number): Tlv {
-  if (pos + 2 > limit) throw new Error('truncated DER')
-  const tag = der[pos]!
-  let len = der[pos + 1]!
-  let start = pos + 2
-  if (len & 0x80) {
-    const n = len & 0x7f
-    if (n === 0 || n > 4 || start + n > limit) throw new Error('bad DER length')
-    len = 0
-    for (let k = 0; k < n; k++) len = len * 256 + der[start + k]!
-    start += n
-  }
-  if (start + len > limit) throw new Error('truncated DER')
-  return { tag, start, end: start + len }
-}
-
-function children(der: Uint8Array, parent: Tlv): Tlv[] {
-  const out: Tlv[] = []
-  for (let pos = parent.start; pos < parent.end; ) {
-    const t = readTlv(der, pos, parent.end)
-    out.push(t)
-    pos = t.end
-  }
-  return out
-}
-
 const BASIC_CONSTRAINTS_OID = Uint8Array.of(0x55, 0x1d, 0x13) // 2.5.29.19
 
 /** The pathLenConstraint of a certificate's basicConstraints, if it has one. */
 export function basicConstraintsPathLen(der: Uint8Array): number | undefined {
   try {
     const cert = readTlv(der, 0, der.length)
-    const tbs = children(der, cert)[0]
+    const tbs = childrenOf(der, cert)[0]
     if (tbs === undefined) return undefined
-    const extsWrapper = children(der, tbs).find((t) => t.tag === 0xa3) // [3] EXPLICIT Extensions
+    const extsWrapper = childrenOf(der, tbs).find((t) => t.tag === 0xa3) // [3] EXPLICIT Extensions
     if (extsWrapper === undefined) return undefined
-    const exts = children(der, extsWrapper)[0]
+    const exts = childrenOf(der, extsWrapper)[0]
     if (exts === undefined) return undefined
-    for (const ext of children(der, exts)) {
-      const parts = children(der, ext)
+    for (const ext of childrenOf(der, exts)) {
+      const parts = childrenOf(der, ext)
       const oid = parts[0]
       const value = parts[parts.length - 1]
       if (oid === undefined || value === undefined || oid.tag !== 0x06 || value.tag !== 0x04) continue
       if (Buffer.compare(der.subarray(oid.start, oid.end), BASIC_CONSTRAINTS_OID) !== 0) continue
       const seq = readTlv(der, value.start, value.end)
-      const pathLen = children(der, seq).find((t) => t.tag === 0x02)
+      const pathLen = childrenOf(der, seq).find((t) => t.tag === 0x02)
       if (pathLen === undefined) return undefined
       if (pathLen.end - pathLen.start > 4) throw new Error('pathLenConstraint too large')
       let n = 0
