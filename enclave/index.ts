@@ -10,7 +10,9 @@
  * AES-256-GCM to the round key, bound to chain, round and member) with the exact
  * checks of an update against its signed statement and its ledger commitment.
  * Central DP noise is an exact discrete Gaussian (Canonne, Kamath, Steinke 2020)
- * on the quantized sum, from node:crypto randomness. Intel DCAP quotes, sealed
+ * on the quantized sum, from node:crypto randomness. `aggregateRound` runs a
+ * round from the ledger's committed set: check every update, Multi-Krum, noised
+ * mean, and the transcript a `round.result` carries. Intel DCAP quotes, sealed
  * storage and the enclave service come with the rest of the enclave issue.
  * Nothing here does network or disk I/O.
  */
@@ -20,3 +22,4 @@ export * from './updates/index.ts'
 export { NITRO_FORMAT, NITRO_ROOT_SHA256, NITRO_MAX_EVIDENCE_BYTES, NITRO_MAX_USER_DATA_BYTES, NitroAttestationVerifier, parseNitroDocument, encodeNitroUserData, decodeNitroUserDataKeys, type NitroDocument } from './attestation/nitro.ts'
 export { SEV_SNP_FORMAT, SEV_SNP_MILAN_ARK_SHA256, SNP_REPORT_BYTES, SNP_SIGNED_BYTES, SevSnpAttestationVerifier, encodeSnpEvidence, snpReportData, snpPlatformId, verifySnpReport, type SnpEvidence, type SnpCertChain, type SnpReportFacts, type SnpTcb } from './attestation/sev-snp.ts'
 export * from './noise/index.ts'
+export * from './round/index.ts'
