@@ -7,16 +7,19 @@
  * Prints the total and the check / Multi-Krum / noise split, and the peak RSS:
  * sampled every 50 ms by a worker thread (the pipeline is synchronous and blocks
  * the main thread) and process.resourceUsage().maxRSS.
+ * THREADS=k (default 2) computes Multi-Krum's distances on k worker threads
+ * (aggregateRoundOn, same outcome); THREADS=0 runs everything inline.
  * Run: npm run bench:round   (N=…, D=…, RUNS=…, F=…, M=… to change the scale)
  */
 import { Worker } from 'node:worker_threads'
-import { aggregateRound, clipToNorm, cryptoRandom, generateRoundKey, sealUpdate } from '../enclave/index.ts'
+import { aggregateRound, aggregateRoundOn, clipToNorm, cryptoRandom, DistanceWorkers, generateRoundKey, sealUpdate } from '../enclave/index.ts'
 import { keyPairFromSeed, sha256, type CommitRecord } from '../ledger/index.ts'
 import { machine, median } from './machine.ts'
 
 const N = Number(process.env.N ?? 1_000)
 const D = Number(process.env.D ?? 100_000)
 const RUNS = Number(process.env.RUNS ?? 3)
+const THREADS = Number(process.env.THREADS ?? 2)
 const F = Number(process.env.F ?? Math.floor((N - 3) / 4))
 const M = Number(process.env.M ?? N - F)
 const CHAIN = 'bench-chain'
@@ -70,13 +73,17 @@ async function main(): Promise<void> {
   console.log(`setup (not timed): ${N} updates generated, clipped and sealed in ${((performance.now() - t0) / 1000).toFixed(1)} s; rss ${(process.memoryUsage.rss() / MiB).toFixed(0)} MiB`)
 
   const round = { id: ROUND, aggregation: { f: F, m: M }, training, steps: 100 }
+  const pool = THREADS > 0 ? new DistanceWorkers({ threads: THREADS }) : undefined
+  await pool?.start()
+  console.log(THREADS > 0 ? `Multi-Krum distances on ${THREADS} worker threads (aggregateRoundOn)` : 'everything on the main thread (aggregateRound)')
   const sampler = rssSampler()
   const rows: Array<{ total: number; check: number; krum: number; noise: number; included: number; peak: number }> = []
   try {
     for (let r = 0; r < RUNS; r++) {
       sampler.reset()
       const start = performance.now()
-      const o = aggregateRound({ chain: CHAIN, round, dimension: D, commits, envelopes, memberKeys, roundSecretKey: roundKey.secretKey, scale: SCALE }, cryptoRandom())
+      const input = { chain: CHAIN, round, dimension: D, commits, envelopes, memberKeys, roundSecretKey: roundKey.secretKey, scale: SCALE }
+      const o = pool === undefined ? aggregateRound(input, cryptoRandom()) : await aggregateRoundOn(input, cryptoRandom(), pool)
       const total = (performance.now() - start) / 1000
       await new Promise((resolve) => setTimeout(resolve, 120)) // let the sampler take a last reading
       if (o.kind !== 'aggregated') throw new Error(`round was ${o.kind}`)
@@ -87,6 +94,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await sampler.stop()
+    await pool?.stop()
   }
   const med = (k: 'total' | 'check' | 'krum' | 'noise') => median(rows.map((x) => x[k])).toFixed(2)
   console.log(`median of ${rows.length}: total ${med('total')} s (check ${med('check')} s, Multi-Krum ${med('krum')} s, noise ${med('noise')} s); goal ≤ 30 s`)

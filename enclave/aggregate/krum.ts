@@ -38,6 +38,11 @@ export interface MultiKrumOptions {
   readonly f: number
   /** how many updates to select and average */
   readonly m: number
+  /**
+   * the n×n squared distances, already computed bit for bit as
+   * pairwiseSquaredDistances does (DistanceWorkers on threads); absent: computed here
+   */
+  readonly distances?: Float64Array
 }
 
 export interface KrumOptions {
@@ -58,7 +63,11 @@ export function multiKrum(updates: readonly Update[], options: MultiKrumOptions)
   const n = updates.length
   const f = checkF(o.f, n)
   const m = checkInteger(o.m, 'm', 1, n - f, `Multi-Krum selects 1..n − f updates; n = ${n}, f = ${f}`)
-  return run(updates, d, f, m)
+  const given = options.distances
+  if (given !== undefined && (!(given instanceof Float64Array) || given.length !== n * n)) {
+    throw new AggregationError('BAD_PARAMS', `distances must be a Float64Array of n × n = ${n * n} entries`)
+  }
+  return run(updates, d, f, m, given)
 }
 
 /** Krum: the single update with the lowest score (Multi-Krum with m = 1). */
@@ -76,9 +85,9 @@ function checkF(v: unknown, n: number): number {
   return f
 }
 
-function run(updates: readonly Update[], d: number, f: number, m: number): MultiKrumResult {
+function run(updates: readonly Update[], d: number, f: number, m: number, distances?: Float64Array): MultiKrumResult {
   const n = updates.length
-  const scores = krumScores(squaredDistanceMatrix(updates, d), n, n - f - 2)
+  const scores = krumScores(distances ?? squaredDistanceMatrix(updates, d), n, n - f - 2)
   const selected = lowestScores(scores, m)
   return { selected, scores, aggregate: checkAggregate(meanOf(updates, selected, d), 'multiKrum') }
 }

@@ -145,12 +145,48 @@ const byMember = (a: TranscriptExclusion, b: TranscriptExclusion): number => com
 
 /** Runs the round pipeline; see the file comment. Throws RoundError only for the caller's malformed input. */
 export function aggregateRound(input: AggregateRoundInput, rng: RandomSource): RoundOutcome {
+  const checked = checkCommitted(input)
+  if (checked.kind === 'insufficient') return checked
+  const t1 = performance.now()
+  const { selected } = multiKrum(checked.valid.map((v) => v.update), { f: input.round.aggregation.f, m: checked.m })
+  return conclude(input, checked, selected, performance.now() - t1, rng)
+}
+
+/** Pairwise squared distances computed elsewhere, bit for bit as pairwiseSquaredDistances (DistanceWorkers). */
+export interface DistancePool {
+  pairwiseSquaredDistances(updates: readonly Float32Array[]): Promise<Float64Array>
+}
+
+/**
+ * aggregateRound with Multi-Krum's distances from `pool` (worker threads): the
+ * same outcome for the same input and randomness, in less time.
+ */
+export async function aggregateRoundOn(input: AggregateRoundInput, rng: RandomSource, pool: DistancePool): Promise<RoundOutcome> {
+  const checked = checkCommitted(input)
+  if (checked.kind === 'insufficient') return checked
+  const t1 = performance.now()
+  const updates = checked.valid.map((v) => v.update)
+  const distances = await pool.pairwiseSquaredDistances(updates)
+  const { selected } = multiKrum(updates, { f: input.round.aggregation.f, m: checked.m, distances })
+  return conclude(input, checked, selected, performance.now() - t1, rng)
+}
+
+interface Checked {
+  kind: 'checked'
+  valid: Array<{ member: string; update: Float32Array }>
+  excluded: RoundExclusion[]
+  /** the m Multi-Krum uses: min(m, n − f) */
+  m: number
+  checkMs: number
+}
+
+/** Steps 1 and 2: every committed update checked in ledger order; 'insufficient' when Multi-Krum cannot run. */
+function checkCommitted(input: AggregateRoundInput): Checked | Extract<RoundOutcome, { kind: 'insufficient' }> {
   checkInput(input)
-  const { chain, round, dimension, scale } = input
-  const { clipNorm, noiseMultiplier, samplingRate } = round.training
+  const { chain, round, dimension } = input
+  const { clipNorm } = round.training
   const { f } = round.aggregation
 
-  // 1. check every committed update, in ledger order
   const t0 = performance.now()
   const excluded: RoundExclusion[] = []
   const valid: Array<{ member: string; update: Float32Array }> = []
@@ -178,21 +214,23 @@ export function aggregateRound(input: AggregateRoundInput, rng: RandomSource): R
   }
   const checkMs = performance.now() - t0
 
-  // 2. enough for Multi-Krum?
   const n = valid.length
   if (n <= 2 * f + 2) {
     return { kind: 'insufficient', valid: n, needed: 2 * f + 3, excluded: excluded.sort(byMember), timings: { checkMs, krumMs: 0, noiseMs: 0 } }
   }
+  return { kind: 'checked', valid, excluded, m: Math.min(round.aggregation.m, n - f), checkMs }
+}
 
-  // 3. Multi-Krum
-  const t1 = performance.now()
-  const m = Math.min(round.aggregation.m, n - f)
-  const { selected } = multiKrum(valid.map((v) => v.update), { f, m })
+/** Steps 3 (the rest) to 5: exclusions by Multi-Krum, the noised mean, the transcript. */
+function conclude(input: AggregateRoundInput, checked: Checked, selected: readonly number[], krumMs: number, rng: RandomSource): RoundOutcome {
+  const { chain, round, dimension, scale } = input
+  const { clipNorm, noiseMultiplier, samplingRate } = round.training
+  const { f } = round.aggregation
+  const { valid, excluded, m, checkMs } = checked
   const chosen = new Set(selected)
   valid.forEach((v, i) => {
     if (!chosen.has(i)) excluded.push({ member: v.member, reason: MULTI_KRUM })
   })
-  const krumMs = performance.now() - t1
 
   // 4. central DP on the sum of the selected updates
   const t2 = performance.now()

@@ -15,6 +15,8 @@
 export { RoundError, RoundErrorCode, isRoundError } from './errors.ts'
 export {
   aggregateRound,
+  aggregateRoundOn,
+  type DistancePool,
   NO_UPDATE,
   MULTI_KRUM,
   type AggregateRoundInput,

@@ -1,7 +1,7 @@
 // Krum / Multi-Krum: scores derived by hand from the paper's definition,
 // agreement with Flower's aggregate_krum, planted Byzantine updates, overflow.
 import { describe, expect, it } from 'vitest'
-import { krum, multiKrum, type Update } from '../../../enclave/aggregate/index.ts'
+import { krum, multiKrum, pairwiseSquaredDistances, type Update } from '../../../enclave/aggregate/index.ts'
 import { expectClose, f64, flowerKrum, gaussian, l2, plainMean, prng } from './helpers.ts'
 
 describe('Multi-Krum, hand-derived vectors (n = 5, d = 2, f = 1: each score sums the n − f − 2 = 2 nearest)', () => {
@@ -103,5 +103,21 @@ describe('planted Byzantine updates', () => {
     expect(r.scores[2]).toBe(Infinity)
     expect(r.selected).toEqual([0, 1, 3, 4])
     expectClose(r.aggregate, [1, 2])
+  })
+})
+
+describe('multiKrum with precomputed distances', () => {
+  it('selects as it would from its own distances, and refuses a matrix of the wrong size', () => {
+    const updates = Array.from({ length: 7 }, (_, i) => Float64Array.from({ length: 5 }, (_, k) => Math.sin(i * 3 + k) * (i === 6 ? 40 : 1)))
+    const own = multiKrum(updates, { f: 2, m: 3 })
+    const given = multiKrum(updates, { f: 2, m: 3, distances: pairwiseSquaredDistances(updates) })
+    expect(given.selected).toEqual(own.selected)
+    expect(given.scores).toEqual(own.scores)
+    expect(given.selected).not.toContain(6)
+    expect(() => multiKrum(updates, { f: 2, m: 3, distances: new Float64Array(48) })).toThrow(expect.objectContaining({ code: 'BAD_PARAMS' }))
+    // and the scores really come from the matrix given
+    const skewed = pairwiseSquaredDistances(updates)
+    for (let j = 0; j < 7; j++) if (j !== 0) skewed[j] = skewed[j * 7] = 1e9
+    expect(multiKrum(updates, { f: 2, m: 3, distances: skewed }).selected).not.toContain(0)
   })
 })

@@ -1,7 +1,7 @@
 // aggregateRound: checks, Multi-Krum, central DP and the transcript, on real sealed envelopes.
 import { describe, expect, it } from 'vitest'
-import { aggregateRound, noisedMeanStd, RoundError, type AggregateRoundInput, type AggregatedRound, type RoundOutcome } from '../../../enclave/round/index.ts'
-import { multiKrum } from '../../../enclave/aggregate/index.ts'
+import { aggregateRound, aggregateRoundOn, noisedMeanStd, RoundError, type AggregateRoundInput, type AggregatedRound, type RoundOutcome } from '../../../enclave/round/index.ts'
+import { DistanceWorkers, multiKrum } from '../../../enclave/aggregate/index.ts'
 import { ciphertextCid, encodeUpdate, seededRandom } from '../../../enclave/index.ts'
 import { encode, sha256 } from '../../../ledger/index.ts'
 import { keysFor } from '../../ledger/harness.ts'
@@ -89,6 +89,26 @@ describe('aggregateRound', () => {
     expect(c.included).toEqual(a.included)
     expect(c.update).not.toEqual(a.update)
     expect(c.transcriptHash).not.toEqual(a.transcriptHash)
+  })
+
+  it('gives the same outcome with Multi-Krum distances from worker threads (aggregateRoundOn)', { timeout: 30_000 }, async () => {
+    const mixed = [...honestSubs(8), seal(roundKey, 'r1', memberId(8), farAway(1)), seal(roundKey, 'r1', memberId(9), farAway(2))]
+    const pool = new DistanceWorkers({ threads: 2 })
+    await pool.start()
+    let asked = 0
+    try {
+      const counting = { pairwiseSquaredDistances: (u: readonly Float32Array[]) => (asked++, pool.pairwiseSquaredDistances(u)) }
+      const onThreads = aggregated(await aggregateRoundOn(inputOf(mixed, 2, 5), seededRandom('same'), counting))
+      const inline = aggregated(aggregateRound(inputOf(mixed, 2, 5), seededRandom('same')))
+      expect(asked).toBe(1)
+      expect(onThreads.included).toEqual(inline.included)
+      expect(onThreads.excluded).toEqual(inline.excluded)
+      expect(onThreads.update).toEqual(inline.update)
+      expect(onThreads.transcriptHash).toEqual(inline.transcriptHash)
+      expect(onThreads.included).not.toContain(memberId(9))
+    } finally {
+      await pool.stop()
+    }
   })
 
   it('hashes the documented transcript', () => {
