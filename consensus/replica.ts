@@ -24,26 +24,13 @@
  */
 import type { QuorumScheme, QuorumSigner } from './crypto.ts'
 import { BlockTree } from './blocktree.ts'
+import { collectDown, MAX_FETCHED_SYNCS, ServeAllowance, syncBytes } from './block-sync.ts'
 import type { Mempool } from './mempool.ts'
 import { SafetyRules } from './safety.ts'
 import { blockId, hashKey, proposalMessage } from './signing.ts'
 import type { Block, BlockRequest, Hash, BlockResponse, ConsensusMessage, Input, Output, Proposal, QuorumCertificate, SafetyState, SyncInfo, Timeout, TimeoutCertificate, ValidatorIndex, Vote } from './types.ts'
 import { commandKey, genesisQC, quorumSize } from './genesis.ts'
 import { LeaderReputation, RoundRobin, type LeaderElection, type ReputationOptions } from './leader.ts'
-
-/** block requests answered per peer per base timeout (see mayServe) */
-const SERVED_PER_WINDOW = 16
-/** block bytes answered per peer per base timeout, in units of maxSyncBytes (see mayServe) */
-const SERVED_BYTES_PER_WINDOW = 2
-/** block bytes held while walking back from a far-ahead chain to ours, in units of maxSyncBytes; a longer gap needs state sync */
-const MAX_FETCHED_SYNCS = 64
-
-/** a block's share of a sync message: its payload, plus an allowance for header, QC signatures and framing */
-function syncBytes(b: Block): number {
-  let bytes = 512 + b.justify.votes.signers.length + b.justify.votes.signature.length
-  for (const c of b.payload) bytes += c.length + 8
-  return bytes
-}
 
 export interface ReplicaComponents {
   scheme: QuorumScheme
@@ -127,7 +114,7 @@ export class Replica {
   /** the one continuation request in flight (the id asked for, of whom, when) */
   private continuation: { key: string; peer: ValidatorIndex; at: number } | null = null
   /** when each peer's last block request was answered, and when it was last sent a sync (ms) */
-  private readonly servedRequests = new Map<ValidatorIndex, { start: number; count: number; bytes: number }>()
+  private readonly served: ServeAllowance
   private readonly syncSent = new Map<ValidatorIndex, number>()
   private readonly lastHeight: number
   /** the proof that the epoch ended (its last block committed), once it has */
@@ -158,6 +145,7 @@ export class Replica {
       maxBatchBytes: options.maxBatchBytes ?? 1024 * 1024,
       maxSyncBytes: options.maxSyncBytes ?? 3 * 1024 * 1024,
     }
+    this.served = new ServeAllowance(this.opts.baseTimeoutMs, this.opts.maxSyncBytes)
     this.leaders = options.leaderElection === 'round-robin' ? new RoundRobin(this.n) : new LeaderReputation(this.n, this.epoch, options.reputation, options.history)
     this.lastHeight = options.lastHeight ?? Number.POSITIVE_INFINITY
     const committed = options.committed ?? options.genesis
@@ -425,20 +413,10 @@ export class Replica {
   }
 
   private onBlockRequest(r: BlockRequest, from: ValidatorIndex): void {
-    const budget = this.mayServe(from)
+    const budget = this.served.take(from, this.now)
     if (budget <= 0) return
-    const blocks: Block[] = []
-    let bytes = 0
-    for (const id of r.ids.slice(0, 16)) {
-      let b = this.tree.get(id) ?? undefined
-      // newest first, down to what the peer has; at least one block, at most maxSyncBytes
-      while (b !== undefined && b.height > r.knownHeight && blocks.length < 1000 && (blocks.length === 0 || bytes + syncBytes(b) <= Math.min(budget, this.opts.maxSyncBytes))) {
-        blocks.push(b)
-        bytes += syncBytes(b)
-        b = this.tree.get(b.parent)
-      }
-    }
-    this.servedRequests.get(from)!.bytes += bytes
+    const { blocks, bytes } = collectDown((id) => this.tree.get(id), r.ids.slice(0, 16), r.knownHeight, Math.min(budget, this.opts.maxSyncBytes))
+    this.served.spent(from, bytes)
     if (blocks.length > 0) this.emit({ type: 'send', to: from, message: { kind: 'block-response', blocks } satisfies BlockResponse })
   }
 
@@ -501,23 +479,6 @@ export class Replica {
   }
 
   /**
-   * Block requests: per peer and base timeout, at most SERVED_PER_WINDOW answers and
-   * SERVED_BYTES_PER_WINDOW × maxSyncBytes of blocks. A peer fetching a long gap
-   * asks once per (cut) response, so it needs several in a row; replayed or
-   * flooded requests still cannot make us send without bound. Returns the bytes
-   * this answer may carry (0: none).
-   */
-  private mayServe(peer: ValidatorIndex): number {
-    let w = this.servedRequests.get(peer)
-    if (w === undefined || this.now - w.start >= this.opts.baseTimeoutMs) {
-      w = { start: this.now, count: 0, bytes: 0 }
-      this.servedRequests.set(peer, w)
-    }
-    if (++w.count > SERVED_PER_WINDOW) return 0
-    return Math.max(0, SERVED_BYTES_PER_WINDOW * this.opts.maxSyncBytes - w.bytes)
-  }
-
-  /**
    * At most one reply per peer per base timeout: replayed or repeated requests
    * cannot amplify traffic, yet a lagging peer that keeps asking is answered.
    */
@@ -530,14 +491,7 @@ export class Replica {
 
   /** Helps a replica that is behind (it may be the only one with work left, so nobody else would time out). */
   private sendSync(to: ValidatorIndex, knownHeight: number): void {
-    const blocks: Block[] = []
-    let bytes = 0
-    let b = this.tree.get(this.highQC.block)
-    while (b !== undefined && b.height > knownHeight && blocks.length < 1000 && (blocks.length === 0 || bytes + syncBytes(b) <= this.opts.maxSyncBytes)) {
-      blocks.push(b)
-      bytes += syncBytes(b)
-      b = this.tree.get(b.parent)
-    }
+    const { blocks } = collectDown((id) => this.tree.get(id), [this.highQC.block], knownHeight, this.opts.maxSyncBytes)
     this.emit({ type: 'send', to, message: { kind: 'sync', highQC: this.highQC, blocks } satisfies SyncInfo })
   }
 

@@ -40,8 +40,6 @@ export interface App {
   /** a command from a client or a peer */
   submit(bytes: Uint8Array, from: 'local' | 'peer'): SubmitResult
   mempoolSize(): number
-  /** pending commands to relay to peers again, oldest first (none: this app does not gossip commands) */
-  toRelay(maxCount: number, maxBytes: number): Uint8Array[]
 }
 
 export interface LedgerAppComponents {
@@ -143,6 +141,7 @@ export class LedgerApp implements App, BlockFeed {
     return this.pool.size()
   }
 
+  /** pending transactions to relay to peers next (TxMempool.oldest) */
   toRelay(maxCount: number, maxBytes: number): Uint8Array[] {
     return this.pool.oldest(maxCount, maxBytes)
   }
@@ -190,9 +189,5 @@ export class NoopApp implements App {
 
   mempoolSize(): number {
     return this.mempool.size()
-  }
-
-  toRelay(): Uint8Array[] {
-    return [] // a benchmark node proposes its own clients' commands when it leads; none are relayed
   }
 }

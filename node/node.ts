@@ -125,7 +125,7 @@ export class ValidatorNode {
 
     const chainId = genesis.chainId
     // the ledger's transactions travel in gossip batches; a noop app's commands stay where they were submitted
-    const txs = app.kind === 'ledger' ? new TxGossip({ host: this.host, app, logger, onAdmitted: () => this.driver?.commandsAvailable() }, { chainId }) : undefined
+    const txs = app instanceof LedgerApp ? new TxGossip({ host: this.host, app, logger, onAdmitted: () => this.driver?.commandsAvailable() }, { chainId }) : undefined
     const epochs = this.epochs
     const byzantine = config.byzantine === undefined || config.byzantine.length === 0 ? undefined
       : new Byzantine({ signer: ed25519Signer(0, key.secretKey), validators: () => epochs.setup.validators, self: this.peerId, logger }, config.byzantine)

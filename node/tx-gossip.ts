@@ -20,7 +20,7 @@
  *   is rejected; one with nothing new is ignored; otherwise accepted.
  */
 import { decode, encode, LedgerError } from '../ledger/index.ts'
-import type { App } from './app.ts'
+import type { SubmitResult } from './app.ts'
 import type { P2PHost, ValidationResult } from './p2p/index.ts'
 
 export interface TxGossipLogger {
@@ -28,9 +28,16 @@ export interface TxGossipLogger {
   debug(obj: object, msg?: string): void
 }
 
+/** What transaction gossip needs of the ledger app: admission, and what to relay next. */
+export interface RelayingPool {
+  submit(bytes: Uint8Array, from: 'local' | 'peer'): SubmitResult
+  mempoolSize(): number
+  toRelay(maxCount: number, maxBytes: number): Uint8Array[]
+}
+
 export interface TxGossipComponents {
   host: P2PHost
-  app: App
+  app: RelayingPool
   logger: TxGossipLogger
   /** new transactions entered the mempool from a peer */
   onAdmitted(): void

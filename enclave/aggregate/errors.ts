@@ -4,6 +4,7 @@
  * out of range, an aggregate that overflows float64) becomes an
  * `AggregationError` with a stable `code`; nothing untyped is thrown for bad input.
  */
+import { CodedError } from '../coded-error.ts'
 
 export const AggregationErrorCode = {
   /** no updates, or updates with zero coordinates */
@@ -24,14 +25,7 @@ export const AggregationErrorCode = {
 
 export type AggregationErrorCode = (typeof AggregationErrorCode)[keyof typeof AggregationErrorCode]
 
-export class AggregationError extends Error {
-  readonly code: AggregationErrorCode
-  constructor(code: AggregationErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'AggregationError'
-    this.code = code
-  }
-}
+export class AggregationError extends CodedError<AggregationErrorCode> {}
 
 export function isAggregationError(e: unknown): e is AggregationError {
   return e instanceof AggregationError

@@ -4,6 +4,7 @@
  * int64 range) becomes a `NoiseError` with a stable `code`; nothing untyped is
  * thrown for bad input.
  */
+import { CodedError } from '../coded-error.ts'
 
 export const NoiseErrorCode = {
   /** a parameter (variance, scale, clip norm, noise multiplier, range bound) is missing, of the wrong kind or out of range */
@@ -18,14 +19,7 @@ export const NoiseErrorCode = {
 
 export type NoiseErrorCode = (typeof NoiseErrorCode)[keyof typeof NoiseErrorCode]
 
-export class NoiseError extends Error {
-  readonly code: NoiseErrorCode
-  constructor(code: NoiseErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'NoiseError'
-    this.code = code
-  }
-}
+export class NoiseError extends CodedError<NoiseErrorCode> {}
 
 export function isNoiseError(e: unknown): e is NoiseError {
   return e instanceof NoiseError

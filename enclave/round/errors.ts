@@ -4,6 +4,7 @@
  * caller's own input is malformed (ids, parameters, commits out of ledger order,
  * a committed member without a key) or the aggregate cannot be represented.
  */
+import { CodedError } from '../coded-error.ts'
 
 export const RoundErrorCode = {
   /** the caller's input is malformed or inconsistent */
@@ -13,14 +14,7 @@ export const RoundErrorCode = {
 } as const
 export type RoundErrorCode = (typeof RoundErrorCode)[keyof typeof RoundErrorCode]
 
-export class RoundError extends Error {
-  readonly code: RoundErrorCode
-  constructor(code: RoundErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'RoundError'
-    this.code = code
-  }
-}
+export class RoundError extends CodedError<RoundErrorCode> {}
 
 export function isRoundError(e: unknown): e is RoundError {
   return e instanceof RoundError

@@ -5,6 +5,7 @@
  * the local caller (a round key of the wrong length, an invalid id, a clip bound
  * that is not a positive number) throws an `UpdateError` with code BAD_ARGUMENT.
  */
+import { CodedError } from '../coded-error.ts'
 
 /** Why an update is excluded from a round. Never change the meaning of an existing code. */
 export const UpdateRejectionCode = {
@@ -46,14 +47,7 @@ export function rejection(reason: UpdateRejectionCode, message: string): UpdateR
 export type UpdateErrorCode = UpdateRejectionCode | 'BAD_ARGUMENT'
 
 /** Thrown by the encoding helpers (callers that prefer exceptions) and on caller misuse. */
-export class UpdateError extends Error {
-  readonly code: UpdateErrorCode
-  constructor(code: UpdateErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'UpdateError'
-    this.code = code
-  }
-}
+export class UpdateError extends CodedError<UpdateErrorCode> {}
 
 export function isUpdateError(e: unknown): e is UpdateError {
   return e instanceof UpdateError

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { encode } from '../../ledger/index.ts'
-import type { App, SubmitResult } from '../../node/app.ts'
+import type { SubmitResult } from '../../node/app.ts'
 import type { P2PHost } from '../../node/p2p/index.ts'
 import { decodeTxBatch, MAX_GOSSIP_BATCH, TxGossip, txTopic } from '../../node/tx-gossip.ts'
 import { bytes, connected, Hosts, recordingLogger, sleep, text, waitFor } from './p2p/helpers.ts'
@@ -43,7 +43,7 @@ class ListApp {
 
 function gossipOn(host: P2PHost, app: ListApp, opts: { batchMs?: number; relayMs?: number } = {}): { gossip: TxGossip; admitted: () => number } {
   let admitted = 0
-  const gossip = new TxGossip({ host, app: app as unknown as App, logger: recordingLogger(), onAdmitted: () => admitted++ }, { chainId: CHAIN, ...opts })
+  const gossip = new TxGossip({ host, app, logger: recordingLogger(), onAdmitted: () => admitted++ }, { chainId: CHAIN, ...opts })
   gossip.start()
   gossips.push(gossip)
   return { gossip, admitted: () => admitted }
