@@ -14,7 +14,8 @@
  * - Batching: a block carries up to maxBatch commands from the mempool. When the
  *   mempool is empty, leaders still propose (empty blocks) while uncommitted
  *   non-empty blocks remain, so a lone command commits promptly; then they idle,
- *   and no timers run until commands arrive.
+ *   and no timers run until commands arrive, unless `emptyBlockIntervalMs` asks
+ *   for an empty block that often (CometBFT's create_empty_blocks_interval).
  * - Block sync: a proposal whose ancestors are unknown is buffered while the
  *   missing blocks are requested from its proposer.
  *
@@ -51,6 +52,8 @@ export interface ReplicaOptions {
   /** commands per block, and payload bytes per block */
   maxBatch?: number
   maxBatchBytes?: number
+  /** idle chain: propose an empty block once this long (ms) has passed since the parent's time (default 0: never); the caller delivers `commands-available` at least that often */
+  emptyBlockIntervalMs?: number
   /** committed blocks kept to serve peers that catch up */
   retainCommitted?: number
   /**
@@ -87,7 +90,7 @@ export class Replica {
   private readonly mempool: Mempool
   private readonly safety: SafetyRules
   private readonly tree: BlockTree
-  private readonly opts: Required<Pick<ReplicaOptions, 'baseTimeoutMs' | 'maxTimeoutMs' | 'maxBatch' | 'maxBatchBytes' | 'maxSyncBytes'>>
+  private readonly opts: Required<Pick<ReplicaOptions, 'baseTimeoutMs' | 'maxTimeoutMs' | 'maxBatch' | 'maxBatchBytes' | 'maxSyncBytes' | 'emptyBlockIntervalMs'>>
   private readonly quorum: number
   private readonly leaders: LeaderElection
 
@@ -144,6 +147,7 @@ export class Replica {
       maxBatch: options.maxBatch ?? 400,
       maxBatchBytes: options.maxBatchBytes ?? 1024 * 1024,
       maxSyncBytes: options.maxSyncBytes ?? 3 * 1024 * 1024,
+      emptyBlockIntervalMs: options.emptyBlockIntervalMs ?? 0,
     }
     this.served = new ServeAllowance(this.opts.baseTimeoutMs, this.opts.maxSyncBytes)
     this.leaders = options.leaderElection === 'round-robin' ? new RoundRobin(this.n) : new LeaderReputation(this.n, this.epoch, options.reputation, options.history)
@@ -315,7 +319,7 @@ export class Replica {
     for (const blk of branch) for (const c of blk.payload) inFlight.add(commandKey(c))
     const payload = parent.height >= this.lastHeight ? [] : this.mempool.take(this.opts.maxBatch, this.opts.maxBatchBytes, inFlight)
     const unfinished = branch.some((blk) => blk.payload.length > 0 || blk.height >= this.lastHeight)
-    if (payload.length === 0 && !unfinished) return // idle: nothing to order, nothing to finish
+    if (payload.length === 0 && !unfinished && !this.emptyBlockDue(parent)) return // idle: nothing to order, nothing to finish
     const block: Block = {
       epoch: this.epoch,
       view,
@@ -342,7 +346,16 @@ export class Replica {
     if (this.mempool.size() > 0) return true
     const head = this.tree.get(this.highQC.block)
     const branch = head === undefined ? undefined : this.tree.pathFromCommitted(head)
-    return head === undefined || branch === undefined || branch.some((b) => b.payload.length > 0 || b.height >= this.lastHeight)
+    return head === undefined || branch === undefined || branch.some((b) => b.payload.length > 0 || b.height >= this.lastHeight) || this.emptyBlockDue(head, 3)
+  }
+
+  /**
+   * An idle chain's empty block is due on top of `parent` after `intervals` × emptyBlockIntervalMs:
+   * a leader proposes after one; timers arm after three (our highQC may lag the newest block by one, and the leader needs its tick).
+   */
+  private emptyBlockDue(parent: Block, intervals = 1): boolean {
+    const interval = this.opts.emptyBlockIntervalMs
+    return interval > 0 && parent.height < this.lastHeight && this.now - parent.time * 1000 >= intervals * interval
   }
 
   private armTimer(): void {

@@ -23,3 +23,6 @@ export { NITRO_FORMAT, NITRO_ROOT_SHA256, NITRO_MAX_EVIDENCE_BYTES, NITRO_MAX_US
 export { SEV_SNP_FORMAT, SEV_SNP_MILAN_ARK_SHA256, SNP_REPORT_BYTES, SNP_SIGNED_BYTES, SevSnpAttestationVerifier, encodeSnpEvidence, snpReportData, snpPlatformId, verifySnpReport, type SnpEvidence, type SnpCertChain, type SnpReportFacts, type SnpTcb } from './attestation/sev-snp.ts'
 export * from './noise/index.ts'
 export * from './round/index.ts'
+export { AttestationError, AttestationErrorCode, isAttestationError } from './attestation/errors.ts'
+export { SIM_REVOCATION_LIST_FORMAT, MAX_REVOCATION_LIST_BYTES, MAX_REVOKED_ENTRIES, REVOCATION_LIST_MAX_SKEW_SECONDS, issueSimRevocationList, parseRevocationList, RevocationListTracker, type RevocationList, type RevocationListBody, type RevocationHighWaterMark, type RevocationTrackerState, type RevocationAcceptOptions } from './attestation/revocation-list.ts'
+export { productionPolicy, testnetPolicy, verifyAttested, type AttestationPolicy as EnclaveAttestationPolicy, type AttestationPolicyOptions, type AttestationExpectation, type AttestedEvidence } from './attestation/policy.ts'

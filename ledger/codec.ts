@@ -20,6 +20,7 @@ export const DomainTag = {
   REVOCATION: 'fedledger/revocation/v1',
   SIM_PLATFORM_CERT: 'fedledger/sim-v1/platform-cert',
   SIM_REPORT: 'fedledger/sim-v1/report',
+  SIM_REVOCATION_LIST: 'fedledger/sim-v1/revocation-list',
   CONSENSUS_PROPOSAL: 'fedledger/consensus/proposal/v1',
   CONSENSUS_VOTE: 'fedledger/consensus/vote/v1',
   CONSENSUS_TIMEOUT: 'fedledger/consensus/timeout/v1',

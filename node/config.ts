@@ -45,6 +45,8 @@ export const NodeConfigSchema = z.strictObject({
       maxTimeoutMs: z.number().int().positive().default(30_000),
       maxBatch: z.number().int().positive().default(400),
       maxBatchBytes: z.number().int().positive().default(1024 * 1024),
+      /** propose an empty block when the chain has been idle this long (ms; 0 = never), so deadline heights keep coming */
+      emptyBlockIntervalMs: z.number().int().nonnegative().default(0),
     })
     .prefault({}),
   /** 'ledger' executes transactions; 'noop' orders opaque commands only (the HotStuff paper's benchmark workload) */

@@ -52,6 +52,8 @@ export interface DriverComponents {
 
 export interface DriverOptions {
   chainId: string
+  /** the core's emptyBlockIntervalMs: the driver then nudges it (commands-available) twice per interval */
+  emptyBlockIntervalMs?: number
 }
 
 const MAX_QUEUED = 10_000
@@ -79,6 +81,8 @@ export function epochSetup(record: EpochRecord, peerIdOf: (v: ValidatorInfo) => 
 export class ConsensusDriver {
   private readonly c: DriverComponents
   private readonly chainId: string
+  private readonly emptyBlockIntervalMs: number
+  private idleTicker: ReturnType<typeof setInterval> | undefined
   private queue: Promise<unknown> = Promise.resolve()
   private readonly timers = new Map<number, ReturnType<typeof setTimeout>>()
   private commandsPending = false
@@ -92,6 +96,7 @@ export class ConsensusDriver {
   constructor(components: DriverComponents, options: DriverOptions) {
     this.c = components
     this.chainId = options.chainId
+    this.emptyBlockIntervalMs = options.emptyBlockIntervalMs ?? 0
   }
 
   async start(): Promise<void> {
@@ -107,11 +112,13 @@ export class ConsensusDriver {
     )
     this.c.txs?.start()
     await this.enqueue(() => this.run(this.c.epochs.handle({ type: 'start', now: this.c.now() })))
+    if (this.emptyBlockIntervalMs > 0) this.idleTicker = setInterval(() => this.commandsAvailable(), Math.max(50, this.emptyBlockIntervalMs / 2))
   }
 
   /** Stops taking inputs and timers; waits for the input being handled (its writes) to finish. */
   async stop(): Promise<void> {
     this.stopped = true
+    clearInterval(this.idleTicker)
     this.c.txs?.stop()
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()

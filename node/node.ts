@@ -113,7 +113,7 @@ export class ValidatorNode {
         history,
         pending: safety?.epoch === record.epoch ? await consensusStore.pending() : [],
         proofs: await consensusStore.proofs(),
-        replica: { baseTimeoutMs: config.consensus.baseTimeoutMs, maxTimeoutMs: config.consensus.maxTimeoutMs, maxBatch: config.consensus.maxBatch, maxBatchBytes: config.consensus.maxBatchBytes },
+        replica: { baseTimeoutMs: config.consensus.baseTimeoutMs, maxTimeoutMs: config.consensus.maxTimeoutMs, maxBatch: config.consensus.maxBatch, maxBatchBytes: config.consensus.maxBatchBytes, emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs },
       },
     )
     this.metrics.setEpoch(record.epoch)
@@ -130,13 +130,13 @@ export class ValidatorNode {
     const byzantine = config.byzantine === undefined || config.byzantine.length === 0 ? undefined
       : new Byzantine({ signer: ed25519Signer(0, key.secretKey), validators: () => epochs.setup.validators, self: this.peerId, logger }, config.byzantine)
     if (byzantine !== undefined) logger.warn({ behaviours: config.byzantine }, 'this validator is Byzantine on purpose (testnet fault injection)')
-    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, txs, misbehave: byzantine === undefined ? undefined : (o) => byzantine.apply(o), peerIdOf, metrics: this.metrics, logger, now: () => Date.now(), onCommitted: this.o.onCommitted, onFatal: (e) => this.o.onFatal?.(e) }, { chainId })
+    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, txs, misbehave: byzantine === undefined ? undefined : (o) => byzantine.apply(o), peerIdOf, metrics: this.metrics, logger, now: () => Date.now(), onCommitted: this.o.onCommitted, onFatal: (e) => this.o.onFatal?.(e) }, { chainId, emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs })
     await this.driver.start()
 
     if (this.chain !== null && app instanceof LedgerApp) {
       const ledger = app
       this.api = new ApiServer(
-        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger, admin: config.api.admin ? this.host : undefined, blocks: ledger },
+        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state, snapshots: ledger }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger, admin: config.api.admin ? this.host : undefined, blocks: ledger },
         { host: config.api.host, port: config.api.port },
       )
     } else {

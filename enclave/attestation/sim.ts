@@ -10,6 +10,8 @@
  * the chain's attestation policy, and checks the certificate's expiry and the
  * report's age against the block time. It proves nothing about isolation: production policy must refuse
  * it (list only hardware formats in the chain's attestation policy).
+ * The root also signs the sim-v1 revocation list (revocation-list.ts), which a
+ * participant's off-ledger policy (policy.ts) applies on top of this verifier.
  */
 import { z } from 'zod'
 import { decode, DomainTag, encode, LedgerError, signPayload, verifyPayload, type AttestationVerifier, type EvidencePolicy, type VerifiedEvidence } from '../../ledger/index.ts'

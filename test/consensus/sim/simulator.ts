@@ -94,6 +94,8 @@ export interface SimConfig {
   commandBytes?: number
   /** the replicas' cap on one block response or sync (ReplicaOptions.maxSyncBytes) */
   maxSyncBytes?: number
+  /** ReplicaOptions.emptyBlockIntervalMs; the simulator then ticks every node (commands-available) twice per interval, as the node driver does */
+  emptyBlockIntervalMs?: number
   /** validator-set changes; without it there is one endless epoch of validators 0..n-1 */
   epochs?: EpochSchedule
   leaderElection?: 'reputation' | 'round-robin'
@@ -139,7 +141,7 @@ interface Node {
   timer: { epoch: number; view: number; at: number } | null
 }
 
-type Event = { at: number; seq: number; kind: 'deliver'; to: number; from: string; message: ConsensusMessage } | { at: number; seq: number; kind: 'timer'; to: number; epoch: number; view: number } | { at: number; seq: number; kind: 'crash' | 'restart'; to: number } | { at: number; seq: number; kind: 'inject'; command: Uint8Array }
+type Event = { at: number; seq: number; kind: 'deliver'; to: number; from: string; message: ConsensusMessage } | { at: number; seq: number; kind: 'timer'; to: number; epoch: number; view: number } | { at: number; seq: number; kind: 'crash' | 'restart'; to: number } | { at: number; seq: number; kind: 'inject'; command: Uint8Array } | { at: number; seq: number; kind: 'tick' }
 
 /** A run that needs more events than this is a message storm (amplification), reported as a violation. */
 export const MAX_EVENTS = 500_000
@@ -184,7 +186,7 @@ export function simulate(cfg: SimConfig): SimResult {
       history: node.recent,
       pending: node.safety?.epoch === node.setup.epoch ? node.pending : [],
       proofs: node.proofs,
-      replica: { leaderElection: cfg.leaderElection, baseTimeoutMs: cfg.baseTimeoutMs ?? 200, maxTimeoutMs: 5_000, maxBatch: cfg.maxBatch ?? 50, maxSyncBytes: cfg.maxSyncBytes },
+      replica: { leaderElection: cfg.leaderElection, baseTimeoutMs: cfg.baseTimeoutMs ?? 200, maxTimeoutMs: 5_000, maxBatch: cfg.maxBatch ?? 50, maxSyncBytes: cfg.maxSyncBytes, emptyBlockIntervalMs: cfg.emptyBlockIntervalMs },
     })
   for (let i = 0; i < pool; i++) {
     const copies = (cfg.twins ?? []).includes(i) ? 2 : 1
@@ -301,6 +303,8 @@ export function simulate(cfg: SimConfig): SimResult {
     }
   }
   for (const node of nodes) run(node, node.epochs!.handle({ type: 'start', now: 0 }), 0)
+  const tickMs = cfg.emptyBlockIntervalMs === undefined || cfg.emptyBlockIntervalMs <= 0 ? 0 : Math.max(1, Math.floor(cfg.emptyBlockIntervalMs / 2))
+  if (tickMs > 0) push({ at: tickMs, kind: 'tick' })
 
   let events = 0
   while (queue.length > 0) {
@@ -309,6 +313,11 @@ export function simulate(cfg: SimConfig): SimResult {
     if (++events > MAX_EVENTS) {
       violations.push(`message storm: more than ${MAX_EVENTS} events by ${e.at} ms`)
       break
+    }
+    if (e.kind === 'tick') {
+      for (const node of nodes) if (node.epochs !== null) run(node, node.epochs.handle({ type: 'commands-available', now: e.at }), e.at)
+      push({ at: e.at + tickMs, kind: 'tick' })
+      continue
     }
     if (e.kind === 'inject') {
       for (const node of nodes) {

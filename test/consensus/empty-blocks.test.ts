@@ -1,0 +1,35 @@
+// emptyBlockIntervalMs: an idle chain keeps producing (empty) blocks about once per
+// interval, so the ledger's deadline heights are reached without traffic; without the
+// option the same idle chain stops once its commands are committed.
+import { describe, expect, it } from 'vitest'
+import { simulate } from './sim/simulator.ts'
+
+const base = { n: 4, gst: 0, delay: [2, 10] as [number, number], commands: 3, injectUntil: 100, expectLiveness: true }
+
+describe('empty blocks on an idle chain', () => {
+  it('without the option, heights stop once the commands are committed', () => {
+    const r = simulate({ ...base, seed: 1, duration: 20_000 })
+    expect(r.violations).toEqual([])
+    // 3 commands in at most a few blocks, plus the empty blocks that commit them
+    expect(Math.max(...r.committedHeight)).toBeLessThan(10)
+  })
+
+  it('with a 1 s interval, heights keep advancing about once per second, safely', () => {
+    const r = simulate({ ...base, seed: 2, duration: 20_000, emptyBlockIntervalMs: 1_000 })
+    expect(r.violations).toEqual([])
+    const h = Math.min(...r.committedHeight)
+    // block times are whole seconds, so "1 s since the parent" means the next second boundary:
+    // about one block per second (20 s → ~20), the last three not yet committed
+    expect(h).toBeGreaterThanOrEqual(15)
+    expect(h).toBeLessThanOrEqual(30)
+    // the empty blocks add no view timeouts to those of the command phase
+    expect(r.timedOutViews).toBeLessThanOrEqual(simulate({ ...base, seed: 2, duration: 20_000 }).timedOutViews)
+  })
+
+  it('keeps advancing with a crashed validator (its views time out and are skipped)', () => {
+    const r = simulate({ ...base, seed: 3, duration: 30_000, emptyBlockIntervalMs: 1_000, crashes: [{ replica: 1, at: 500 }] })
+    expect(r.violations).toEqual([])
+    const live = r.committedHeight.filter((_, i) => i !== 1)
+    expect(Math.min(...live)).toBeGreaterThanOrEqual(6)
+  })
+})
