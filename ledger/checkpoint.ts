@@ -85,6 +85,27 @@ export function leBytesToFloat32(bytes: Uint8Array): Float32Array {
   return out
 }
 
+/** A state's every (key, value) pair in key order: the snapshot state.cbor holds, and what GET /v1/snapshots/{height} serves. */
+export function snapshotEntries(state: LedgerState): Array<[string, Uint8Array]> {
+  return [...state.trie.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
+/**
+ * Rebuilds the state at `height` from a snapshot's entries (e.g. fetched from a
+ * validator, to pass to writeCheckpoint). Refused (CHECKPOINT) when a key appears
+ * twice or, with `expectedRoot`, when the rebuilt root differs from it.
+ */
+export function stateFromSnapshot(entries: ReadonlyArray<readonly [string, Uint8Array]>, height: number, expectedRoot?: Uint8Array): LedgerState {
+  if (!Number.isSafeInteger(height) || height < 0) throw new LedgerError('BAD_ARGUMENT', `snapshot height ${height} is not a non-negative integer`)
+  const trie = StateTrie.fromEntries(entries)
+  if (trie.size !== entries.length) throw new LedgerError('CHECKPOINT', `state snapshot lists ${entries.length} entries for ${trie.size} distinct keys`)
+  const state = new LedgerState(trie, height)
+  if (expectedRoot !== undefined && !bytesEqual(state.root, expectedRoot)) {
+    throw new LedgerError('CHECKPOINT', `state snapshot at height ${height} rebuilds root ${toHex(state.root)}, expected ${toHex(expectedRoot)}`)
+  }
+  return state
+}
+
 /** Adds a model's weights as a file with the checkpoint profile; returns its CID. */
 export async function addModel(store: CasBlockstore, model: Float32Array): Promise<CID> {
   return addFile(store, float32ToLeBytes(model), { params: CHECKPOINT_CID_OPTIONS })
@@ -102,7 +123,7 @@ export async function writeCheckpoint(store: CasBlockstore, input: CheckpointInp
     model: { file: MODEL_FILE, dtype: 'float32-le', length: input.model.length },
     transcripts: transcripts.map(([round]) => round),
   }
-  const snapshot = { entries: [...input.state.trie.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) }
+  const snapshot = { entries: snapshotEntries(input.state) }
   const modelBytes = float32ToLeBytes(input.model)
   const root = await addDirectory(
     store,
@@ -146,8 +167,7 @@ export async function restoreCheckpoint(store: CasBlockstore, root: CID, anchore
   }
   const snapshot = SnapshotSchema.safeParse(decode(await read(STATE_FILE, MAX_SNAPSHOT_BYTES), MAX_SNAPSHOT_BYTES))
   if (!snapshot.success) throw fail(`bad state snapshot: ${snapshot.error.issues[0]?.path.join('.')}: ${snapshot.error.issues[0]?.message}`)
-  const state = new LedgerState(StateTrie.fromEntries(snapshot.data.entries), manifest.height)
-  if (!bytesEqual(state.root, manifest.stateRoot)) throw fail(`snapshot rebuilds state root ${toHex(state.root)}, manifest claims ${toHex(manifest.stateRoot)}`)
+  const state = stateFromSnapshot(snapshot.data.entries, manifest.height, manifest.stateRoot)
   if (anchored !== undefined && !bytesEqual(state.root, anchored.stateRoot)) throw fail(`checkpoint state root ${toHex(state.root)} is not the anchored ${toHex(anchored.stateRoot)}`)
   const model = leBytesToFloat32(await read(MODEL_FILE, manifest.model.length * 4))
   if (model.length !== manifest.model.length) throw fail(`model has ${model.length} values, manifest says ${manifest.model.length}`)

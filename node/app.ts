@@ -5,16 +5,19 @@
  * - `LedgerApp` executes ledger transactions (executeBlock), persists each block
  *   and its receipts in the ChainStore (one synced batch), prunes the TxMempool
  *   against the new state, and reads the validator set of the next epoch from
- *   the state after the epoch's last block.
+ *   the state after the epoch's last block. It keeps the state roots of the last
+ *   MAX_CHECKPOINT_LAG_BLOCKS heights (a checkpoint may anchor any of them; after
+ *   a restart they are read back from the ChainStore) and the states it committed
+ *   itself at those heights, served as snapshots (GET /v1/snapshots/{height}).
  * - `NoopApp` orders opaque commands and executes nothing: the HotStuff paper's
  *   benchmark workload (workload A). One epoch that never ends.
  */
 import { commandKey, FifoMempool, type Block, type Mempool } from '../consensus/index.ts'
 import {
-  AttestationVerifierRegistry, ChainStore, executeBlock, genesisState, StateKey, txId,
+  AttestationVerifierRegistry, ChainStore, executeBlock, genesisState, MAX_CHECKPOINT_LAG_BLOCKS, StateKey, txId,
   type ChainParams, type CID, type ExecutionComponents, type Genesis, type LedgerState, type ValidatorSetRecord,
 } from '../ledger/index.ts'
-import type { BlockFeed, CommittedBlock } from './api/index.ts'
+import type { BlockFeed, CommittedBlock, SnapshotSource } from './api/index.ts'
 import { SIM_FORMAT, SimAttestationVerifier } from '../enclave/index.ts'
 import { isPeerFault, mempoolStateFrom, TxMempool } from './mempool/index.ts'
 
@@ -42,12 +45,15 @@ export interface App {
   mempoolSize(): number
 }
 
+/** How many recent heights the ledger app keeps state roots (and its committed states) for: every height a checkpoint may anchor. */
+export const RETAINED_HEIGHTS = MAX_CHECKPOINT_LAG_BLOCKS
+
 export interface LedgerAppComponents {
   store: ChainStore
   now(): number
 }
 
-export class LedgerApp implements App, BlockFeed {
+export class LedgerApp implements App, BlockFeed, SnapshotSource {
   readonly kind = 'ledger'
   readonly pool: TxMempool
   /**
@@ -62,17 +68,24 @@ export class LedgerApp implements App, BlockFeed {
   private headBlock: CID | null
   private readonly params: ChainParams
   private readonly blockListeners = new Set<(block: CommittedBlock) => void>()
+  /** state roots of the last RETAINED_HEIGHTS heights, oldest first (the same on every honest validator) */
+  private readonly roots: Map<number, Uint8Array>
+  /** the states this process committed at those heights (structure-sharing tries, so cheap), oldest first */
+  private readonly states = new Map<number, LedgerState>()
   private readonly execution: ExecutionComponents = {
     attestation: new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier()),
     // signatures are verified once, when a transaction enters the mempool
     verifiedSender: (id, publicKey) => this.pool.verifiedUnder(id, publicKey),
     decoded: (bytes) => this.pool.decodedOf(bytes),
+    stateRootAt: (height) => this.roots.get(height),
   }
 
-  private constructor(components: LedgerAppComponents, state: LedgerState, headBlock: CID | null) {
+  private constructor(components: LedgerAppComponents, state: LedgerState, headBlock: CID | null, roots: Map<number, Uint8Array>) {
     this.store = components.store
     this.current = state
     this.headBlock = headBlock
+    this.roots = roots
+    this.states.set(state.height, state)
     this.params = state.get<ChainParams>(StateKey.params)!
     const pool = new TxMempool({ state: mempoolStateFrom(state), now: components.now }, {})
     this.pool = pool
@@ -81,8 +94,10 @@ export class LedgerApp implements App, BlockFeed {
 
   /** Opens the ledger at its head (writing the genesis state on first start). */
   static async open(components: LedgerAppComponents, genesis: Genesis): Promise<LedgerApp> {
-    const state = await components.store.initialize(genesisState(genesis))
-    return new LedgerApp(components, state, (await components.store.head())?.block ?? null)
+    const initial = genesisState(genesis)
+    const state = await components.store.initialize(initial)
+    const roots = await recentRoots(components.store, state, initial.root)
+    return new LedgerApp(components, state, (await components.store.head())?.block ?? null, roots)
   }
 
   /** The feed of executed blocks behind the API's GET /v1/events/blocks. */
@@ -93,6 +108,16 @@ export class LedgerApp implements App, BlockFeed {
 
   get state(): LedgerState {
     return this.current
+  }
+
+  /** The state after block `height` if this process committed it (or opened at it) within the last RETAINED_HEIGHTS heights. */
+  snapshotAt(height: number): LedgerState | undefined {
+    return this.states.get(height)
+  }
+
+  /** The heights snapshotAt answers for: a contiguous range ending at the current height. */
+  retainedSnapshots(): { from: number; to: number } {
+    return { from: this.states.keys().next().value ?? this.current.height, to: this.current.height }
   }
 
   get chainId(): string {
@@ -108,6 +133,7 @@ export class LedgerApp implements App, BlockFeed {
     const outcome = executeBlock(this.current, { height: block.height, time: block.time, txs: block.payload }, this.execution)
     this.headBlock = await this.store.commitBlock({ chain: this.params.chainId, height: block.height, time: block.time, parent: this.headBlock, txs: block.payload }, outcome)
     this.current = outcome.state
+    this.retain(outcome.state)
     this.pool.onCommit(block.payload, mempoolStateFrom(outcome.state))
     if (this.blockListeners.size > 0) {
       const committed: CommittedBlock = { height: block.height, id: this.headBlock.toString(), time: block.time, txs: block.payload.map((t) => txId(t).toString()) }
@@ -141,10 +167,34 @@ export class LedgerApp implements App, BlockFeed {
     return this.pool.size()
   }
 
+  private retain(state: LedgerState): void {
+    this.roots.set(state.height, state.root)
+    this.states.set(state.height, state)
+    this.roots.delete(state.height - RETAINED_HEIGHTS)
+    this.states.delete(state.height - RETAINED_HEIGHTS)
+  }
+
   /** pending transactions to relay to peers next (TxMempool.oldest) */
   toRelay(maxCount: number, maxBytes: number): Uint8Array[] {
     return this.pool.oldest(maxCount, maxBytes)
   }
+}
+
+/**
+ * The state roots of the last RETAINED_HEIGHTS heights up to the head, as the
+ * store recorded them with each block (genesis has no block: its root is the
+ * genesis state's). A missing one is a corrupt store: executing without it could
+ * refuse a checkpoint the other validators accept.
+ */
+async function recentRoots(store: ChainStore, head: LedgerState, genesisRoot: Uint8Array): Promise<Map<number, Uint8Array>> {
+  const roots = new Map<number, Uint8Array>()
+  for (let h = Math.max(0, head.height - RETAINED_HEIGHTS + 1); h < head.height; h++) {
+    const root = h === 0 ? genesisRoot : (await store.commitAt(h))?.stateRoot
+    if (root === undefined) throw new Error(`chain store: no commit recorded at height ${h} below the head ${head.height}`)
+    roots.set(h, root)
+  }
+  roots.set(head.height, head.root)
+  return roots
 }
 
 export class NoopApp implements App {

@@ -24,6 +24,14 @@ export interface ExecutionComponents {
   verifiedSender?(id: string, publicKey: Uint8Array): boolean
   /** What decodeTx(bytes) gave when this node decoded these exact bytes before (its mempool); absent or undefined: execution decodes. */
   decoded?(bytes: Uint8Array): DecodedTx | undefined
+  /**
+   * The state root after committed block `height`, from the caller's committed
+   * history, which is the same on every honest validator, so execution stays
+   * deterministic. A caller that passes it must answer for every height of the last
+   * MAX_CHECKPOINT_LAG_BLOCKS blocks. `checkpoint` uses it to verify a state older
+   * than the previous block's; absent, only the previous block's state can be anchored.
+   */
+  stateRootAt?(height: number): Uint8Array | undefined
 }
 
 export interface BlockInfo {

@@ -6,7 +6,7 @@
  * After a member is revoked, a round it was included in accepts one more result
  * (a re-aggregation without it); budgets are not charged again.
  */
-import { bytesEqual } from '../codec.ts'
+import { bytesEqual, toHex } from '../codec.ts'
 import { LedgerError } from '../errors.ts'
 import { StateKey } from '../state/keys.ts'
 import type { BudgetRecord, CheckpointRecord, MemberRecord, RoundRecord, RoundResultRecord } from '../state/records.ts'
@@ -141,8 +141,22 @@ export function roundDiscard(ctx: TxContext<'round.discard'>): void {
 }
 
 /**
- * Anchors a checkpoint of the newest (undiscarded) round since the previous one,
- * at the state root of the previous block, and starts a new re-aggregation window.
+ * How far back a checkpoint may anchor: the state after any of the last this many
+ * blocks. A coordinator cannot know which block its transaction lands in, so it
+ * builds its snapshot at a height it has seen committed and has this many blocks
+ * to get it anchored.
+ */
+export const MAX_CHECKPOINT_LAG_BLOCKS = 128
+
+/**
+ * Anchors a checkpoint of the newest (undiscarded) round since the previous one
+ * and starts a new re-aggregation window. The checkpoint names the state it
+ * snapshots by height and root: a height of the last MAX_CHECKPOINT_LAG_BLOCKS
+ * blocks (block.height − 128 … block.height − 1), at or after the height where the
+ * round's current result was recorded (so the snapshot holds that result), with
+ * the root the chain had after that block: the previous block's root
+ * (preStateRoot), or an older one through the components' `stateRootAt`. Without
+ * `stateRootAt` only the previous block's state can be anchored.
  */
 export function checkpoint(ctx: TxContext<'checkpoint'>): void {
   requireRole(ctx, 'coordinator')
@@ -155,10 +169,21 @@ export function checkpoint(ctx: TxContext<'checkpoint'>): void {
   if (newest === undefined || newest.id !== b.round) {
     throw new LedgerError('CHECKPOINT', newest === undefined ? 'no round has a result since the last checkpoint' : `a checkpoint anchors the newest round since the last one, '${newest.id}'`)
   }
-  if (!newest.result!.model.equals(b.model)) throw new LedgerError('CHECKPOINT', `model ${b.model} is not round '${newest.id}''s result ${newest.result!.model}`)
-  if (b.height !== ctx.block.height - 1 || !bytesEqual(b.stateRoot, ctx.preStateRoot)) {
-    throw new LedgerError('CHECKPOINT', `a checkpoint anchors the state root of the previous block (height ${ctx.block.height - 1})`)
+  const result = newest.result!
+  if (!result.model.equals(b.model)) throw new LedgerError('CHECKPOINT', `model ${b.model} is not round '${newest.id}''s result ${result.model}`)
+  const previous = ctx.block.height - 1
+  const oldest = Math.max(0, ctx.block.height - MAX_CHECKPOINT_LAG_BLOCKS)
+  if (b.height < oldest || b.height > previous) {
+    throw new LedgerError('CHECKPOINT', `checkpoint height ${b.height} is outside ${oldest}..${previous}: a checkpoint in block ${ctx.block.height} anchors the state after one of the last ${MAX_CHECKPOINT_LAG_BLOCKS} blocks`)
   }
+  if (b.height < result.height) {
+    throw new LedgerError('CHECKPOINT', `checkpoint height ${b.height} is before height ${result.height}, where round '${newest.id}''s result was recorded: the snapshot would not contain it`)
+  }
+  const root = b.height === previous ? ctx.preStateRoot : ctx.components.stateRootAt?.(b.height)
+  if (root === undefined) {
+    throw new LedgerError('CHECKPOINT', `the state root at height ${b.height} is not known to this execution; anchor the state of the previous block (height ${previous})`)
+  }
+  if (!bytesEqual(b.stateRoot, root)) throw new LedgerError('CHECKPOINT', `state root ${toHex(b.stateRoot)} is not the chain's root after block ${b.height} (${toHex(root)})`)
   const latest = state.get<CheckpointRecord>(StateKey.checkpointLatest)
   const rec: CheckpointRecord = { seq: (latest?.seq ?? 0) + 1, round: b.round, model: b.model, snapshot: b.snapshot, stateRoot: b.stateRoot, height: b.height, anchoredAt: ctx.block.height }
   state.put(StateKey.checkpoint(rec.seq), rec)

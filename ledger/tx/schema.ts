@@ -73,6 +73,14 @@ export const AggregationConfig = z.strictObject({
   rule: z.literal('multi-krum'),
   f: uint,
   m: uint.min(1),
+  /**
+   * The enclave's central (member-level) Gaussian noise on the sum of the selected
+   * updates, as a multiple of the clip bound; absent means training.noiseMultiplier,
+   * 0 means none. The ledger accounts the members' local DP-SGD (example-level,
+   * training.*); this is a second layer whose member-level guarantee needs far more
+   * members than a consortium of banks has, so it is set per round.
+   */
+  centralNoiseMultiplier: z.number().finite().nonnegative().max(1_000).optional(),
 })
 export type AggregationConfig = z.infer<typeof AggregationConfig>
 

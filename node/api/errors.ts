@@ -28,6 +28,8 @@ export const ApiErrorCode = {
   EVENTS_DISABLED: 'EVENTS_DISABLED',
   /** the server already holds its maximum of open event streams */
   TOO_MANY_STREAMS: 'TOO_MANY_STREAMS',
+  /** GET /v1/snapshots/{height} for a height whose state this node no longer (or does not yet) hold */
+  SNAPSHOT_NOT_RETAINED: 'SNAPSHOT_NOT_RETAINED',
   INTERNAL: 'INTERNAL',
 } as const
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode]

@@ -1,6 +1,6 @@
 /**
  * node:http plumbing for the API: splitting the request target, reading a body
- * under a byte cap, and writing JSON, text and error responses. Nothing here
+ * under a byte cap, and writing JSON, text, bytes and error responses. Nothing here
  * knows about the ledger.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -87,13 +87,17 @@ export function sendText(res: ServerResponse, status: number, contentType: strin
   send(res, status, contentType, text, {})
 }
 
+export function sendBytes(res: ServerResponse, status: number, contentType: string, bytes: Uint8Array): void {
+  send(res, status, contentType, bytes, {})
+}
+
 export function sendError(res: ServerResponse, err: ApiError): void {
   sendJson(res, err.status, errorBody(err), err.headers)
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string>): void {
+function send(res: ServerResponse, status: number, contentType: string, body: string | Uint8Array, headers: Record<string, string>): void {
   if (res.headersSent || res.destroyed || res.writableEnded) return
-  const payload = Buffer.from(body, 'utf8')
+  const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   res.writeHead(status, { ...COMMON_HEADERS, ...headers, 'content-type': contentType, 'content-length': String(payload.length) })
   res.end(payload)
 }

@@ -7,18 +7,21 @@
  * /v1/txs/batch (up to MAX_BATCH_TXS per request, one result each), committed
  * blocks as Server-Sent Events at /v1/events/blocks (from an optional `blocks`
  * component, a BlockFeed the node wires to its commit path), /healthz,
- * /metrics and, on testnets only, POST /v1/admin/block|unblock (connection gating
- * for partitions, through an optional `admin` component), with a body cap,
+ * /metrics, recent whole states as DAG-CBOR at /v1/snapshots/{height} (from an
+ * optional `snapshots` component of LedgerQueries, the node's LedgerApp) and,
+ * on testnets only, POST /v1/admin/block|unblock (connection gating for
+ * partitions, through an optional `admin` component), with a body cap,
  * request timeouts and JSON errors `{ "error": { "code", "message" } }`;
  * `NodeMetrics` owns every metric name so the driver only calls methods. It is
  * not a light client or a wallet: it never signs, never writes the chain, and
- * holds no state of its own beyond a per-state list index. openapi.json in this
- * folder documents every route.
+ * holds no state of its own beyond a per-state list index and the last encoded
+ * snapshot. openapi.json in this folder documents every route.
  */
 export { ApiServer, DEFAULT_MAX_BODY_BYTES, type ApiLogger, type ApiServerComponents, type ApiServerOptions } from './server.ts'
 export { DEFAULT_MAX_BATCH_BODY_BYTES, MAX_BATCH_TXS, type BatchItemResult } from './batch.ts'
 export { DEFAULT_EVENT_KEEP_ALIVE_MS, DEFAULT_EVENT_MAX_BUFFERED_BYTES, DEFAULT_MAX_EVENT_STREAMS, type BlockFeed, type CommittedBlock } from './events.ts'
 export { LedgerQueries, MAX_PROOF_KEY_LENGTH, DEFAULT_COMMIT_PAGE, type LedgerQueriesComponents } from './queries.ts'
+export { encodeSnapshot, SNAPSHOT_CONTENT_TYPE, type SnapshotBody, type SnapshotSource } from './snapshots.ts'
 export { NodeMetrics, type ApiRequestObserver, type MessageVerdict, type NodeMetricsComponents, type NodeMetricsOptions } from './metrics.ts'
 export { ApiError, ApiErrorCode, SubmitError, type SubmitErrorReason } from './errors.ts'
 export { statusToJson, type NodeStatus, type NodeStatusJson } from './status.ts'

@@ -1,8 +1,9 @@
 /**
  * Read-only queries over a validator's committed chain: transactions, blocks and
  * receipts from the ChainStore; members, enclaves, rounds, budgets, checkpoints,
- * validators, parameters and Merkle proofs from the current LedgerState. Results
- * are JSON-ready views (views.ts). A missing object is `undefined`; a bad argument
+ * validators, parameters and Merkle proofs from the current LedgerState; whole
+ * recent states as DAG-CBOR snapshots (snapshots.ts). Results are JSON-ready views
+ * (views.ts), snapshots excepted. A missing object is `undefined`; a bad argument
  * is an ApiError 400; a node without a chain yet is an ApiError 503. Each call
  * reads one state snapshot, so a response never mixes two heights.
  */
@@ -12,6 +13,7 @@ import {
 } from '../../ledger/index.ts'
 import { badRequest, notReady } from './errors.ts'
 import { toJson, trieProofToJson, type JsonValue } from './json.ts'
+import { SnapshotEncoder, type SnapshotSource } from './snapshots.ts'
 import { pageIds, pageLimit, type Page, type PageRequest } from './state-index.ts'
 import { budgetView, receiptView, revocableView, roundSummary, type BlockView, type BudgetView, type JsonObject, type ProofView, type RoundSummary, type TxView } from './views.ts'
 
@@ -19,6 +21,8 @@ export interface LedgerQueriesComponents {
   store: ChainStore
   /** the node's current (committed) state */
   state: () => LedgerState
+  /** recent committed states for GET /v1/snapshots/{height}; absent: that route answers 404 SNAPSHOT_NOT_RETAINED */
+  snapshots?: SnapshotSource
 }
 
 /** Longest state key a proof may be asked for (state keys are short paths). */
@@ -29,10 +33,12 @@ export const DEFAULT_COMMIT_PAGE = 100
 export class LedgerQueries {
   private readonly store: ChainStore
   private readonly current: () => LedgerState
+  private readonly snapshots: SnapshotEncoder
 
   constructor(components: LedgerQueriesComponents) {
     this.store = components.store
     this.current = components.state
+    this.snapshots = new SnapshotEncoder(components.snapshots)
   }
 
   /** The state every query of one request reads; NOT_READY until the node holds a chain. */
@@ -192,6 +198,11 @@ export class LedgerQueries {
   params(): { height: number; params: JsonValue } {
     const { state, params } = this.snapshot()
     return { height: state.height, params: toJson(params) }
+  }
+
+  /** The whole state after block `height` (decimal), as DAG-CBOR (snapshots.ts); 404 SNAPSHOT_NOT_RETAINED when not retained. */
+  snapshotBytes(height: string): Uint8Array {
+    return this.snapshots.encodeAt(height)
   }
 
   /** A Merkle proof that `key` holds its value (or is absent) under the current state root. */

@@ -11,6 +11,7 @@ import { mediaType, readBody } from './http.ts'
 import type { BlockEvents } from './events.ts'
 import { decodeBase64 } from './json.ts'
 import type { LedgerQueries } from './queries.ts'
+import { SNAPSHOT_CONTENT_TYPE } from './snapshots.ts'
 import type { HttpMethod } from './router.ts'
 import type { ApiLogger } from './server.ts'
 import type { PageRequest } from './state-index.ts'
@@ -76,6 +77,7 @@ export interface RouteContext {
 export type RouteResult =
   | { status: number; json: unknown; headers?: Record<string, string> }
   | { status: number; text: string; contentType: string }
+  | { status: number; bytes: Uint8Array; contentType: string }
   /**
    * A long-lived response the route writes itself (Server-Sent Events). `stream`
    * either throws before writing anything (the server answers with the error) or
@@ -116,6 +118,7 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/v1/validators', handle: (d) => ok(d.queries.validators()) },
   { method: 'GET', path: '/v1/params', handle: (d) => ok(d.queries.params()) },
   { method: 'GET', path: '/v1/proofs/{key}', handle: (d, c) => ok(d.queries.proof(c.params.key!)) },
+  { method: 'GET', path: '/v1/snapshots/{height}', handle: (d, c) => ({ status: 200, bytes: d.queries.snapshotBytes(c.params.height!), contentType: SNAPSHOT_CONTENT_TYPE }) },
   { method: 'GET', path: '/v1/status', handle: (d) => ok(statusToJson(nodeStatus(d))) },
   { method: 'GET', path: '/v1/events/blocks', handle: (d, c) => d.events.route(c.query) },
   { method: 'GET', path: '/healthz', handle: health },

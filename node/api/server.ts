@@ -13,7 +13,7 @@ import type { Registry } from 'prom-client'
 import { DEFAULT_MAX_BATCH_BODY_BYTES } from './batch.ts'
 import { ApiError, ApiErrorCode, toApiError } from './errors.ts'
 import { BlockEvents, DEFAULT_EVENT_KEEP_ALIVE_MS, DEFAULT_EVENT_MAX_BUFFERED_BYTES, DEFAULT_MAX_EVENT_STREAMS, type BlockFeed } from './events.ts'
-import { rawErrorResponse, sendError, sendJson, sendText, splitTarget } from './http.ts'
+import { rawErrorResponse, sendBytes, sendError, sendJson, sendText, splitTarget } from './http.ts'
 import type { ApiRequestObserver } from './metrics.ts'
 import type { LedgerQueries } from './queries.ts'
 import { Router } from './router.ts'
@@ -222,6 +222,7 @@ export class ApiServer {
       const result = await match.route.handle(this.deps, { params: match.params, query, req, signal: abort.signal })
       if ('stream' in result) result.stream(res, this.shutdown.signal)
       else if ('text' in result) sendText(res, result.status, result.contentType, result.text)
+      else if ('bytes' in result) sendBytes(res, result.status, result.contentType, result.bytes)
       else sendJson(res, result.status, result.json, result.headers)
     } catch (e) {
       const err = toApiError(e)
