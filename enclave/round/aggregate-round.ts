@@ -13,11 +13,15 @@
  *      m' = min(m, n − f); the valid ones it does not select → 'MULTI_KRUM'.
  *   4. central DP: the quantized sum of the selected updates plus discrete
  *      Gaussian noise of std σ·Δ·scale, Δ = quantizedSensitivity(C, scale, d),
- *      dequantized and divided by |selected| (noised-mean.ts).
+ *      dequantized and divided by |selected| (noised-mean.ts). σ is the round's
+ *      aggregation.centralNoiseMultiplier when set (0 = no central noise), else
+ *      training.noiseMultiplier.
  *   5. the transcript hash (transcript.ts).
  *
  * The returned `update` is the noised MEAN update; the caller adds it to the base
- * model's weights to get the new model. Excluded reasons are short codes that fit
+ * model's weights to get the new model. It also carries what sealed storage
+ * needs for a later re-aggregation: the selected members' updates and the
+ * integer noise vector of this release. Excluded reasons are short codes that fit
  * the ledger's Exclusion.reason, and included ∪ excluded is exactly the committed
  * set, each member once, as ledger/exec/results.ts requires; |included| ≤ m.
  *
@@ -30,7 +34,7 @@ import { multiKrum } from '../aggregate/index.ts'
 import type { RandomSource } from '../noise/index.ts'
 import { checkUpdate, X25519_KEY_BYTES, type UpdateRejectionCode } from '../updates/index.ts'
 import { RoundError } from './errors.ts'
-import { noisedMean } from './noised-mean.ts'
+import { noisedMeanParts } from './noised-mean.ts'
 import { compareIds, roundTranscriptHash, type TranscriptExclusion, type RoundDpParams } from './transcript.ts'
 
 /** Why a committed member is not in the aggregate: a checkUpdate code, or one of the pipeline's own. */
@@ -41,7 +45,8 @@ export const MULTI_KRUM = 'MULTI_KRUM'
 /** What the pipeline needs of a round (a ledger RoundRecord fits). */
 export interface RoundSpec {
   id: string
-  aggregation: { f: number; m: number }
+  /** centralNoiseMultiplier: σ of the central noise, 0 = none; absent = training.noiseMultiplier */
+  aggregation: { f: number; m: number; centralNoiseMultiplier?: number | undefined }
   training: { clipNorm: number; noiseMultiplier: number; samplingRate: number; localEpochs: number }
   steps: number
 }
@@ -97,6 +102,12 @@ export interface AggregatedRound {
   m: number
   transcriptHash: Uint8Array
   timings: RoundTimings
+  /** σ of the central noise as applied (0 = none) */
+  centralNoiseMultiplier: number
+  /** the selected members' updates, by member ascending (as `included`) */
+  selected: Array<{ member: string; update: Float32Array }>
+  /** the integer noise vector added to the quantized sum (all zeros when σ = 0) */
+  noise: BigInt64Array
 }
 
 export type RoundOutcome = AggregatedRound | InsufficientRound
@@ -122,6 +133,9 @@ function checkInput(input: AggregateRoundInput): void {
   checkNumber(round.aggregation?.m, 'aggregation.m', (x) => Number.isSafeInteger(x) && x >= 1, 'an integer ≥ 1')
   checkNumber(round.training?.clipNorm, 'training.clipNorm', (x) => x > 0, 'a number > 0')
   checkNumber(round.training?.noiseMultiplier, 'training.noiseMultiplier', (x) => x > 0, 'a number > 0')
+  if (round.aggregation.centralNoiseMultiplier !== undefined) {
+    checkNumber(round.aggregation.centralNoiseMultiplier, 'aggregation.centralNoiseMultiplier', (x) => x >= 0, 'a number ≥ 0')
+  }
   checkNumber(round.training?.samplingRate, 'training.samplingRate', (x) => x > 0 && x <= 1, 'in (0, 1]')
   checkNumber(round.steps, 'steps', (x) => Number.isSafeInteger(x) && x >= 1, 'an integer ≥ 1')
   checkNumber(input.dimension, 'dimension', (x) => Number.isSafeInteger(x) && x >= 1, 'an integer ≥ 1')
@@ -225,7 +239,8 @@ function checkCommitted(input: AggregateRoundInput): Checked | Extract<RoundOutc
 function conclude(input: AggregateRoundInput, checked: Checked, selected: readonly number[], krumMs: number, rng: RandomSource): RoundOutcome {
   const { chain, round, dimension, scale } = input
   const { clipNorm, noiseMultiplier, samplingRate } = round.training
-  const { f } = round.aggregation
+  const { f, centralNoiseMultiplier } = round.aggregation
+  const central = centralNoiseMultiplier ?? noiseMultiplier
   const { valid, excluded, m, checkMs } = checked
   const chosen = new Set(selected)
   valid.forEach((v, i) => {
@@ -234,7 +249,7 @@ function conclude(input: AggregateRoundInput, checked: Checked, selected: readon
 
   // 4. central DP on the sum of the selected updates
   const t2 = performance.now()
-  const update = noisedMean(selected.map((i) => valid[i]!.update), { clipNorm, noiseMultiplier, scale }, rng)
+  const { mean: update, noise } = noisedMeanParts(selected.map((i) => valid[i]!.update), { clipNorm, noiseMultiplier: central, scale }, rng)
   const noiseMs = performance.now() - t2
 
   // 5. transcript
@@ -247,11 +262,12 @@ function conclude(input: AggregateRoundInput, checked: Checked, selected: readon
     commits: input.commits.map((c) => ({ member: c.member, ciphertext: c.ciphertext })),
     included,
     excluded,
-    aggregation: { f, m },
+    aggregation: centralNoiseMultiplier === undefined ? { f, m } : { f, m, centralNoiseMultiplier },
     dp,
     dimension,
     scale,
     update,
   })
-  return { kind: 'aggregated', update, included, excluded, dp, m, transcriptHash, timings: { checkMs, krumMs, noiseMs } }
+  const chosenUpdates = selected.map((i) => valid[i]!).sort((a, b) => compareIds(a.member, b.member))
+  return { kind: 'aggregated', update, included, excluded, dp, m, transcriptHash, timings: { checkMs, krumMs, noiseMs }, centralNoiseMultiplier: central, selected: chosenUpdates, noise }
 }

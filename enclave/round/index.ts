@@ -28,5 +28,5 @@ export {
   type RoundExclusionReason,
   type RoundTimings,
 } from './aggregate-round.ts'
-export { noisedMean, noisedMeanStd, type NoisedMeanParams } from './noised-mean.ts'
+export { noisedMean, noisedMeanParts, noisedMeanWith, noisedMeanStd, quantizedSum, sampleNoise, type NoisedMeanParams } from './noised-mean.ts'
 export { ROUND_TRANSCRIPT_VERSION, roundTranscript, roundTranscriptHash, compareIds, type RoundTranscriptInput, type RoundDpParams, type TranscriptExclusion } from './transcript.ts'

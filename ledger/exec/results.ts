@@ -1,7 +1,7 @@
 /**
  * Handlers that end a round and anchor progress: `round.result` (from the
- * assigned enclave, after the deadline, accounting for exactly the committed
- * set), `round.close`, `round.discard` and `checkpoint`. A result charges the included members'
+ * assigned enclave, after the deadline or once every eligible member has
+ * committed, accounting for exactly the committed set), `round.close`, `round.discard` and `checkpoint`. A result charges the included members'
  * budgets with the round's RDP and releases every eligible member's reservation.
  * After a member is revoked, a round it was included in accepts one more result
  * (a re-aggregation without it); budgets are not charged again.
@@ -30,7 +30,10 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
     if (r.reaggregate.length === 0 || r.status === 'discarded') throw new LedgerError('ROUND_STATE', `round '${r.id}' already has a result`)
   } else {
     if (r.status !== 'keyed') throw new LedgerError('ROUND_STATE', `round '${r.id}' is ${r.status}; a result needs a keyed round`)
-    if (ctx.block.height <= r.deadline) throw new LedgerError('DEADLINE_NOT_REACHED', `round '${r.id}' accepts commits until height ${r.deadline}`)
+    // Once every eligible member has committed, no commit can change the set: the result need not wait.
+    if (ctx.block.height <= r.deadline && r.commitCount < r.eligibleCount) {
+      throw new LedgerError('DEADLINE_NOT_REACHED', `round '${r.id}' accepts commits until height ${r.deadline} (${r.commitCount} of ${r.eligibleCount} eligible members committed)`)
+    }
   }
 
   // The result accounts for exactly the committed set: each member once, included or excluded.

@@ -179,6 +179,18 @@ describe('round.result and round.close', () => {
     expect(codes(c.exec(c.tx('coord', 'round.close', { round: 'r1' })))).toEqual(['ROUND_STATE'])
   })
 
+  it('accepts a result before the deadline once every eligible member has committed', async () => {
+    const c = await keyedRound()
+    const rest = PARTICIPANTS.slice(4)
+    c.exec(...rest.slice(0, -1).map((p) => c.tx(p, 'round.commit', commitBody(c, p))))
+    const all = (included: string[]) => resultBody(included, PARTICIPANTS.filter((p) => !included.includes(p) && c.get(StateKey.commit('r1', p)) !== undefined).map((member) => ({ member, reason: 'multi-krum' })))
+    // one eligible member has not committed yet: the deadline still holds
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await all(['bank-a', 'bank-b', 'bank-c']))))).toEqual(['DEADLINE_NOT_REACHED'])
+    c.exec(c.tx(rest.at(-1)!, 'round.commit', commitBody(c, rest.at(-1)!)))
+    expect(c.state.height).toBeLessThan(round(c).deadline)
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await all(['bank-a', 'bank-b', 'bank-c']))))).toEqual(['OK'])
+  })
+
   it('refuses a result with more than m updates', async () => {
     const c = await keyedRound()
     c.exec(...['bank-e'].map((p) => c.tx(p, 'round.commit', commitBody(c, p))))

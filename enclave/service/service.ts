@@ -1,0 +1,263 @@
+/**
+ * The aggregation enclave as a service (DESIGN.md §4.8): the only holder of the
+ * enclave's secrets — its registered ed25519 signing key, the per-round x25519
+ * keys, the sealing keys — behind six operations the untrusted host calls:
+ *
+ *   identity            enclave id, platform, measurement, public key
+ *   roundKey            a fresh round key bound into attestation evidence, as a signed enclave.round-key tx
+ *   aggregate           the round pipeline on the committed set → new model, its CID, a signed
+ *                       round.result tx and the sealed record of the release
+ *   reaggregate         the same release without revoked members, from its sealed record (reaggregate.ts)
+ *   closeRound          destroys the round key (forward secrecy)
+ *   checkpointAnchored  erases the sealing keys of windows ≤ seq (sealing-keys.ts)
+ *
+ * A round is released once: asking again to aggregate the same committed set
+ * (a host retrying after a crash) returns the same release, re-signed with the
+ * new nonce, never a second draw of noise over the same updates (the release
+ * and the round key are held until closeRound). Operations run
+ * one at a time. Pure: no I/O, no clock (times come in requests), randomness
+ * from the RandomSource (noise) and node:crypto (keys, IVs).
+ */
+import type { z } from 'zod'
+import { bytesEqual, decodeTx, encodeTx, evidenceNonce, Identifier, isLedgerError, keyPairFromSeed, makeTx, signTx, type TxBody, type TxType } from '../../ledger/index.ts'
+import { cryptoRandom, isNoiseError, type RandomSource } from '../noise/index.ts'
+import { aggregateRound, aggregateRoundOn, isRoundError, type AggregateRoundInput, type DistancePool } from '../round/index.ts'
+import { destroyKey, encodeUpdate, generateRoundKey, isUpdateError, type RoundKeyPair } from '../updates/index.ts'
+import type { Attester } from './attester.ts'
+import { EnclaveServiceError } from './errors.ts'
+import { applyUpdate, modelFile, parseBaseModel } from './model.ts'
+import { reaggregateSealed } from './reaggregate.ts'
+import { describeIssues, RequestSchemas, type Op } from './schemas.ts'
+import { openSealed, readSealedHeader, sealRound, type SealedRound } from './sealed-record.ts'
+import { SealingKeys } from './sealing-keys.ts'
+import type {
+  AggregatedResponse,
+  AggregateRequest,
+  AggregateResponse,
+  CheckpointAnchoredRequest,
+  CheckpointAnchoredResponse,
+  CloseRoundRequest,
+  CloseRoundResponse,
+  EnclaveIdentityInfo,
+  ReaggregateRequest,
+  RoundKeyRequest,
+  RoundKeyResponse,
+} from './types.ts'
+
+export const DEFAULT_SCALE = 2 ** 16
+
+export interface EnclaveServiceIdentity {
+  enclaveId: string
+  platform: string
+  measurement: Uint8Array
+  /** ed25519 seed of the enclave key registered on the ledger */
+  secretKey: Uint8Array
+}
+
+export interface EnclaveServiceOptions {
+  identity: EnclaveServiceIdentity
+  /** evidence for round keys: simAttester on testnets, the TEE's hardware otherwise */
+  attest: Attester
+  /** randomness of the DP noise (default cryptoRandom(); seededRandom only in tests) */
+  random?: RandomSource
+  /** quantization scale of the noise, a power of two (default 2^16) */
+  scale?: number
+  /** Multi-Krum distances on worker threads (default: inline) */
+  pool?: DistancePool
+}
+
+interface Release {
+  /** the committed set it was computed over: member and ciphertext CID, ledger order */
+  commits: string
+  response: Omit<AggregatedResponse, 'tx'>
+  body: TxBody<'round.result'>
+}
+
+const roundId = (chain: string, round: string): string => `${chain}\0${round}`
+
+function bad(message: string): EnclaveServiceError {
+  return new EnclaveServiceError('BAD_REQUEST', message)
+}
+
+/** Errors of the modules below (bad input they refused) become BAD_REQUEST; the service's own pass through. */
+function asServiceError(e: unknown): unknown {
+  if (isRoundError(e) || isUpdateError(e) || isNoiseError(e) || isLedgerError(e)) return new EnclaveServiceError('BAD_REQUEST', `${e.code}: ${e.message}`, { cause: e })
+  return e
+}
+
+export class EnclaveService {
+  private readonly id: EnclaveIdentityInfo
+  private readonly secretKey: Uint8Array
+  private readonly attest: Attester
+  private readonly random: RandomSource
+  private readonly scale: number
+  private readonly pool: DistancePool | undefined
+  private readonly sealing = new SealingKeys()
+  private readonly roundKeys = new Map<string, RoundKeyPair>()
+  /** every chain+round a key was ever issued for (a destroyed key is not issued again) */
+  private readonly issued = new Set<string>()
+  private readonly releases = new Map<string, Release>()
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor(options: EnclaveServiceOptions) {
+    const { identity } = options
+    if (!Identifier.safeParse(identity?.enclaveId).success) throw bad(`enclave id '${String(identity?.enclaveId)}' is not an identifier`)
+    if (!Identifier.safeParse(identity.platform).success) throw bad(`platform '${String(identity.platform)}' is not an identifier`)
+    if (!(identity.measurement instanceof Uint8Array) || identity.measurement.length > 64) throw bad('the measurement is at most 64 bytes')
+    if (!(identity.secretKey instanceof Uint8Array) || identity.secretKey.length !== 32) throw bad('the enclave secret key is a 32-byte ed25519 seed')
+    if (typeof options.attest !== 'function') throw bad('attest must be a function')
+    const scale = options.scale ?? DEFAULT_SCALE
+    if (!(scale > 0 && Number.isInteger(Math.log2(scale)))) throw bad(`scale must be a power of two, got ${scale}`)
+    const keys = keyPairFromSeed(identity.secretKey)
+    this.secretKey = keys.secretKey
+    this.id = { enclaveId: identity.enclaveId, platform: identity.platform, measurement: identity.measurement.slice(), publicKey: keys.publicKey }
+    this.attest = options.attest
+    this.random = options.random ?? cryptoRandom()
+    this.scale = scale
+    this.pool = options.pool
+  }
+
+  async identity(): Promise<EnclaveIdentityInfo> {
+    return { ...this.id, measurement: this.id.measurement.slice(), publicKey: this.id.publicKey.slice() }
+  }
+
+  roundKey(request: RoundKeyRequest): Promise<RoundKeyResponse> {
+    return this.run('roundKey', request, (req) => {
+      const key = roundId(req.chain, req.round)
+      if (this.issued.has(key)) throw new EnclaveServiceError('ROUND_KEY_EXISTS', `a key for round '${req.round}' on '${req.chain}' was already issued`)
+      const pair = generateRoundKey()
+      let attestation
+      try {
+        attestation = this.attest({ keys: [pair.publicKey, this.id.publicKey], nonce: evidenceNonce(req.chain, 'enclave.round-key', req.round), timestamp: req.time })
+      } catch (e) {
+        destroyKey(pair.secretKey)
+        throw new EnclaveServiceError('INTERNAL', `attestation failed: ${(e as Error).message}`, { cause: e })
+      }
+      const tx = this.signedTx(req.chain, 'enclave.round-key', req.nonce, { round: req.round, publicKey: pair.publicKey, attestation })
+      this.issued.add(key)
+      this.roundKeys.set(key, pair)
+      return { roundPublicKey: pair.publicKey.slice(), tx }
+    })
+  }
+
+  aggregate(request: AggregateRequest): Promise<AggregateResponse> {
+    return this.run('aggregate', request, async (req) => {
+      const key = roundId(req.chain, req.round.id)
+      const pair = this.roundKeys.get(key)
+      if (pair === undefined) throw new EnclaveServiceError('NO_ROUND_KEY', `no key is held for round '${req.round.id}' on '${req.chain}'${this.issued.has(key) ? ' (it was destroyed when the round closed)' : ''}`)
+      const base = parseBaseModel(req.baseModel, req.dimension)
+      const sealingKey = this.sealing.windowKey(req.chain, req.window)
+      const commits = req.commits.map((c) => `${c.member}\0${c.ciphertext.toString()}`).join('\n')
+      const done = this.releases.get(key)
+      if (done !== undefined) {
+        if (done.commits !== commits) throw bad(`round '${req.round.id}' was released over a different committed set`)
+        return { ...done.response, tx: this.signedTx(req.chain, 'round.result', req.nonce, done.body) }
+      }
+      const input: AggregateRoundInput = {
+        chain: req.chain,
+        round: req.round,
+        dimension: req.dimension,
+        commits: req.commits,
+        envelopes: uniqueMap(req.envelopes, 'envelopes'),
+        memberKeys: uniqueMap(req.memberKeys, 'memberKeys'),
+        roundSecretKey: pair.secretKey,
+        scale: this.scale,
+      }
+      const outcome = this.pool === undefined ? aggregateRound(input, this.random) : await aggregateRoundOn(input, this.random, this.pool)
+      const excluded = outcome.excluded.map((e) => ({ member: e.member, reason: e.reason }))
+      if (outcome.kind === 'insufficient') return { kind: 'insufficient', valid: outcome.valid, needed: outcome.needed, excluded }
+      const { f, centralNoiseMultiplier } = req.round.aggregation
+      const record: SealedRound = {
+        chain: req.chain,
+        round: req.round.id,
+        window: req.window,
+        dimension: req.dimension,
+        scale: this.scale,
+        aggregation: centralNoiseMultiplier === undefined ? { f, m: outcome.m } : { f, m: outcome.m, centralNoiseMultiplier },
+        central: outcome.centralNoiseMultiplier,
+        dp: outcome.dp,
+        commits: req.commits.map((c) => ({ member: c.member, ciphertext: c.ciphertext })),
+        included: outcome.selected,
+        excluded,
+        noise: outcome.noise,
+        transcriptHash: outcome.transcriptHash,
+      }
+      const release = await this.release(record, outcome.update, applyUpdate(base, outcome.update), sealingKey)
+      this.releases.set(key, { commits, ...release })
+      return { ...release.response, tx: this.signedTx(req.chain, 'round.result', req.nonce, release.body) }
+    })
+  }
+
+  reaggregate(request: ReaggregateRequest): Promise<AggregatedResponse> {
+    return this.run('reaggregate', request, async (req) => {
+      const header = readSealedHeader(req.sealed)
+      if (header.chain !== req.chain || header.round !== req.round) throw bad(`the sealed record is of round '${header.round}' on '${header.chain}', not '${req.round}' on '${req.chain}'`)
+      const sealingKey = this.sealing.windowKey(req.chain, header.window)
+      const record = openSealed(req.sealed, sealingKey)
+      if (record.dimension !== req.dimension) throw bad(`the sealed round has dimension ${record.dimension}, not ${req.dimension}`)
+      const base = parseBaseModel(req.baseModel, req.dimension)
+      const next = reaggregateSealed(record, req.without)
+      // nobody left: the base model itself, bit for bit (base + 0 would turn −0 into +0)
+      const model = next.record.included.length === 0 ? base : applyUpdate(base, next.update)
+      const release = await this.release(next.record, next.update, model, sealingKey)
+      return { ...release.response, tx: this.signedTx(req.chain, 'round.result', req.nonce, release.body) }
+    })
+  }
+
+  closeRound(request: CloseRoundRequest): Promise<CloseRoundResponse> {
+    return this.run('closeRound', request, (req) => {
+      const key = roundId(req.chain, req.round)
+      const pair = this.roundKeys.get(key)
+      this.roundKeys.delete(key)
+      this.releases.delete(key)
+      if (pair === undefined) return { destroyed: false }
+      destroyKey(pair.secretKey)
+      return { destroyed: true }
+    })
+  }
+
+  checkpointAnchored(request: CheckpointAnchoredRequest): Promise<CheckpointAnchoredResponse> {
+    return this.run('checkpointAnchored', request, (req) => ({ erasedThrough: this.sealing.eraseThrough(req.chain, req.seq) }))
+  }
+
+  /** The model file, the round.result body and the sealed record of a release. */
+  private async release(record: SealedRound, update: Float32Array, model: Float32Array, sealingKey: Uint8Array): Promise<Omit<Release, 'commits'>> {
+    const file = await modelFile(model)
+    const included = record.included.map((i) => i.member)
+    const body: TxBody<'round.result'> = { round: record.round, model: file.cid, included, excluded: record.excluded, dp: record.dp, transcriptHash: record.transcriptHash }
+    const sealed = sealRound(record, sealingKey)
+    return { response: { kind: 'aggregated', model: file.bytes, modelCid: file.cid, update: encodeUpdate(update), included, excluded: record.excluded, transcriptHash: record.transcriptHash, sealed }, body }
+  }
+
+  /** Signs, encodes and self-checks a transaction from this enclave (decodeTx: schema and canonical form). */
+  private signedTx<T extends TxType>(chain: string, type: T, nonce: number, body: TxBody<T>): Uint8Array {
+    const bytes = encodeTx(signTx(makeTx(chain, type, this.id.enclaveId, nonce, body), this.secretKey))
+    const decoded = decodeTx(bytes)
+    if (!bytesEqual(decoded.bytes, bytes)) throw new EnclaveServiceError('INTERNAL', `the ${type} transaction does not round-trip`)
+    return bytes
+  }
+
+  /** Validates the request with the wire schema, then runs `fn` after every earlier operation. */
+  private run<T, K extends Op>(op: K, request: unknown, fn: (req: z.output<(typeof RequestSchemas)[K]>) => T | Promise<T>): Promise<T> {
+    const next = this.queue.then(async () => {
+      const parsed = RequestSchemas[op].safeParse(request)
+      if (!parsed.success) throw bad(`bad ${op} request: ${describeIssues(parsed.error)}`)
+      try {
+        return await fn(parsed.data as z.output<(typeof RequestSchemas)[K]>)
+      } catch (e) {
+        throw asServiceError(e)
+      }
+    })
+    this.queue = next.catch(() => undefined)
+    return next
+  }
+}
+
+function uniqueMap(pairs: ReadonlyArray<[string, Uint8Array]>, what: string): Map<string, Uint8Array> {
+  const map = new Map<string, Uint8Array>()
+  for (const [member, value] of pairs) {
+    if (map.has(member)) throw bad(`${what} lists '${member}' twice`)
+    map.set(member, value)
+  }
+  return map
+}

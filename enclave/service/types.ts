@@ -1,0 +1,134 @@
+/**
+ * The enclave service's operations as typed request / response objects, and the
+ * `EnclaveClient` port the untrusted host programs against. Bytes are Uint8Array,
+ * CIDs are CID, member lists are arrays of [member, bytes] pairs (they travel as
+ * DAG-CBOR, which has no Map). Both twins implement EnclaveClient: the
+ * in-process one (InProcessEnclave) and the out-of-process one (node/enclave).
+ */
+import type { CID, CommitRecord } from '../../ledger/index.ts'
+import type { RoundSpec } from '../round/index.ts'
+
+export interface EnclaveIdentityInfo {
+  enclaveId: string
+  platform: string
+  measurement: Uint8Array
+  /** the registered ed25519 key that signs the enclave's transactions */
+  publicKey: Uint8Array
+}
+
+export interface RoundKeyRequest {
+  chain: string
+  round: string
+  /** the enclave's next transaction nonce on the chain */
+  nonce: number
+  /** unix seconds, the evidence's timestamp */
+  time: number
+}
+
+export interface RoundKeyResponse {
+  roundPublicKey: Uint8Array
+  /** the signed, encoded enclave.round-key transaction */
+  tx: Uint8Array
+}
+
+export interface AggregateRequest {
+  chain: string
+  /** the ledger's round (a RoundRecord fits); aggregation.centralNoiseMultiplier optional */
+  round: RoundSpec
+  dimension: number
+  /** the committed set, in ledger order */
+  commits: CommitRecord[]
+  envelopes: Array<[string, Uint8Array]>
+  /** registered ed25519 keys of the committed members */
+  memberKeys: Array<[string, Uint8Array]>
+  /** the base model's weights, float32 little-endian */
+  baseModel: Uint8Array
+  /** the checkpoint window the round belongs to: latest anchored checkpoint seq + 1 */
+  window: number
+  /** the enclave's next transaction nonce on the chain */
+  nonce: number
+}
+
+export interface ServiceExclusion {
+  member: string
+  reason: string
+}
+
+export interface AggregatedResponse {
+  kind: 'aggregated'
+  /** base + noised mean update, float32 little-endian */
+  model: Uint8Array
+  /** the model file's CID with the checkpoint profile (what addModel gives for these bytes) */
+  modelCid: CID
+  /** the published (noised mean) update, float32 little-endian: the transcript's updateHash is over these bytes */
+  update: Uint8Array
+  /** the signed, encoded round.result transaction */
+  tx: Uint8Array
+  /** ascending */
+  included: string[]
+  /** by member */
+  excluded: ServiceExclusion[]
+  transcriptHash: Uint8Array
+  /** the sealed record of this release, for a later re-aggregation; the host stores it */
+  sealed: Uint8Array
+}
+
+export interface InsufficientResponse {
+  kind: 'insufficient'
+  valid: number
+  needed: number
+  excluded: ServiceExclusion[]
+}
+
+export type AggregateResponse = AggregatedResponse | InsufficientResponse
+
+export interface ReaggregateRequest {
+  chain: string
+  /** the round id */
+  round: string
+  dimension: number
+  /** the sealed record of the release to re-aggregate */
+  sealed: Uint8Array
+  /** revoked members to drop */
+  without: string[]
+  /** the base model's weights, float32 little-endian */
+  baseModel: Uint8Array
+  nonce: number
+}
+
+export interface CloseRoundRequest {
+  chain: string
+  round: string
+}
+
+export interface CloseRoundResponse {
+  /** whether a key was held and destroyed now */
+  destroyed: boolean
+}
+
+export interface CheckpointAnchoredRequest {
+  chain: string
+  /** the anchored checkpoint's seq: windows ≤ seq are erased */
+  seq: number
+}
+
+export interface CheckpointAnchoredResponse {
+  /** every window ≤ this one is erased on the chain */
+  erasedThrough: number
+}
+
+export interface CallOptions {
+  signal?: AbortSignal
+}
+
+/** The enclave as the host sees it; every failure is an EnclaveServiceError. */
+export interface EnclaveClient {
+  identity(options?: CallOptions): Promise<EnclaveIdentityInfo>
+  roundKey(request: RoundKeyRequest, options?: CallOptions): Promise<RoundKeyResponse>
+  aggregate(request: AggregateRequest, options?: CallOptions): Promise<AggregateResponse>
+  reaggregate(request: ReaggregateRequest, options?: CallOptions): Promise<AggregatedResponse>
+  closeRound(request: CloseRoundRequest, options?: CallOptions): Promise<CloseRoundResponse>
+  checkpointAnchored(request: CheckpointAnchoredRequest, options?: CallOptions): Promise<CheckpointAnchoredResponse>
+  /** one raw request frame in, one response frame out (the wire codec's bytes) */
+  exchange(request: Uint8Array, options?: CallOptions): Promise<Uint8Array>
+}
