@@ -40,6 +40,10 @@ export interface ConsortiumOptions {
    * throughput benchmarks, where every transaction carries one signature.
    */
   loadSenders?: number
+  /** participant banks' ids, replacing bank-a … bank-d (a federation's banks) */
+  banks?: readonly string[]
+  /** ε caps of particular members, overriding `epsilon` */
+  epsilonCaps?: Readonly<Record<string, number>>
 }
 
 export interface Consortium {
@@ -50,7 +54,8 @@ export interface Consortium {
 }
 
 export function buildConsortium(opts: ConsortiumOptions): Consortium {
-  const members = CONSORTIUM_MEMBERS.map((m) => ({ id: m.id, roles: [...m.roles], key: generateKeyPair() }))
+  const base = opts.banks === undefined ? CONSORTIUM_MEMBERS : [...CONSORTIUM_MEMBERS.filter((m) => !m.roles.includes('participant')), ...opts.banks.map((id) => ({ id, roles: ['participant'] as Role[] }))]
+  const members = base.map((m) => ({ id: m.id, roles: [...m.roles], key: generateKeyPair() }))
   const loadSenders = opts.loadSenders ?? 0
   for (let i = 0; i < loadSenders; i++) members.push({ id: loadSenderId(i), roles: ['governor'], key: generateKeyPair() })
   const root = generateKeyPair()
@@ -70,7 +75,7 @@ export function buildConsortium(opts: ConsortiumOptions): Consortium {
     validators: opts.validators.map((v) => ({ id: v.id, publicKey: v.publicKey, power: 1 })),
     members: members.map((m) => ({ id: m.id, org: m.id, roles: m.roles, publicKey: m.key.publicKey })),
     enclaves: enclaves.map((e) => ({ id: e.id, platform: e.platform, measurement: TESTNET_MEASUREMENT, publicKey: e.key.publicKey })),
-    budgets: members.filter((m) => m.roles.includes('participant')).map((m) => ({ member: m.id, epsilon: opts.epsilon ?? 4, delta: 1e-5 })),
+    budgets: members.filter((m) => m.roles.includes('participant')).map((m) => ({ member: m.id, epsilon: opts.epsilonCaps?.[m.id] ?? opts.epsilon ?? 4, delta: 1e-5 })),
   }
   return { genesis, members, authorities, enclaves }
 }

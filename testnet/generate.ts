@@ -38,6 +38,10 @@ export interface GenerateOptions {
   byzantine?: Readonly<Record<number, readonly ByzantineBehaviour[]>>
   /** load senders for throughput benchmarks (see ConsortiumOptions.loadSenders; default none) */
   loadSenders?: number
+  /** participant banks (default bank-a … bank-d), every bank's ε cap (default 4) and particular caps */
+  banks?: readonly string[]
+  epsilon?: number
+  epsilonCaps?: Readonly<Record<string, number>>
   /** replace an existing testnet in `dir` (refused while its validators run) */
   force?: boolean
 }
@@ -62,7 +66,7 @@ export async function generateTestnet(opts: GenerateOptions): Promise<TestnetFil
         return { index: i, id: `validator-${i}`, key, peerId, home: `v${i}`, listen, p2p: `${listen}/p2p/${peerId}`, apiPort, api: `http://${LOOPBACK}:${apiPort}` }
       }),
     )
-    const consortium = buildConsortium({ chainId, validators: validators.map((v) => ({ id: v.id, publicKey: v.key.publicKey })), epochLength: opts.epochLength, loadSenders: opts.loadSenders })
+    const consortium = buildConsortium({ chainId, validators: validators.map((v) => ({ id: v.id, publicKey: v.key.publicKey })), epochLength: opts.epochLength, loadSenders: opts.loadSenders, banks: opts.banks, epsilon: opts.epsilon, epsilonCaps: opts.epsilonCaps })
     try {
       genesisState(consortium.genesis)
     } catch (e) {

@@ -124,13 +124,17 @@ export class EnclaveService {
   roundKey(request: RoundKeyRequest): Promise<RoundKeyResponse> {
     return this.run('roundKey', request, (req) => {
       const key = roundId(req.chain, req.round)
-      if (this.issued.has(key)) throw new EnclaveServiceError('ROUND_KEY_EXISTS', `a key for round '${req.round}' on '${req.chain}' was already issued`)
-      const pair = generateRoundKey()
+      // Asked again while the key lives (the host's transaction did not make it, e.g. a stale
+      // nonce): the same key, freshly attested, in a transaction with the new nonce. Once the
+      // key is destroyed, never another key for that round.
+      const held = this.roundKeys.get(key)
+      if (this.issued.has(key) && held === undefined) throw new EnclaveServiceError('ROUND_KEY_EXISTS', `the key of round '${req.round}' on '${req.chain}' was issued and destroyed; a round gets one key`)
+      const pair = held ?? generateRoundKey()
       let attestation
       try {
         attestation = this.attest({ keys: [pair.publicKey, this.id.publicKey], nonce: evidenceNonce(req.chain, 'enclave.round-key', req.round), timestamp: req.time })
       } catch (e) {
-        destroyKey(pair.secretKey)
+        if (held === undefined) destroyKey(pair.secretKey)
         throw new EnclaveServiceError('INTERNAL', `attestation failed: ${(e as Error).message}`, { cause: e })
       }
       const tx = this.signedTx(req.chain, 'enclave.round-key', req.nonce, { round: req.round, publicKey: pair.publicKey, attestation })

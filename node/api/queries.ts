@@ -63,7 +63,9 @@ export class LedgerQueries {
   async tx(id: string): Promise<TxView | undefined> {
     const cid = parseId(id, 'transaction id')
     const found = await this.store.findTx(cid)
-    if (found === undefined) return undefined
+    // The block store is written just before the state and the mempool move on: a receipt shows
+    // only once the state it led to is the one queries read, so a client that saw it reads the new nonce.
+    if (found === undefined || found.height > this.snapshot().state.height) return undefined
     const [block, commit] = await Promise.all([this.store.blockAt(found.height), this.store.commitAt(found.height)])
     const bytes = block?.txs[found.receipt.index]
     if (bytes === undefined || commit === undefined) throw new Error(`chain store: tx ${id} indexed at height ${found.height} but its block is missing`)

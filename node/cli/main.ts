@@ -7,6 +7,7 @@
 import { isLedgerError } from '../../ledger/index.ts'
 import { isTestnetError } from '../../testnet/index.ts'
 import { ConfigError } from '../config.ts'
+import { isFederationError } from '../federation/index.ts'
 import { type CliIo, type Command, UsageError } from './io.ts'
 import { casCommand } from './cas.ts'
 import { demoCommand } from './demo.ts'
@@ -15,6 +16,8 @@ import { keysCommand } from './keys.ts'
 import { nodeCommand } from './node.ts'
 import { startCommand } from './start.ts'
 import { privacyCommand } from './privacy.ts'
+import { participantCommand } from './participant.ts'
+import { enclaveCommand } from './enclave.ts'
 import { testnetCommand } from './testnet.ts'
 
 // One line per subcommand; each lives in its own file in this folder.
@@ -27,6 +30,8 @@ export const commands: Record<string, Command> = {
   init: initCommand,
   keys: keysCommand,
   testnet: testnetCommand,
+  participant: participantCommand,
+  enclave: enclaveCommand,
 }
 
 function topHelp(): string {
@@ -60,7 +65,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.err(`fedledger ${name}: ${e.message}\n\n${command.usage}`)
       return 2
     }
-    if (isLedgerError(e) || isTestnetError(e) || e instanceof ConfigError) {
+    if (isLedgerError(e) || isTestnetError(e) || isFederationError(e) || e instanceof ConfigError) {
       io.err(`fedledger ${name}: error ${e.code}: ${e.message}`)
       return 1
     }

@@ -1,0 +1,118 @@
+/**
+ * Running a federation actor as a process: a participant peer
+ * (`fedledger participant run`) or an enclave host (`fedledger enclave host`),
+ * wired from a testnet folder (testnet.json, keys) and its federation.json.
+ * Each runs until SIGINT/SIGTERM (or the signal given), then stops in reverse
+ * order: actor, libp2p host, enclave child.
+ */
+import { join, resolve } from 'node:path'
+import { CasBlockstore, MemoryKeyValueStore } from '../../ledger/index.ts'
+import { cryptoRng, poison } from '../../participant/index.ts'
+import { readKeyFile, readTestnetFile } from '../../testnet/index.ts'
+import { ProcessEnclave } from '../enclave/index.ts'
+import { bankSetup, EnclaveHost, LedgerClient, ParticipantPeer, readFederationFile, readSeed, type FederationFile } from '../federation/index.ts'
+import { P2PHost, peerIdOfPublicKey, peerKeyFromSeed } from '../p2p/index.ts'
+import type { CliIo } from './io.ts'
+
+/** A libp2p message limit that fits a model of up to ~10^6 float32 values plus framing. */
+const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+interface Context {
+  dir: string
+  fed: FederationFile
+  ledger: LedgerClient
+  memberPeers: string[]
+}
+
+async function context(dirArg: string, io: CliIo): Promise<Context> {
+  const dir = resolve(io.cwd, dirArg)
+  const [testnet, fed] = await Promise.all([readTestnetFile(dir), readFederationFile(dir)])
+  const ledger = new LedgerClient({ apis: testnet.validators.map((v) => v.api) })
+  const keys = await Promise.all(testnet.members.map((m) => readKeyFile(join(dir, m.key))))
+  return { dir, fed, ledger, memberPeers: keys.map((k) => peerIdOfPublicKey(k.publicKey)) }
+}
+
+function untilSignal(signal?: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    const finish = () => {
+      process.off('SIGINT', finish)
+      process.off('SIGTERM', finish)
+      done()
+    }
+    process.once('SIGINT', finish)
+    process.once('SIGTERM', finish)
+    signal?.addEventListener('abort', finish, { once: true })
+  })
+}
+
+export interface ParticipantRunOptions {
+  testnet: string
+  member: string
+  csv?: { path: string; labelColumn?: number | string }
+  signal?: AbortSignal
+}
+
+export async function runParticipant(opts: ParticipantRunOptions, io: CliIo): Promise<number> {
+  const ctx = await context(opts.testnet, io)
+  const { fed } = ctx
+  const key = await readKeyFile(join(ctx.dir, 'members', `${opts.member}.json`))
+  const setup = await bankSetup(fed, opts.member, { csv: opts.csv, signal: opts.signal })
+  const hostAddr = `${fed.enclave.host.listen}/p2p/${fed.enclave.host.peerId}`
+  const coordinatorAddr = `${fed.coordinator.listen}/p2p/${fed.coordinator.peerId}`
+  const host = new P2PHost({ privateKey: await peerKeyFromSeed(key.secretKey) }, { listen: '/ip4/127.0.0.1/tcp/0', peers: [hostAddr, coordinatorAddr], allowedPeers: [fed.enclave.host.peerId, fed.coordinator.peerId], maxMessageBytes: MAX_MESSAGE_BYTES })
+  const byzantine = fed.byzantine[opts.member]
+  const peer = new ParticipantPeer(
+    { ledger: ctx.ledger, host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), trainer: setup.trainer, rng: cryptoRng(), log: io.out },
+    {
+      chainId: fed.chainId,
+      member: opts.member,
+      secretKey: key.secretKey,
+      enclavePeer: fed.enclave.host.peerId,
+      providers: [fed.enclave.host.peerId, fed.coordinator.peerId],
+      ...(byzantine === undefined ? {} : { tamper: (u: Float32Array) => poison(u, 'sign-flip', { factor: 10 }) }),
+    },
+  )
+  await host.start()
+  try {
+    await peer.start()
+    io.out(`${opts.member}: ${setup.data.n} examples, model ${setup.model.name} (${setup.model.dimension} parameters)${byzantine === undefined ? '' : `, Byzantine: ${byzantine}`}; following ${fed.chainId}`)
+    await untilSignal(opts.signal)
+    await peer.stop()
+  } finally {
+    await host.stop()
+  }
+  return 0
+}
+
+export interface EnclaveHostRunOptions {
+  testnet: string
+  /** worker threads of the enclave child for Multi-Krum distances */
+  threads?: number
+  signal?: AbortSignal
+}
+
+export async function runEnclaveHost(opts: EnclaveHostRunOptions, io: CliIo): Promise<number> {
+  const ctx = await context(opts.testnet, io)
+  const { fed } = ctx
+  const seed = await readSeed(join(ctx.dir, fed.enclave.host.key))
+  const enclave = new ProcessEnclave({ testnet: ctx.dir, enclave: fed.enclave.id, args: opts.threads ? ['--threads', String(opts.threads)] : [], onLog: (line) => io.err(line) })
+  const coordinatorAddr = `${fed.coordinator.listen}/p2p/${fed.coordinator.peerId}`
+  const p2p = new P2PHost({ privateKey: await peerKeyFromSeed(seed) }, { listen: fed.enclave.host.listen, peers: [coordinatorAddr], allowedPeers: [...ctx.memberPeers, fed.coordinator.peerId], maxMessageBytes: MAX_MESSAGE_BYTES })
+  const store = new CasBlockstore({ kv: new MemoryKeyValueStore() })
+  const host = new EnclaveHost({ ledger: ctx.ledger, enclave, host: p2p, store, log: io.out }, { chainId: fed.chainId, enclaveId: fed.enclave.id, providers: [fed.coordinator.peerId] })
+  await enclave.start()
+  try {
+    await p2p.start()
+    try {
+      await host.start()
+      io.out(`enclave host of ${fed.enclave.id}: listening on ${fed.enclave.host.listen}/p2p/${fed.enclave.host.peerId}, enclave process ${enclave.pid ?? '?'}`)
+      await untilSignal(opts.signal)
+      await host.stop()
+    } finally {
+      await p2p.stop()
+    }
+  } finally {
+    await enclave.stop()
+  }
+  return 0
+}

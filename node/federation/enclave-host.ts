@@ -1,0 +1,290 @@
+/**
+ * EnclaveHost: the untrusted process around an aggregation enclave (DESIGN.md §2
+ * steps 2, 4 and 7). It holds no secret: the enclave service (an EnclaveClient,
+ * in-process or its own process) makes round keys, evidence, aggregates and
+ * signed transactions; the host follows the ledger, moves bytes and submits.
+ *
+ * For each round assigned to its enclave, by polling a validator:
+ *   open         → enclave.roundKey → submit `enclave.round-key`; keep the evidence
+ *                  to show participants (round-key/1)
+ *   keyed        → take participants' envelopes (update/1) from the members' own
+ *                  libp2p identities, up to a few per member, kept by ciphertext CID
+ *   past deadline (or every eligible member committed)
+ *                → the committed set from the ledger, each commit matched with the
+ *                  envelope of its ciphertext CID → enclave.aggregate → store the new
+ *                  model (its CID must equal the one the enclave signed) → submit
+ *                  `round.result`; keep the sealed record
+ *   reaggregate  → (members revoked since) enclave.reaggregate with the sealed record
+ *   closed       → enclave.closeRound (the round key is destroyed)
+ *   checkpoint   → enclave.checkpointAnchored(seq): sealed records of earlier windows
+ *                  can never be opened again; the host drops its copies
+ * It serves the models it stores (content.ts), so participants can fetch them.
+ */
+import { addModel, CID, decode, encode, float32ToLeBytes, leBytesToFloat32, type CasBlockstore, type CommitRecord } from '../../ledger/index.ts'
+import { ciphertextCid, type AggregatedResponse, type EnclaveClient } from '../../enclave/index.ts'
+import { peerIdOfPublicKey, type P2PHost } from '../p2p/index.ts'
+import { fetchContent, readModel, serveContent } from './content.ts'
+import { FederationError } from './errors.ts'
+import { sleep, type LedgerClient, type RoundDetail } from './ledger-client.ts'
+import { parseMessage, roundKeyProtocol, RoundKeyRequest, updateProtocol, UpdateRequest } from './protocols.ts'
+
+export interface EnclaveHostComponents {
+  ledger: LedgerClient
+  enclave: EnclaveClient
+  host: P2PHost
+  store: CasBlockstore
+  log: (line: string) => void
+  /** unix seconds (evidence timestamps) */
+  now?: () => number
+}
+
+export interface EnclaveHostOptions {
+  chainId: string
+  enclaveId: string
+  /** peers that may hold base models (e.g. the coordinator) */
+  providers?: readonly string[]
+  pollMs?: number
+  maxModelBytes?: number
+  /** envelopes kept per member and round (a member may resend) */
+  maxEnvelopesPerMember?: number
+}
+
+interface HostedRound {
+  id: string
+  roundKey?: { publicKey: Uint8Array; attestation: { format: string; evidence: Uint8Array } }
+  envelopes: Map<string, Map<string, Uint8Array>>
+  eligible: Set<string>
+  deadline: number
+  status: string
+  /** sealed record of the newest release */
+  sealed?: Uint8Array
+  window?: number
+  insufficient?: boolean
+  /** the committed set has been handed to the enclave: no more envelopes */
+  aggregating?: boolean
+  keyClosed?: boolean
+  done: boolean
+}
+
+const TERMINAL = new Set(['closed', 'aborted', 'discarded'])
+
+export class EnclaveHost {
+  private readonly c: EnclaveHostComponents
+  private readonly o: Required<EnclaveHostOptions>
+  private readonly rounds = new Map<string, HostedRound>()
+  private readonly memberPeers = new Map<string, string>()
+  private readonly unsubscribe: Array<() => void> = []
+  private abort = new AbortController()
+  private loop: Promise<void> | undefined
+  private checkpointSeq = 0
+
+  constructor(components: EnclaveHostComponents, options: EnclaveHostOptions) {
+    this.c = components
+    this.o = { providers: [], pollMs: 300, maxModelBytes: 64 * 1024 * 1024, maxEnvelopesPerMember: 4, ...options }
+  }
+
+  async start(): Promise<void> {
+    this.abort = new AbortController()
+    const { host, store } = this.c
+    this.unsubscribe.push(
+      serveContent(host, this.o.chainId, store),
+      host.handle(roundKeyProtocol(this.o.chainId), (_from, data) => this.onRoundKeyRequest(data)),
+      host.handle(updateProtocol(this.o.chainId), (from, data) => this.onUpdate(from, data)),
+    )
+    this.loop = this.run(this.abort.signal)
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort()
+    for (const u of this.unsubscribe.splice(0)) u()
+    await this.loop
+  }
+
+  /** What the host knows, for status lines and tests. */
+  summary(): Array<{ round: string; status: string; envelopes: number; sealed: boolean }> {
+    return [...this.rounds.values()].map((r) => ({ round: r.id, status: r.status, envelopes: r.envelopes.size, sealed: r.sealed !== undefined }))
+  }
+
+  private onRoundKeyRequest(data: Uint8Array): Uint8Array {
+    const req = parseMessage(RoundKeyRequest, data, 'round-key request', 1024)
+    const r = this.rounds.get(req.round)
+    if (r?.roundKey === undefined) throw new FederationError('REFUSED_REQUEST', `no round key for round '${req.round}' here`)
+    return encode({ round: r.id, publicKey: r.roundKey.publicKey, attestation: r.roundKey.attestation })
+  }
+
+  private async onUpdate(from: string, data: Uint8Array): Promise<Uint8Array> {
+    const req = parseMessage(UpdateRequest, data, 'update', this.o.maxModelBytes * 2)
+    const r = this.rounds.get(req.round)
+    if (r === undefined || r.roundKey === undefined || r.aggregating) throw new FederationError('REFUSED_REQUEST', `round '${req.round}' does not take updates here now`)
+    if (!r.eligible.has(req.member)) throw new FederationError('REFUSED_REQUEST', `member '${req.member}' is not eligible for round '${req.round}'`)
+    const peer = await this.peerOf(req.member)
+    if (peer !== from) throw new FederationError('REFUSED_REQUEST', `an update for '${req.member}' must come from that member's own peer identity`)
+    const ciphertext = ciphertextCid(req.envelope)
+    const mine = r.envelopes.get(req.member) ?? new Map<string, Uint8Array>()
+    if (!mine.has(ciphertext.toString()) && mine.size >= this.o.maxEnvelopesPerMember) throw new FederationError('REFUSED_REQUEST', `member '${req.member}' sent ${mine.size} envelopes for round '${req.round}' already`)
+    mine.set(ciphertext.toString(), req.envelope)
+    r.envelopes.set(req.member, mine)
+    return encode({ accepted: true, ciphertext })
+  }
+
+  private async peerOf(member: string): Promise<string | undefined> {
+    const known = this.memberPeers.get(member)
+    if (known !== undefined) return known
+    const m = await this.c.ledger.member(member)
+    if (m === undefined) return undefined
+    const peer = peerIdOfPublicKey(m.member.publicKey)
+    this.memberPeers.set(member, peer)
+    return peer
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.step(signal)
+      } catch (e) {
+        if (signal.aborted) break
+        this.c.log(`enclave host: ${(e as Error).message}`)
+      }
+      await sleep(this.o.pollMs, signal).catch(() => {})
+    }
+  }
+
+  /** One pass over the ledger: each active round of ours moves on as far as it can. */
+  async step(signal?: AbortSignal): Promise<void> {
+    const { ledger } = this.c
+    const latest = await ledger.latestCheckpoint(signal)
+    if (latest !== undefined && latest.seq > this.checkpointSeq) await this.onCheckpoint(latest.seq)
+    for (const { id, status } of await ledger.rounds(signal)) {
+      const known = this.rounds.get(id)
+      if (known?.done === true || (known === undefined && TERMINAL.has(status))) continue
+      const detail = await ledger.round(id, signal)
+      if (detail === undefined || detail.round.enclave !== this.o.enclaveId) {
+        this.rounds.set(id, { id, envelopes: new Map(), eligible: new Set(), deadline: 0, status, done: true })
+        continue
+      }
+      await this.advance(detail, signal)
+    }
+  }
+
+  private async advance(d: RoundDetail, signal?: AbortSignal): Promise<void> {
+    const { round } = d
+    let r = this.rounds.get(round.id)
+    if (r === undefined) {
+      r = { id: round.id, envelopes: new Map(), eligible: new Set(d.eligible), deadline: round.deadline, status: round.status, done: false }
+      this.rounds.set(round.id, r)
+    }
+    r.status = round.status
+    if (round.status === 'open' && r.roundKey === undefined && d.height < round.deadline) await this.makeRoundKey(r, signal)
+    else if (round.status === 'keyed' && (d.height > round.deadline || d.commits.length === d.eligible.length) && !r.insufficient) await this.aggregate(r, d, signal)
+    else if (round.status === 'resulted' || round.status === 'closed') {
+      if (round.reaggregate.length > 0 && r.sealed !== undefined) await this.reaggregate(r, d, signal)
+      if (round.status === 'closed' && !r.keyClosed) await this.closeKey(r)
+      if (round.status === 'closed' && round.reaggregate.length === 0) r.done = r.sealed === undefined
+    } else if (TERMINAL.has(round.status)) {
+      if (!r.keyClosed) await this.closeKey(r)
+      r.done = true
+    }
+  }
+
+  /** The round is over: the enclave destroys its round key (forward secrecy); envelopes go too. */
+  private async closeKey(r: HostedRound): Promise<void> {
+    await this.c.enclave.closeRound({ chain: this.o.chainId, round: r.id })
+    r.keyClosed = true
+    r.envelopes.clear()
+    r.roundKey = undefined
+  }
+
+  /**
+   * Has the enclave make a transaction at the enclave's next nonce (`make`), submits it
+   * and waits for it; REFUSED unless the ledger accepts it. Returns what `make` returned.
+   */
+  private async submit<R extends { tx: Uint8Array }>(what: string, make: (nonce: number) => Promise<R>, signal?: AbortSignal): Promise<R> {
+    let made: R | undefined
+    const receipt = await this.c.ledger.send(
+      this.o.enclaveId,
+      async (nonce) => {
+        made = await make(nonce)
+        return made.tx
+      },
+      { signal },
+    )
+    if (receipt.code !== 'OK') throw new FederationError('REFUSED', `${what} refused: ${receipt.code}: ${receipt.message}`)
+    return made!
+  }
+
+  private async makeRoundKey(r: HostedRound, signal?: AbortSignal): Promise<void> {
+    const now = this.c.now?.() ?? Math.floor(Date.now() / 1000)
+    const attested = (res: { roundPublicKey: Uint8Array; tx: Uint8Array }) => ({ publicKey: res.roundPublicKey, attestation: (decode(res.tx) as { tx: { body: { attestation: { format: string; evidence: Uint8Array } } } }).tx.body.attestation })
+    // shown to participants as soon as it is made: they check it against the ledger's round key anyway
+    await this.submit(`enclave.round-key for '${r.id}'`, async (nonce) => {
+      const res = await this.c.enclave.roundKey({ chain: this.o.chainId, round: r.id, nonce, time: now }, { signal })
+      r.roundKey = attested(res)
+      return res
+    }, signal)
+    this.c.log(`round ${r.id}: round key published`)
+  }
+
+  private async baseModel(cid: CID, signal?: AbortSignal): Promise<Float32Array> {
+    await fetchContent(this.c.host, this.o.chainId, this.o.providers, cid, this.c.store, { maxBytes: this.o.maxModelBytes, signal })
+    return readModel(this.c.store, cid, this.o.maxModelBytes)
+  }
+
+  private async aggregate(r: HostedRound, d: RoundDetail, signal?: AbortSignal): Promise<void> {
+    r.aggregating = true
+    const base = await this.baseModel(d.round.baseModel, signal)
+    const envelopes: Array<[string, Uint8Array]> = []
+    const memberKeys: Array<[string, Uint8Array]> = []
+    for (const c of d.commits) {
+      const env = r.envelopes.get(c.member)?.get(c.ciphertext.toString())
+      if (env !== undefined) envelopes.push([c.member, env])
+      const m = await this.c.ledger.member(c.member, signal)
+      if (m === undefined) throw new FederationError('BAD_ANSWER', `committed member '${c.member}' is unknown to the validator`)
+      memberKeys.push([c.member, m.member.publicKey])
+    }
+    const window = this.checkpointSeq + 1
+    const request = { chain: this.o.chainId, round: d.round, dimension: base.length, commits: d.commits as CommitRecord[], envelopes, memberKeys, baseModel: float32ToLeBytes(base), window }
+    // The enclave releases a round once; asked again (the transaction was lost, or the nonce
+    // moved on) it re-signs the same release at the new nonce.
+    const firstNonce = await this.c.ledger.nextNonce(this.o.enclaveId, signal)
+    const first = await this.c.enclave.aggregate({ ...request, nonce: firstNonce }, { signal })
+    if (first.kind === 'insufficient') {
+      r.insufficient = true
+      this.c.log(`round ${r.id}: only ${first.valid} valid updates, Multi-Krum needs ${first.needed}; left to abort`)
+      return
+    }
+    await this.storeModel(first.model, first.modelCid)
+    const res = await this.submit(`round.result for '${r.id}'`, async (nonce) => (nonce === firstNonce ? first : ((await this.c.enclave.aggregate({ ...request, nonce }, { signal })) as AggregatedResponse)), signal)
+    r.sealed = res.sealed
+    r.window = window
+    this.c.log(`round ${r.id}: result ${res.modelCid} (${res.included.length} included, ${res.excluded.map((e) => `${e.member}: ${e.reason}`).join(', ') || 'none excluded'})`)
+  }
+
+  private async reaggregate(r: HostedRound, d: RoundDetail, signal?: AbortSignal): Promise<void> {
+    const base = await this.baseModel(d.round.baseModel, signal)
+    const request = { chain: this.o.chainId, round: r.id, dimension: base.length, sealed: r.sealed!, without: d.round.reaggregate, baseModel: float32ToLeBytes(base) }
+    const res = await this.submit(`re-aggregation of '${r.id}'`, async (nonce) => {
+      const made = await this.c.enclave.reaggregate({ ...request, nonce }, { signal })
+      await this.storeModel(made.model, made.modelCid)
+      return made
+    }, signal)
+    r.sealed = res.sealed
+    this.c.log(`round ${r.id}: re-aggregated without ${d.round.reaggregate.join(', ')} → ${res.modelCid}`)
+  }
+
+  private async storeModel(bytes: Uint8Array, expected: CID): Promise<void> {
+    const cid = await addModel(this.c.store, leBytesToFloat32(bytes))
+    if (!cid.equals(expected)) throw new FederationError('CONTENT', `the enclave signed model ${expected}, its bytes give ${cid}`)
+  }
+
+  private async onCheckpoint(seq: number): Promise<void> {
+    await this.c.enclave.checkpointAnchored({ chain: this.o.chainId, seq })
+    this.checkpointSeq = seq
+    for (const r of this.rounds.values()) {
+      if (r.window !== undefined && r.window <= seq) {
+        r.sealed = undefined
+        if (TERMINAL.has(r.status)) r.done = true
+      }
+    }
+    this.c.log(`checkpoint ${seq} anchored: sealed inputs of its rounds erased`)
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Typed errors of the federation actors (participant peers, the enclave host,
+ * the coordinator): a stable code and a message for a person.
+ */
+export const FederationErrorCode = {
+  BAD_ARGUMENT: 'BAD_ARGUMENT',
+  /** no validator API answered */
+  UNREACHABLE: 'UNREACHABLE',
+  /** a validator API answered with an error */
+  API: 'API',
+  /** a validator refused a submitted transaction at admission */
+  SUBMIT: 'SUBMIT',
+  /** a committed transaction was refused by the ledger's rules */
+  REFUSED: 'REFUSED',
+  /** an answer (API or peer) does not have the expected shape */
+  BAD_ANSWER: 'BAD_ANSWER',
+  TIMEOUT: 'TIMEOUT',
+  ABORTED: 'ABORTED',
+  /** the enclave's evidence does not verify, or binds another key than the ledger's round key */
+  ATTESTATION: 'ATTESTATION',
+  /** content fetched by CID is missing, oversized or does not match its CID */
+  CONTENT: 'CONTENT',
+  /** a peer's request is refused (unknown member, not eligible, wrong round, oversized) */
+  REFUSED_REQUEST: 'REFUSED_REQUEST',
+} as const
+export type FederationErrorCode = (typeof FederationErrorCode)[keyof typeof FederationErrorCode]
+
+export class FederationError extends Error {
+  readonly code: FederationErrorCode
+  constructor(code: FederationErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'FederationError'
+    this.code = code
+  }
+}
+
+export function isFederationError(e: unknown): e is FederationError {
+  return e instanceof FederationError
+}

@@ -1,0 +1,191 @@
+/**
+ * ParticipantPeer: a bank's side of a training round (DESIGN.md §2 step 3).
+ * It follows the ledger through a validator and, for each keyed round it is
+ * eligible for and has not committed to:
+ *
+ *   1. asks the enclave host for the round key's evidence (round-key/1) and
+ *      verifies it before anything leaves the bank: the key is the one on the
+ *      ledger, the evidence passes the chain's attestation policy (format, trust
+ *      anchors, measurement allow-list, age, debug refused, nonce made for this
+ *      round) and binds both the round key and the enclave's registered key;
+ *   2. fetches the base model by CID over libp2p (checked block by block);
+ *   3. trains (a `Trainer`: local DP-SGD with the round's C, σ, q, steps, or an
+ *      update produced elsewhere), clipped to the round's bound;
+ *   4. seals the update to the round key and sends the envelope to the host;
+ *   5. submits `round.commit` (ciphertext CID + signed statement) and waits for it.
+ * Its own RDP accountant adds up what the rounds it committed to cost it.
+ *
+ * A Byzantine bank for testnets is a participant with `tamper`: the update is
+ * changed (e.g. sign-flipped and scaled) before sealing, then clipped so that
+ * only Multi-Krum, not the norm check, can catch it.
+ */
+import { clipToNorm, sealUpdate, SimAttestationVerifier, SIM_FORMAT, testnetPolicy, verifyAttested } from '../../enclave/index.ts'
+import { AttestationVerifierRegistry, bytesEqual, type AttestationVerifier, encode, encodeTx, evidenceNonce, signTx, type CasBlockstore, type TxBody } from '../../ledger/index.ts'
+import { PrivacyAccountant, type Rng, type Trainer } from '../../participant/index.ts'
+import type { P2PHost } from '../p2p/index.ts'
+import { fetchModel } from './content.ts'
+import { FederationError } from './errors.ts'
+import { sleep, type LedgerClient, type RoundDetail } from './ledger-client.ts'
+import { parseMessage, RoundKeyAnswer, roundKeyProtocol, UpdateAnswer, updateProtocol } from './protocols.ts'
+
+/** tries per round before a peer gives up on it */
+export const MAX_ATTEMPTS = 5
+
+export interface ParticipantComponents {
+  ledger: LedgerClient
+  host: P2PHost
+  store: CasBlockstore
+  trainer: Trainer
+  rng: Rng
+  log: (line: string) => void
+  /** evidence verifiers by format (default: sim-v1 only, for testnets) */
+  verifier?: AttestationVerifier
+  now?: () => number
+}
+
+export interface ParticipantOptions {
+  chainId: string
+  member: string
+  /** the member's ed25519 seed: signs statements and transactions, and is its libp2p identity */
+  secretKey: Uint8Array
+  /** the enclave host's peer id */
+  enclavePeer: string
+  /** peers that may serve base models, in order (the enclave host, the coordinator) */
+  providers: readonly string[]
+  pollMs?: number
+  maxModelBytes?: number
+  /** δ at which the local accountant reports ε (default 1e-5) */
+  delta?: number
+  /** testnets: a Byzantine bank's change to its update before sealing */
+  tamper?: (update: Float32Array) => Float32Array
+}
+
+export interface RoundReport {
+  round: string
+  committed: boolean
+  reason?: string
+  norm?: number
+  epsilon?: number
+}
+
+export class ParticipantPeer {
+  private readonly c: ParticipantComponents
+  private readonly o: Required<Omit<ParticipantOptions, 'tamper'>> & Pick<ParticipantOptions, 'tamper'>
+  private readonly accountant: PrivacyAccountant
+  private readonly handled = new Set<string>()
+  private readonly attempts = new Map<string, number>()
+  private abort = new AbortController()
+  private loop: Promise<void> | undefined
+  readonly reports: RoundReport[] = []
+
+  constructor(components: ParticipantComponents, options: ParticipantOptions) {
+    this.c = components
+    this.o = { pollMs: 300, maxModelBytes: 64 * 1024 * 1024, delta: 1e-5, ...options }
+    this.accountant = new PrivacyAccountant()
+  }
+
+  /** ε this bank's own accountant has added up over the rounds it committed to. */
+  epsilon(): number {
+    return this.accountant.epsilon(this.o.delta)
+  }
+
+  async start(): Promise<void> {
+    this.abort = new AbortController()
+    this.loop = this.run(this.abort.signal)
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort()
+    await this.loop
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.step(signal)
+      } catch (e) {
+        if (signal.aborted) break
+        this.c.log(`${this.o.member}: ${(e as Error).message}`)
+      }
+      await sleep(this.o.pollMs, signal).catch(() => {})
+    }
+  }
+
+  /** One look at the ledger: takes part in every keyed round it should. */
+  async step(signal?: AbortSignal): Promise<void> {
+    for (const { id, status } of await this.c.ledger.rounds(signal)) {
+      if (this.handled.has(id) || status !== 'keyed') continue
+      const d = await this.c.ledger.round(id, signal)
+      if (d === undefined || !d.eligible.includes(this.o.member)) {
+        this.handled.add(id)
+        continue
+      }
+      if (d.commits.some((c) => c.member === this.o.member) || d.height >= d.round.deadline) {
+        this.handled.add(id)
+        continue
+      }
+      // a failure (the enclave host not reachable yet, a lost answer) is tried again at the next
+      // look, up to MAX_ATTEMPTS; an attestation failure is final: nothing is sent to that enclave
+      const attempt = (this.attempts.get(id) ?? 0) + 1
+      this.attempts.set(id, attempt)
+      try {
+        this.reports.push(await this.participate(d, signal))
+        this.handled.add(id)
+      } catch (e) {
+        if (signal?.aborted) throw e
+        const final = attempt >= MAX_ATTEMPTS || (e instanceof FederationError && (e.code === 'ATTESTATION' || e.code === 'REFUSED'))
+        if (final) {
+          this.handled.add(id)
+          this.reports.push({ round: id, committed: false, reason: (e as Error).message })
+        }
+        this.c.log(`${this.o.member}: round ${id}${final ? '' : ` (attempt ${attempt} of ${MAX_ATTEMPTS})`}: ${(e as Error).message}`)
+      }
+    }
+  }
+
+  private async participate(d: RoundDetail, signal?: AbortSignal): Promise<RoundReport> {
+    const { round } = d
+    const roundKey = await this.verifiedRoundKey(d, signal)
+    const base = await fetchModel(this.c.host, this.o.chainId, this.o.providers, round.baseModel, this.c.store, { maxBytes: this.o.maxModelBytes, signal })
+    const trained = await this.c.trainer.train(base, round.training, this.c.rng, { signal })
+    let update = trained.update
+    if (this.o.tamper !== undefined) update = clipToNorm(this.o.tamper(update), round.training.clipNorm)
+    const sealed = sealUpdate({ chain: this.o.chainId, round: round.id, member: this.o.member, memberSecretKey: this.o.secretKey, roundPublicKey: roundKey, update })
+    const ack = await this.c.host.request(this.o.enclavePeer, updateProtocol(this.o.chainId), encode({ round: round.id, member: this.o.member, envelope: sealed.envelope }), { signal, timeoutMs: 30_000 })
+    const answer = parseMessage(UpdateAnswer, ack, 'update answer', 1024, true)
+    if (!answer.ciphertext.equals(sealed.ciphertext)) throw new FederationError('BAD_ANSWER', `the enclave host acknowledged ${answer.ciphertext}, not ${sealed.ciphertext}`)
+    const body: TxBody<'round.commit'> = { round: round.id, ciphertext: sealed.ciphertext, statement: sealed.statement, statementSig: sealed.statementSig }
+    const receipt = await this.c.ledger.send(this.o.member, (nonce) => encodeTx(signTx({ chain: this.o.chainId, type: 'round.commit', sender: this.o.member, nonce, body }, this.o.secretKey)), { signal })
+    if (receipt.code !== 'OK') throw new FederationError('REFUSED', `round.commit refused: ${receipt.code}: ${receipt.message}`)
+    this.accountant.spend(round.training)
+    const epsilon = this.epsilon()
+    this.c.log(`${this.o.member}: committed to round ${round.id} (norm ${sealed.statement.declaredNorm.toFixed(3)}, own ε ${epsilon.toFixed(3)})`)
+    return { round: round.id, committed: true, norm: sealed.statement.declaredNorm, epsilon }
+  }
+
+  /** The round key, once its evidence checks out against the chain's policy and the ledger. */
+  private async verifiedRoundKey(d: RoundDetail, signal?: AbortSignal): Promise<Uint8Array> {
+    const { round } = d
+    if (round.roundKey === null) throw new FederationError('ATTESTATION', `round '${round.id}' has no round key on the ledger`)
+    const raw = await this.c.host.request(this.o.enclavePeer, roundKeyProtocol(this.o.chainId), encode({ round: round.id }), { signal })
+    const answer = parseMessage(RoundKeyAnswer, raw, 'round-key answer', 128 * 1024, true)
+    if (!bytesEqual(answer.publicKey, round.roundKey)) throw new FederationError('ATTESTATION', `the enclave host offers a round key other than the ledger's for round '${round.id}'`)
+    const [params, enclave] = await Promise.all([this.c.ledger.params(signal), this.c.ledger.enclave(round.enclave, signal)])
+    if (enclave === undefined || enclave.revoked) throw new FederationError('ATTESTATION', `enclave '${round.enclave}' is ${enclave === undefined ? 'unknown' : 'revoked'}`)
+    const a = params.attestation
+    const policy = testnetPolicy({ formats: a.formats, trustAnchors: a.trustAnchors, measurements: a.measurements, maxAgeSeconds: a.maxEvidenceAgeSeconds, requireRevocationList: false })
+    const verifier = this.c.verifier ?? new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier())
+    try {
+      verifyAttested(verifier, policy, answer.attestation, {
+        at: this.c.now?.() ?? Math.floor(Date.now() / 1000),
+        nonce: evidenceNonce(this.o.chainId, 'enclave.round-key', round.id),
+        platform: enclave.platform,
+        measurement: enclave.measurement,
+        keys: [answer.publicKey, enclave.publicKey],
+      })
+    } catch (e) {
+      throw new FederationError('ATTESTATION', `round '${round.id}': the enclave's evidence does not verify: ${(e as Error).message}`, { cause: e })
+    }
+    return answer.publicKey
+  }
+}
