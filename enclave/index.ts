@@ -1,20 +1,28 @@
 /**
- * enclave/: the aggregation enclave's side of fedledger. So far it holds
- * attestation verifiers for the ledger's attestation port — the testnet format
- * `sim-v1` (a root-certified platform key signing reports that bind the enclave's
- * measurement and keys), AWS Nitro attestation documents (`aws-nitro-v1`,
- * COSE_Sign1, chain to a pinned root) and AMD SEV-SNP reports (`amd-sev-snp-v1`,
- * VCEK → ASK → pinned ARK), all verified offline; robust aggregation
- * (Multi-Krum, Krum, coordinate-wise trimmed mean and median) as pure,
- * deterministic functions; and members' encrypted updates (x25519 + HKDF-SHA256 +
- * AES-256-GCM to the round key, bound to chain, round and member) with the exact
- * checks of an update against its signed statement and its ledger commitment.
- * Central DP noise is an exact discrete Gaussian (Canonne, Kamath, Steinke 2020)
- * on the quantized sum, from node:crypto randomness. `aggregateRound` runs a
- * round from the ledger's committed set: check every update, Multi-Krum, noised
- * mean, and the transcript a `round.result` carries. Intel DCAP quotes, sealed
- * storage and the enclave service come with the rest of the enclave issue.
- * Nothing here does network or disk I/O.
+ * enclave/: the aggregation enclave's side of fedledger.
+ *
+ * - Attestation: verifiers for the ledger's attestation port — the testnet format
+ *   `sim-v1` (a root-certified platform key signing reports that bind the
+ *   enclave's measurement and keys), AWS Nitro attestation documents
+ *   (`aws-nitro-v1`, COSE_Sign1, chain to a pinned root) and AMD SEV-SNP reports
+ *   (`amd-sev-snp-v1`, VCEK → ASK → pinned ARK), all verified offline; an
+ *   off-ledger policy (`verifyAttested`; `productionPolicy` refuses sim-v1) and the
+ *   sim-v1 revocation list with its rollback/staleness tracker.
+ * - Robust aggregation (Multi-Krum, Krum, coordinate-wise trimmed mean and median)
+ *   as pure, deterministic functions.
+ * - Members' encrypted updates (x25519 + HKDF-SHA256 + AES-256-GCM to the round
+ *   key, bound to chain, round and member) and the exact checks of an update
+ *   against its signed statement and its ledger commitment.
+ * - Central DP noise: an exact discrete Gaussian (Canonne, Kamath, Steinke 2020)
+ *   on the quantized sum, from node:crypto randomness.
+ * - `aggregateRound`: a round from the ledger's committed set — check, Multi-Krum,
+ *   noised mean, transcript.
+ * - The enclave service (`EnclaveService`, `EnclaveClient`, `InProcessEnclave`):
+ *   round keys bound into evidence, signed round.result transactions, sealed
+ *   storage with erasure at checkpoints, re-aggregation without revoked members.
+ *
+ * Nothing here does network or disk I/O; node/enclave runs the service as a process.
+ * Intel DCAP quotes are not verified.
  */
 export { SIM_FORMAT, certifyPlatform, issueSimEvidence, SimAttestationVerifier, type SimReport, type SimPlatformCert } from './attestation/sim.ts'
 export { multiKrum, krum, trimmedMean, median, pairwiseSquaredDistances, DistanceWorkers, AggregationError, AggregationErrorCode, isAggregationError, type Update, type MultiKrumOptions, type KrumOptions, type MultiKrumResult, type TrimmedMeanOptions, type AggregateResult } from './aggregate/index.ts'
