@@ -7,10 +7,11 @@
  */
 import { join, resolve } from 'node:path'
 import { CasBlockstore, MemoryKeyValueStore } from '../../ledger/index.ts'
-import { cryptoRng, poison } from '../../participant/index.ts'
+import { cryptoRng, FileUpdateTrainer, poison, type Trainer } from '../../participant/index.ts'
+import { readDataFile } from '../data/index.ts'
 import { readKeyFile, readTestnetFile } from '../../testnet/index.ts'
 import { ProcessEnclave } from '../enclave/index.ts'
-import { bankSetup, EnclaveHost, LedgerClient, ParticipantPeer, readFederationFile, readSeed, type FederationFile } from '../federation/index.ts'
+import { bankSetup, modelOf, EnclaveHost, LedgerClient, ParticipantPeer, readFederationFile, readSeed, type FederationFile } from '../federation/index.ts'
 import { P2PHost, peerIdOfPublicKey, peerKeyFromSeed } from '../p2p/index.ts'
 import type { CliIo } from './io.ts'
 
@@ -49,20 +50,34 @@ export interface ParticipantRunOptions {
   testnet: string
   member: string
   csv?: { path: string; labelColumn?: number | string }
+  /** a bank that trains elsewhere: each round submits this little-endian float32 file as it is then */
+  updateFile?: string
   signal?: AbortSignal
+}
+
+/** A trainer that reads the bank's update file afresh each round (FileUpdateTrainer checks length and values). */
+function fileTrainer(path: string, dimension: number): Trainer {
+  return {
+    dimension,
+    async train(base, config, rng, options) {
+      const bytes = await readDataFile(path, 'update file', options?.signal)
+      return new FileUpdateTrainer(bytes, { dimension }).train(base, config, rng, options)
+    },
+  }
 }
 
 export async function runParticipant(opts: ParticipantRunOptions, io: CliIo): Promise<number> {
   const ctx = await context(opts.testnet, io)
   const { fed } = ctx
   const key = await readKeyFile(join(ctx.dir, 'members', `${opts.member}.json`))
-  const setup = await bankSetup(fed, opts.member, { csv: opts.csv, signal: opts.signal })
+  const setup = opts.updateFile === undefined ? await bankSetup(fed, opts.member, { csv: opts.csv, signal: opts.signal }) : undefined
+  const trainer = setup?.trainer ?? fileTrainer(resolve(io.cwd, opts.updateFile!), modelOf(fed.model).dimension)
   const hostAddr = `${fed.enclave.host.listen}/p2p/${fed.enclave.host.peerId}`
   const coordinatorAddr = `${fed.coordinator.listen}/p2p/${fed.coordinator.peerId}`
   const host = new P2PHost({ privateKey: await peerKeyFromSeed(key.secretKey) }, { listen: '/ip4/127.0.0.1/tcp/0', peers: [hostAddr, coordinatorAddr], allowedPeers: [fed.enclave.host.peerId, fed.coordinator.peerId], maxMessageBytes: MAX_MESSAGE_BYTES })
   const byzantine = fed.byzantine[opts.member]
   const peer = new ParticipantPeer(
-    { ledger: ctx.ledger, host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), trainer: setup.trainer, rng: cryptoRng(), log: io.out },
+    { ledger: ctx.ledger, host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), trainer, rng: cryptoRng(), log: io.out },
     {
       chainId: fed.chainId,
       member: opts.member,
@@ -75,7 +90,8 @@ export async function runParticipant(opts: ParticipantRunOptions, io: CliIo): Pr
   await host.start()
   try {
     await peer.start()
-    io.out(`${opts.member}: ${setup.data.n} examples, model ${setup.model.name} (${setup.model.dimension} parameters)${byzantine === undefined ? '' : `, Byzantine: ${byzantine}`}; following ${fed.chainId}`)
+    const source = setup === undefined ? `updates from ${opts.updateFile}` : `${setup.data.n} examples, model ${setup.model.name}`
+    io.out(`${opts.member}: ${source} (${trainer.dimension} parameters)${byzantine === undefined ? '' : `, Byzantine: ${byzantine}`}; following ${fed.chainId}`)
     await untilSignal(opts.signal)
     await peer.stop()
   } finally {

@@ -103,6 +103,8 @@ describe('a federation trains on the testnet', () => {
     expect(r3.round.result!.excluded).toContainEqual({ member: revoked, reason: 'REVOKED' })
     const r4 = rounds.get('r4')!
     expect(r4.eligible).not.toContain(revoked)
+    // the coordinator proposed it; the ledger refused it as revoked
+    expect(report.rounds[3]!.leftOut).toContainEqual({ member: revoked, reason: 'member revoked' })
     expect(r4.round.baseModel.equals(r3.round.result!.model)).toBe(true)
 
     // budgets: never above the caps; the small-cap bank is left out once its next round would not fit

@@ -152,7 +152,8 @@ export async function runFederation(opts: FederationOptions): Promise<Federation
     let accuracy = 0
     for (let k = 1; k <= rounds && opts.signal?.aborted !== true; k++) {
       const id = `r${k}`
-      const eligible = banks.filter((b) => b !== revoked)
+      // every bank is proposed: the ledger refuses revoked ones and those whose budget would be exceeded
+      const eligible = [...banks]
       const opened = await coordinator.openRound({ round: id, baseModel: base, training, aggregation: { rule: 'multi-krum', f, m: eligible.length - f, centralNoiseMultiplier: opts.centralNoiseMultiplier ?? 0 }, eligible, deadlineBlocks: opts.deadlineBlocks ?? 40 }, opts.signal)
       const d = await coordinator.waitForResult(id, { timeoutMs: 300_000, signal: opts.signal, onPoll: (p) => table.progress(id, p) })
       if (d.round.result === null) {
