@@ -5,7 +5,9 @@
  *   `sim-v1` (a root-certified platform key signing reports that bind the
  *   enclave's measurement and keys), AWS Nitro attestation documents
  *   (`aws-nitro-v1`, COSE_Sign1, chain to a pinned root) and AMD SEV-SNP reports
- *   (`amd-sev-snp-v1`, VCEK → ASK → pinned ARK), all verified offline; an
+ *   (`amd-sev-snp-v1`, VCEK → ASK → pinned ARK) and Intel SGX/TDX DCAP quotes with
+ *   their collateral (`intel-dcap-v1`, via @phala/dcap-qvl plus our own CRL checks), all
+ *   verified offline and registered together by `attestationVerifiers()`; an
  *   off-ledger policy (`verifyAttested`; `productionPolicy` refuses sim-v1) and the
  *   sim-v1 revocation list with its rollback/staleness tracker.
  * - Robust aggregation (Multi-Krum, Krum, coordinate-wise trimmed mean and median)
@@ -22,7 +24,6 @@
  *   storage with erasure at checkpoints, re-aggregation without revoked members.
  *
  * Nothing here does network or disk I/O; node/enclave runs the service as a process.
- * Intel DCAP quotes are not verified.
  */
 export { SIM_FORMAT, certifyPlatform, issueSimEvidence, SimAttestationVerifier, type SimReport, type SimPlatformCert } from './attestation/sim.ts'
 export { multiKrum, krum, trimmedMean, median, pairwiseSquaredDistances, DistanceWorkers, AggregationError, AggregationErrorCode, isAggregationError, type Update, type MultiKrumOptions, type KrumOptions, type MultiKrumResult, type TrimmedMeanOptions, type AggregateResult } from './aggregate/index.ts'
@@ -35,3 +36,5 @@ export { AttestationError, AttestationErrorCode, isAttestationError } from './at
 export { SIM_REVOCATION_LIST_FORMAT, MAX_REVOCATION_LIST_BYTES, MAX_REVOKED_ENTRIES, REVOCATION_LIST_MAX_SKEW_SECONDS, issueSimRevocationList, parseRevocationList, RevocationListTracker, type RevocationList, type RevocationListBody, type RevocationHighWaterMark, type RevocationTrackerState, type RevocationAcceptOptions } from './attestation/revocation-list.ts'
 export { productionPolicy, testnetPolicy, verifyAttested, type AttestationPolicy as EnclaveAttestationPolicy, type AttestationPolicyOptions, type AttestationExpectation, type AttestedEvidence } from './attestation/policy.ts'
 export * from './service/index.ts'
+export { DCAP_FORMAT, DCAP_INTEL_ROOT_SHA256, DCAP_MAX_EVIDENCE_BYTES, DCAP_MAX_QUOTE_BYTES, DCAP_ACCEPTABLE_TCB_STATUSES, DcapAttestationVerifier, encodeDcapEvidence, verifyDcapQuote, dcapReportData, checkDcapReportData, dcapVerifiedEvidence, type DcapCollateral, type DcapEvidenceInput, type DcapVerifierOptions, type DcapQuoteFacts, type DcapAcceptableTcbStatus } from './attestation/dcap.ts'
+export { attestationVerifiers, type AttestationVerifierOptions } from './attestation/verifiers.ts'

@@ -14,11 +14,11 @@
  */
 import { commandKey, FifoMempool, type Block, type Mempool } from '../consensus/index.ts'
 import {
-  AttestationVerifierRegistry, ChainStore, executeBlock, genesisState, MAX_CHECKPOINT_LAG_BLOCKS, StateKey, txId,
+  ChainStore, executeBlock, genesisState, MAX_CHECKPOINT_LAG_BLOCKS, StateKey, txId,
   type ChainParams, type CID, type ExecutionComponents, type Genesis, type LedgerState, type ValidatorSetRecord,
 } from '../ledger/index.ts'
 import type { BlockFeed, CommittedBlock, SnapshotSource } from './api/index.ts'
-import { SIM_FORMAT, SimAttestationVerifier } from '../enclave/index.ts'
+import { attestationVerifiers } from '../enclave/index.ts'
 import { isPeerFault, mempoolStateFrom, TxMempool } from './mempool/index.ts'
 
 /** What became of a submitted command; `peerFault`: a peer that sent it sent invalid data (penalise). */
@@ -73,7 +73,7 @@ export class LedgerApp implements App, BlockFeed, SnapshotSource {
   /** the states this process committed at those heights (structure-sharing tries, so cheap), oldest first */
   private readonly states = new Map<number, LedgerState>()
   private readonly execution: ExecutionComponents = {
-    attestation: new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier()),
+    attestation: attestationVerifiers(),
     // signatures are verified once, when a transaction enters the mempool
     verifiedSender: (id, publicKey) => this.pool.verifiedUnder(id, publicKey),
     decoded: (bytes) => this.pool.decodedOf(bytes),

@@ -19,8 +19,8 @@
  * changed (e.g. sign-flipped and scaled) before sealing, then clipped so that
  * only Multi-Krum, not the norm check, can catch it.
  */
-import { clipToNorm, sealUpdate, SimAttestationVerifier, SIM_FORMAT, testnetPolicy, verifyAttested } from '../../enclave/index.ts'
-import { AttestationVerifierRegistry, bytesEqual, type AttestationVerifier, encode, encodeTx, evidenceNonce, signTx, type CasBlockstore, type TxBody } from '../../ledger/index.ts'
+import { attestationVerifiers, clipToNorm, sealUpdate, testnetPolicy, verifyAttested } from '../../enclave/index.ts'
+import { bytesEqual, type AttestationVerifier, encode, encodeTx, evidenceNonce, signTx, type CasBlockstore, type TxBody } from '../../ledger/index.ts'
 import { PrivacyAccountant, type Rng, type Trainer } from '../../participant/index.ts'
 import type { P2PHost } from '../p2p/index.ts'
 import { fetchModel } from './content.ts'
@@ -174,7 +174,7 @@ export class ParticipantPeer {
     if (enclave === undefined || enclave.revoked) throw new FederationError('ATTESTATION', `enclave '${round.enclave}' is ${enclave === undefined ? 'unknown' : 'revoked'}`)
     const a = params.attestation
     const policy = testnetPolicy({ formats: a.formats, trustAnchors: a.trustAnchors, measurements: a.measurements, maxAgeSeconds: a.maxEvidenceAgeSeconds, requireRevocationList: false })
-    const verifier = this.c.verifier ?? new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier())
+    const verifier = this.c.verifier ?? attestationVerifiers()
     try {
       verifyAttested(verifier, policy, answer.attestation, {
         at: this.c.now?.() ?? Math.floor(Date.now() / 1000),
