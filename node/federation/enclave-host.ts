@@ -52,6 +52,8 @@ export interface EnclaveHostOptions {
 interface HostedRound {
   id: string
   roundKey?: { publicKey: Uint8Array; attestation: { format: string; evidence: Uint8Array } }
+  /** the ledger accepted our enclave.round-key (until then a refused or lost one is made again) */
+  keyOnLedger?: boolean
   envelopes: Map<string, Map<string, Uint8Array>>
   eligible: Set<string>
   deadline: number
@@ -174,7 +176,7 @@ export class EnclaveHost {
       this.rounds.set(round.id, r)
     }
     r.status = round.status
-    if (round.status === 'open' && r.roundKey === undefined && d.height < round.deadline) await this.makeRoundKey(r, signal)
+    if (round.status === 'open' && r.keyOnLedger !== true && d.height < round.deadline) await this.makeRoundKey(r, signal)
     else if (round.status === 'keyed' && (d.height > round.deadline || d.commits.length === d.eligible.length) && !r.insufficient) await this.aggregate(r, d, signal)
     else if (round.status === 'resulted' || round.status === 'closed') {
       if (round.reaggregate.length > 0 && r.sealed !== undefined) await this.reaggregate(r, d, signal)
@@ -221,6 +223,7 @@ export class EnclaveHost {
       r.roundKey = attested(res)
       return res
     }, signal)
+    r.keyOnLedger = true
     this.c.log(`round ${r.id}: round key published`)
   }
 

@@ -129,7 +129,7 @@ export class LedgerClient {
   }
 
   async height(signal?: AbortSignal): Promise<number> {
-    return StatusAnswer.parse(await this.get('/v1/status', signal)).committed.height
+    return this.parse(StatusAnswer, await this.get('/v1/status', signal), 'status').committed.height
   }
 
   /** A round with all its commits (following the commit pages), or undefined when unknown. */

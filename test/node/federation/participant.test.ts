@@ -1,0 +1,140 @@
+/**
+ * ParticipantPeer's attestation check before anything leaves the bank: when the
+ * enclave host's round-key answer offers a key other than the ledger's round
+ * key, or evidence that does not verify (a measurement other than the enclave's
+ * registered one, made for another round, not binding the enclave's key or the
+ * round key, from a platform no trusted root certified), the peer neither trains
+ * nor sends anything to update/1, commits nothing, and reports the round as not
+ * committed, once (an attestation failure is final). A control case with good
+ * evidence goes all the way to a commit, so the fakes are known to work.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { certifyPlatform, ciphertextCid, generateRoundKey, issueSimEvidence, SIM_FORMAT } from '../../../enclave/index.ts'
+import { addModel, CasBlockstore, decode, encode, evidenceNonce, MemoryKeyValueStore } from '../../../ledger/index.ts'
+import { LedgerClient, ParticipantPeer, roundKeyProtocol, updateProtocol } from '../../../node/federation/index.ts'
+import { seededRng, type Trainer } from '../../../participant/index.ts'
+import { FakeLedger, memberRecord, roundRecord } from './fake-ledger.ts'
+import { CHAIN, connectedTo, keysOf, Running, seedOf } from './helpers.ts'
+import { ENCLAVE_ID, evidence, MEASUREMENT, OTHER_MEASUREMENT, PLATFORM, register, simEnclave, type SimEnclave } from './sim-enclave.ts'
+
+const running = new Running()
+afterEach(() => running.stopAll())
+
+const DIM = 4
+
+type Answer = (sim: SimEnclave, ledgerKey: Uint8Array) => { publicKey: Uint8Array; attestation: { format: string; evidence: Uint8Array } }
+
+async function run(answer: Answer) {
+  const sim = simEnclave()
+  const ledger = new FakeLedger(CHAIN)
+  const url = await ledger.start()
+  running.track(() => ledger.stop())
+  register(ledger, sim)
+  ledger.height = 10
+  const store = new CasBlockstore({ kv: new MemoryKeyValueStore() })
+  const base = await addModel(store, new Float32Array(DIM)) // held locally: no provider needed
+  const roundKey = generateRoundKey().publicKey
+  ledger.rounds.set('r1', { record: roundRecord({ id: 'r1', baseModel: base, enclave: ENCLAVE_ID, eligibleCount: 1, status: 'keyed', roundKey }), eligible: ['bank-a'], commits: [] })
+  ledger.members.set('bank-a', memberRecord('bank-a', keysOf('bank-a').publicKey))
+
+  // the enclave host's side: a round-key answer made to order, and a counting update/1
+  const enclaveHost = await running.host(seedOf('enclave-host'))
+  let keyRequests = 0
+  const updates: Uint8Array[] = []
+  enclaveHost.handle(roundKeyProtocol(CHAIN), () => {
+    keyRequests++
+    return encode({ round: 'r1', ...answer(sim, roundKey) })
+  })
+  enclaveHost.handle(updateProtocol(CHAIN), (_from, data) => {
+    const { envelope } = decode(data) as { envelope: Uint8Array }
+    updates.push(envelope)
+    return encode({ accepted: true, ciphertext: ciphertextCid(envelope) })
+  })
+
+  const bank = await running.host(seedOf('bank-a'), enclaveHost.addresses())
+  await connectedTo(bank, [enclaveHost])
+  let trained = 0
+  const trainer: Trainer = {
+    dimension: DIM,
+    train: async () => {
+      trained++
+      return { update: new Float32Array(DIM).fill(0.25), norm: 0.5, steps: 0, examples: 1 }
+    },
+  }
+  const log: string[] = []
+  const peer = new ParticipantPeer(
+    { ledger: new LedgerClient({ apis: [url] }), host: bank, store, trainer, rng: seededRng('participant-test', 1), log: (l) => log.push(l) },
+    { chainId: CHAIN, member: 'bank-a', secretKey: seedOf('bank-a'), enclavePeer: enclaveHost.peerId, providers: [enclaveHost.peerId], pollMs: 60_000 },
+  )
+  await peer.step()
+  await peer.step() // a final refusal is not tried again; a commit is not repeated
+  return { peer, ledger, keyRequests, updates, trained: () => trained, log }
+}
+
+/** Evidence bound to the ledger's round key and the enclave's key, for r1, with the registered measurement. */
+const good: Answer = (sim, ledgerKey) => ({ publicKey: ledgerKey, attestation: evidence(sim, { round: 'r1', keys: [ledgerKey, sim.enclaveKeys.publicKey] }) })
+
+describe('ParticipantPeer attestation check', () => {
+  it('with evidence that verifies: trains, sends the envelope and commits (control)', async () => {
+    const r = await run(good)
+    expect(r.trained()).toBe(1)
+    expect(r.updates).toHaveLength(1)
+    expect(r.peer.reports).toEqual([expect.objectContaining({ round: 'r1', committed: true })])
+    const commits = r.ledger.submitted.filter((t) => t.decoded.signed.tx.type === 'round.commit')
+    expect(commits).toHaveLength(1)
+    expect(String((commits[0]!.decoded.signed.tx.body as { ciphertext: unknown }).ciphertext)).toBe(ciphertextCid(r.updates[0]!).toString())
+  })
+
+  const other = (): Uint8Array => generateRoundKey().publicKey
+  const cases: Array<[string, Answer, RegExp]> = [
+    [
+      'a round key other than the ledger\'s (with evidence that binds it)',
+      (sim) => {
+        const k = other()
+        return { publicKey: k, attestation: evidence(sim, { round: 'r1', keys: [k, sim.enclaveKeys.publicKey] }) }
+      },
+      /offers a round key other than the ledger's for round 'r1'/,
+    ],
+    [
+      'evidence of a measurement other than the enclave\'s registered one (though on the allow-list)',
+      (sim, k) => ({ publicKey: k, attestation: evidence(sim, { round: 'r1', keys: [k, sim.enclaveKeys.publicKey], measurement: OTHER_MEASUREMENT }) }),
+      /evidence does not verify: measurement .* is not the expected/,
+    ],
+    [
+      'evidence made for another round',
+      (sim, k) => ({ publicKey: k, attestation: evidence(sim, { round: 'r1', keys: [k, sim.enclaveKeys.publicKey], nonceRound: 'r2' }) }),
+      /evidence does not verify: evidence was made for another nonce/,
+    ],
+    [
+      'evidence that does not bind the enclave\'s registered key',
+      (sim, k) => ({ publicKey: k, attestation: evidence(sim, { round: 'r1', keys: [k] }) }),
+      /evidence does not verify: key .* is not bound/,
+    ],
+    [
+      'evidence that does not bind the round key',
+      (sim, k) => ({ publicKey: k, attestation: evidence(sim, { round: 'r1', keys: [other(), sim.enclaveKeys.publicKey] }) }),
+      /evidence does not verify: key .* is not bound/,
+    ],
+    [
+      'evidence from a platform no trusted root certified',
+      (sim, k) => {
+        const rogueRoot = keysOf('rogue-root')
+        const cert = certifyPlatform(rogueRoot.secretKey, PLATFORM, sim.platformKeys.publicKey, Math.floor(Date.now() / 1000) + 3600)
+        const report = { platform: PLATFORM, measurement: MEASUREMENT, keys: [k, sim.enclaveKeys.publicKey], nonce: evidenceNonce(CHAIN, 'enclave.round-key', 'r1'), timestamp: Math.floor(Date.now() / 1000), debug: false }
+        return { publicKey: k, attestation: { format: SIM_FORMAT, evidence: issueSimEvidence(cert, sim.platformKeys.secretKey, report) } }
+      },
+      /evidence does not verify: .*not signed by a trusted root/,
+    ],
+  ]
+
+  it.each(cases)('with %s: sends nothing, trains nothing, reports the round not committed', async (_name, answer, reason) => {
+    const r = await run(answer)
+    expect(r.trained()).toBe(0)
+    expect(r.updates).toHaveLength(0)
+    expect(r.ledger.count('POST /v1/txs')).toBe(0)
+    expect(r.peer.reports).toHaveLength(1)
+    expect(r.peer.reports[0]).toEqual({ round: 'r1', committed: false, reason: expect.stringMatching(reason) })
+    // final at the first attempt (ATTESTATION): the second look does not ask again
+    expect(r.keyRequests).toBe(1)
+  })
+})
