@@ -33,6 +33,9 @@ import type { Block, BlockRequest, Hash, BlockResponse, ConsensusMessage, Input,
 import { commandKey, genesisQC, quorumSize } from './genesis.ts'
 import { LeaderReputation, RoundRobin, type LeaderElection, type ReputationOptions } from './leader.ts'
 
+/** How far ahead of a voter's clock a block's time may be (so a Byzantine leader cannot push block time, and empty blocks, away) */
+export const MAX_FUTURE_BLOCK_MS = 60_000
+
 export interface ReplicaComponents {
   scheme: QuorumScheme
   signer: QuorumSigner
@@ -56,11 +59,7 @@ export interface ReplicaOptions {
   emptyBlockIntervalMs?: number
   /** committed blocks kept to serve peers that catch up */
   retainCommitted?: number
-  /**
-   * the most block bytes (payloads plus a fixed allowance per block) one block
-   * response or sync may carry, default 3 MiB, so it fits a 4 MiB network frame;
-   * a replica further behind fetches the rest in further requests
-   */
+  /** most block bytes (payloads + a per-block allowance) in one block response or sync, default 3 MiB (fits a 4 MiB frame); more takes further requests */
   maxSyncBytes?: number
   /** who leads a view: 'reputation' (default; skips validators absent from recent commits) or 'round-robin' */
   leaderElection?: 'reputation' | 'round-robin'
@@ -246,6 +245,7 @@ export class Replica {
     if (!this.tree.add(b)) return
     this.releaseWaiting(b)
     if (b.view !== this.view) return
+    if (b.time * 1000 > this.now + MAX_FUTURE_BLOCK_MS) return // a block time from the future is not voted for
     const decision = this.safety.voteFor(b, this.tree.extends(b, this.safety.lockedQC.block))
     if (!decision.ok) return
     if (decision.fresh) this.emit({ type: 'persist-safety', state: this.safety.state, blocks: this.tree.uncommitted() })
@@ -349,10 +349,7 @@ export class Replica {
     return head === undefined || branch === undefined || branch.some((b) => b.payload.length > 0 || b.height >= this.lastHeight) || this.emptyBlockDue(head, 3)
   }
 
-  /**
-   * An idle chain's empty block is due on top of `parent` after `intervals` × emptyBlockIntervalMs:
-   * a leader proposes after one; timers arm after three (our highQC may lag the newest block by one, and the leader needs its tick).
-   */
+  /** An idle chain's empty block is due after `intervals` × emptyBlockIntervalMs: leaders propose after one; timers arm after three (our highQC may lag a block) */
   private emptyBlockDue(parent: Block, intervals = 1): boolean {
     const interval = this.opts.emptyBlockIntervalMs
     return interval > 0 && parent.height < this.lastHeight && this.now - parent.time * 1000 >= intervals * interval

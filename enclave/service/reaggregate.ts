@@ -13,6 +13,11 @@
  * spent a second time, which is why the ledger charges no budget for a
  * re-aggregation. Fresh noise would instead be a second, independent release of
  * the remaining members' updates, and averaging the two would shrink the noise.
+ * All of this holds only if the members in `without` are really revoked: the
+ * service takes that list from its host, so a host that names members who were not
+ * revoked can difference two releases and recover one member's update. Checking
+ * revocations against ledger state proofs inside the enclave is the missing piece
+ * (README, Security).
  *
  * With nobody left the round contributes nothing: the update is zero and the
  * model stays the base model (the ledger requires the base model's CID).

@@ -123,7 +123,7 @@ export class LedgerQueries {
   enclaves(req: PageRequest = {}): Page<JsonObject> {
     const { state } = this.snapshot()
     const { ids, next } = pageIds(state, 'enclave/', req)
-    return { height: state.height, items: ids.map((id) => revocableView(state.get<EnclaveRecord>(StateKey.enclave(id))!, state.height)), next }
+    return { height: state.height, items: ids.map((id) => ({ ...revocableView(state.get<EnclaveRecord>(StateKey.enclave(id))!, state.height), nonce: state.get<number>(StateKey.nonce(id)) ?? 0 })), next }
   }
 
   rounds(req: PageRequest = {}): Page<RoundSummary> {

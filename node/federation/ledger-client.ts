@@ -85,7 +85,7 @@ const ParamsAnswer = z.object({
     resultGraceBlocks: z.number(),
   }),
 })
-const EnclaveSchema = z.object({ id: z.string(), platform: z.string(), measurement: hex, publicKey: hex, revoked: z.boolean() })
+const EnclaveSchema = z.object({ id: z.string(), platform: z.string(), measurement: hex, publicKey: hex, revoked: z.boolean(), nonce: z.number() })
 const EnclavesAnswer = z.object({ items: z.array(EnclaveSchema), next: z.string().nullable() })
 
 export type RoundView = z.output<typeof RoundSchema> & { training: TrainingConfig; aggregation: AggregationConfig }
@@ -195,7 +195,8 @@ export class LedgerClient {
 
   /** The sender's next nonce: the ledger's, or one past what this client last had committed, whichever is higher. */
   async nextNonce(sender: string, signal?: AbortSignal): Promise<number> {
-    const onLedger = (await this.member(sender, signal))?.nonce ?? 0
+    // members and enclaves both sign transactions; the API shows an enclave's nonce in its view
+    const onLedger = (await this.member(sender, signal))?.nonce ?? (await this.enclave(sender, signal))?.nonce ?? 0
     return Math.max(onLedger, this.nonces.get(sender) ?? 0)
   }
 

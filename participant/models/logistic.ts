@@ -7,11 +7,10 @@
  * squared norm is (‖x‖² + 1)·‖p − e_y‖² and adding it touches only the rows
  * of nonzero features: per-example clipping costs O(nnz(x) · classes).
  */
-import type { Dataset } from '../dataset.ts'
 import { checkInteger } from '../errors.ts'
 import type { Rng } from '../random.ts'
 import type { ExampleGradient, Model } from './model.ts'
-import { argmax, checkFeatures, checkParams, datasetAccuracy, datasetLoss, SparseRow, softmaxCrossEntropy, type Forward } from './softmax.ts'
+import { SoftmaxClassifier, SparseRow, softmaxCrossEntropy, type Forward } from './softmax.ts'
 
 class LogisticWorkspace implements ExampleGradient, Forward {
   readonly logits: Float64Array
@@ -72,15 +71,16 @@ class LogisticWorkspace implements ExampleGradient, Forward {
   }
 }
 
-class LogisticRegression implements Model {
+class LogisticRegression extends SoftmaxClassifier {
   readonly name: string
   readonly features: number
   readonly classes: number
   readonly dimension: number
-  private readonly scratch: LogisticWorkspace
-  private readonly lossScratch: Float64Array
+  protected readonly scratch: LogisticWorkspace
+  protected readonly lossScratch: Float64Array
 
   constructor(features: number, classes: number) {
+    super()
     this.features = checkInteger(features, 'features', 1, 1 << 24)
     this.classes = checkInteger(classes, 'classes', 2, 1 << 16)
     this.dimension = (features + 1) * classes
@@ -98,31 +98,6 @@ class LogisticRegression implements Model {
     return new LogisticWorkspace(this.features, this.classes)
   }
 
-  lossAndGradient(params: Float32Array, x: Float32Array, offset: number, y: number, grad: Float64Array): number {
-    checkParams(params, this.dimension, this.name)
-    const loss = this.scratch.compute(params, x, offset, y)
-    grad.fill(0)
-    this.scratch.addTo(grad, 1)
-    return loss
-  }
-
-  predict(params: Float32Array, x: Float32Array, offset = 0): number {
-    checkParams(params, this.dimension, this.name)
-    this.scratch.forward(params, x, offset)
-    return argmax(this.scratch.logits)
-  }
-
-  accuracy(params: Float32Array, data: Dataset): number {
-    checkParams(params, this.dimension, this.name)
-    checkFeatures(data, this.features, this.classes, this.name)
-    return datasetAccuracy(this.scratch, params, data)
-  }
-
-  loss(params: Float32Array, data: Dataset): number {
-    checkParams(params, this.dimension, this.name)
-    checkFeatures(data, this.features, this.classes, this.name)
-    return datasetLoss(this.scratch, params, data, this.lossScratch)
-  }
 }
 
 /** Multinomial logistic regression over `features` inputs and `classes` classes. */

@@ -9,11 +9,10 @@
  * scaled add runs over nonzero inputs and active units only. Initialisation:
  * He-normal W1 (std √(2/features)), W2 with std √(1/hidden), zero biases.
  */
-import type { Dataset } from '../dataset.ts'
 import { checkInteger } from '../errors.ts'
 import { gaussianFrom, type Rng } from '../random.ts'
 import type { ExampleGradient, Model } from './model.ts'
-import { argmax, checkFeatures, checkParams, datasetAccuracy, datasetLoss, SparseRow, softmaxCrossEntropy, type Forward } from './softmax.ts'
+import { SoftmaxClassifier, SparseRow, softmaxCrossEntropy, type Forward } from './softmax.ts'
 
 interface Shape {
   readonly features: number
@@ -114,17 +113,18 @@ class MlpWorkspace implements ExampleGradient, Forward {
   }
 }
 
-class Mlp implements Model {
+class Mlp extends SoftmaxClassifier {
   readonly name: string
   readonly features: number
   readonly classes: number
   readonly hidden: number
   readonly dimension: number
   private readonly shape: Shape
-  private readonly scratch: MlpWorkspace
-  private readonly lossScratch: Float64Array
+  protected readonly scratch: MlpWorkspace
+  protected readonly lossScratch: Float64Array
 
   constructor(features: number, hidden: number, classes: number) {
+    super()
     this.features = checkInteger(features, 'features', 1, 1 << 24)
     this.hidden = checkInteger(hidden, 'hidden', 1, 1 << 16)
     this.classes = checkInteger(classes, 'classes', 2, 1 << 16)
@@ -153,31 +153,6 @@ class Mlp implements Model {
     return new MlpWorkspace(this.shape)
   }
 
-  lossAndGradient(params: Float32Array, x: Float32Array, offset: number, y: number, grad: Float64Array): number {
-    checkParams(params, this.dimension, this.name)
-    const loss = this.scratch.compute(params, x, offset, y)
-    grad.fill(0)
-    this.scratch.addTo(grad, 1)
-    return loss
-  }
-
-  predict(params: Float32Array, x: Float32Array, offset = 0): number {
-    checkParams(params, this.dimension, this.name)
-    this.scratch.forward(params, x, offset)
-    return argmax(this.scratch.logits)
-  }
-
-  accuracy(params: Float32Array, data: Dataset): number {
-    checkParams(params, this.dimension, this.name)
-    checkFeatures(data, this.features, this.classes, this.name)
-    return datasetAccuracy(this.scratch, params, data)
-  }
-
-  loss(params: Float32Array, data: Dataset): number {
-    checkParams(params, this.dimension, this.name)
-    checkFeatures(data, this.features, this.classes, this.name)
-    return datasetLoss(this.scratch, params, data, this.lossScratch)
-  }
 }
 
 /** An MLP with one hidden ReLU layer of `hidden` units. */

@@ -6,6 +6,8 @@
  */
 import type { Dataset } from '../dataset.ts'
 import { ParticipantError } from '../errors.ts'
+import type { Rng } from '../random.ts'
+import type { ExampleGradient, Model } from './model.ts'
 
 /**
  * Cross-entropy of softmax(logits) against class y; writes p − e_y into `delta`.
@@ -101,4 +103,47 @@ export function datasetLoss(fw: Forward, params: Float32Array, data: Dataset, sc
     total += softmaxCrossEntropy(fw.logits, data.y[i]!, scratch)
   }
   return total / data.n
+}
+
+/**
+ * What every softmax classifier here shares: the dense gradient, prediction,
+ * accuracy and loss, all over the subclass's own per-example workspace.
+ */
+export abstract class SoftmaxClassifier implements Model {
+  abstract readonly name: string
+  abstract readonly features: number
+  abstract readonly classes: number
+  abstract readonly dimension: number
+  /** a workspace kept for the single-example calls below */
+  protected abstract readonly scratch: ExampleGradient & Forward & { compute(params: Float32Array, x: Float32Array, offset: number, y: number): number }
+  protected abstract readonly lossScratch: Float64Array
+
+  abstract init(rng: Rng): Float32Array
+  abstract workspace(): ExampleGradient
+
+  lossAndGradient(params: Float32Array, x: Float32Array, offset: number, y: number, grad: Float64Array): number {
+    checkParams(params, this.dimension, this.name)
+    const loss = this.scratch.compute(params, x, offset, y)
+    grad.fill(0)
+    this.scratch.addTo(grad, 1)
+    return loss
+  }
+
+  predict(params: Float32Array, x: Float32Array, offset = 0): number {
+    checkParams(params, this.dimension, this.name)
+    this.scratch.forward(params, x, offset)
+    return argmax(this.scratch.logits)
+  }
+
+  accuracy(params: Float32Array, data: Dataset): number {
+    checkParams(params, this.dimension, this.name)
+    checkFeatures(data, this.features, this.classes, this.name)
+    return datasetAccuracy(this.scratch, params, data)
+  }
+
+  loss(params: Float32Array, data: Dataset): number {
+    checkParams(params, this.dimension, this.name)
+    checkFeatures(data, this.features, this.classes, this.name)
+    return datasetLoss(this.scratch, params, data, this.lossScratch)
+  }
 }

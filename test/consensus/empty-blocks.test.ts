@@ -2,7 +2,8 @@
 // interval, so the ledger's deadline heights are reached without traffic; without the
 // option the same idle chain stops once its commands are committed.
 import { describe, expect, it } from 'vitest'
-import { simulate } from './sim/simulator.ts'
+import { blockId, proposalMessage, type EpochOutput } from '../../consensus/index.ts'
+import { simulate, type Behaviour } from './sim/simulator.ts'
 
 const base = { n: 4, gst: 0, delay: [2, 10] as [number, number], commands: 3, injectUntil: 100, expectLiveness: true }
 
@@ -31,5 +32,23 @@ describe('empty blocks on an idle chain', () => {
     expect(r.violations).toEqual([])
     const live = r.committedHeight.filter((_, i) => i !== 1)
     expect(Math.min(...live)).toBeGreaterThanOrEqual(6)
+  })
+})
+
+/** As leader, stamps its blocks an hour ahead (re-signed with its own key). */
+const clockAhead: Behaviour = (ctx, outputs) =>
+  outputs.map((o): EpochOutput => {
+    if (o.type !== 'broadcast' || o.message.kind !== 'proposal') return o
+    const block = { ...o.message.block, time: o.message.block.time + 3_600 }
+    return { ...o, message: { ...o.message, block, signature: ctx.sign(proposalMessage(block.epoch, blockId(block))) } }
+  })
+
+describe('block times from the future', () => {
+  it('are not voted for: a leader whose clock is an hour ahead cannot push block time away and stall the empty blocks', () => {
+    const r = simulate({ ...base, seed: 4, duration: 30_000, emptyBlockIntervalMs: 1_000, leaderElection: 'round-robin', byzantine: { 3: clockAhead } })
+    expect(r.violations).toEqual([])
+    const honest = r.committedHeight.slice(0, 3)
+    // without the rule one certified future block would hold every honest leader's empty blocks back for an hour
+    expect(Math.min(...honest)).toBeGreaterThanOrEqual(15)
   })
 })

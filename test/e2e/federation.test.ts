@@ -92,8 +92,10 @@ describe('a federation trains on the testnet', () => {
       expect(d.round.result!.excluded).toContainEqual({ member: byzantine, reason: 'MULTI_KRUM' })
       expect(d.round.result!.included).not.toContain(byzantine)
     }
-    // the result came from the enclave's own key: the ledger accepted round.result only from it
-    expect(enclave.revoked).toBe(false)
+    // the result came from the attested enclave: the ledger takes round.result only from the assigned
+    // enclave's registered key, which its registration evidence bound; the key the banks verified is its round key
+    expect(enclave.id).toBe('enclave-1')
+    for (const d of rounds.values()) expect(d.round.roundKey).toBeNull() // closed: the round key is dropped
 
     // revocation after r3: r3 re-aggregated without the revoked bank, r4 refused it
     const revoked = report.revoked!

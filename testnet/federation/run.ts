@@ -21,6 +21,7 @@ import { P2PHost, peerIdOf, peerIdOfPublicKey, peerKeyFromSeed } from '../../nod
 import { seededRng } from '../../participant/index.ts'
 import { randomBytes } from 'node:crypto'
 import { ENCLAVE_ID, REVOCATION_AUTHORITY } from '../consortium.ts'
+import { TestnetError } from '../errors.ts'
 import { generateTestnet } from '../generate.ts'
 import { readKeyFile } from '../layout.ts'
 import { freePorts, LOOPBACK } from '../ports.ts'
@@ -216,8 +217,8 @@ async function waitConnected(p2p: P2PHost, peers: readonly string[], timeoutMs: 
     const connected = new Set(p2p.connectedPeers())
     const missing = peers.filter((p) => !connected.has(p))
     if (missing.length === 0) return
-    for (const a of actors) if (!(await actorRunning(a))) throw new Error(`${a.name} exited during start-up; its log ends:\n${await actorLogTail(a)}`)
-    if (Date.now() > deadline) throw new Error(`${missing.length} of the federation's peers did not connect within ${timeoutMs / 1000} s`)
+    for (const a of actors) if (!(await actorRunning(a))) throw new TestnetError('NOT_READY', `${a.name} exited during start-up; its log ends:\n${await actorLogTail(a)}`)
+    if (Date.now() > deadline) throw new TestnetError('NOT_READY', `${missing.length} of the federation's peers did not connect within ${timeoutMs / 1000} s`)
     signal?.throwIfAborted()
     await new Promise((r) => setTimeout(r, 250))
   }

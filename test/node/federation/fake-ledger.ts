@@ -95,7 +95,7 @@ export class FakeLedger {
       const items = [...this.rounds.values()].map(({ record: r }) => ({ id: r.id, status: r.status, coordinator: r.coordinator, enclave: r.enclave, openedAt: r.openedAt, deadline: r.deadline, eligibleCount: r.eligibleCount, commitCount: r.commitCount, model: r.result === null ? null : r.result.model.toString() }))
       return send(res, 200, { height: h, items, next: null })
     }
-    if (path === '/v1/enclaves') return send(res, 200, { height: h, items: [...this.enclaves.values()].map((e) => revocable(e, h)), next: null })
+    if (path === '/v1/enclaves') return send(res, 200, { height: h, items: [...this.enclaves.values()].map((e) => ({ ...(revocable(e, h) as Record<string, JsonValue>), nonce: this.nonces.get(e.id) ?? 0 })), next: null })
     if (seg[1] === 'rounds' && seg.length === 3) {
       const r = this.rounds.get(seg[2]!)
       if (r === undefined) return notFound(res, `round '${seg[2]}'`)

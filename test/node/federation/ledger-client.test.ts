@@ -141,4 +141,14 @@ describe('LedgerClient', () => {
     ledger.nonces.set('bank-a', 7)
     expect(await client.nextNonce('bank-a')).toBe(7)
   })
+
+  it("reads an enclave's nonce from its view (no member record), so a restarted enclave host resumes at the right nonce", async () => {
+    const { ledger, url } = await fakeLedger()
+    const key = keysOf('enclave-9')
+    ledger.enclaves.set('enclave-9', { id: 'enclave-9', platform: 'sim', measurement: new Uint8Array(32), publicKey: key.publicKey, registeredAt: 1, revokedAt: null, revocationReason: null })
+    ledger.nonces.set('enclave-9', 5)
+    const client = new LedgerClient({ apis: [url] })
+    expect(await client.member('enclave-9')).toBeUndefined()
+    expect(await client.nextNonce('enclave-9')).toBe(5)
+  })
 })
