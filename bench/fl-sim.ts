@@ -9,6 +9,7 @@
  * bank, round and purpose has its own seeded stream (sampling, noise, split).
  */
 import { clipToNorm, l2Norm, multiKrum } from '../enclave/index.ts'
+import { stepsPerRound } from '../ledger/index.ts'
 import {
   dirichletSplit,
   gaussianFrom,
@@ -89,7 +90,7 @@ export function runFederated(spec: RunSpec, train: Dataset, test: Dataset): RunR
   const attackers = spec.attack?.count ?? 0
   const kind = spec.attack?.kind
   const data = banks.map((d, b) => (b < attackers && kind === 'label-flip' ? labelFlip(d) : d))
-  const steps = Math.ceil(spec.localEpochs / spec.samplingRate) // the ledger's stepsPerRound
+  const steps = stepsPerRound(spec)
   const w = model.init(seededRng(spec.seed, 'init'))
   const curve: number[] = []
   let trainSeconds = 0

@@ -20,7 +20,7 @@
 import { availableParallelism } from 'node:os'
 import { isMainThread, parentPort, Worker } from 'node:worker_threads'
 import { generateRoundKey, multiKrum, sealUpdate } from '../enclave/index.ts'
-import { encodeTx, keyPairFromSeed, makeTx, signTx } from '../ledger/index.ts'
+import { encodeTx, keyPairFromSeed, makeTx, signTx, stepsPerRound } from '../ledger/index.ts'
 import { loadMnist, type Mnist } from '../node/data/index.ts'
 import { calibrateNoise, gaussianFrom, localUpdate, PrivacyAccountant, seededRng, subset } from '../participant/index.ts'
 import { ATTACKS, makeModel, runFederated, type AttackKind, type RunResult, type RunSpec } from './fl-sim.ts'
@@ -153,7 +153,7 @@ function baseSpec(o: Options, model: 'lr' | 'mlp', seed: number): RunSpec {
 }
 
 function totalSteps(o: Options, model: 'lr' | 'mlp'): number {
-  return o.rounds * Math.ceil(DP[model].localEpochs / DP[model].samplingRate)
+  return o.rounds * stepsPerRound(DP[model])
 }
 
 function sigmaFor(o: Options, model: 'lr' | 'mlp', epsilon: number): number {
@@ -266,7 +266,7 @@ async function printCost(o: Options): Promise<void> {
     let update: Float32Array = new Float32Array(0)
     for (let r = 0; r < runs; r++) {
       const t0 = performance.now()
-      const u = localUpdate(model, base, bank, { clipNorm: h.clipNorm, noiseMultiplier: sigma, samplingRate: h.samplingRate, steps: Math.ceil(h.localEpochs / h.samplingRate), learningRate: h.learningRate, rng: seededRng('s', r), noise: gaussianFrom(seededRng('n', r)) })
+      const u = localUpdate(model, base, bank, { clipNorm: h.clipNorm, noiseMultiplier: sigma, samplingRate: h.samplingRate, steps: stepsPerRound(h), learningRate: h.learningRate, rng: seededRng('s', r), noise: gaussianFrom(seededRng('n', r)) })
       trainT.push((performance.now() - t0) / 1000)
       const t1 = performance.now()
       const sealed = sealUpdate({ chain: 'bench-chain', round: 'round-1', member: 'bank-1', memberSecretKey: member.secretKey, roundPublicKey: roundKey.publicKey, update: u.update })

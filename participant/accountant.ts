@@ -18,7 +18,7 @@ export type RoundPrivacy =
 function stepsOf(round: RoundPrivacy): number {
   if ('steps' in round) return checkInteger(round.steps, 'steps', 0)
   checkPositive(round.localEpochs, 'localEpochs')
-  return stepsPerRound({ clipNorm: 1, noiseMultiplier: round.noiseMultiplier, samplingRate: round.samplingRate, localEpochs: round.localEpochs })
+  return stepsPerRound(round)
 }
 
 function checkRound(round: RoundPrivacy): void {

@@ -5,6 +5,7 @@
  * person; broken internal invariants stay plain `Error`s. Same shape as the
  * enclave's CodedError (code, message, name = class name, optional cause).
  */
+import { CodedError } from '../enclave/index.ts'
 
 export const ParticipantErrorCode = {
   /** an option or argument missing, of the wrong kind or out of range */
@@ -27,14 +28,7 @@ export const ParticipantErrorCode = {
 
 export type ParticipantErrorCode = (typeof ParticipantErrorCode)[keyof typeof ParticipantErrorCode]
 
-export class ParticipantError extends Error {
-  readonly code: ParticipantErrorCode
-  constructor(code: ParticipantErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = new.target.name
-    this.code = code
-  }
-}
+export class ParticipantError extends CodedError<ParticipantErrorCode> {}
 
 export function isParticipantError(e: unknown): e is ParticipantError {
   return e instanceof ParticipantError

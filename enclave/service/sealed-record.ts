@@ -145,15 +145,17 @@ export function sealRound(record: SealedRound, key: Uint8Array): Uint8Array {
   return encode({ v: SEALED_VERSION, ...header, iv, ct })
 }
 
-/** The cleartext header of sealed bytes (which window key opens them). Throws SEALED_UNREADABLE. */
-export function readSealedHeader(sealed: Uint8Array): SealedHeader & { iv: Uint8Array; ct: Uint8Array } {
-  let raw: unknown
+function decodeOrUnreadable(bytes: Uint8Array): unknown {
   try {
-    raw = decode(sealed, MAX_SEALED_BYTES)
+    return decode(bytes, MAX_SEALED_BYTES)
   } catch (e) {
     throw unreadable((e as Error).message, e)
   }
-  const parsed = Envelope.safeParse(raw)
+}
+
+/** The cleartext header of sealed bytes (which window key opens them). Throws SEALED_UNREADABLE. */
+export function readSealedHeader(sealed: Uint8Array): SealedHeader & { iv: Uint8Array; ct: Uint8Array } {
+  const parsed = Envelope.safeParse(decodeOrUnreadable(sealed))
   if (!parsed.success) throw unreadable('not a sealed record')
   const { iv, ct } = parsed.data
   if (iv.length !== IV_BYTES || ct.length < TAG_BYTES) throw unreadable('bad iv or ciphertext length')
@@ -172,13 +174,7 @@ export function openSealed(sealed: Uint8Array, key: Uint8Array): SealedRound {
   } catch (e) {
     throw unreadable('authentication failed (tampered, or sealed by another enclave instance)', e)
   }
-  let raw: unknown
-  try {
-    raw = decode(plaintext, MAX_SEALED_BYTES)
-  } catch (e) {
-    throw unreadable((e as Error).message, e)
-  }
-  const parsed = Plain.safeParse(raw)
+  const parsed = Plain.safeParse(decodeOrUnreadable(plaintext))
   if (!parsed.success) throw unreadable('malformed contents')
   const p = parsed.data
   if (p.chain !== h.chain || p.round !== h.round || p.window !== h.window) throw unreadable('contents do not match the header')

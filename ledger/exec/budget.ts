@@ -12,7 +12,7 @@ import type { TrainingConfig } from '../tx/schema.ts'
 export const DEFAULT_RDP_ORDERS: readonly number[] = DEFAULT_ORDERS
 
 /** DP-SGD steps of one participant in a round: local epochs over Poisson-sampled batches. */
-export function stepsPerRound(t: TrainingConfig): number {
+export function stepsPerRound(t: Pick<TrainingConfig, 'localEpochs' | 'samplingRate'>): number {
   return Math.ceil(t.localEpochs / t.samplingRate)
 }
 

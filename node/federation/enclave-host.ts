@@ -25,7 +25,8 @@ import { ciphertextCid, type AggregatedResponse, type EnclaveClient } from '../.
 import { peerIdOfPublicKey, type P2PHost } from '../p2p/index.ts'
 import { fetchContent, readModel, serveContent } from './content.ts'
 import { FederationError } from './errors.ts'
-import { sleep, type LedgerClient, type RoundDetail } from './ledger-client.ts'
+import type { LedgerClient, RoundDetail } from './ledger-client.ts'
+import { startPolling, type PollLoop } from './poll.ts'
 import { parseMessage, roundKeyProtocol, RoundKeyRequest, updateProtocol, UpdateRequest } from './protocols.ts'
 
 export interface EnclaveHostComponents {
@@ -76,8 +77,7 @@ export class EnclaveHost {
   private readonly rounds = new Map<string, HostedRound>()
   private readonly memberPeers = new Map<string, string>()
   private readonly unsubscribe: Array<() => void> = []
-  private abort = new AbortController()
-  private loop: Promise<void> | undefined
+  private loop: PollLoop | undefined
   private checkpointSeq = 0
 
   constructor(components: EnclaveHostComponents, options: EnclaveHostOptions) {
@@ -86,20 +86,18 @@ export class EnclaveHost {
   }
 
   async start(): Promise<void> {
-    this.abort = new AbortController()
     const { host, store } = this.c
     this.unsubscribe.push(
       serveContent(host, this.o.chainId, store),
       host.handle(roundKeyProtocol(this.o.chainId), (_from, data) => this.onRoundKeyRequest(data)),
       host.handle(updateProtocol(this.o.chainId), (from, data) => this.onUpdate(from, data)),
     )
-    this.loop = this.run(this.abort.signal)
+    this.loop = startPolling((signal) => this.step(signal), this.o.pollMs, (line) => this.c.log(`enclave host: ${line}`))
   }
 
   async stop(): Promise<void> {
-    this.abort.abort()
     for (const u of this.unsubscribe.splice(0)) u()
-    await this.loop
+    await this.loop?.stop()
   }
 
   /** What the host knows, for status lines and tests. */
@@ -137,18 +135,6 @@ export class EnclaveHost {
     const peer = peerIdOfPublicKey(m.member.publicKey)
     this.memberPeers.set(member, peer)
     return peer
-  }
-
-  private async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        await this.step(signal)
-      } catch (e) {
-        if (signal.aborted) break
-        this.c.log(`enclave host: ${(e as Error).message}`)
-      }
-      await sleep(this.o.pollMs, signal).catch(() => {})
-    }
   }
 
   /** One pass over the ledger: each active round of ours moves on as far as it can. */

@@ -2,6 +2,8 @@
  * Typed errors of the federation actors (participant peers, the enclave host,
  * the coordinator): a stable code and a message for a person.
  */
+import { CodedError } from '../../enclave/index.ts'
+
 export const FederationErrorCode = {
   BAD_ARGUMENT: 'BAD_ARGUMENT',
   /** no validator API answered */
@@ -25,14 +27,7 @@ export const FederationErrorCode = {
 } as const
 export type FederationErrorCode = (typeof FederationErrorCode)[keyof typeof FederationErrorCode]
 
-export class FederationError extends Error {
-  readonly code: FederationErrorCode
-  constructor(code: FederationErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'FederationError'
-    this.code = code
-  }
-}
+export class FederationError extends CodedError<FederationErrorCode> {}
 
 export function isFederationError(e: unknown): e is FederationError {
   return e instanceof FederationError

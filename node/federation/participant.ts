@@ -25,7 +25,8 @@ import { PrivacyAccountant, type Rng, type Trainer } from '../../participant/ind
 import type { P2PHost } from '../p2p/index.ts'
 import { fetchModel } from './content.ts'
 import { FederationError } from './errors.ts'
-import { sleep, type LedgerClient, type RoundDetail } from './ledger-client.ts'
+import type { LedgerClient, RoundDetail } from './ledger-client.ts'
+import { startPolling, type PollLoop } from './poll.ts'
 import { parseMessage, RoundKeyAnswer, roundKeyProtocol, UpdateAnswer, updateProtocol } from './protocols.ts'
 
 /** tries per round before a peer gives up on it */
@@ -74,8 +75,7 @@ export class ParticipantPeer {
   private readonly accountant: PrivacyAccountant
   private readonly handled = new Set<string>()
   private readonly attempts = new Map<string, number>()
-  private abort = new AbortController()
-  private loop: Promise<void> | undefined
+  private loop: PollLoop | undefined
   readonly reports: RoundReport[] = []
 
   constructor(components: ParticipantComponents, options: ParticipantOptions) {
@@ -90,25 +90,11 @@ export class ParticipantPeer {
   }
 
   async start(): Promise<void> {
-    this.abort = new AbortController()
-    this.loop = this.run(this.abort.signal)
+    this.loop = startPolling((signal) => this.step(signal), this.o.pollMs, (line) => this.c.log(`${this.o.member}: ${line}`))
   }
 
   async stop(): Promise<void> {
-    this.abort.abort()
-    await this.loop
-  }
-
-  private async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        await this.step(signal)
-      } catch (e) {
-        if (signal.aborted) break
-        this.c.log(`${this.o.member}: ${(e as Error).message}`)
-      }
-      await sleep(this.o.pollMs, signal).catch(() => {})
-    }
+    await this.loop?.stop()
   }
 
   /** One look at the ledger: takes part in every keyed round it should. */

@@ -139,8 +139,12 @@ export async function runFederation(opts: FederationOptions): Promise<Federation
     serveContent(p2p, testnet.chainId, store)
     const m = modelOf(model)
     const { test } = await loadMnist({ limitTrain: 1, ...(opts.limitTest === undefined ? {} : { limitTest: opts.limitTest }) })
-    let base: CID = await addModel(store, m.init(seededRng('federation-init', opts.seed ?? 1)))
-    log(`initial model ${base} (${m.name}, ${m.dimension} parameters; test accuracy ${(100 * m.accuracy(await fetchModel(p2p, testnet.chainId, [], base, store, { maxBytes: 64 << 20 }), test)).toFixed(1)} %)`)
+    /** a round's model, from the enclave host (checked against its CID) */
+    const fetchRoundModel = (cid: CID) => fetchModel(p2p, testnet.chainId, [hostPeer], cid, store, { maxBytes: 64 << 20, signal: opts.signal })
+    // the current base model, by CID and as weights
+    let weights = m.init(seededRng('federation-init', opts.seed ?? 1))
+    let base: CID = await addModel(store, weights)
+    log(`initial model ${base} (${m.name}, ${m.dimension} parameters; test accuracy ${(100 * m.accuracy(weights, test)).toFixed(1)} %)`)
 
     log(`starting the enclave host and ${nBanks} participant peers …`)
     actors.push(await spawnEnclaveHost(dir))
@@ -161,7 +165,7 @@ export async function runFederation(opts: FederationOptions): Promise<Federation
         table.row({ round: id, height: d.height, committed: d.commits.length, eligible: opened.eligible.length, leftOut: opened.leftOut, excluded: [], accuracy, model: null, note: `no result (${d.round.status})` })
         continue
       }
-      const weights = await fetchModel(p2p, testnet.chainId, [hostPeer], d.round.result.model, store, { maxBytes: 64 << 20, signal: opts.signal })
+      weights = await fetchRoundModel(d.round.result.model)
       accuracy = m.accuracy(weights, test)
       await coordinator.closeRound(id, opts.signal)
       base = d.round.result.model
@@ -174,12 +178,13 @@ export async function runFederation(opts: FederationOptions): Promise<Federation
         const latest = details.at(-1)!.round.result!
         const redone = details.filter((x) => x.round.result!.superseded.length > 0).map((x) => x.round.id)
         base = latest.model
-        accuracy = m.accuracy(await fetchModel(p2p, testnet.chainId, [hostPeer], base, store, { maxBytes: 64 << 20, signal: opts.signal }), test)
+        weights = await fetchRoundModel(base)
+        accuracy = m.accuracy(weights, test)
         row.note = `${revokeMember} revoked; re-aggregated ${redone.join(', ') || 'nothing'} without it → ${(100 * accuracy).toFixed(1)} %`
         row.model = base.toString()
       }
       if (k % (opts.checkpointEvery ?? 2) === 0 || k === rounds) {
-        const cp = await coordinator.checkpoint(id, base, await fetchModel(p2p, testnet.chainId, [hostPeer], base, store, { maxBytes: 64 << 20, signal: opts.signal }), opts.signal)
+        const cp = await coordinator.checkpoint(id, base, weights, opts.signal)
         const latest = await ledger.latestCheckpoint(opts.signal)
         checkpoints.push({ seq: latest!.seq, round: id, root: cp.root.toString() })
         row.checkpoint = cp.root.toString()
