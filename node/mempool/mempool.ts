@@ -16,6 +16,10 @@
  *   has more pending than the newcomer's sender would have after admission
  *   (strictly, so two senders cannot evict each other back and forth). Otherwise the
  *   newcomer is refused with FULL. The pool thus converges to a fair share per sender.
+ * - A transaction that was committed is not admitted again while it is among the
+ *   last RECENTLY_COMMITTED committed ones. A refused one keeps its nonce valid, so
+ *   without this a lagging peer's re-gossip would bring it back as pending, and its
+ *   sender could not use that nonce for anything else (DUPLICATE).
  * - A per-sender token bucket limits admissions. A token is spent only once the
  *   signature verifies, so a forger cannot drain another sender's bucket.
  * The committed state arrives through `onCommit`; between commits the pool reads
@@ -62,6 +66,9 @@ export interface TxMempoolOptions {
   /** per-sender admissions (default burst 128, 32 a second); null disables the limit */
   rateLimit?: RateLimitOptions | null
 }
+
+/** How many of the last committed transactions the pool refuses to admit again. */
+export const RECENTLY_COMMITTED = 20_000
 
 export const MEMPOOL_DEFAULTS = { maxCount: 50_000, maxLocalPending: 4_096, maxBytes: 64 * 1024 * 1024, maxPerSender: 256, maxNonceGap: 64, rateLimit: { burst: 128, perSecond: 32 } } as const
 
@@ -120,6 +127,8 @@ export class TxMempool implements Mempool {
   private readonly maxTxBytes: number
   private readonly buckets: TokenBuckets | undefined
   private readonly byKey = new Map<string, Entry>()
+  /** keys of the last RECENTLY_COMMITTED committed transactions, oldest first */
+  private readonly recentlyCommitted = new Set<string>()
   private readonly byId = new Map<string, Entry>()
   private readonly senders = new Map<string, SenderQueue>()
   private totalBytes = 0
@@ -240,8 +249,15 @@ export class TxMempool implements Mempool {
   onCommit(committed: readonly Uint8Array[], state: MempoolState): void {
     this.state = state
     for (const bytes of committed) {
-      const e = this.byKey.get(commandKey(bytes))
+      const key = commandKey(bytes)
+      const e = this.byKey.get(key)
       if (e !== undefined) this.remove(e, 'committed')
+      this.recentlyCommitted.add(key)
+    }
+    // a Set iterates in insertion order: drop the oldest past the bound
+    for (const key of this.recentlyCommitted) {
+      if (this.recentlyCommitted.size <= RECENTLY_COMMITTED) break
+      this.recentlyCommitted.delete(key)
     }
     for (const [sender, q] of this.senders) {
       const rec = state.sender(sender)
@@ -281,6 +297,7 @@ export class TxMempool implements Mempool {
     const key = bytes instanceof Uint8Array && bytes.length <= this.maxTxBytes ? commandKey(bytes) : undefined
     const held = key === undefined ? undefined : this.byKey.get(key)
     if (held !== undefined) return new MempoolError('DUPLICATE', `transaction ${held.id} is already pending`)
+    if (key !== undefined && this.recentlyCommitted.has(key)) return new MempoolError('DUPLICATE', 'this transaction is already committed (a refused one is not ordered again)')
     if (origin === 'local' && this.localHeld >= this.maxLocalPending) {
       return new MempoolError('FULL', `the mempool holds ${this.localHeld} transactions from this node's clients, as many as it takes; retry later`)
     }

@@ -23,6 +23,18 @@ describe('TxMempool.onCommit', () => {
     expect(fx.pool.stats()).toMatchObject({ count: 1, bytes: keep.length, removed: { committed: 2, stale: 0 } })
   })
 
+  it('does not admit a committed transaction again, even a refused one whose nonce is still the next', () => {
+    const fx = new Fixture()
+    const refused = fx.chain.tx('bank-a', 'budget.grant', { member: 'bank-a', epsilon: 9, delta: 1e-5 }, { nonce: 0 })
+    fx.admit(refused)
+    expect(fx.commit([refused]).map((r) => r.code)).toEqual(['FORBIDDEN_ROLE'])
+    // a lagging peer gossips it back: refused, so the sender's nonce 0 stays free for another transaction
+    const replay = fx.pool.add(refused)
+    expect(replay.ok ? 'admitted' : replay.error.code).toBe('DUPLICATE')
+    const next = fx.chain.tx('bank-a', 'budget.grant', { member: 'bank-a', epsilon: 8, delta: 1e-5 }, { nonce: 0 })
+    expect(fx.pool.add(next).ok).toBe(true)
+  })
+
   it('drops transactions whose nonce another committed transaction used, keeps and re-anchors later ones', () => {
     const fx = new Fixture()
     const mine = [0, 1, 2].map((n) => fx.grant('s0', n))
