@@ -1,6 +1,10 @@
 // `npm run bench:consensus -- [--validators 4] [--batch 1,100,400,800] [--seconds 15] [--warmup 5] [--runs 1]`
 // `npm run bench:consensus -- --workload B [--validators 4] [--rate 2000,4000,6000,8000] [--senders 400] [--batch 2000]`
-// Workload B (bench/workload-b.ts): signed ledger transactions from HTTP clients.
+// `npm run bench:consensus -- --workload B --gate [--peak TX_PER_S] [--senders 400] [--seconds 15] [--warmup 5]`
+// Workload B (bench/workload-b.ts): signed ledger transactions from HTTP clients. A row
+// fails when accepted transactions never commit (`lost`). The gate (bench/overload-gate.ts)
+// finds the peak committed rate, then offers 1×, 2× and 4× of it and fails (exit 1) when
+// a row commits under 90 % of the peak or loses an accepted transaction.
 // Workload A: starts N validator processes on 127.0.0.1 (noop app: the HotStuff paper's workload A,
 // 32-byte unsigned no-op commands), each keeping its mempool topped up, and reports the
 // committed commands/s (as validator 0 executes them) and the p50/p99 commit latency of
@@ -13,9 +17,10 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateTestnet, nodeBinary } from '../testnet/index.ts'
 import { machine } from './machine.ts'
+import { gateRunner, ROW_HEADER, row } from './overload-gate.ts'
 import { runWorkloadB, type WorkloadBResult } from './workload-b.ts'
 
-const { values } = parseArgs({ options: { validators: { type: 'string', default: '4' }, batch: { type: 'string', default: '1,100,400,800' }, seconds: { type: 'string', default: '15' }, warmup: { type: 'string', default: '5' }, runs: { type: 'string', default: '1' }, workload: { type: 'string', default: 'A' }, rate: { type: 'string', default: '2000,4000,6000,8000' }, senders: { type: 'string', default: '400' } } })
+const { values } = parseArgs({ options: { gate: { type: 'boolean', default: false }, peak: { type: 'string' }, validators: { type: 'string', default: '4' }, batch: { type: 'string', default: '1,100,400,800' }, seconds: { type: 'string', default: '15' }, warmup: { type: 'string', default: '5' }, runs: { type: 'string', default: '1' }, workload: { type: 'string', default: 'A' }, rate: { type: 'string', default: '2000,4000,6000,8000' }, senders: { type: 'string', default: '400' } } })
 const n = Number(values.validators)
 const batches = values.batch.split(',').map(Number)
 const here = new URL('.', import.meta.url).pathname
@@ -50,18 +55,20 @@ async function runOnce(batch: number): Promise<{ cmdsPerS: number; blocksPerS: n
 
 if (values.workload === 'B') {
   const batch = values.batch === '1,100,400,800' ? 2000 : Number(values.batch)
+  const b = (rate: number) => runWorkloadB({ validators: n, batch, senders: Number(values.senders), rate, warmup: Number(values.warmup), seconds: Number(values.seconds) })
   console.log(machine())
   console.log(`validators ${n}, workload B (budget.grant from ${values.senders} senders, one ed25519 signature each, POST /v1/txs/batch), block limit ${batch}, ${values.seconds} s measured after ${values.warmup} s warm-up, ${values.runs} run(s) each`)
-  console.log('offered tx/s | committed tx/s | blocks/s | p50 latency ms | p99 latency ms | refused / not seen')
+  if (values.gate) process.exit((await gateRunner(b, { peak: values.peak === undefined ? undefined : Number(values.peak), runs: Number(values.runs) })) ? 0 : 1)
+  console.log(ROW_HEADER)
+  let lost = 0
   for (const rate of values.rate.split(',').map(Number)) {
     const runs: WorkloadBResult[] = []
-    for (let k = 0; k < Number(values.runs); k++) runs.push(await runWorkloadB({ validators: n, batch, senders: Number(values.senders), rate, warmup: Number(values.warmup), seconds: Number(values.seconds) }))
-    runs.sort((a, b) => a.committed - b.committed)
-    const med = runs[Math.floor(runs.length / 2)]!
-    const refused = Object.entries(med.refused).map(([c, k]) => `${c} ${k}`).join(', ') || '0'
-    console.log(`${String(rate).padStart(12)} | ${(med.committed / med.seconds).toFixed(0).padStart(14)} | ${(med.blocks / med.seconds).toFixed(1).padStart(8)} | ${(med.p50 ?? NaN).toFixed(1).padStart(14)} | ${(med.p99 ?? NaN).toFixed(1).padStart(14)} | ${refused} / ${med.unseen}${runs.length > 1 ? `   (runs: ${runs.map((r) => (r.committed / r.seconds).toFixed(0)).join(', ')} tx/s)` : ''}`)
+    for (let k = 0; k < Number(values.runs); k++) runs.push(await b(rate))
+    lost += runs.reduce((t, r) => t + r.lost, 0)
+    console.log(row(rate, runs))
   }
-  process.exit(0)
+  if (lost > 0) console.log(`FAIL: ${lost} accepted transaction(s) never committed`)
+  process.exit(lost > 0 ? 1 : 0)
 }
 
 console.log(machine())

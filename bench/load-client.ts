@@ -3,26 +3,58 @@
 // (budget re-affirmations, one ed25519 signature each, nonces counting up per
 // sender), then submits them open-loop at a fixed rate over HTTP with
 // POST /v1/txs/batch: sender i always to validator i mod n, one request in flight per
-// validator, so each sender's nonces arrive in order. It watches one validator's
-// GET /v1/events/blocks and reports, as one JSON line, the transactions committed
-// during the measured window and the commit latency of those submitted in it (from
-// handing the batch to the API to seeing the block event, on this machine's clock).
+// validator, so each sender's nonces arrive in order. It behaves as the API asks a
+// client to: a refusal that carries retryAfterMs ("not now": the node is full, the
+// sender is ahead of its window) is offered again after that long, ahead of anything
+// newer, so each sender's nonces stay in order; any other refusal is final.
+//
+// It watches one validator's GET /v1/events/blocks and reports, as one JSON line:
+// the transactions committed during the measured window, the commit latency of those
+// submitted in it (from handing the batch to the API to seeing the block event, on
+// this machine's clock), and what became of every transaction it offered. After the
+// offering stops it waits up to --drain seconds for everything the nodes accepted to
+// commit: an accepted transaction that never commits is `lost`, a failure (the
+// process then exits 3 after its report); `unsent` are those the nodes kept
+// deferring until the end (backpressure, not a failure).
 import { parseArgs } from 'node:util'
-import { txId } from '../ledger/index.ts'
+import { encode, txId } from '../ledger/index.ts'
 import { blockEvents, grantLoad, loadSenderId, readTestnetFile } from '../testnet/index.ts'
-import { encode } from '../ledger/index.ts'
 
-const { values } = parseArgs({ options: { dir: { type: 'string' }, senders: { type: 'string' }, rate: { type: 'string' }, warmup: { type: 'string', default: '5' }, seconds: { type: 'string', default: '15' }, watch: { type: 'string', default: '0' } } })
+export interface LoadReport {
+  offered: number
+  /** committed during the measured window */
+  committed: number
+  blocks: number
+  seconds: number
+  latencies: number
+  p50: number | null
+  p99: number | null
+  /** transactions a node accepted (answered with an id) */
+  accepted: number
+  /** accepted, and not committed by the end of the drain: a failure */
+  lost: number
+  /** final refusals by code */
+  refused: Record<string, number>
+  /** "not now" answers by code (each offered again later) */
+  deferred: Record<string, number>
+  /** handed to the client but never accepted before it stopped (the nodes kept deferring them) */
+  unsent: number
+  /** requests that failed (network, timeout, non-JSON answer) */
+  failures: number
+}
+
+const { values } = parseArgs({ options: { dir: { type: 'string' }, senders: { type: 'string' }, rate: { type: 'string' }, warmup: { type: 'string', default: '5' }, seconds: { type: 'string', default: '15' }, drain: { type: 'string', default: '30' }, watch: { type: 'string', default: '0' } } })
 const dir = values.dir!
 const senders = Number(values.senders)
 const rate = Number(values.rate)
 const warmupMs = Number(values.warmup) * 1000
 const measureMs = Number(values.seconds) * 1000
+const drainMs = Number(values.drain) * 1000
 const file = await readTestnetFile(dir)
 const apis = file.validators.map((v) => v.api)
 
 // ---- sign everything first ----------------------------------------------------
-const perSender = Math.ceil((rate * (warmupMs + measureMs + 2_000)) / 1000 / senders)
+const perSender = Math.ceil((rate * (warmupMs + measureMs)) / 1000 / senders) + 1
 const queues: Uint8Array[][] = []
 for (let s = 0; s < senders; s++) {
   const load = await grantLoad(dir, 0, loadSenderId(s))
@@ -30,7 +62,10 @@ for (let s = 0; s < senders; s++) {
 }
 
 // ---- watch commits -------------------------------------------------------------
+/** id → when it was first offered */
 const sentAt = new Map<string, number>()
+const accepted = new Set<string>()
+const committedIds = new Set<string>()
 const latencies: number[] = []
 let committed = 0
 let blocks = 0
@@ -42,10 +77,9 @@ const stream = blockEvents(apis[Number(values.watch)]!, (b, at) => {
     blocks++
   }
   for (const id of b.txs) {
+    committedIds.add(id)
     const sent = sentAt.get(id)
-    if (sent === undefined) continue
-    sentAt.delete(id)
-    if (inWindow(sent)) latencies.push(at - sent)
+    if (sent !== undefined && inWindow(sent)) latencies.push(at - sent)
   }
 })
 await stream.ready
@@ -54,42 +88,59 @@ await stream.ready
 /** a client hands what fell due to each validator this often (one batch per validator per tick, at most) */
 const TICK_MS = 20
 const refused = new Map<string, number>()
-/** refusals that mean "not now": the mempool is at its limit for clients, or the sender's rate is */
-const RETRY = new Set(['FULL', 'MEMPOOL_FULL', 'RATE_LIMITED'])
+const deferred = new Map<string, number>()
+const count = (m: Map<string, number>, code: string) => m.set(code, (m.get(code) ?? 0) + 1)
 const outbox: Uint8Array[][] = apis.map(() => [])
 const busy = apis.map(() => false)
+/** no request to validator v before this time (it asked us to wait) */
+const notBefore = apis.map(() => 0)
 let failures = 0
+let stopped = false
+
+type Answer = { results?: Array<{ id?: string; error?: { code: string; retryAfterMs?: number } }>; error?: { code: string; retryAfterMs?: number } }
 
 async function post(v: number): Promise<void> {
-  if (busy[v] || outbox[v]!.length === 0) return
+  if (stopped || busy[v] || outbox[v]!.length === 0 || performance.now() < notBefore[v]!) return
   busy[v] = true
   const batch = outbox[v]!.splice(0, 1000)
   const at = performance.now()
-  // latency counts from the first offer: a transaction the node asks to retry keeps its time
-  for (const tx of batch) {
-    const id = txId(tx).toString()
-    if (!sentAt.has(id)) sentAt.set(id, at)
-  }
-  let retry: Uint8Array[] = []
+  const ids = batch.map((tx) => txId(tx).toString())
+  // latency counts from the first offer: a transaction offered again keeps its time
+  for (const id of ids) if (!sentAt.has(id)) sentAt.set(id, at)
+  let again: Uint8Array[] = []
+  let waitMs = 0
   try {
     const res = await fetch(new URL('/v1/txs/batch', apis[v]), { method: 'POST', headers: { 'content-type': 'application/cbor' }, body: encode(batch), signal: AbortSignal.timeout(10_000) })
-    const body = (await res.json()) as { results?: Array<{ id?: string; error?: { code: string } }>; error?: { code: string } }
-    if (!res.ok) retry = batch
-    ;(body.results ?? []).forEach((r, i) => {
-      if (r.error === undefined) return
-      refused.set(r.error.code, (refused.get(r.error.code) ?? 0) + 1)
-      // a well-behaved client offers again what the node asked it to retry, in nonce order
-      if (RETRY.has(r.error.code)) retry.push(batch[i]!)
-    })
+    const body = (await res.json()) as Answer
+    if (body.results === undefined) {
+      // the whole batch was refused: "not now" (FULL, 503 + Retry-After) or a failure
+      if (body.error?.retryAfterMs !== undefined) {
+        count(deferred, body.error.code)
+        waitMs = body.error.retryAfterMs
+      } else failures++
+      again = batch
+    } else {
+      body.results.forEach((r, i) => {
+        if (r.error === undefined) accepted.add(ids[i]!)
+        else if (r.error.retryAfterMs !== undefined) {
+          // not now: offered again, in order, ahead of what came later
+          count(deferred, r.error.code)
+          waitMs = Math.max(waitMs, r.error.retryAfterMs)
+          again.push(batch[i]!)
+        } else count(refused, r.error.code)
+      })
+    }
   } catch {
     failures++
-    retry = batch
+    again = batch
+    waitMs = 100
   } finally {
     busy[v] = false
   }
-  if (retry.length > 0) {
-    outbox[v]!.unshift(...retry)
-    setTimeout(() => void post(v), 50) // back off a little
+  if (again.length > 0) {
+    outbox[v]!.unshift(...again)
+    notBefore[v] = performance.now() + waitMs
+    setTimeout(() => void post(v), waitMs)
   } else void post(v)
 }
 
@@ -109,11 +160,30 @@ while (performance.now() < end) {
   for (let v = 0; v < apis.length; v++) void post(v)
   await new Promise((r) => setTimeout(r, TICK_MS))
 }
-// let the last submitted transactions commit before the report (they count only for latency)
-await new Promise((r) => setTimeout(r, 2_000))
+// stop offering; wait for everything accepted to commit (or the drain to run out)
+stopped = true
+const drainEnd = performance.now() + drainMs
+const pendingAccepted = () => [...accepted].filter((id) => !committedIds.has(id)).length
+while (performance.now() < drainEnd && pendingAccepted() > 0) await new Promise((r) => setTimeout(r, 100))
+while (busy.some((b) => b)) await new Promise((r) => setTimeout(r, 20))
 stream.close()
 
 latencies.sort((a, b) => a - b)
 const pct = (p: number) => (latencies.length === 0 ? null : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!)
-process.stdout.write(JSON.stringify({ offered: rate, committed, blocks, seconds: measureMs / 1000, latencies: latencies.length, p50: pct(0.5), p99: pct(0.99), unseen: sentAt.size, refused: Object.fromEntries(refused), failures }) + '\n')
-process.exit(0)
+const report: LoadReport = {
+  offered: rate,
+  committed,
+  blocks,
+  seconds: measureMs / 1000,
+  latencies: latencies.length,
+  p50: pct(0.5),
+  p99: pct(0.99),
+  accepted: accepted.size,
+  lost: pendingAccepted(),
+  refused: Object.fromEntries(refused),
+  deferred: Object.fromEntries(deferred),
+  unsent: outbox.reduce((n, o) => n + o.length, 0),
+  failures,
+}
+process.stdout.write(JSON.stringify(report) + '\n')
+process.exit(report.lost > 0 ? 3 : 0)

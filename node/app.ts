@@ -19,10 +19,14 @@ import {
 } from '../ledger/index.ts'
 import type { BlockFeed, CommittedBlock, SnapshotSource } from './api/index.ts'
 import { attestationVerifiers } from '../enclave/index.ts'
-import { isPeerFault, mempoolStateFrom, TxMempool } from './mempool/index.ts'
+import { isPeerFault, mempoolStateFrom, RETRY_AFTER_MS, TxMempool } from './mempool/index.ts'
 
-/** What became of a submitted command; `peerFault`: a peer that sent it sent invalid data (penalise). */
-export type SubmitResult = { ok: true; id: string } | { ok: false; code: string; message: string; peerFault: boolean }
+/**
+ * What became of a submitted command; `peerFault`: a peer that sent it sent invalid
+ * data (penalise); `retryAfterMs`: the refusal means "not now", offer it again after
+ * about that long.
+ */
+export type SubmitResult = { ok: true; id: string } | { ok: false; code: string; message: string; peerFault: boolean; retryAfterMs?: number }
 
 export interface ValidatorInfo {
   id: string
@@ -160,11 +164,17 @@ export class LedgerApp implements App, BlockFeed, SnapshotSource {
 
   submit(bytes: Uint8Array, from: 'local' | 'peer'): SubmitResult {
     const r = this.pool.add(bytes, { from })
-    return r.ok ? r : { ok: false, code: r.error.code, message: r.error.message, peerFault: isPeerFault(r.error) }
+    return r.ok ? r : { ok: false, code: r.error.code, message: r.error.message, peerFault: isPeerFault(r.error), retryAfterMs: r.error.retryAfterMs }
   }
 
   mempoolSize(): number {
     return this.pool.size()
+  }
+
+  /** The refusal any client's transaction would get now (the pool is full for clients), if any. */
+  clientRefusal(): SubmitResult | undefined {
+    const e = this.pool.clientRefusal()
+    return e === undefined ? undefined : { ok: false, code: e.code, message: e.message, peerFault: false, retryAfterMs: e.retryAfterMs }
   }
 
   private retain(state: LedgerState): void {
@@ -232,7 +242,7 @@ export class NoopApp implements App {
 
   submit(bytes: Uint8Array): SubmitResult {
     if (bytes.length > 64 * 1024) return { ok: false, code: 'OVERSIZED', message: `a noop command is at most 64 KiB, got ${bytes.length} bytes`, peerFault: true }
-    if (this.mempool.size() >= this.maxPending) return { ok: false, code: 'FULL', message: 'the mempool is full', peerFault: false }
+    if (this.mempool.size() >= this.maxPending) return { ok: false, code: 'FULL', message: 'the mempool is full; retry later', peerFault: false, retryAfterMs: RETRY_AFTER_MS }
     if (!this.mempool.add(bytes)) return { ok: false, code: 'DUPLICATE', message: 'the command is already pending', peerFault: false }
     return { ok: true, id: commandKey(bytes) }
   }

@@ -15,7 +15,7 @@ import { Registry } from 'prom-client'
 import { ed25519Signer, Epochs, makeGenesis, type Block } from '../consensus/index.ts'
 import { ChainStore, LedgerError, LevelKeyValueStore, type Genesis, type KeyValueStore } from '../ledger/index.ts'
 import { ApiServer, LedgerQueries, NodeMetrics, SubmitError, type NodeStatus } from './api/index.ts'
-import { LedgerApp, NoopApp, type App, type ValidatorInfo } from './app.ts'
+import { LedgerApp, NoopApp, type App, type SubmitResult, type ValidatorInfo } from './app.ts'
 import { HOME_FILES, type NodeConfig, type ValidatorKey } from './config.ts'
 import { ConsensusStore, type EpochRecord } from './consensus-store.ts'
 import { ConsensusDriver, epochSetup, finiteOr, nextEpochRecord, type DriverLogger } from './driver.ts'
@@ -136,7 +136,7 @@ export class ValidatorNode {
     if (this.chain !== null && app instanceof LedgerApp) {
       const ledger = app
       this.api = new ApiServer(
-        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state, snapshots: ledger }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger, admin: config.api.admin ? this.host : undefined, blocks: ledger },
+        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state, snapshots: ledger }), submit: (bytes) => this.submit(bytes), submitRefusal: () => this.submitRefusal(), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger, admin: config.api.admin ? this.host : undefined, blocks: ledger },
         { host: config.api.host, port: config.api.port },
       )
     } else {
@@ -162,8 +162,13 @@ export class ValidatorNode {
     if (this.driver === null) throw new SubmitError('not-ready', 'NOT_READY', 'the node is not running')
     const r = await this.driver.submit(bytes)
     if (r.ok) return { id: r.id }
-    const reason = r.code === 'RATE_LIMITED' ? 'rate-limited' : r.code === 'FULL' ? 'mempool-full' : 'rejected'
-    throw new SubmitError(reason, r.code, r.message)
+    throw submitError(r)
+  }
+
+  /** The refusal any client's transaction would get now (the node is full), if any: the API then refuses a whole batch unread. */
+  submitRefusal(): SubmitError | undefined {
+    const r = this.app instanceof LedgerApp ? this.app.clientRefusal() : undefined
+    return r === undefined || r.ok ? undefined : submitError(r)
   }
 
   /** Commands generated inside the node (benchmarks): into the mempool, no gossip. */
@@ -197,4 +202,10 @@ export class ValidatorNode {
       lastCommitAt: this.driver?.lastCommitAt,
     }
   }
+}
+
+/** A refusal as the API throws it: "not now" ones (retryAfterMs) are 503 when the node is full, 429 when the sender is ahead of what it may have pending. */
+function submitError(r: Extract<SubmitResult, { ok: false }>): SubmitError {
+  const reason = r.retryAfterMs === undefined ? 'rejected' : r.code === 'FULL' ? 'mempool-full' : 'rate-limited'
+  return new SubmitError(reason, r.code, r.message, { retryAfterSeconds: r.retryAfterMs === undefined ? undefined : r.retryAfterMs / 1000 })
 }

@@ -15,7 +15,9 @@
  *   here included: the peers may be ahead of this node and able to order them (a
  *   restarted node that is behind).
  * - A received batch is admitted transaction by transaction (the mempool checks
- *   each once). Verdict for gossipsub scoring: a batch that does not decode, or
+ *   each once), ADMIT_CHUNK at a time with the event loop given back in between,
+ *   so that a consensus message arriving meanwhile waits for a chunk, not for a
+ *   whole batch of signature checks. Verdict for gossipsub scoring: a batch that does not decode, or
  *   holds a transaction whose fault is the sender's (bad signature, malformed),
  *   is rejected; one with nothing new is ignored; otherwise accepted.
  */
@@ -59,6 +61,8 @@ export interface TxGossipOptions {
 
 /** A received batch may not hold more transactions than this, whatever the sender's options. */
 export const MAX_GOSSIP_BATCH = 4_096
+/** Transactions of a received batch admitted before the event loop is given back. */
+export const ADMIT_CHUNK = 64
 
 const JOIN_RELAY_DELAY_MS = 250
 
@@ -173,7 +177,7 @@ export class TxGossip {
     this.c.host.publish(this.topic, encode(batch)).catch((e: Error) => this.c.logger.debug({ err: e.message, txs: batch.length }, 'transaction gossip failed'))
   }
 
-  private receive(data: Uint8Array): ValidationResult {
+  private async receive(data: Uint8Array): Promise<ValidationResult> {
     let txs: Uint8Array[]
     try {
       txs = decodeTxBatch(data, Number.POSITIVE_INFINITY) // the host already capped the message size
@@ -183,7 +187,11 @@ export class TxGossip {
     }
     let admitted = 0
     let fault: string | undefined
-    for (const tx of txs) {
+    for (const [i, tx] of txs.entries()) {
+      if (i > 0 && i % ADMIT_CHUNK === 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        if (!this.running) break
+      }
       const r = this.c.app.submit(tx, 'peer')
       if (r.ok) admitted++
       else if (r.peerFault) {

@@ -5,6 +5,16 @@
  * checked before anything is submitted (a malformed batch submits nothing); then
  * each transaction goes through the same SubmitFn, in order, and gets its own
  * result: `{ id }` or the error the single route would have answered with.
+ *
+ * Under load:
+ * - while the node takes no client transaction at all (its mempool holds as many
+ *   as it takes from clients), the whole batch is refused at once with the single
+ *   route's 503 and Retry-After, before its body is read or decoded; once the node
+ *   fills up during a batch, the rest of the batch gets that same answer, so nothing
+ *   after a deferred transaction is admitted even if the pool drains meanwhile;
+ * - the transactions are admitted in chunks of ADMIT_CHUNK, and the event loop is
+ *   given back between chunks, so that consensus messages and timers that arrived
+ *   meanwhile are handled within about a chunk's admission time, not a batch's.
  */
 import { decode } from '../../ledger/index.ts'
 import { ApiError, ApiErrorCode, badRequest, errorBody, submitFailure } from './errors.ts'
@@ -13,18 +23,29 @@ import type { RouteContext, RouteDeps, RouteResult } from './routes.ts'
 
 /** At most this many transactions per batch. */
 export const MAX_BATCH_TXS = 1000
+/** How many transactions are admitted before the event loop is given back (each costs a decode and a signature check). */
+export const ADMIT_CHUNK = 64
 /** The default body cap of a batch (a single submission's cap is DEFAULT_MAX_BODY_BYTES). */
 export const DEFAULT_MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024
 
-export type BatchItemResult = { id: string } | { error: { code: string; message: string } }
+export type BatchItemResult = { id: string } | { error: { code: string; message: string; retryAfterMs?: number } }
 
 export async function submitBatch(d: RouteDeps, c: RouteContext): Promise<RouteResult> {
   if (mediaType(c.req.headers['content-type']) !== 'application/cbor') {
     throw new ApiError(415, ApiErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send the batch as application/cbor: DAG-CBOR of an array of byte strings, each an encoded signed transaction')
   }
+  const closed = d.submitRefusal()
+  if (closed !== undefined) throw submitFailure(closed)
   const txs = parseBatch(await readBody(c.req, d.maxBatchBodyBytes))
   const results: BatchItemResult[] = []
+  /** once the node is full, the rest of the batch gets the same answer: none of it is admitted after something before it was deferred */
+  let full: ApiError | undefined
   for (const tx of txs) {
+    if (full !== undefined) {
+      results.push(errorBody(full))
+      continue
+    }
+    if (results.length > 0 && results.length % ADMIT_CHUNK === 0) await new Promise<void>((resolve) => setImmediate(resolve))
     if (c.signal.aborted) throw new ApiError(400, ApiErrorCode.BAD_REQUEST, `the client went away after ${results.length} of ${txs.length} transactions were submitted`)
     try {
       const { id } = await d.submit(tx, c.signal)
@@ -32,6 +53,7 @@ export async function submitBatch(d: RouteDeps, c: RouteContext): Promise<RouteR
     } catch (e) {
       const err = submitFailure(e)
       if (err.code === ApiErrorCode.INTERNAL) d.logger?.error({ err: err.cause ?? e, route: '/v1/txs/batch', index: results.length }, 'batch item failed')
+      if (err.status === 503 && err.retryAfterMs !== undefined) full = err
       results.push(errorBody(err))
     }
   }

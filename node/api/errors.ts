@@ -40,13 +40,16 @@ export class ApiError extends Error {
   readonly code: string
   /** extra response headers (Allow, Retry-After) */
   readonly headers: Record<string, string>
+  /** a "not now" refusal: the client may offer the same request again after this many milliseconds (also in the body) */
+  readonly retryAfterMs: number | undefined
 
-  constructor(status: number, code: string, message: string, options: { headers?: Record<string, string>; cause?: unknown } = {}) {
+  constructor(status: number, code: string, message: string, options: { headers?: Record<string, string>; cause?: unknown; retryAfterMs?: number } = {}) {
     super(message, { cause: options.cause })
     this.name = 'ApiError'
     this.status = status
     this.code = code
     this.headers = options.headers ?? {}
+    this.retryAfterMs = options.retryAfterMs
   }
 }
 
@@ -82,16 +85,17 @@ export function submitFailure(e: unknown): ApiError {
   if (e instanceof ApiError) return e
   if (e instanceof SubmitError) {
     const headers: Record<string, string> = {}
-    if (e.retryAfterSeconds !== undefined && Number.isFinite(e.retryAfterSeconds)) headers['retry-after'] = String(Math.max(0, Math.ceil(e.retryAfterSeconds)))
-    return new ApiError(SUBMIT_STATUS[e.reason] ?? 422, e.code, e.message, { headers, cause: e })
+    const retry = e.retryAfterSeconds !== undefined && Number.isFinite(e.retryAfterSeconds) ? Math.max(0, e.retryAfterSeconds) : undefined
+    if (retry !== undefined) headers['retry-after'] = String(Math.ceil(retry))
+    return new ApiError(SUBMIT_STATUS[e.reason] ?? 422, e.code, e.message, { headers, cause: e, retryAfterMs: retry === undefined ? undefined : Math.round(retry * 1000) })
   }
   if (isLedgerError(e)) return new ApiError(422, e.code, e.message, { cause: e })
   return internal(e)
 }
 
-/** The JSON body of an error: `{ "error": { "code", "message" } }`. */
-export function errorBody(err: ApiError): { error: { code: string; message: string } } {
-  return { error: { code: err.code, message: err.message } }
+/** The JSON body of an error: `{ "error": { "code", "message" } }`, plus `retryAfterMs` for a "not now" refusal. */
+export function errorBody(err: ApiError): { error: { code: string; message: string; retryAfterMs?: number } } {
+  return { error: err.retryAfterMs === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, retryAfterMs: err.retryAfterMs } }
 }
 
 /** Maps anything a query handler threw. Bad arguments the ledger caught become 400; the rest is internal. */

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
 import { submitBatch } from './batch.ts'
-import { ApiError, ApiErrorCode, badRequest, notFound, notReady, submitFailure } from './errors.ts'
+import { ApiError, ApiErrorCode, badRequest, notFound, notReady, submitFailure, type SubmitError } from './errors.ts'
 import { mediaType, readBody } from './http.ts'
 import type { BlockEvents } from './events.ts'
 import { decodeBase64 } from './json.ts'
@@ -53,6 +53,8 @@ const PEER_ID_CHARS = /^[A-Za-z0-9]+$/
 export interface RouteDeps {
   queries: LedgerQueries
   submit: SubmitFn
+  /** the refusal any client transaction would get now, if any (ApiServerComponents.submitRefusal) */
+  submitRefusal: () => SubmitError | undefined
   status: () => NodeStatus
   registry: Registry
   /** testnet fault injection; undefined on production nodes */

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Registry } from 'prom-client'
 import { DEFAULT_MAX_BATCH_BODY_BYTES } from './batch.ts'
-import { ApiError, ApiErrorCode, toApiError } from './errors.ts'
+import { ApiError, ApiErrorCode, toApiError, type SubmitError } from './errors.ts'
 import { BlockEvents, DEFAULT_EVENT_KEEP_ALIVE_MS, DEFAULT_EVENT_MAX_BUFFERED_BYTES, DEFAULT_MAX_EVENT_STREAMS, type BlockFeed } from './events.ts'
 import { rawErrorResponse, sendBytes, sendError, sendJson, sendText, splitTarget } from './http.ts'
 import type { ApiRequestObserver } from './metrics.ts'
@@ -30,6 +30,8 @@ export interface ApiServerComponents {
   queries: LedgerQueries
   /** hands a transaction to the mempool; refuses with SubmitError (or LedgerError) */
   submit: SubmitFn
+  /** the refusal any client transaction would get now (the node is full), if any: a batch is then refused whole, before its body is read */
+  submitRefusal?: () => SubmitError | undefined
   status: () => NodeStatus
   /** served at /metrics */
   registry: Registry
@@ -117,7 +119,7 @@ export class ApiServer {
       { keepAliveMs: o.idleTimeoutMs > 0 ? Math.max(10, Math.min(o.eventKeepAliveMs, Math.floor(o.idleTimeoutMs / 2))) : o.eventKeepAliveMs, maxBufferedBytes: o.maxEventBufferedBytes, maxStreams: o.maxEventStreams },
     )
     this.deps = {
-      queries: components.queries, submit: components.submit, status: components.status, registry: components.registry, admin: components.admin, events, logger: components.logger,
+      queries: components.queries, submit: components.submit, submitRefusal: components.submitRefusal ?? (() => undefined), status: components.status, registry: components.registry, admin: components.admin, events, logger: components.logger,
       maxBodyBytes: o.maxBodyBytes, maxBatchBodyBytes: o.maxBatchBodyBytes, healthTimeoutMs: o.healthTimeoutMs,
     }
     this.metrics = components.metrics

@@ -27,7 +27,14 @@ export const FederationErrorCode = {
 } as const
 export type FederationErrorCode = (typeof FederationErrorCode)[keyof typeof FederationErrorCode]
 
-export class FederationError extends CodedError<FederationErrorCode> {}
+export class FederationError extends CodedError<FederationErrorCode> {
+  /** SUBMIT only: the validator deferred the transaction ("not now") and asked to offer it again after this many milliseconds */
+  readonly retryAfterMs: number | undefined
+  constructor(code: FederationErrorCode, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(code, message, options)
+    this.retryAfterMs = options?.retryAfterMs
+  }
+}
 
 export function isFederationError(e: unknown): e is FederationError {
   return e instanceof FederationError

@@ -212,11 +212,25 @@ export class LedgerClient {
     return receipt
   }
 
-  /** Submits a signed, encoded transaction; returns its id. A refusal at admission throws SUBMIT. */
+  /**
+   * Submits a signed, encoded transaction; returns its id. A refusal that means "not
+   * now" (the node is full, the sender is ahead of its window: the answer carries
+   * retryAfterMs) is offered again after that long, for up to SUBMIT_RETRY_MS; any
+   * other refusal at admission, or one still deferred then, throws SUBMIT.
+   */
   async submit(tx: Uint8Array, signal?: AbortSignal): Promise<string> {
     const body = JSON.stringify({ tx: Buffer.from(tx).toString('base64') })
-    const raw = await this.call('/v1/txs', { method: 'POST', headers: { 'content-type': 'application/json' }, body }, signal, false, 'SUBMIT')
-    return this.parse(SubmitAnswer, raw, 'submit answer').id
+    const deadline = Date.now() + SUBMIT_RETRY_MS
+    for (;;) {
+      try {
+        const raw = await this.call('/v1/txs', { method: 'POST', headers: { 'content-type': 'application/json' }, body }, signal, false, 'SUBMIT')
+        return this.parse(SubmitAnswer, raw, 'submit answer').id
+      } catch (e) {
+        const wait = e instanceof FederationError && e.code === 'SUBMIT' ? e.retryAfterMs : undefined
+        if (wait === undefined || Date.now() + wait > deadline) throw e
+        await sleep(wait, signal)
+      }
+    }
   }
 
   /** The transaction's receipt once committed, or undefined. */
@@ -273,14 +287,18 @@ export class LedgerClient {
         throw new FederationError('BAD_ANSWER', `${init.method} ${api}${path}: HTTP ${res.status}, not JSON`)
       }
       if (!res.ok) {
-        const err = (json as { error?: { code?: string; message?: string } }).error
-        throw new FederationError(failCode, `${init.method} ${path}: HTTP ${res.status} ${err?.code ?? ''}: ${err?.message ?? text.slice(0, 200)}`)
+        const err = (json as { error?: { code?: string; message?: string; retryAfterMs?: unknown } }).error
+        const retryAfterMs = typeof err?.retryAfterMs === 'number' && Number.isFinite(err.retryAfterMs) && err.retryAfterMs >= 0 ? err.retryAfterMs : undefined
+        throw new FederationError(failCode, `${init.method} ${path}: HTTP ${res.status} ${err?.code ?? ''}: ${err?.message ?? text.slice(0, 200)}`, { retryAfterMs })
       }
       return json
     }
     throw new FederationError('UNREACHABLE', `no validator answered ${init.method} ${path} (${this.apis.join(', ')}): ${(lastError as Error)?.message}`, { cause: lastError })
   }
 }
+
+/** How long `submit` keeps offering a transaction the validators defer ("not now"). */
+export const SUBMIT_RETRY_MS = 30_000
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -9,7 +9,7 @@
  * mempool runs its own cheap limits first.
  */
 import { decodeTx, LedgerError, MAX_TX_BYTES, verifyDecodedTx, type DecodedTx } from '../../ledger/index.ts'
-import { MempoolError } from './errors.ts'
+import { MempoolError, RETRY_AFTER_MS } from './errors.ts'
 import type { MempoolSender, MempoolState } from './state.ts'
 
 export interface Admissible {
@@ -45,9 +45,11 @@ export function precheck(bytes: Uint8Array, state: MempoolState, maxTxBytes: num
     return new MempoolError('UNKNOWN_SENDER', `${sender.kind} '${tx.sender}' was revoked at height ${sender.revokedAt}`, { ledgerCode })
   }
   const next = state.nonce(tx.sender)
-  if (tx.nonce < next) return new MempoolError('STALE_NONCE', `nonce ${tx.nonce} of '${tx.sender}' is not the next one (${next}): replay`, { ledgerCode: 'BAD_NONCE' })
+  const subject = { sender: tx.sender, nonce: tx.nonce }
+  if (tx.nonce < next) return new MempoolError('STALE_NONCE', `nonce ${tx.nonce} of '${tx.sender}' is not the next one (${next}): replay`, { ledgerCode: 'BAD_NONCE', subject })
   if (tx.nonce - next > maxNonceGap) {
-    return new MempoolError('NONCE_GAP', `nonce ${tx.nonce} of '${tx.sender}' is ${tx.nonce - next} ahead of its next nonce ${next}; at most ${maxNonceGap} ahead are held`, { ledgerCode: 'BAD_NONCE' })
+    // not now: once the earlier nonces commit, the same transaction is in the window
+    return new MempoolError('NONCE_GAP', `nonce ${tx.nonce} of '${tx.sender}' is ${tx.nonce - next} ahead of its next nonce ${next}; at most ${maxNonceGap} ahead are held; retry once earlier ones commit`, { ledgerCode: 'BAD_NONCE', retryAfterMs: RETRY_AFTER_MS, subject })
   }
   return { decoded, sender, next }
 }
@@ -55,6 +57,6 @@ export function precheck(bytes: Uint8Array, state: MempoolState, maxTxBytes: num
 /** The ledger's signature check of the sender (co-signers' approvals are checked by the governance handlers). */
 export function checkSignature(a: Admissible): MempoolError | undefined {
   const { tx, sig } = a.decoded.signed
-  if (!verifyDecodedTx(a.decoded, a.sender.publicKey, sig)) return new MempoolError('BAD_SIGNATURE', `signature of '${tx.sender}' does not verify`, { ledgerCode: 'BAD_SIGNATURE' })
+  if (!verifyDecodedTx(a.decoded, a.sender.publicKey, sig)) return new MempoolError('BAD_SIGNATURE', `signature of '${tx.sender}' does not verify`, { ledgerCode: 'BAD_SIGNATURE', subject: { sender: tx.sender, nonce: tx.nonce } })
   return undefined
 }

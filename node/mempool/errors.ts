@@ -22,7 +22,11 @@ export const MempoolErrorCode = {
   BAD_SIGNATURE: 'BAD_SIGNATURE',
   /** the nonce is below the sender's next nonce: already used (a replay) */
   STALE_NONCE: 'STALE_NONCE',
-  /** the nonce is more than `maxNonceGap` ahead of the sender's next nonce */
+  /**
+   * the nonce is more than `maxNonceGap` ahead of the sender's next nonce, or (a
+   * client's transaction) the nonce before it is neither committed nor held here:
+   * retry once the earlier nonces are in
+   */
   NONCE_GAP: 'NONCE_GAP',
   /** the mempool is at its count or byte limit and no transaction may be evicted for this one */
   FULL: 'FULL',
@@ -40,14 +44,28 @@ export class MempoolError extends Error {
   readonly code: MempoolErrorCode
   /** the ledger's code for the same refusal, when the ledger has one */
   readonly ledgerCode: LedgerErrorCode | undefined
+  /**
+   * Set when the refusal says "not now" rather than "never": the same bytes may be
+   * admitted later (the pool drains, a token refills, earlier nonces commit), and a
+   * client should offer them again after about this many milliseconds, in nonce
+   * order. Undefined for refusals that retrying cannot change.
+   */
+  readonly retryAfterMs: number | undefined
+  /** the refused transaction's sender and nonce, when it decoded that far */
+  readonly subject: { sender: string; nonce: number } | undefined
 
-  constructor(code: MempoolErrorCode, message: string, options?: { ledgerCode?: LedgerErrorCode; cause?: unknown }) {
+  constructor(code: MempoolErrorCode, message: string, options?: { ledgerCode?: LedgerErrorCode; cause?: unknown; retryAfterMs?: number; subject?: { sender: string; nonce: number } }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'MempoolError'
     this.code = code
     this.ledgerCode = options?.ledgerCode
+    this.retryAfterMs = options?.retryAfterMs
+    this.subject = options?.subject
   }
 }
+
+/** How long a client is asked to wait before offering a transaction refused "not now" (a block interval or so). */
+export const RETRY_AFTER_MS = 500
 
 export function isMempoolError(e: unknown): e is MempoolError {
   return e instanceof MempoolError

@@ -10,6 +10,22 @@
  * - Nonces from the sender's next committed nonce up to `maxNonceGap` ahead are
  *   held; `take` hands out, per sender, only the contiguous run from the next nonce,
  *   so a gapped transaction waits until the gap fills (or until it is evicted).
+ * - A refused nonce is not skipped. Once this node has refused a client's
+ *   transaction at nonce k (too far ahead, rate-limited, sender limit, full, bad
+ *   signature), it refuses that sender's later nonces from clients too (NONCE_GAP,
+ *   retry later) until nonce k is held here (from a client or a peer) or committed.
+ *   So nothing a client was told is accepted can wait forever behind a nonce this
+ *   node refused, and a refusal refuses the rest of the sender's run, in order. A
+ *   gap this node never refused is held, as are peers' gaps: a client may send
+ *   successive nonces through different validators, and gossip may reorder them.
+ * - A client's transaction is refused FULL, before it is decoded, while the pool
+ *   holds `maxHeldForClients` transactions, whoever sent them. Validators hold
+ *   about the same transactions (gossip), so this bounds the network's backlog to
+ *   what consensus can order soon: a node offered more than that sheds the excess
+ *   at the door, the cheapest place, instead of verifying it (as every peer would
+ *   too) and starving consensus of CPU.
+ * - Every refusal that says "not now" (FULL, RATE_LIMITED, SENDER_LIMIT, NONCE_GAP)
+ *   carries `retryAfterMs`; the API passes it on as Retry-After.
  * - When the pool is full (count or bytes), a newcomer may evict the highest-nonce
  *   transaction (the newest, and the one nothing depends on, so no gap opens) of the
  *   sender with the most pending transactions, repeatedly, as long as that sender
@@ -28,7 +44,7 @@
 import { commandKey, type Mempool } from '../../consensus/index.ts'
 import { bytesEqual, MAX_TX_BYTES, type DecodedTx } from '../../ledger/index.ts'
 import { checkSignature, precheck } from './admission.ts'
-import { MEMPOOL_ERROR_CODES, MempoolError, type MempoolErrorCode } from './errors.ts'
+import { MEMPOOL_ERROR_CODES, MempoolError, RETRY_AFTER_MS, type MempoolErrorCode } from './errors.ts'
 import { MinHeap } from './heap.ts'
 import { TokenBuckets, type RateLimitOptions } from './rate-limit.ts'
 import type { MempoolState } from './state.ts'
@@ -48,13 +64,14 @@ export interface TxMempoolOptions {
   /** most transactions held (default 50,000) */
   maxCount?: number
   /**
-   * A client's transaction is refused (FULL, retry later) while this many taken
-   * from this node's own clients are held (default 4,096): a node offered more than
-   * it can order sheds the excess at the door, before decoding or verifying it, and
-   * keeps its CPU for consensus and for what it already holds. Transactions from
-   * peers (which another validator took) are admitted up to maxCount.
+   * A client's transaction is refused (FULL, retry later) while the pool holds this
+   * many transactions, its clients' and its peers' alike (default 4,096): a node
+   * offered more than the network can order sheds the excess at the door, before
+   * decoding or verifying it, and keeps its CPU for consensus and for what it
+   * already holds. Transactions from peers (which another validator took at its
+   * own door) are admitted up to maxCount.
    */
-  maxLocalPending?: number
+  maxHeldForClients?: number
   /** most encoded bytes held (default 64 MiB) */
   maxBytes?: number
   /** most transactions held per sender (default 256) */
@@ -69,8 +86,11 @@ export interface TxMempoolOptions {
 
 /** How many of the last committed transactions the pool refuses to admit again. */
 export const RECENTLY_COMMITTED = 20_000
+/** Refused nonces remembered per sender (the lowest ones: only the lowest matters), and senders with such a record. */
+const MAX_REFUSED_PER_SENDER = 16
+const MAX_SENDERS_WITH_REFUSALS = 10_000
 
-export const MEMPOOL_DEFAULTS = { maxCount: 50_000, maxLocalPending: 4_096, maxBytes: 64 * 1024 * 1024, maxPerSender: 256, maxNonceGap: 64, rateLimit: { burst: 128, perSecond: 32 } } as const
+export const MEMPOOL_DEFAULTS = { maxCount: 50_000, maxHeldForClients: 4_096, maxBytes: 64 * 1024 * 1024, maxPerSender: 256, maxNonceGap: 64, rateLimit: { burst: 128, perSecond: 32 } } as const
 
 export interface PendingTx {
   /** the transaction id (CID string) */
@@ -116,11 +136,10 @@ interface SenderQueue {
 export class TxMempool implements Mempool {
   private state: MempoolState
   private readonly maxCount: number
-  private readonly maxLocalPending: number
+  private readonly maxHeldForClients: number
   /** arrival number of the last transaction `oldest` returned (relaying continues after it) */
   private relayedUpTo = -1
-  /** held transactions that came from this node's clients */
-  private localHeld = 0
+  private readonly retryAfterRateMs: number
   private readonly maxBytes: number
   private readonly maxPerSender: number
   private readonly maxNonceGap: number
@@ -131,6 +150,8 @@ export class TxMempool implements Mempool {
   private readonly recentlyCommitted = new Set<string>()
   private readonly byId = new Map<string, Entry>()
   private readonly senders = new Map<string, SenderQueue>()
+  /** per sender: nonces refused to a client here, at or above its next nonce and not held since, lowest first */
+  private readonly refusedNonces = new Map<string, number[]>()
   private totalBytes = 0
   private seq = 0
   private readonly admitted: Record<TxOrigin, number> = { local: 0, peer: 0 }
@@ -140,13 +161,15 @@ export class TxMempool implements Mempool {
   constructor(components: TxMempoolComponents, options: TxMempoolOptions = {}) {
     this.state = components.state
     this.maxCount = positive('maxCount', options.maxCount ?? MEMPOOL_DEFAULTS.maxCount)
-    this.maxLocalPending = positive('maxLocalPending', options.maxLocalPending ?? MEMPOOL_DEFAULTS.maxLocalPending)
+    this.maxHeldForClients = positive('maxHeldForClients', options.maxHeldForClients ?? MEMPOOL_DEFAULTS.maxHeldForClients)
     this.maxBytes = positive('maxBytes', options.maxBytes ?? MEMPOOL_DEFAULTS.maxBytes)
     this.maxPerSender = positive('maxPerSender', options.maxPerSender ?? MEMPOOL_DEFAULTS.maxPerSender)
     this.maxNonceGap = positive('maxNonceGap', options.maxNonceGap ?? MEMPOOL_DEFAULTS.maxNonceGap, 0)
     this.maxTxBytes = Math.min(MAX_TX_BYTES, positive('maxTxBytes', options.maxTxBytes ?? MAX_TX_BYTES))
     const rate = options.rateLimit === undefined ? MEMPOOL_DEFAULTS.rateLimit : options.rateLimit
     this.buckets = rate === null ? undefined : new TokenBuckets(rate, () => components.now())
+    // a token comes back every 1/perSecond seconds
+    this.retryAfterRateMs = rate === null || rate.perSecond <= 0 ? RETRY_AFTER_MS : Math.max(RETRY_AFTER_MS, Math.ceil(1000 / rate.perSecond))
   }
 
   /** Verifies and admits one encoded transaction; refusals are returned, never thrown. */
@@ -155,6 +178,8 @@ export class TxMempool implements Mempool {
     const error = this.admit(bytes, origin)
     if (error instanceof MempoolError) {
       this.refused[error.code]++
+      // a nonce refused to a client (not one already held or used) holds back that sender's later ones
+      if (origin === 'local' && error.subject !== undefined && error.code !== 'DUPLICATE' && error.code !== 'STALE_NONCE') this.rememberRefused(error.subject.sender, error.subject.nonce)
       return { ok: false, error }
     }
     this.admitted[origin]++
@@ -236,6 +261,12 @@ export class TxMempool implements Mempool {
     return this.byKey.get(commandKey(bytes))?.decoded
   }
 
+  /** The refusal (FULL) any client's transaction gets now, before it is looked at, or undefined while clients' transactions are taken. */
+  clientRefusal(): MempoolError | undefined {
+    if (this.byKey.size < this.maxHeldForClients) return undefined
+    return new MempoolError('FULL', `the mempool holds ${this.byKey.size} transactions, as many as it takes from clients; retry later`, { retryAfterMs: RETRY_AFTER_MS })
+  }
+
   /** How many transactions `sender` has pending. */
   pendingOf(sender: string): number {
     return this.senders.get(sender)?.byNonce.size ?? 0
@@ -258,6 +289,12 @@ export class TxMempool implements Mempool {
     for (const key of this.recentlyCommitted) {
       if (this.recentlyCommitted.size <= RECENTLY_COMMITTED) break
       this.recentlyCommitted.delete(key)
+    }
+    for (const [sender, refused] of this.refusedNonces) {
+      const next = state.nonce(sender)
+      const kept = refused.filter((n) => n >= next)
+      if (kept.length === 0) this.refusedNonces.delete(sender)
+      else if (kept.length < refused.length) this.refusedNonces.set(sender, kept)
     }
     for (const [sender, q] of this.senders) {
       const rec = state.sender(sender)
@@ -298,8 +335,9 @@ export class TxMempool implements Mempool {
     const held = key === undefined ? undefined : this.byKey.get(key)
     if (held !== undefined) return new MempoolError('DUPLICATE', `transaction ${held.id} is already pending`)
     if (key !== undefined && this.recentlyCommitted.has(key)) return new MempoolError('DUPLICATE', 'this transaction is already committed (a refused one is not ordered again)')
-    if (origin === 'local' && this.localHeld >= this.maxLocalPending) {
-      return new MempoolError('FULL', `the mempool holds ${this.localHeld} transactions from this node's clients, as many as it takes; retry later`)
+    if (origin === 'local') {
+      const closed = this.clientRefusal()
+      if (closed !== undefined) return closed
     }
     const a = precheck(bytes, this.state, this.maxTxBytes, this.maxNonceGap)
     if (a instanceof MempoolError) return a
@@ -309,11 +347,16 @@ export class TxMempool implements Mempool {
     if (same !== undefined) {
       return new MempoolError('DUPLICATE', `'${tx.sender}' already has transaction ${same.id} pending at nonce ${tx.nonce}; pending transactions are not replaced`)
     }
+    const subject = { sender: tx.sender, nonce: tx.nonce }
+    const hole = origin === 'local' ? this.refusedBelow(tx.sender, tx.nonce, a.next, q) : undefined
+    if (hole !== undefined) {
+      return new MempoolError('NONCE_GAP', `nonce ${hole} of '${tx.sender}' was refused here and is not held; offer it before nonce ${tx.nonce} (retry once ${hole} is accepted)`, { ledgerCode: 'BAD_NONCE', retryAfterMs: RETRY_AFTER_MS, subject })
+    }
     const pending = q?.byNonce.size ?? 0
-    if (pending >= this.maxPerSender) return new MempoolError('SENDER_LIMIT', `'${tx.sender}' already has ${pending} transactions pending, limit ${this.maxPerSender}`)
-    if (this.buckets !== undefined && !this.buckets.allows(tx.sender)) return new MempoolError('RATE_LIMITED', `'${tx.sender}' is sending faster than the mempool admits; retry later`)
+    if (pending >= this.maxPerSender) return new MempoolError('SENDER_LIMIT', `'${tx.sender}' already has ${pending} transactions pending, limit ${this.maxPerSender}; retry once some commit`, { retryAfterMs: RETRY_AFTER_MS, subject })
+    if (this.buckets !== undefined && !this.buckets.allows(tx.sender)) return new MempoolError('RATE_LIMITED', `'${tx.sender}' is sending faster than the mempool admits; retry later`, { retryAfterMs: this.retryAfterRateMs, subject })
     const victims = this.planEviction(bytes.length, tx.sender, pending)
-    if (victims instanceof MempoolError) return victims
+    if (victims instanceof MempoolError) return new MempoolError(victims.code, victims.message, { retryAfterMs: victims.retryAfterMs, subject })
     const bad = checkSignature(a)
     if (bad !== undefined) return bad
     this.buckets?.spend(tx.sender)
@@ -326,11 +369,42 @@ export class TxMempool implements Mempool {
     }
     queue.byNonce.set(entry.nonce, entry)
     queue.lastSeq = entry.seq
+    this.forgetRefused(tx.sender, tx.nonce)
     this.byKey.set(entry.key, entry)
-    if (origin === 'local') this.localHeld++
     this.byId.set(entry.id, entry)
     this.totalBytes += bytes.length
     return entry.id
+  }
+
+  /** The lowest nonce of `sender` below `nonce`, at or above its next nonce `next`, that was refused to a client here and is not held. */
+  private refusedBelow(sender: string, nonce: number, next: number, q: SenderQueue | undefined): number | undefined {
+    const refused = this.refusedNonces.get(sender)
+    if (refused === undefined) return undefined
+    for (const n of refused) {
+      if (n >= nonce) return undefined // sorted: nothing lower is left
+      if (n >= next && q?.byNonce.has(n) !== true) return n
+    }
+    return undefined
+  }
+
+  private rememberRefused(sender: string, nonce: number): void {
+    let refused = this.refusedNonces.get(sender)
+    if (refused === undefined) {
+      if (this.refusedNonces.size >= MAX_SENDERS_WITH_REFUSALS) this.refusedNonces.delete(this.refusedNonces.keys().next().value!)
+      this.refusedNonces.set(sender, (refused = []))
+    }
+    if (refused.includes(nonce)) return
+    refused.push(nonce)
+    refused.sort((a, b) => a - b)
+    if (refused.length > MAX_REFUSED_PER_SENDER) refused.pop() // the lowest ones are the ones that hold others back
+  }
+
+  private forgetRefused(sender: string, nonce: number): void {
+    const refused = this.refusedNonces.get(sender)
+    const i = refused?.indexOf(nonce) ?? -1
+    if (i < 0) return
+    refused!.splice(i, 1)
+    if (refused!.length === 0) this.refusedNonces.delete(sender)
   }
 
   /** The transactions to evict so that a newcomer of `size` bytes from `sender` (holding `pending`) fits, or FULL. Mutates nothing. */
@@ -338,7 +412,7 @@ export class TxMempool implements Mempool {
     let count = this.byKey.size + 1
     let bytes = this.totalBytes + size
     if (count <= this.maxCount && bytes <= this.maxBytes) return []
-    const full = (why: string) => new MempoolError('FULL', `mempool is full (${this.byKey.size} transactions, ${this.totalBytes} bytes; limits ${this.maxCount}, ${this.maxBytes}) ${why}`)
+    const full = (why: string) => new MempoolError('FULL', `mempool is full (${this.byKey.size} transactions, ${this.totalBytes} bytes; limits ${this.maxCount}, ${this.maxBytes}) ${why}`, { retryAfterMs: RETRY_AFTER_MS })
     if (size > this.maxBytes) return full(`and the transaction alone is larger than the byte limit`)
     const taken = new Map<string, number>()
     const victims: Entry[] = []
@@ -361,7 +435,6 @@ export class TxMempool implements Mempool {
 
   private remove(e: Entry, why: RemovalReason): void {
     if (!this.byKey.delete(e.key)) return
-    if (e.origin === 'local') this.localHeld--
     this.byId.delete(e.id)
     this.totalBytes -= e.bytes.length
     this.removed[why]++

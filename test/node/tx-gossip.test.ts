@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { encode } from '../../ledger/index.ts'
 import type { SubmitResult } from '../../node/app.ts'
 import type { P2PHost } from '../../node/p2p/index.ts'
-import { decodeTxBatch, MAX_GOSSIP_BATCH, TxGossip, txTopic } from '../../node/tx-gossip.ts'
+import { ADMIT_CHUNK, decodeTxBatch, MAX_GOSSIP_BATCH, TxGossip, txTopic } from '../../node/tx-gossip.ts'
 import { bytes, connected, Hosts, recordingLogger, sleep, text, waitFor } from './p2p/helpers.ts'
 
 const CHAIN = 'gossip-test'
@@ -111,5 +111,29 @@ describe('decodeTxBatch', () => {
       expect(() => decodeTxBatch(bad, 1 << 20)).toThrow(expect.objectContaining({ code: 'MALFORMED_BATCH' }))
     }
     expect(() => decodeTxBatch(encode([bytes('x'.repeat(100))]), 50)).toThrow(/limit 50/)
+  })
+
+  it('admits a received batch in chunks, giving the event loop back between them (a consensus message waits for a chunk, not a batch)', async () => {
+    let validate: ((from: string, data: Uint8Array) => unknown) | undefined
+    const host = { subscribe: (_t: string, v: typeof validate) => ((validate = v), () => {}), onTopicPeer: () => () => {}, publish: async () => 0 } as unknown as P2PHost
+    // a macrotask queued by an admission runs only once the receiver gives the event loop back
+    const app = new ListApp()
+    const ranAfter: number[] = []
+    let queued = false
+    const submit = app.submit.bind(app)
+    app.submit = (tx) => {
+      if (!queued) {
+        queued = true
+        setImmediate(() => ((queued = false), ranAfter.push(app.submits.length)))
+      }
+      return submit(tx)
+    }
+    const gossip = new TxGossip({ host, app, logger: recordingLogger(), onAdmitted: () => {} }, { chainId: CHAIN })
+    gossip.start()
+    gossips.push(gossip)
+    const txs = Array.from({ length: 3 * ADMIT_CHUNK }, (_, i) => bytes(`tx-${i}`))
+    expect(await validate!('peer', encode(txs))).toBe('accept')
+    expect(app.held.length).toBe(txs.length)
+    expect(ranAfter.filter((n) => n < txs.length)).toEqual([ADMIT_CHUNK, 2 * ADMIT_CHUNK])
   })
 })

@@ -1,7 +1,7 @@
 // POST /v1/txs/batch: per-item results in order with the single route's error mapping, malformed and oversized batches, the client going away.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { encode, LedgerError, txId } from '../../../ledger/index.ts'
-import { MAX_BATCH_TXS, SubmitError, type SubmitFn } from '../../../node/api/index.ts'
+import { ADMIT_CHUNK, MAX_BATCH_TXS, SubmitError, type SubmitFn } from '../../../node/api/index.ts'
 import { documentedSchema, openapiDocument } from './documented.ts'
 import { buildChain, startApi, type BuiltChain, type StartedApi, type StartOptions } from './fixture.ts'
 
@@ -46,7 +46,8 @@ describe('POST /v1/txs/batch', () => {
       return { id: txId(bytes).toString() }
     }
     await start({ submit, logger: { warn: () => {}, error: (obj) => logged.push((obj as { err: unknown }).err) } })
-    const items = [good1, nonce, garbage, full, new Uint8Array([7]), good2]
+    // a full node defers the rest of the batch too (tested below): the deferred item comes last here
+    const items = [good1, nonce, garbage, new Uint8Array([7]), good2, full]
     const r = await postBatch(encode(items))
     expect(r.status).toBe(200)
     expect(r.body).toEqual({
@@ -54,9 +55,9 @@ describe('POST /v1/txs/batch', () => {
         { id: txId(good1).toString() },
         { error: { code: 'BAD_NONCE', message: 'nonce 3 expected 4' } },
         { error: { code: 'MALFORMED', message: 'malformed DAG-CBOR' } },
-        { error: { code: 'MEMPOOL_FULL', message: 'mempool is full' } },
         { error: { code: 'INTERNAL', message: 'internal error' } },
         { id: txId(good2).toString() },
+        { error: { code: 'MEMPOOL_FULL', message: 'mempool is full', retryAfterMs: 1000 } },
       ],
     })
     expect(documentedSchema('BatchResults').safeParse(r.body).success).toBe(true)
@@ -69,6 +70,56 @@ describe('POST /v1/txs/batch', () => {
       const single = await postTo('/v1/txs', tx)
       expect([i, single.body.error ?? { id: single.body.id }]).toEqual([i, r.body.results[i].error ?? { id: r.body.results[i].id }])
     }
+  })
+
+  it('while the node takes no client transaction, refuses the whole batch with 503 and Retry-After before reading it', async () => {
+    const seen: Uint8Array[] = []
+    let refusal: SubmitError | undefined = new SubmitError('mempool-full', 'FULL', 'the mempool holds 4096 transactions, as many as it takes from clients; retry later', { retryAfterSeconds: 0.5 })
+    await start({ submit: async (bytes) => (seen.push(bytes), { id: txId(bytes).toString() }), submitRefusal: () => refusal })
+    const res = await fetch(api!.url + '/v1/txs/batch', { method: 'POST', body: encode(txs), headers: { 'content-type': 'application/cbor' } })
+    expect([res.status, res.headers.get('retry-after'), await res.json()]).toEqual([503, '1', { error: { code: 'FULL', message: refusal.message, retryAfterMs: 500 } }])
+    expect(seen).toEqual([])
+    // once it takes them again, the same batch goes in
+    refusal = undefined
+    const again = await postBatch(encode(txs))
+    expect([again.status, again.body.results.length, seen.length]).toEqual([200, txs.length, txs.length])
+  })
+
+  it('once the node is full during a batch, gives the rest of the batch the same answer without submitting it', async () => {
+    const [a, b, c, d] = txs as [Uint8Array, Uint8Array, Uint8Array, Uint8Array]
+    const seen: Uint8Array[] = []
+    // b finds the node full; by c the pool has drained, but c and d come after a deferred transaction
+    await start({ submit: async (bytes) => {
+      seen.push(bytes)
+      if (same(b)(bytes)) throw new SubmitError('mempool-full', 'FULL', 'the mempool holds 4096 transactions, as many as it takes from clients; retry later', { retryAfterSeconds: 0.5 })
+      return { id: txId(bytes).toString() }
+    } })
+    const r = await postBatch(encode([a, b, c, d]))
+    const full = { error: { code: 'FULL', message: 'the mempool holds 4096 transactions, as many as it takes from clients; retry later', retryAfterMs: 500 } }
+    expect(r.body.results).toEqual([{ id: txId(a).toString() }, full, full, full])
+    expect(seen.length).toBe(2)
+  })
+
+  it('admits a large batch in chunks, giving the event loop back between them', async () => {
+    // a macrotask queued by a submit runs only once the route gives the event loop back
+    let calls = 0
+    let queued = false
+    const ranAfter: number[] = []
+    await start({
+      submit: async (bytes) => {
+        calls++
+        if (!queued) {
+          queued = true
+          setImmediate(() => ((queued = false), ranAfter.push(calls)))
+        }
+        return { id: txId(bytes).toString() }
+      },
+    })
+    const many = Array.from({ length: ADMIT_CHUNK * 4 }, (_, i) => new Uint8Array([1, i & 0xff, i >> 8]))
+    const r = await postBatch(encode(many))
+    expect(r.body.results.length).toBe(many.length)
+    // the event loop turned after each of the first three chunks, before the batch was done
+    expect(ranAfter.filter((n) => n < many.length)).toEqual([ADMIT_CHUNK, 2 * ADMIT_CHUNK, 3 * ADMIT_CHUNK])
   })
 
   it('refuses a malformed batch with 400 and submits nothing of it', async () => {

@@ -6,7 +6,7 @@
  */
 import { Registry } from 'prom-client'
 import { ChainStore, executeBlock, MemoryKeyValueStore, sha256, txId, type LedgerBlock, type LedgerState, type Receipt, type TxBody } from '../../../ledger/index.ts'
-import { ApiServer, LedgerQueries, NodeMetrics, type ApiAdmin, type ApiLogger, type ApiServerOptions, type BlockFeed, type NodeStatus, type SubmitFn } from '../../../node/api/index.ts'
+import { ApiServer, LedgerQueries, NodeMetrics, type ApiAdmin, type ApiLogger, type ApiServerOptions, type BlockFeed, type NodeStatus, type SubmitFn, type SubmitError } from '../../../node/api/index.ts'
 import { CHAIN, keysFor, modelCid, TestChain, testEvidence, testVerifier } from '../../ledger/harness.ts'
 
 export interface BuiltChain {
@@ -86,6 +86,7 @@ export interface StartedApi {
 
 export interface StartOptions {
   submit?: SubmitFn
+  submitRefusal?: () => SubmitError | undefined
   status?: () => NodeStatus
   queries?: LedgerQueries
   options?: ApiServerOptions
@@ -110,7 +111,7 @@ export async function startApi(built: BuiltChain, opts: StartOptions = {}): Prom
     return { id: txId(bytes).toString() }
   })
   const queries = opts.queries ?? new LedgerQueries({ store: built.store, state: () => built.chain.state })
-  const server = new ApiServer({ queries, submit, status: opts.status ?? (() => statusOf(built)), registry, metrics, logger: opts.logger, admin: opts.admin, blocks: opts.blocks }, { host: '127.0.0.1', port: 0, ...opts.options })
+  const server = new ApiServer({ queries, submit, submitRefusal: opts.submitRefusal, status: opts.status ?? (() => statusOf(built)), registry, metrics, logger: opts.logger, admin: opts.admin, blocks: opts.blocks }, { host: '127.0.0.1', port: 0, ...opts.options })
   await server.start()
   return { server, url: server.address().url, registry, metrics, submitted }
 }

@@ -69,6 +69,26 @@ describe('LedgerClient', () => {
     expect(second.requests).toEqual([])
   })
 
+  it('offers a transaction the validator defers ("not now", retryAfterMs) again after that long; a final refusal is not retried', async () => {
+    const { ledger, url } = await fakeLedger()
+    let deferrals = 2
+    ledger.override = (method, path) => {
+      if (method !== 'POST' || path !== '/v1/txs' || deferrals === 0) return undefined
+      deferrals--
+      return { status: 503, body: { error: { code: 'FULL', message: 'the mempool holds 4096 transactions, as many as it takes from clients; retry later', retryAfterMs: 20 } } }
+    }
+    const client = new LedgerClient({ apis: [url] })
+    const tx = encodeTx(signTx({ chain: CHAIN, type: 'budget.grant', sender: 'bank-a', nonce: 0, body: { member: 'bank-a', epsilon: 1, delta: 1e-5 } }, keysOf('bank-a').secretKey))
+    const id = await client.submit(tx)
+    expect(ledger.count('POST /v1/txs')).toBe(3)
+    expect(ledger.submitted.length).toBe(1)
+    expect(typeof id).toBe('string')
+    // without retryAfterMs the refusal is final, at once
+    ledger.override = (method) => (method === 'POST' ? { status: 422, body: { error: { code: 'BAD_SIGNATURE', message: 'signature does not verify' } } } : undefined)
+    const e = await errorOf(client.submit(tx))
+    expect([e.code, ledger.count('POST /v1/txs')]).toEqual(['SUBMIT', 4])
+  })
+
   it('calls an answer of the wrong shape BAD_ANSWER', async () => {
     const { ledger, url } = await fakeLedger()
     const client = new LedgerClient({ apis: [url] })

@@ -1,7 +1,7 @@
 // TxMempool limits: per-sender cap, per-sender token bucket on an injected clock, FULL (for clients, and by count or bytes) and the eviction policy.
 import { describe, expect, it } from 'vitest'
 import { txId } from '../../../ledger/index.ts'
-import { TokenBuckets } from '../../../node/mempool/index.ts'
+import { RETRY_AFTER_MS, TokenBuckets } from '../../../node/mempool/index.ts'
 import { Fixture } from './fixture.ts'
 
 const idOf = (b: Uint8Array) => txId(b).toString()
@@ -70,28 +70,31 @@ describe('TxMempool limits', () => {
     expect(fx.pool.stats().refused.FULL).toBe(1)
   })
 
-  it('FULL for clients once maxLocalPending of their transactions are held, before any decoding; peers’ transactions do not count and still enter', () => {
-    const fx = new Fixture({ maxLocalPending: 2, maxCount: 10 })
+  it('FULL (retry later) for clients once maxHeldForClients transactions are held, whoever sent them, before any decoding; peers’ transactions still enter', () => {
+    const fx = new Fixture({ maxHeldForClients: 3, maxCount: 10 })
     const mine = [fx.grant('s0', 0), fx.grant('s0', 1)]
     for (const t of mine) fx.admit(t, 'local')
     fx.admit(fx.grant('s1', 0), 'peer')
-    fx.admit(fx.grant('s1', 1), 'peer')
+    // three held, two of them from clients: peers' transactions count too (every validator holds about the same set)
     const r = fx.pool.add(fx.grant('s2', 0), { from: 'local' })
-    expect(r.ok ? 'admitted' : r.error.code).toBe('FULL')
-    if (!r.ok) expect(r.error.message).toMatch(/holds 2 transactions from this node's clients, as many as it takes; retry later/)
+    expect(r.ok ? 'admitted' : [r.error.code, r.error.retryAfterMs]).toEqual(['FULL', RETRY_AFTER_MS])
+    if (!r.ok) expect(r.error.message).toMatch(/holds 3 transactions, as many as it takes from clients; retry later/)
+    expect(fx.pool.clientRefusal()?.code).toBe('FULL')
     // refused at the door: not even malformed bytes are looked at …
     const junk = fx.pool.add(new Uint8Array([0xff]), { from: 'local' })
     expect(junk.ok ? 'admitted' : junk.error.code).toBe('FULL')
     // … but a client re-sending what is held learns that it is held
     const again = fx.pool.add(mine[0]!, { from: 'local' })
     expect(again.ok ? 'admitted' : again.error.code).toBe('DUPLICATE')
+    // peers' transactions (another validator took them at its own door) enter up to maxCount
+    fx.admit(fx.grant('s1', 1), 'peer')
     fx.admit(fx.grant('s2', 0), 'peer')
     expect(fx.pool.size()).toBe(5)
-    // peers' transactions leaving frees nothing for clients; clients' own leaving does
-    fx.commit([fx.grant('s1', 0)])
-    const still = fx.pool.add(fx.grant('s3', 0), { from: 'local' })
-    expect(still.ok ? 'admitted' : still.error.code).toBe('FULL')
+    // whatever leaves frees room for clients once fewer than maxHeldForClients are held
+    fx.commit([fx.grant('s1', 0), fx.grant('s1', 1)])
+    expect(fx.pool.add(fx.grant('s3', 0), { from: 'local' }).ok).toBe(false)
     fx.commit([mine[0]!])
+    expect(fx.pool.clientRefusal()).toBeUndefined()
     fx.admit(fx.grant('s3', 0), 'local')
   })
 

@@ -94,7 +94,7 @@ describe('TxMempool properties', () => {
 
   it('admits 10,000 valid transactions and hands them all out in per-sender nonce order', () => {
     const senders = Array.from({ length: 200 }, (_, i) => `m${i}`)
-    const fx = new Fixture({ maxLocalPending: 10_000 }, senders)
+    const fx = new Fixture({ maxHeldForClients: 10_000 }, senders)
     const txs: Uint8Array[] = []
     for (let n = 0; n < 50; n++) for (const s of senders) txs.push(fx.grant(s, n))
     for (const t of txs) fx.admit(t, 'local')
