@@ -55,10 +55,18 @@ const apis = file.validators.map((v) => v.api)
 
 // ---- sign everything first ----------------------------------------------------
 const perSender = Math.ceil((rate * (warmupMs + measureMs)) / 1000 / senders) + 1
-const queues: Uint8Array[][] = []
+/** a signed transaction and its id (computed once: the client must cost the machine little beside the validators) */
+interface Item {
+  tx: Uint8Array
+  id: string
+}
+const queues: Item[][] = []
 for (let s = 0; s < senders; s++) {
   const load = await grantLoad(dir, 0, loadSenderId(s))
-  queues.push(Array.from({ length: perSender }, () => load.next()))
+  queues.push(Array.from({ length: perSender }, () => {
+    const tx = load.next()
+    return { tx, id: txId(tx).toString() }
+  }))
 }
 
 // ---- watch commits -------------------------------------------------------------
@@ -90,7 +98,22 @@ const TICK_MS = 20
 const refused = new Map<string, number>()
 const deferred = new Map<string, number>()
 const count = (m: Map<string, number>, code: string) => m.set(code, (m.get(code) ?? 0) + 1)
-const outbox: Uint8Array[][] = apis.map(() => [])
+/**
+ * What waits for each validator: `retry` (deferred, offered again first) then `fresh`
+ * from `head` on. Both are in each sender's nonce order, and every deferred item is
+ * older than every fresh one, so taking retry then fresh keeps each sender in order.
+ */
+const outbox = apis.map(() => ({ retry: [] as Item[], fresh: [] as Item[], head: 0 }))
+const waiting = (v: number) => outbox[v]!.retry.length + outbox[v]!.fresh.length - outbox[v]!.head
+/** up to `max` items for validator v: deferred ones first */
+function takeBatch(v: number, max: number): Item[] {
+  const o = outbox[v]!
+  const batch = o.retry.splice(0, max)
+  const more = Math.min(max - batch.length, o.fresh.length - o.head)
+  for (let i = 0; i < more; i++) batch.push(o.fresh[o.head++]!)
+  if (o.head > 100_000) (o.fresh = o.fresh.slice(o.head)), (o.head = 0)
+  return batch
+}
 const busy = apis.map(() => false)
 /** no request to validator v before this time (it asked us to wait) */
 const notBefore = apis.map(() => 0)
@@ -100,17 +123,16 @@ let stopped = false
 type Answer = { results?: Array<{ id?: string; error?: { code: string; retryAfterMs?: number } }>; error?: { code: string; retryAfterMs?: number } }
 
 async function post(v: number): Promise<void> {
-  if (stopped || busy[v] || outbox[v]!.length === 0 || performance.now() < notBefore[v]!) return
+  if (stopped || busy[v] || waiting(v) === 0 || performance.now() < notBefore[v]!) return
   busy[v] = true
-  const batch = outbox[v]!.splice(0, 1000)
+  const batch = takeBatch(v, 1000)
   const at = performance.now()
-  const ids = batch.map((tx) => txId(tx).toString())
   // latency counts from the first offer: a transaction offered again keeps its time
-  for (const id of ids) if (!sentAt.has(id)) sentAt.set(id, at)
-  let again: Uint8Array[] = []
+  for (const { id } of batch) if (!sentAt.has(id)) sentAt.set(id, at)
+  let again: Item[] = []
   let waitMs = 0
   try {
-    const res = await fetch(new URL('/v1/txs/batch', apis[v]), { method: 'POST', headers: { 'content-type': 'application/cbor' }, body: encode(batch), signal: AbortSignal.timeout(10_000) })
+    const res = await fetch(new URL('/v1/txs/batch', apis[v]), { method: 'POST', headers: { 'content-type': 'application/cbor' }, body: encode(batch.map((i) => i.tx)), signal: AbortSignal.timeout(10_000) })
     const body = (await res.json()) as Answer
     if (body.results === undefined) {
       // the whole batch was refused: "not now" (FULL, 503 + Retry-After) or a failure
@@ -121,7 +143,7 @@ async function post(v: number): Promise<void> {
       again = batch
     } else {
       body.results.forEach((r, i) => {
-        if (r.error === undefined) accepted.add(ids[i]!)
+        if (r.error === undefined) accepted.add(batch[i]!.id)
         else if (r.error.retryAfterMs !== undefined) {
           // not now: offered again, in order, ahead of what came later
           count(deferred, r.error.code)
@@ -138,7 +160,7 @@ async function post(v: number): Promise<void> {
     busy[v] = false
   }
   if (again.length > 0) {
-    outbox[v]!.unshift(...again)
+    outbox[v]!.retry = again.concat(outbox[v]!.retry)
     notBefore[v] = performance.now() + waitMs
     setTimeout(() => void post(v), waitMs)
   } else void post(v)
@@ -153,9 +175,9 @@ while (performance.now() < end) {
   const due = Math.floor(((performance.now() - t0) / 1000) * rate)
   for (; handed < due; handed++) {
     const s = turn++ % senders
-    const tx = queues[s]![next[s]!++]
-    if (tx === undefined) break
-    outbox[s % apis.length]!.push(tx)
+    const item = queues[s]![next[s]!++]
+    if (item === undefined) break
+    outbox[s % apis.length]!.fresh.push(item)
   }
   for (let v = 0; v < apis.length; v++) void post(v)
   await new Promise((r) => setTimeout(r, TICK_MS))
@@ -182,7 +204,7 @@ const report: LoadReport = {
   lost: pendingAccepted(),
   refused: Object.fromEntries(refused),
   deferred: Object.fromEntries(deferred),
-  unsent: outbox.reduce((n, o) => n + o.length, 0),
+  unsent: apis.reduce((n, _, v) => n + waiting(v), 0),
   failures,
 }
 process.stdout.write(JSON.stringify(report) + '\n')

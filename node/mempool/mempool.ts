@@ -412,8 +412,9 @@ export class TxMempool implements Mempool {
     let count = this.byKey.size + 1
     let bytes = this.totalBytes + size
     if (count <= this.maxCount && bytes <= this.maxBytes) return []
-    const full = (why: string) => new MempoolError('FULL', `mempool is full (${this.byKey.size} transactions, ${this.totalBytes} bytes; limits ${this.maxCount}, ${this.maxBytes}) ${why}`, { retryAfterMs: RETRY_AFTER_MS })
-    if (size > this.maxBytes) return full(`and the transaction alone is larger than the byte limit`)
+    const full = (why: string, retryable = true) => new MempoolError('FULL', `mempool is full (${this.byKey.size} transactions, ${this.totalBytes} bytes; limits ${this.maxCount}, ${this.maxBytes}) ${why}`, { retryAfterMs: retryable ? RETRY_AFTER_MS : undefined })
+    // never fits, so retrying cannot help
+    if (size > this.maxBytes) return full(`and the transaction alone is larger than the byte limit`, false)
     const taken = new Map<string, number>()
     const victims: Entry[] = []
     while (count > this.maxCount || bytes > this.maxBytes) {

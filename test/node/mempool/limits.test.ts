@@ -65,7 +65,7 @@ describe('TxMempool limits', () => {
     // everyone holds 1; a second from s1 would hold 2: nobody holds more, so FULL
     const r = fx.pool.add(fx.grant('s1', 1))
     expect(r.ok ? 'admitted' : r.error.code).toBe('FULL')
-    if (!r.ok) expect(r.error.message).toMatch(/mempool is full \(4 transactions/)
+    if (!r.ok) expect([r.error.message, r.error.retryAfterMs]).toEqual([expect.stringMatching(/mempool is full \(4 transactions/), RETRY_AFTER_MS])
     expect(fx.pool.size()).toBe(4)
     expect(fx.pool.stats().refused.FULL).toBe(1)
   })
@@ -146,6 +146,8 @@ describe('TxMempool limits', () => {
     const r = fx.pool.add(huge)
     expect(r.ok ? 'admitted' : r.error.code).toBe('FULL')
     if (!r.ok) expect(r.error.message).toMatch(/larger than the byte limit/)
+    // it can never fit, so it is not a "retry later" (a pool full of others' transactions is: see above)
+    expect(r.ok ? 'admitted' : r.error.retryAfterMs).toBeUndefined()
   })
 
   it('evicts nothing for a newcomer whose signature fails', () => {
