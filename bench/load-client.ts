@@ -41,6 +41,8 @@ export interface LoadReport {
   unsent: number
   /** requests that failed (network, timeout, non-JSON answer) */
   failures: number
+  /** view timeouts the validators counted over the whole run (warm-up and drain included), summed */
+  viewTimeouts: number
 }
 
 const { values } = parseArgs({ options: { dir: { type: 'string' }, senders: { type: 'string' }, rate: { type: 'string' }, warmup: { type: 'string', default: '5' }, seconds: { type: 'string', default: '15' }, drain: { type: 'string', default: '30' }, watch: { type: 'string', default: '0' } } })
@@ -189,6 +191,15 @@ const pendingAccepted = () => [...accepted].filter((id) => !committedIds.has(id)
 while (performance.now() < drainEnd && pendingAccepted() > 0) await new Promise((r) => setTimeout(r, 100))
 while (busy.some((b) => b)) await new Promise((r) => setTimeout(r, 20))
 stream.close()
+// how many views the validators gave up on (a view timeout wastes a block interval): the sum over all of them
+const timeouts = await Promise.all(apis.map(async (api) => {
+  try {
+    const text = await (await fetch(new URL('/metrics', api), { signal: AbortSignal.timeout(5_000) })).text()
+    return Number(/^fedledger_view_timeouts_total (\d+)/m.exec(text)?.[1] ?? NaN)
+  } catch {
+    return NaN
+  }
+}))
 
 latencies.sort((a, b) => a - b)
 const pct = (p: number) => (latencies.length === 0 ? null : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!)
@@ -205,6 +216,7 @@ const report: LoadReport = {
   refused: Object.fromEntries(refused),
   deferred: Object.fromEntries(deferred),
   unsent: apis.reduce((n, _, v) => n + waiting(v), 0),
+  viewTimeouts: timeouts.reduce((a, b) => a + b, 0),
   failures,
 }
 process.stdout.write(JSON.stringify(report) + '\n')

@@ -6,8 +6,9 @@
  *  - persist-safety is awaited (a synced level write) before anything after it
  *    leaves the node, so no vote or timeout is sent that a crash could forget;
  *  - broadcasts go out on the consensus gossip topic, sends on a direct protocol;
- *  - committed blocks are recorded (consensus store) and executed by the app, in
- *    height order, before the next input;
+ *  - committed blocks are recorded (consensus store) where the core emits them, and
+ *    executed by the app in height order once the other outputs of the same input
+ *    (its vote, its proposal) have left, before the next input (see `run`);
  *  - at an epoch's end the next validator set is read from the app (the ledger
  *    state after the last block) and the next epoch starts.
  * Message verification happens in Epochs.receive; its verdict becomes the gossip
@@ -196,7 +197,20 @@ export class ConsensusDriver {
     return next
   }
 
+  /**
+   * Carries out the core's outputs in order, with one exception: a committed block is
+   * recorded (consensus store) where the core emitted it, but executed by the app only
+   * after the other outputs of the same input (the vote or proposal it came with) have
+   * left, and before the next input. Under load, executing a block of hundreds of
+   * transactions ahead of the vote put two executions on every view's critical path and
+   * made views outlast their timeouts. Recording first keeps crash recovery as it was: a
+   * recorded block the ledger has not reached is executed at the next start. The core
+   * leaves blocks committed in this step out of the next proposal (`committedThisStep`),
+   * so the mempool need not have seen them executed. An epoch-end executes what is
+   * pending first (the next validator set is read from the executed state).
+   */
   private async run(outputs: EpochOutput[]): Promise<void> {
+    const toExecute: Block[][] = []
     for (const o of this.c.misbehave?.(outputs) ?? outputs) {
       switch (o.type) {
         case 'persist-safety':
@@ -214,13 +228,15 @@ export class ConsensusDriver {
           this.setTimer(o.epoch, o.view, o.at)
           break
         case 'commit':
-          await this.commit(o.blocks)
+          toExecute.push(await this.record(o.blocks))
           break
         case 'epoch-end':
+          for (const blocks of toExecute.splice(0)) await this.execute(blocks)
           await this.nextEpoch(o.epoch, o.block, o.proof)
           break
       }
     }
+    for (const blocks of toExecute) await this.execute(blocks)
     const r = this.c.epochs.replica
     if (r !== null) this.c.metrics?.setView(r.view)
   }
@@ -235,10 +251,17 @@ export class ConsensusDriver {
     this.timers.set(epoch, t)
   }
 
-  private async commit(blocks: Block[]): Promise<void> {
+  /** Records committed blocks the app has not executed yet; returns them, for `execute`. */
+  private async record(blocks: Block[]): Promise<Block[]> {
+    const fresh = blocks.filter((b) => b.height > this.c.app.height())
+    if (fresh.length > 0) await this.c.store.saveBlocks(fresh)
+    return fresh
+  }
+
+  /** Executes recorded committed blocks, in height order. */
+  private async execute(blocks: Block[]): Promise<void> {
     const fresh = blocks.filter((b) => b.height > this.c.app.height())
     if (fresh.length === 0) return
-    await this.c.store.saveBlocks(fresh)
     let txs = 0
     for (const b of fresh) txs += (await this.c.app.commit(b)).txs
     const last = fresh.at(-1)!
