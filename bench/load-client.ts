@@ -41,7 +41,7 @@ export interface LoadReport {
   unsent: number
   /** requests that failed (network, timeout, non-JSON answer) */
   failures: number
-  /** view timeouts the validators counted over the whole run (warm-up and drain included), summed */
+  /** timeout messages the validators broadcast over the whole run (warm-up and drain included), summed over them: one stalled view counts about n */
   viewTimeouts: number
 }
 
@@ -76,6 +76,8 @@ for (let s = 0; s < senders; s++) {
 const sentAt = new Map<string, number>()
 const accepted = new Set<string>()
 const committedIds = new Set<string>()
+/** accepted and not seen committed yet */
+const awaiting = new Set<string>()
 const latencies: number[] = []
 let committed = 0
 let blocks = 0
@@ -88,6 +90,7 @@ const stream = blockEvents(apis[Number(values.watch)]!, (b, at) => {
   }
   for (const id of b.txs) {
     committedIds.add(id)
+    awaiting.delete(id)
     const sent = sentAt.get(id)
     if (sent !== undefined && inWindow(sent)) latencies.push(at - sent)
   }
@@ -121,6 +124,8 @@ const busy = apis.map(() => false)
 const notBefore = apis.map(() => 0)
 let failures = 0
 let stopped = false
+/** the shortest wait before offering deferred transactions again */
+const MIN_RETRY_MS = 50
 
 type Answer = { results?: Array<{ id?: string; error?: { code: string; retryAfterMs?: number } }>; error?: { code: string; retryAfterMs?: number } }
 
@@ -141,11 +146,18 @@ async function post(v: number): Promise<void> {
       if (body.error?.retryAfterMs !== undefined) {
         count(deferred, body.error.code)
         waitMs = body.error.retryAfterMs
-      } else failures++
-      again = batch
+        again = batch
+      } else {
+        // refused whole and for good (a malformed request): a bug here, not load; counted, not offered again
+        failures++
+        count(refused, body.error?.code ?? `HTTP ${res.status}`)
+      }
     } else {
       body.results.forEach((r, i) => {
-        if (r.error === undefined) accepted.add(batch[i]!.id)
+        if (r.error === undefined) {
+          accepted.add(batch[i]!.id)
+          if (!committedIds.has(batch[i]!.id)) awaiting.add(batch[i]!.id)
+        }
         else if (r.error.retryAfterMs !== undefined) {
           // not now: offered again, in order, ahead of what came later
           count(deferred, r.error.code)
@@ -163,6 +175,7 @@ async function post(v: number): Promise<void> {
   }
   if (again.length > 0) {
     outbox[v]!.retry = again.concat(outbox[v]!.retry)
+    waitMs = Math.max(MIN_RETRY_MS, waitMs)
     notBefore[v] = performance.now() + waitMs
     setTimeout(() => void post(v), waitMs)
   } else void post(v)
@@ -186,10 +199,17 @@ while (performance.now() < end) {
 }
 // stop offering; wait for everything accepted to commit (or the drain to run out)
 stopped = true
-const drainEnd = performance.now() + drainMs
-const pendingAccepted = () => [...accepted].filter((id) => !committedIds.has(id)).length
-while (performance.now() < drainEnd && pendingAccepted() > 0) await new Promise((r) => setTimeout(r, 100))
+// requests still in flight may yet be accepted: their answers come first
 while (busy.some((b) => b)) await new Promise((r) => setTimeout(r, 20))
+const drainEnd = performance.now() + drainMs
+let streamEnded = false
+void stream.ended.then(() => (streamEnded = true))
+while (performance.now() < drainEnd && awaiting.size > 0 && !streamEnded) await new Promise((r) => setTimeout(r, 100))
+if (streamEnded) {
+  // the validator closed the block stream (e.g. this client fell behind it): commits went unseen, the counts are wrong
+  process.stderr.write('load client: the block event stream ended before the run did; no report\n')
+  process.exit(4)
+}
 stream.close()
 // how many views the validators gave up on (a view timeout wastes a block interval): the sum over all of them
 const timeouts = await Promise.all(apis.map(async (api) => {
@@ -212,7 +232,7 @@ const report: LoadReport = {
   p50: pct(0.5),
   p99: pct(0.99),
   accepted: accepted.size,
-  lost: pendingAccepted(),
+  lost: awaiting.size,
   refused: Object.fromEntries(refused),
   deferred: Object.fromEntries(deferred),
   unsent: apis.reduce((n, _, v) => n + waiting(v), 0),

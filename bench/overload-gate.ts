@@ -15,7 +15,7 @@ const RAMP_START = 250
 const RAMP_SATURATED = 0.8
 const RAMP_MAX = 16_000
 
-export const ROW_HEADER = 'offered tx/s | committed tx/s | blocks/s | p50 latency ms | p99 latency ms | accepted | lost | refused | deferred (retried) | unsent | view timeouts'
+export const ROW_HEADER = 'offered tx/s | committed tx/s | blocks/s | p50 latency ms | p99 latency ms | accepted | lost | refused | deferred (retried) | unsent | timeout msgs'
 
 const tally = (m: Record<string, number>) => Object.entries(m).map(([c, k]) => `${c} ${k}`).join(', ') || '0'
 const perSecond = (r: WorkloadBResult) => r.committed / r.seconds

@@ -63,6 +63,12 @@ export interface TxGossipOptions {
 export const MAX_GOSSIP_BATCH = 4_096
 /** Transactions of a received batch admitted before the event loop is given back. */
 export const ADMIT_CHUNK = 64
+/**
+ * Received batches being admitted at once, at most (gossipsub validates a peer's
+ * messages concurrently, and each holds its decoded transactions until done); a batch
+ * past it is ignored undecoded, and what it carried comes again with the next relay.
+ */
+export const MAX_ADMITTING_BATCHES = 16
 
 const JOIN_RELAY_DELAY_MS = 250
 
@@ -110,6 +116,8 @@ export class TxGossip {
   private joinTimer: ReturnType<typeof setTimeout> | undefined
   private unsubscribe: Array<() => void> = []
   private running = false
+  /** received batches being admitted now */
+  private admitting = 0
 
   constructor(components: TxGossipComponents, options: TxGossipOptions) {
     this.c = components
@@ -178,6 +186,16 @@ export class TxGossip {
   }
 
   private async receive(data: Uint8Array): Promise<ValidationResult> {
+    if (this.admitting >= MAX_ADMITTING_BATCHES) return 'ignore'
+    this.admitting++
+    try {
+      return await this.admitBatch(data)
+    } finally {
+      this.admitting--
+    }
+  }
+
+  private async admitBatch(data: Uint8Array): Promise<ValidationResult> {
     let txs: Uint8Array[]
     try {
       txs = decodeTxBatch(data, Number.POSITIVE_INFINITY) // the host already capped the message size

@@ -35,7 +35,12 @@ export async function submitBatch(d: RouteDeps, c: RouteContext): Promise<RouteR
     throw new ApiError(415, ApiErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send the batch as application/cbor: DAG-CBOR of an array of byte strings, each an encoded signed transaction')
   }
   const closed = d.submitRefusal()
-  if (closed !== undefined) throw submitFailure(closed)
+  if (closed !== undefined) {
+    // answered before the body is read: close the connection rather than read and discard an unchecked body
+    const err = submitFailure(closed)
+    err.headers['connection'] = 'close'
+    throw err
+  }
   const txs = parseBatch(await readBody(c.req, d.maxBatchBodyBytes))
   const results: BatchItemResult[] = []
   /** once the node is full, the rest of the batch gets the same answer: none of it is admitted after something before it was deferred */

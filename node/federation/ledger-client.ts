@@ -226,8 +226,10 @@ export class LedgerClient {
         const raw = await this.call('/v1/txs', { method: 'POST', headers: { 'content-type': 'application/json' }, body }, signal, false, 'SUBMIT')
         return this.parse(SubmitAnswer, raw, 'submit answer').id
       } catch (e) {
-        const wait = e instanceof FederationError && e.code === 'SUBMIT' ? e.retryAfterMs : undefined
-        if (wait === undefined || Date.now() + wait > deadline) throw e
+        const asked = e instanceof FederationError && e.code === 'SUBMIT' ? e.retryAfterMs : undefined
+        if (asked === undefined) throw e
+        const wait = Math.max(MIN_RETRY_MS, asked) // a validator answering 0 does not get a busy loop
+        if (Date.now() + wait > deadline) throw e
         await sleep(wait, signal)
       }
     }
@@ -299,6 +301,7 @@ export class LedgerClient {
 
 /** How long `submit` keeps offering a transaction the validators defer ("not now"). */
 export const SUBMIT_RETRY_MS = 30_000
+const MIN_RETRY_MS = 100
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

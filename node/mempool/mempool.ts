@@ -19,11 +19,12 @@
  *   gap this node never refused is held, as are peers' gaps: a client may send
  *   successive nonces through different validators, and gossip may reorder them.
  * - A client's transaction is refused FULL, before it is decoded, while the pool
- *   holds `maxHeldForClients` transactions, whoever sent them. Validators hold
- *   about the same transactions (gossip), so this bounds the network's backlog to
- *   what consensus can order soon: a node offered more than that sheds the excess
- *   at the door, the cheapest place, instead of verifying it (as every peer would
- *   too) and starving consensus of CPU.
+ *   holds `maxHeldForClients` transactions that could go into a block now, whoever
+ *   sent them (those behind a nonce gap do not count: they may never drain).
+ *   Validators hold about the same transactions (gossip), so this bounds the
+ *   network's backlog to what consensus can order soon: a node offered more than
+ *   that sheds the excess at the door, the cheapest place, instead of verifying it
+ *   (as every peer would too) and starving consensus of CPU.
  * - Every refusal that says "not now" (FULL, RATE_LIMITED, SENDER_LIMIT, NONCE_GAP)
  *   carries `retryAfterMs`; the API passes it on as Retry-After.
  * - When the pool is full (count or bytes), a newcomer may evict the highest-nonce
@@ -65,7 +66,8 @@ export interface TxMempoolOptions {
   maxCount?: number
   /**
    * A client's transaction is refused (FULL, retry later) while the pool holds this
-   * many transactions, its clients' and its peers' alike (default 4,096): a node
+   * many transactions ready for a block, its clients' and its peers' alike (default
+   * 4,096; transactions behind a nonce gap do not count): a node
    * offered more than the network can order sheds the excess at the door, before
    * decoding or verifying it, and keeps its CPU for consensus and for what it
    * already holds. Transactions from peers (which another validator took at its
@@ -89,6 +91,8 @@ export const RECENTLY_COMMITTED = 20_000
 /** Refused nonces remembered per sender (the lowest ones: only the lowest matters), and senders with such a record. */
 const MAX_REFUSED_PER_SENDER = 16
 const MAX_SENDERS_WITH_REFUSALS = 10_000
+/** Refused nonces are remembered up to this many nonce windows (maxNonceGap) ahead of the sender's next nonce. */
+const REMEMBERED_AHEAD = 4
 
 export const MEMPOOL_DEFAULTS = { maxCount: 50_000, maxHeldForClients: 4_096, maxBytes: 64 * 1024 * 1024, maxPerSender: 256, maxNonceGap: 64, rateLimit: { burst: 128, perSecond: 32 } } as const
 
@@ -131,6 +135,8 @@ interface SenderQueue {
   publicKey: Uint8Array
   /** seq of its latest admission (tie-break among eviction victims) */
   lastSeq: number
+  /** how many of its held transactions form a contiguous run from `next` (could go into a block now) */
+  run: number
 }
 
 export class TxMempool implements Mempool {
@@ -153,6 +159,8 @@ export class TxMempool implements Mempool {
   /** per sender: nonces refused to a client here, at or above its next nonce and not held since, lowest first */
   private readonly refusedNonces = new Map<string, number[]>()
   private totalBytes = 0
+  /** the sum of every sender's `run`: the transactions that could go into a block now */
+  private readyTotal = 0
   private seq = 0
   private readonly admitted: Record<TxOrigin, number> = { local: 0, peer: 0 }
   private readonly refused = Object.fromEntries(MEMPOOL_ERROR_CODES.map((c) => [c, 0])) as Record<MempoolErrorCode, number>
@@ -261,10 +269,16 @@ export class TxMempool implements Mempool {
     return this.byKey.get(commandKey(bytes))?.decoded
   }
 
-  /** The refusal (FULL) any client's transaction gets now, before it is looked at, or undefined while clients' transactions are taken. */
+  /**
+   * The refusal (FULL) any client's transaction gets now, before it is looked at, or
+   * undefined while clients' transactions are taken. It counts the transactions that
+   * could go into a block now: ones stuck behind a nonce gap never drain, and counting
+   * them would let a few senders who skip a nonce shut every client out for good (and
+   * keep out the very transactions that fill such gaps).
+   */
   clientRefusal(): MempoolError | undefined {
-    if (this.byKey.size < this.maxHeldForClients) return undefined
-    return new MempoolError('FULL', `the mempool holds ${this.byKey.size} transactions, as many as it takes from clients; retry later`, { retryAfterMs: RETRY_AFTER_MS })
+    if (this.readyTotal < this.maxHeldForClients) return undefined
+    return new MempoolError('FULL', `the mempool holds ${this.readyTotal} transactions ready for a block, as many as it takes from clients; retry later`, { retryAfterMs: RETRY_AFTER_MS })
   }
 
   /** How many transactions `sender` has pending. */
@@ -304,15 +318,14 @@ export class TxMempool implements Mempool {
       }
       q.next = state.nonce(sender)
       for (const [nonce, e] of q.byNonce) if (nonce < q.next) this.remove(e, 'stale')
+      if (this.senders.get(sender) === q) this.recount(q)
     }
     this.buckets?.prune()
   }
 
-  /** Transactions that could go into a block now: each sender's contiguous run from its next nonce. */
+  /** Transactions that could go into a block now: each sender's contiguous run from its next nonce (kept as a running count). */
   ready(): number {
-    let ready = 0
-    for (const q of this.senders.values()) ready += contiguousFrom(q)
-    return ready
+    return this.readyTotal
   }
 
   stats(): MempoolStats {
@@ -364,11 +377,12 @@ export class TxMempool implements Mempool {
     const entry: Entry = { id: a.decoded.id.toString(), decoded: a.decoded, key: key ?? commandKey(bytes), bytes, sender: tx.sender, nonce: tx.nonce, origin, seq: this.seq++ }
     let queue = this.senders.get(tx.sender)
     if (queue === undefined) {
-      queue = { byNonce: new Map(), next: a.next, publicKey: a.sender.publicKey, lastSeq: entry.seq }
+      queue = { byNonce: new Map(), next: a.next, publicKey: a.sender.publicKey, lastSeq: entry.seq, run: 0 }
       this.senders.set(tx.sender, queue)
     }
     queue.byNonce.set(entry.nonce, entry)
     queue.lastSeq = entry.seq
+    if (entry.nonce === queue.next + queue.run) this.recount(queue)
     this.forgetRefused(tx.sender, tx.nonce)
     this.byKey.set(entry.key, entry)
     this.byId.set(entry.id, entry)
@@ -388,6 +402,8 @@ export class TxMempool implements Mempool {
   }
 
   private rememberRefused(sender: string, nonce: number): void {
+    // far beyond the window a nonce holds nothing back that the window would admit soon (and anyone can name one)
+    if (nonce > this.state.nonce(sender) + REMEMBERED_AHEAD * Math.max(1, this.maxNonceGap)) return
     let refused = this.refusedNonces.get(sender)
     if (refused === undefined) {
       if (this.refusedNonces.size >= MAX_SENDERS_WITH_REFUSALS) this.refusedNonces.delete(this.refusedNonces.keys().next().value!)
@@ -442,7 +458,18 @@ export class TxMempool implements Mempool {
     const q = this.senders.get(e.sender)
     if (q === undefined) return
     q.byNonce.delete(e.nonce)
-    if (q.byNonce.size === 0) this.senders.delete(e.sender)
+    if (q.byNonce.size === 0) {
+      this.readyTotal -= q.run
+      this.senders.delete(e.sender)
+    } else if (e.nonce < q.next + q.run) this.recount(q)
+  }
+
+  /** Sets `q.run` to its contiguous run from its next nonce, keeping `readyTotal` in step. */
+  private recount(q: SenderQueue): void {
+    let run = 0
+    while (q.byNonce.has(q.next + run)) run++
+    this.readyTotal += run - q.run
+    q.run = run
   }
 }
 
@@ -452,13 +479,6 @@ function runFrom(q: SenderQueue, from: number, exclude: ReadonlySet<string>): En
     const e = q.byNonce.get(n)
     if (e === undefined || !exclude.has(e.key)) return e
   }
-}
-
-/** How many of `q`'s transactions form a contiguous run from its next nonce. */
-function contiguousFrom(q: SenderQueue): number {
-  let n = 0
-  while (q.byNonce.has(q.next + n)) n++
-  return n
 }
 
 function positive(name: string, v: number, min = 1): number {

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { encode } from '../../ledger/index.ts'
 import type { SubmitResult } from '../../node/app.ts'
 import type { P2PHost } from '../../node/p2p/index.ts'
-import { ADMIT_CHUNK, decodeTxBatch, MAX_GOSSIP_BATCH, TxGossip, txTopic } from '../../node/tx-gossip.ts'
+import { ADMIT_CHUNK, decodeTxBatch, MAX_ADMITTING_BATCHES, MAX_GOSSIP_BATCH, TxGossip, txTopic } from '../../node/tx-gossip.ts'
 import { bytes, connected, Hosts, recordingLogger, sleep, text, waitFor } from './p2p/helpers.ts'
 
 const CHAIN = 'gossip-test'
@@ -135,5 +135,22 @@ describe('decodeTxBatch', () => {
     expect(await validate!('peer', encode(txs))).toBe('accept')
     expect(app.held.length).toBe(txs.length)
     expect(ranAfter.filter((n) => n < txs.length)).toEqual([ADMIT_CHUNK, 2 * ADMIT_CHUNK])
+  })
+
+  it('admits at most MAX_ADMITTING_BATCHES received batches at once and ignores one past that, undecoded', async () => {
+    let validate: ((from: string, data: Uint8Array) => Promise<string>) | undefined
+    const host = { subscribe: (_t: string, v: typeof validate) => ((validate = v), () => {}), onTopicPeer: () => () => {}, publish: async () => 0 } as unknown as P2PHost
+    const app = new ListApp()
+    const gossip = new TxGossip({ host, app, logger: recordingLogger(), onAdmitted: () => {} }, { chainId: CHAIN })
+    gossip.start()
+    gossips.push(gossip)
+    // batches larger than a chunk: each yields mid-way, so all of them are being admitted at once
+    const batches = Array.from({ length: MAX_ADMITTING_BATCHES + 1 }, (_, b) => encode(Array.from({ length: 2 * ADMIT_CHUNK }, (_, i) => bytes(`b${b}-tx${i}`))))
+    const verdicts = await Promise.all(batches.map((data) => validate!('peer', data)))
+    expect(verdicts.slice(0, MAX_ADMITTING_BATCHES).every((v) => v === 'accept')).toBe(true)
+    expect(verdicts.at(-1)).toBe('ignore')
+    expect(app.submits.some((t) => t.startsWith(`b${MAX_ADMITTING_BATCHES}-`))).toBe(false)
+    // once they are done, the next one is taken
+    expect(await validate!('peer', batches.at(-1)!)).toBe('accept')
   })
 })

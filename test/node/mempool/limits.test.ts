@@ -98,6 +98,24 @@ describe('TxMempool limits', () => {
     fx.admit(fx.grant('s3', 0), 'local')
   })
 
+  it('counts at the door only what could go into a block: transactions stuck behind a nonce gap never shut clients out', () => {
+    const fx = new Fixture({ maxHeldForClients: 3, maxCount: 10 })
+    // s0 skipped nonce 0: its 1..4 are held (a peer relayed them) but can never be ordered until 0 comes
+    for (let n = 1; n <= 4; n++) fx.admit(fx.grant('s0', n), 'peer')
+    expect([fx.pool.size(), fx.pool.ready()]).toEqual([4, 0])
+    expect(fx.pool.clientRefusal()).toBeUndefined()
+    fx.admit(fx.grant('s1', 0), 'local')
+    fx.admit(fx.grant('s1', 1), 'local')
+    // the client transaction that fills the gap gets in, and with it s0's whole run is ready
+    fx.admit(fx.grant('s0', 0), 'local')
+    expect(fx.pool.ready()).toBe(7)
+    expect(fx.pool.add(fx.grant('s2', 0), { from: 'local' }).ok).toBe(false)
+    // what commits leaves the count; a gap reopened by an eviction or a commit elsewhere is taken out of it
+    fx.commit([fx.grant('s0', 0), fx.grant('s0', 1), fx.grant('s0', 2)])
+    expect([fx.pool.size(), fx.pool.ready()]).toEqual([4, 4])
+    expect(fx.pool.stats()).toMatchObject({ ready: 4, waiting: 0 })
+  })
+
   it('does not evict from a sender that would then hold no more than the newcomer (no back-and-forth)', () => {
     const fx = new Fixture({ maxCount: 3 })
     const s0 = [0, 1].map((n) => fx.grant('s0', n))
