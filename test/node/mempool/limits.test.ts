@@ -70,7 +70,7 @@ describe('TxMempool limits', () => {
     expect(fx.pool.stats().refused.FULL).toBe(1)
   })
 
-  it('FULL (retry later) for clients once maxHeldForClients transactions are held, whoever sent them, before any decoding; peers’ transactions still enter', () => {
+  it('FULL (retry later) for clients once maxHeldForClients transactions ready for a block are held, whoever sent them, before any decoding; peers’ transactions still enter', () => {
     const fx = new Fixture({ maxHeldForClients: 3, maxCount: 10 })
     const mine = [fx.grant('s0', 0), fx.grant('s0', 1)]
     for (const t of mine) fx.admit(t, 'local')
@@ -78,7 +78,7 @@ describe('TxMempool limits', () => {
     // three held, two of them from clients: peers' transactions count too (every validator holds about the same set)
     const r = fx.pool.add(fx.grant('s2', 0), { from: 'local' })
     expect(r.ok ? 'admitted' : [r.error.code, r.error.retryAfterMs]).toEqual(['FULL', RETRY_AFTER_MS])
-    if (!r.ok) expect(r.error.message).toMatch(/holds 3 transactions, as many as it takes from clients; retry later/)
+    if (!r.ok) expect(r.error.message).toMatch(/holds 3 transactions ready for a block, as many as it takes from clients; retry later/)
     expect(fx.pool.clientRefusal()?.code).toBe('FULL')
     // refused at the door: not even malformed bytes are looked at …
     const junk = fx.pool.add(new Uint8Array([0xff]), { from: 'local' })
