@@ -19,7 +19,7 @@ import {
 } from '../ledger/index.ts'
 import type { BlockFeed, CommittedBlock, SnapshotSource } from './api/index.ts'
 import { attestationVerifiers } from '../enclave/index.ts'
-import { isPeerFault, mempoolStateFrom, RETRY_AFTER_MS, TxMempool } from './mempool/index.ts'
+import { isPeerFault, mempoolStateFrom, RETRY_AFTER_MS, TxMempool, type MempoolError } from './mempool/index.ts'
 
 /**
  * What became of a submitted command; `peerFault`: a peer that sent it sent invalid
@@ -164,7 +164,7 @@ export class LedgerApp implements App, BlockFeed, SnapshotSource {
 
   submit(bytes: Uint8Array, from: 'local' | 'peer'): SubmitResult {
     const r = this.pool.add(bytes, { from })
-    return r.ok ? r : { ok: false, code: r.error.code, message: r.error.message, peerFault: isPeerFault(r.error), retryAfterMs: r.error.retryAfterMs }
+    return r.ok ? r : refusal(r.error)
   }
 
   mempoolSize(): number {
@@ -174,7 +174,7 @@ export class LedgerApp implements App, BlockFeed, SnapshotSource {
   /** The refusal any client's transaction would get now (the pool is full for clients), if any. */
   clientRefusal(): SubmitResult | undefined {
     const e = this.pool.clientRefusal()
-    return e === undefined ? undefined : { ok: false, code: e.code, message: e.message, peerFault: false, retryAfterMs: e.retryAfterMs }
+    return e === undefined ? undefined : refusal(e)
   }
 
   private retain(state: LedgerState): void {
@@ -188,6 +188,11 @@ export class LedgerApp implements App, BlockFeed, SnapshotSource {
   toRelay(maxCount: number, maxBytes: number): Uint8Array[] {
     return this.pool.oldest(maxCount, maxBytes)
   }
+}
+
+/** A mempool refusal as the app reports it. */
+function refusal(e: MempoolError): Extract<SubmitResult, { ok: false }> {
+  return { ok: false, code: e.code, message: e.message, peerFault: isPeerFault(e), retryAfterMs: e.retryAfterMs }
 }
 
 /**

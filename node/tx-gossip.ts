@@ -23,6 +23,7 @@
  */
 import { decode, encode, LedgerError } from '../ledger/index.ts'
 import type { SubmitResult } from './app.ts'
+import { ADMIT_CHUNK, nextTurn } from './mempool/index.ts'
 import type { P2PHost, ValidationResult } from './p2p/index.ts'
 
 export interface TxGossipLogger {
@@ -61,8 +62,7 @@ export interface TxGossipOptions {
 
 /** A received batch may not hold more transactions than this, whatever the sender's options. */
 export const MAX_GOSSIP_BATCH = 4_096
-/** Transactions of a received batch admitted before the event loop is given back. */
-export const ADMIT_CHUNK = 64
+export { ADMIT_CHUNK }
 /**
  * Received batches being admitted at once, at most (gossipsub validates a peer's
  * messages concurrently, and each holds its decoded transactions until done); a batch
@@ -207,7 +207,7 @@ export class TxGossip {
     let fault: string | undefined
     for (const [i, tx] of txs.entries()) {
       if (i > 0 && i % ADMIT_CHUNK === 0) {
-        await new Promise<void>((resolve) => setImmediate(resolve))
+        await nextTurn()
         if (!this.running) break
       }
       const r = this.c.app.submit(tx, 'peer')

@@ -17,14 +17,13 @@
  *   meanwhile are handled within about a chunk's admission time, not a batch's.
  */
 import { decode } from '../../ledger/index.ts'
+import { ADMIT_CHUNK, nextTurn } from '../mempool/index.ts'
 import { ApiError, ApiErrorCode, badRequest, errorBody, submitFailure } from './errors.ts'
 import { mediaType, readBody } from './http.ts'
 import type { RouteContext, RouteDeps, RouteResult } from './routes.ts'
 
 /** At most this many transactions per batch. */
 export const MAX_BATCH_TXS = 1000
-/** How many transactions are admitted before the event loop is given back (each costs a decode and a signature check). */
-export const ADMIT_CHUNK = 64
 /** The default body cap of a batch (a single submission's cap is DEFAULT_MAX_BODY_BYTES). */
 export const DEFAULT_MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024
 
@@ -50,7 +49,7 @@ export async function submitBatch(d: RouteDeps, c: RouteContext): Promise<RouteR
       results.push(errorBody(full))
       continue
     }
-    if (results.length > 0 && results.length % ADMIT_CHUNK === 0) await new Promise<void>((resolve) => setImmediate(resolve))
+    if (results.length > 0 && results.length % ADMIT_CHUNK === 0) await nextTurn()
     if (c.signal.aborted) throw new ApiError(400, ApiErrorCode.BAD_REQUEST, `the client went away after ${results.length} of ${txs.length} transactions were submitted`)
     try {
       const { id } = await d.submit(tx, c.signal)

@@ -95,7 +95,8 @@ export function submitFailure(e: unknown): ApiError {
 
 /** The JSON body of an error: `{ "error": { "code", "message" } }`, plus `retryAfterMs` for a "not now" refusal. */
 export function errorBody(err: ApiError): { error: { code: string; message: string; retryAfterMs?: number } } {
-  return { error: err.retryAfterMs === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, retryAfterMs: err.retryAfterMs } }
+  const { code, message, retryAfterMs } = err
+  return { error: retryAfterMs === undefined ? { code, message } : { code, message, retryAfterMs } }
 }
 
 /** Maps anything a query handler threw. Bad arguments the ledger caught become 400; the rest is internal. */

@@ -18,7 +18,8 @@
  * snapshot. openapi.json in this folder documents every route.
  */
 export { ApiServer, DEFAULT_MAX_BODY_BYTES, type ApiLogger, type ApiServerComponents, type ApiServerOptions } from './server.ts'
-export { ADMIT_CHUNK, DEFAULT_MAX_BATCH_BODY_BYTES, MAX_BATCH_TXS, type BatchItemResult } from './batch.ts'
+export { DEFAULT_MAX_BATCH_BODY_BYTES, MAX_BATCH_TXS, type BatchItemResult } from './batch.ts'
+export { ADMIT_CHUNK } from '../mempool/index.ts'
 export { DEFAULT_EVENT_KEEP_ALIVE_MS, DEFAULT_EVENT_MAX_BUFFERED_BYTES, DEFAULT_MAX_EVENT_STREAMS, type BlockFeed, type CommittedBlock } from './events.ts'
 export { LedgerQueries, MAX_PROOF_KEY_LENGTH, DEFAULT_COMMIT_PAGE, type LedgerQueriesComponents } from './queries.ts'
 export { encodeSnapshot, SNAPSHOT_CONTENT_TYPE, type SnapshotBody, type SnapshotSource } from './snapshots.ts'

@@ -24,8 +24,8 @@ export const MempoolErrorCode = {
   STALE_NONCE: 'STALE_NONCE',
   /**
    * the nonce is more than `maxNonceGap` ahead of the sender's next nonce, or (a
-   * client's transaction) the nonce before it is neither committed nor held here:
-   * retry once the earlier nonces are in
+   * client's transaction) an earlier nonce of the sender was refused here and is not
+   * held: retry once the earlier nonces are in
    */
   NONCE_GAP: 'NONCE_GAP',
   /** the mempool is at its count or byte limit and no transaction may be evicted for this one */
@@ -66,6 +66,14 @@ export class MempoolError extends Error {
 
 /** How long a client is asked to wait before offering a transaction refused "not now" (a block interval or so). */
 export const RETRY_AFTER_MS = 500
+
+/** How many transactions of a batch (from a client or from gossip) are admitted before the event loop is given back (each costs a decode and a signature check). */
+export const ADMIT_CHUNK = 64
+
+/** Resolves on the next turn of the event loop, after the I/O and timers that are waiting (admission yields with it between chunks). */
+export function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve))
+}
 
 export function isMempoolError(e: unknown): e is MempoolError {
   return e instanceof MempoolError

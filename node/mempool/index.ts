@@ -14,6 +14,6 @@
  * network, the API and prom-client (through `stats()`).
  */
 export { TxMempool, MEMPOOL_DEFAULTS, type TxMempoolComponents, type TxMempoolOptions, type AddResult, type PendingTx, type MempoolStats, type TxOrigin, type RemovalReason } from './mempool.ts'
-export { MempoolError, MempoolErrorCode, MEMPOOL_ERROR_CODES, RETRY_AFTER_MS, isMempoolError, isPeerFault } from './errors.ts'
+export { MempoolError, MempoolErrorCode, MEMPOOL_ERROR_CODES, RETRY_AFTER_MS, ADMIT_CHUNK, nextTurn, isMempoolError, isPeerFault } from './errors.ts'
 export { mempoolStateFrom, type MempoolState, type MempoolSender } from './state.ts'
 export { TokenBuckets, type RateLimitOptions } from './rate-limit.ts'
