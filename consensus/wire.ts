@@ -11,6 +11,7 @@
  * is a `WireError`, never another exception. Signatures, certificates and epochs
  * are not judged here: that is the verifier's job (verify.ts).
  */
+import { CodedError } from '../primitives/index.ts'
 import { bytesEqual, decode, encode, isLedgerError } from '../ledger/index.ts'
 import type {
   AggregateSignature,
@@ -30,14 +31,7 @@ import type {
 export type WireErrorCode = 'oversized' | 'malformed'
 
 /** Bytes that are not exactly one well-formed consensus message within the limits. */
-export class WireError extends Error {
-  readonly code: WireErrorCode
-  constructor(code: WireErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'WireError'
-    this.code = code
-  }
-}
+export class WireError extends CodedError<WireErrorCode> {}
 
 export interface WireLimits {
   /** encoded message size */

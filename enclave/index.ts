@@ -38,4 +38,3 @@ export { productionPolicy, testnetPolicy, verifyAttested, type AttestationPolicy
 export * from './service/index.ts'
 export { DCAP_FORMAT, DCAP_INTEL_ROOT_SHA256, DCAP_MAX_EVIDENCE_BYTES, DCAP_MAX_QUOTE_BYTES, DCAP_ACCEPTABLE_TCB_STATUSES, DcapAttestationVerifier, encodeDcapEvidence, verifyDcapQuote, dcapReportData, checkDcapReportData, dcapVerifiedEvidence, type DcapCollateral, type DcapEvidenceInput, type DcapVerifierOptions, type DcapQuoteFacts, type DcapAcceptableTcbStatus } from './attestation/dcap.ts'
 export { attestationVerifiers, type AttestationVerifierOptions } from './attestation/verifiers.ts'
-export { CodedError } from './coded-error.ts'

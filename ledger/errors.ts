@@ -3,6 +3,7 @@
  * `LedgerError` with a stable `code` (used in receipts and on the CLI) and a
  * message meant for a person; broken internal invariants are plain `Error`s.
  */
+import { CodedError } from '../primitives/index.ts'
 
 export const LedgerErrorCode = {
   // encoding / envelope
@@ -42,18 +43,13 @@ export const LedgerErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   CID_MISMATCH: 'CID_MISMATCH',
   BAD_ARGUMENT: 'BAD_ARGUMENT',
+  /** the store's folder cannot be opened (missing permissions, not a folder, locked by another process) */
+  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
 } as const
 
 export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorCode]
 
-export class LedgerError extends Error {
-  readonly code: LedgerErrorCode
-  constructor(code: LedgerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'LedgerError'
-    this.code = code
-  }
-}
+export class LedgerError extends CodedError<LedgerErrorCode> {}
 
 export function isLedgerError(e: unknown): e is LedgerError {
   return e instanceof LedgerError

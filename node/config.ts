@@ -9,6 +9,7 @@
  *   <home>/db/                  level database (blocks, receipts, state, consensus records)
  *   <home>/node.pid, node.log   written by the testnet runner
  */
+import { CodedError } from '../primitives/index.ts'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import * as dagJson from '@ipld/dag-json'
@@ -73,12 +74,18 @@ export interface ValidatorKey {
   secretKey: Uint8Array
 }
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG'
+/** A node home's file is missing, unreadable or invalid (or would be overwritten). */
+export class ConfigError extends CodedError<'CONFIG'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIG', message, options)
+  }
 }
 
+/** What to do when a home's file cannot be read at all. */
+const notAHome = (home: string) => `is ${home} a validator home? \`fedledger init --home ${home}\` creates one, \`fedledger testnet up\` a whole testnet`
+
 export async function readNodeConfig(home: string): Promise<NodeConfig> {
-  return parseFile(join(home, HOME_FILES.config), (raw) => NodeConfigSchema.parse(JSON.parse(raw)))
+  return parseFile(join(home, HOME_FILES.config), (raw) => NodeConfigSchema.parse(JSON.parse(raw)), notAHome(home))
 }
 
 export async function writeNodeConfig(home: string, config: NodeConfigInput): Promise<void> {
@@ -89,7 +96,7 @@ export async function readKey(home: string): Promise<ValidatorKey> {
   return parseFile(join(home, HOME_FILES.key), (raw) => {
     const k = KeyFileSchema.parse(JSON.parse(raw))
     return { id: k.id, publicKey: fromHex(k.publicKey), secretKey: fromHex(k.secretKey) }
-  })
+  }, notAHome(home))
 }
 
 export async function writeKey(home: string, key: ValidatorKey): Promise<void> {
@@ -98,7 +105,7 @@ export async function writeKey(home: string, key: ValidatorKey): Promise<void> {
 }
 
 export async function readGenesis(home: string): Promise<Genesis> {
-  return parseFile(join(home, HOME_FILES.genesis), (raw) => GenesisSchema.parse(dagJson.decode(new TextEncoder().encode(raw))))
+  return parseFile(join(home, HOME_FILES.genesis), (raw) => GenesisSchema.parse(dagJson.decode(new TextEncoder().encode(raw))), notAHome(home))
 }
 
 export function genesisToJson(genesis: Genesis): string {
@@ -109,12 +116,13 @@ export async function writeGenesis(home: string, genesis: Genesis): Promise<void
   await writeFileIn(join(home, HOME_FILES.genesis), genesisToJson(genesis))
 }
 
-async function parseFile<T>(path: string, parse: (raw: string) => T): Promise<T> {
+/** Reads and parses one file; `hint` says what to do when it cannot be read at all. */
+async function parseFile<T>(path: string, parse: (raw: string) => T, hint?: string): Promise<T> {
   let raw: string
   try {
     raw = await readFile(path, 'utf8')
   } catch (e) {
-    throw new ConfigError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+    throw new ConfigError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${hint === undefined ? '' : `; ${hint}`}`, { cause: e })
   }
   try {
     return parse(raw)

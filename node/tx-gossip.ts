@@ -21,6 +21,7 @@
  *   holds a transaction whose fault is the sender's (bad signature, malformed),
  *   is rejected; one with nothing new is ignored; otherwise accepted.
  */
+import { CodedError } from '../primitives/index.ts'
 import { decode, encode, LedgerError } from '../ledger/index.ts'
 import type { SubmitResult } from './app.ts'
 import { ADMIT_CHUNK, nextTurn } from './mempool/index.ts'
@@ -76,11 +77,9 @@ export function txTopic(chainId: string): string {
   return `/fedledger/${chainId}/tx-batch/1`
 }
 
-export class TxGossipError extends Error {
-  readonly code = 'MALFORMED_BATCH'
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.name = 'TxGossipError'
+export class TxGossipError extends CodedError<'MALFORMED_BATCH'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MALFORMED_BATCH', message, options)
   }
 }
 

@@ -2,10 +2,10 @@
  * Typed, coded errors of the participant module. Bad input (a malformed IDX or
  * CSV file, a ragged dataset, an update of the wrong length, parameters out of
  * range) becomes a `ParticipantError` with a stable `code` and a message for a
- * person; broken internal invariants stay plain `Error`s. Same shape as the
- * enclave's CodedError (code, message, name = class name, optional cause).
+ * person; broken internal invariants stay plain `Error`s. It extends the one
+ * error base, CodedError (primitives/), like every typed error of the project.
  */
-import { CodedError } from '../enclave/index.ts'
+import { CodedError } from '../primitives/index.ts'
 
 export const ParticipantErrorCode = {
   /** an option or argument missing, of the wrong kind or out of range */

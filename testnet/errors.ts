@@ -3,6 +3,7 @@
  * runner and the scenario runner throw on bad input or a failed run is a
  * `TestnetError` with a stable `code`.
  */
+import { CodedError } from '../primitives/index.ts'
 
 export const TestnetErrorCode = {
   /** a bad argument: validator count, index, port, manifest field */
@@ -43,14 +44,11 @@ export interface NotReadyValidator {
   logTail: string
 }
 
-export class TestnetError extends Error {
-  readonly code: TestnetErrorCode
+export class TestnetError extends CodedError<TestnetErrorCode> {
   /** for NOT_READY: the validators that did not come up */
   readonly notReady: NotReadyValidator[]
   constructor(code: TestnetErrorCode, message: string, options?: { cause?: unknown; notReady?: NotReadyValidator[] }) {
-    super(message, options)
-    this.name = 'TestnetError'
-    this.code = code
+    super(code, message, options)
     this.notReady = options?.notReady ?? []
   }
 }

@@ -4,7 +4,7 @@
  * out of range, an aggregate that overflows float64) becomes an
  * `AggregationError` with a stable `code`; nothing untyped is thrown for bad input.
  */
-import { CodedError } from '../coded-error.ts'
+import { CodedError } from '../../primitives/index.ts'
 
 export const AggregationErrorCode = {
   /** no updates, or updates with zero coordinates */

@@ -11,11 +11,11 @@
  * checked against the bytes left before anything is allocated. Failures throw
  * `CborError`; callers turn it into their own typed error.
  */
+import { CodedError } from '../../primitives/index.ts'
 
-export class CborError extends Error {
+export class CborError extends CodedError<'MALFORMED_CBOR'> {
   constructor(message: string) {
-    super(message)
-    this.name = 'CborError'
+    super('MALFORMED_CBOR', message)
   }
 }
 

@@ -4,7 +4,7 @@
  * verifier rejected, a debug enclave, a revoked platform, a stale or rolled-back
  * revocation list, ...) is an `AttestationError` with one of these stable codes.
  */
-import { CodedError } from '../coded-error.ts'
+import { CodedError } from '../../primitives/index.ts'
 
 export const AttestationErrorCode = {
   /** the evidence format is not among the policy's formats */

@@ -4,7 +4,7 @@
  * int64 range) becomes a `NoiseError` with a stable `code`; nothing untyped is
  * thrown for bad input.
  */
-import { CodedError } from '../coded-error.ts'
+import { CodedError } from '../../primitives/index.ts'
 
 export const NoiseErrorCode = {
   /** a parameter (variance, scale, clip norm, noise multiplier, range bound) is missing, of the wrong kind or out of range */

@@ -4,7 +4,7 @@
  * caller's own input is malformed (ids, parameters, commits out of ledger order,
  * a committed member without a key) or the aggregate cannot be represented.
  */
-import { CodedError } from '../coded-error.ts'
+import { CodedError } from '../../primitives/index.ts'
 
 export const RoundErrorCode = {
   /** the caller's input is malformed or inconsistent */

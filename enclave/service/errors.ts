@@ -3,7 +3,7 @@
  * response boundary as `{ code, message }` and are rebuilt as the same class on
  * the client side, so both twins (in-process and out-of-process) fail alike.
  */
-import { CodedError } from '../coded-error.ts'
+import { CodedError } from '../../primitives/index.ts'
 
 export const EnclaveServiceErrorCode = {
   /** the request is malformed or inconsistent (schema, ids, lengths, parameters) */

@@ -5,7 +5,7 @@
  * the local caller (a round key of the wrong length, an invalid id, a clip bound
  * that is not a positive number) throws an `UpdateError` with code BAD_ARGUMENT.
  */
-import { CodedError } from '../coded-error.ts'
+import { CodedError } from '../../primitives/index.ts'
 
 /** Why an update is excluded from a round. Never change the meaning of an existing code. */
 export const UpdateRejectionCode = {

@@ -6,6 +6,7 @@
  * they start.
  */
 import { Level } from 'level'
+import { LedgerError } from '../errors.ts'
 import type { BatchOp, KeyValueStore, RangeOptions } from './kv.ts'
 
 export class LevelKeyValueStore implements KeyValueStore {
@@ -18,8 +19,13 @@ export class LevelKeyValueStore implements KeyValueStore {
     this.db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   }
 
+  /** Throws LedgerError STORE_UNAVAILABLE when the folder cannot be opened as a store (its cause says why). */
   async open(): Promise<void> {
-    await this.db.open()
+    try {
+      await this.db.open()
+    } catch (e) {
+      throw new LedgerError('STORE_UNAVAILABLE', `cannot open the store at ${this.path}: ${storeFailure(e)}; pass a writable folder that no other fedledger process is using`, { cause: e })
+    }
   }
   async close(): Promise<void> {
     await this.db.close()
@@ -51,4 +57,19 @@ export class LevelKeyValueStore implements KeyValueStore {
     if (range.limit !== undefined) opts.limit = range.limit
     for await (const [k, v] of this.db.iterator(opts)) yield [k, v]
   }
+}
+
+/**
+ * Level wraps the reason in a generic "not open" error: a store held open by another
+ * process (or another handle in this one) is LEVEL_LOCKED; otherwise report the
+ * innermost message (ENOTDIR, EACCES, …).
+ */
+function storeFailure(e: unknown): string {
+  let inner = e
+  for (;;) {
+    if ((inner as { code?: unknown }).code === 'LEVEL_LOCKED') return 'it is locked by another process'
+    if (!(inner instanceof Error && inner.cause instanceof Error)) break
+    inner = inner.cause
+  }
+  return inner instanceof Error ? inner.message : String(inner)
 }

@@ -6,6 +6,7 @@
  * 500 whose message never reaches the client. `errorBody` is the one JSON shape
  * of an error, also used per item in a batch submission's results.
  */
+import { CodedError } from '../../primitives/index.ts'
 import { isLedgerError } from '../../ledger/index.ts'
 
 export const ApiErrorCode = {
@@ -34,20 +35,17 @@ export const ApiErrorCode = {
 } as const
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode]
 
-export class ApiError extends Error {
+/** `code`: an ApiErrorCode, or a ledger / node code passed through (e.g. BAD_NONCE on a 422) */
+export class ApiError extends CodedError<string> {
   readonly status: number
-  /** an ApiErrorCode, or a ledger / node code passed through (e.g. BAD_NONCE on a 422) */
-  readonly code: string
   /** extra response headers (Allow, Retry-After) */
   readonly headers: Record<string, string>
   /** a "not now" refusal: the client may offer the same request again after this many milliseconds (also in the body) */
   readonly retryAfterMs: number | undefined
 
   constructor(status: number, code: string, message: string, options: { headers?: Record<string, string>; cause?: unknown; retryAfterMs?: number } = {}) {
-    super(message, { cause: options.cause })
-    this.name = 'ApiError'
+    super(code, message, options)
     this.status = status
-    this.code = code
     this.headers = options.headers ?? {}
     this.retryAfterMs = options.retryAfterMs
   }
@@ -66,16 +64,13 @@ const SUBMIT_STATUS: Record<SubmitErrorReason, number> = { rejected: 422, 'rate-
  * Thrown by the node's `submit` to refuse a transaction. `code` is specific
  * (e.g. BAD_NONCE, DUPLICATE, MEMPOOL_FULL) and is sent to the client as is.
  */
-export class SubmitError extends Error {
+export class SubmitError extends CodedError<string> {
   readonly reason: SubmitErrorReason
-  readonly code: string
   readonly retryAfterSeconds: number | undefined
 
   constructor(reason: SubmitErrorReason, code: string, message: string, options: { retryAfterSeconds?: number; cause?: unknown } = {}) {
-    super(message, { cause: options.cause })
-    this.name = 'SubmitError'
+    super(code, message, options)
     this.reason = reason
-    this.code = code
     this.retryAfterSeconds = options.retryAfterSeconds
   }
 }

@@ -208,13 +208,7 @@ async function withStore<T>(repo: string, fn: (store: CasBlockstore) => Promise<
   if (mode === 'write') await fsCall(repo, () => mkdir(repo, { recursive: true }))
   else if (!(await exists(db))) throw new LedgerError('NOT_FOUND', `no store in ${repo} (nothing was added or imported there)`)
   const kv = new LevelKeyValueStore(db)
-  try {
-    await kv.open()
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause
-    const why = cause?.code === 'LEVEL_LOCKED' ? 'it is locked by another process' : (e as Error).message
-    throw new LedgerError('BAD_ARGUMENT', `cannot open the store in ${repo}: ${why}`, { cause: e })
-  }
+  await kv.open() // STORE_UNAVAILABLE, saying why, when it cannot be opened (locked by another process, …)
   try {
     return await fn(new CasBlockstore({ kv }))
   } finally {

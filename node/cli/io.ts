@@ -3,6 +3,7 @@
  * tested in-process: argument vector, output streams (text lines, and raw bytes
  * for commands such as `cas cat`), working directory.
  */
+import { CodedError } from '../../primitives/index.ts'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 
 export interface CliIo {
@@ -14,10 +15,9 @@ export interface CliIo {
 }
 
 /** A usage problem: printed with the command's help, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends CodedError<'USAGE'> {
   constructor(message: string) {
-    super(message)
-    this.name = 'UsageError'
+    super('USAGE', message)
   }
 }
 

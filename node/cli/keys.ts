@@ -64,9 +64,10 @@ async function generate(argv: string[], io: CliIo): Promise<number> {
   try {
     await writeKeyFile(out, key)
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === 'EEXIST') throw new ConfigError(`${out} exists; pass --force to overwrite it`)
-    throw new ConfigError(`cannot write ${out}: ${code ?? (e as Error).message}`)
+    const { code, path } = e as NodeJS.ErrnoException
+    // EEXIST from the file itself; creating its folder says EEXIST too when a part of the path is a file
+    if (code === 'EEXIST' && path === out) throw new ConfigError(`${out} exists; pass --force to overwrite it`, { cause: e })
+    throw new ConfigError(`cannot write ${out}: ${(e as Error).message}`, { cause: e })
   }
   io.out(`wrote ${out}`)
   for (const line of await describeKey(key)) io.out(line)

@@ -1,13 +1,12 @@
 /**
  * The `fedledger` command line: a table of subcommands, each in its own file.
- * Exit codes: 0 success, 1 a typed error from the system (bad input, unknown
- * CID, ...) or an unexpected one (`internal error: …`, with the stack trace only
- * when FEDLEDGER_DEBUG is set), 2 a usage error (no command at all included).
+ * Exit codes: 0 success; 1 a typed error, printed as one line `error CODE: message`
+ * (any CodedError, whichever folder threw it, or a system error on a path the user
+ * named, such as ENOENT, with a hint), or an unexpected one (`internal error: …`,
+ * with the stack trace only when FEDLEDGER_DEBUG is set); 2 a usage error (no
+ * command at all included).
  */
-import { isLedgerError } from '../../ledger/index.ts'
-import { isTestnetError } from '../../testnet/index.ts'
-import { ConfigError } from '../config.ts'
-import { isFederationError } from '../federation/index.ts'
+import { isCodedError } from '../../primitives/index.ts'
 import { type CliIo, type Command, UsageError } from './io.ts'
 import { casCommand } from './cas.ts'
 import { demoCommand } from './demo.ts'
@@ -65,8 +64,15 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.err(`fedledger ${name}: ${e.message}\n\n${command.usage}`)
       return 2
     }
-    if (isLedgerError(e) || isTestnetError(e) || isFederationError(e) || e instanceof ConfigError) {
+    // any typed error, whichever folder threw it
+    if (isCodedError(e)) {
       io.err(`fedledger ${name}: error ${e.code}: ${e.message}`)
+      return 1
+    }
+    // a file or folder the user named that the system refused (ENOENT, EACCES, …)
+    const system = systemError(e)
+    if (system !== undefined) {
+      io.err(`fedledger ${name}: error ${system.code}: ${system.message}${SYSTEM_HINTS[system.code] ?? ''}`)
       return 1
     }
     // last resort: a bug, or a failure nobody typed; one line, the stack only on request
@@ -75,6 +81,23 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (debug !== undefined && debug !== '' && e instanceof Error && e.stack !== undefined) io.err(e.stack)
     return 1
   }
+}
+
+const SYSTEM_HINTS: Record<string, string> = {
+  ENOENT: '; check the path',
+  EACCES: '; check its permissions, or pass a path you may use',
+  EPERM: '; check its permissions, or pass a path you may use',
+  ENOTDIR: '; a part of the path is a file, not a folder',
+  EISDIR: '; pass a file, not a folder',
+  EEXIST: '; pass another path, or remove it first',
+  ENOSPC: '; free some disk space',
+}
+
+/** Node's errors from the file system and other system calls carry `code` (ENOENT…) and `syscall`. */
+function systemError(e: unknown): { code: string; message: string } | undefined {
+  if (!(e instanceof Error)) return undefined
+  const { code, syscall } = e as NodeJS.ErrnoException
+  return typeof code === 'string' && typeof syscall === 'string' ? { code, message: e.message } : undefined
 }
 
 function describe(e: unknown): string {

@@ -1,7 +1,7 @@
 // `fedledger node start --home DIR`: runs a validator until SIGINT or SIGTERM.
 import { resolve } from 'node:path'
 import { pino } from 'pino'
-import { ConfigError, readGenesis, readKey, readNodeConfig } from '../config.ts'
+import { readGenesis, readKey, readNodeConfig } from '../config.ts'
 import { ValidatorNode } from '../node.ts'
 import { type Command, parseOptions, UsageError } from './io.ts'
 
@@ -21,16 +21,8 @@ export const nodeCommand: Command = {
     if (positionals[0] !== 'start' || positionals.length !== 1) throw new UsageError("expected 'node start'")
     if (values.home === undefined) throw new UsageError('--home is required')
     const home = resolve(io.cwd, values.home)
-    let config, genesis, key
-    try {
-      ;[config, genesis, key] = await Promise.all([readNodeConfig(home), readGenesis(home), readKey(home)])
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        io.err(`fedledger node: ${e.message}`)
-        return 1
-      }
-      throw e
-    }
+    // a missing or invalid file is a ConfigError, which main prints as `error CONFIG: …`
+    const [config, genesis, key] = await Promise.all([readNodeConfig(home), readGenesis(home), readKey(home)])
     const logger = pino({ level: config.log.level, base: { node: config.id } })
     let fatal = false
     let onFatal = (): void => {}

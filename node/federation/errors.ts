@@ -2,7 +2,7 @@
  * Typed errors of the federation actors (participant peers, the enclave host,
  * the coordinator): a stable code and a message for a person.
  */
-import { CodedError } from '../../enclave/index.ts'
+import { CodedError } from '../../primitives/index.ts'
 
 export const FederationErrorCode = {
   BAD_ARGUMENT: 'BAD_ARGUMENT',

@@ -5,6 +5,7 @@
  * code (a bad nonce, a revoked member, …), that code rides along as `ledgerCode`
  * and the message is the ledger's.
  */
+import { CodedError } from '../../primitives/index.ts'
 import type { LedgerErrorCode } from '../../ledger/index.ts'
 
 export const MempoolErrorCode = {
@@ -40,8 +41,7 @@ export type MempoolErrorCode = (typeof MempoolErrorCode)[keyof typeof MempoolErr
 
 export const MEMPOOL_ERROR_CODES = Object.values(MempoolErrorCode)
 
-export class MempoolError extends Error {
-  readonly code: MempoolErrorCode
+export class MempoolError extends CodedError<MempoolErrorCode> {
   /** the ledger's code for the same refusal, when the ledger has one */
   readonly ledgerCode: LedgerErrorCode | undefined
   /**
@@ -55,9 +55,7 @@ export class MempoolError extends Error {
   readonly subject: { sender: string; nonce: number } | undefined
 
   constructor(code: MempoolErrorCode, message: string, options?: { ledgerCode?: LedgerErrorCode; cause?: unknown; retryAfterMs?: number; subject?: { sender: string; nonce: number } }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
-    this.name = 'MempoolError'
-    this.code = code
+    super(code, message, options)
     this.ledgerCode = options?.ledgerCode
     this.retryAfterMs = options?.retryAfterMs
     this.subject = options?.subject

@@ -3,6 +3,7 @@
  * as a failed send) is a `P2PError` with a stable `code`; libp2p's own errors are
  * mapped onto these codes by `toP2PError` so callers never match on libp2p names.
  */
+import { CodedError } from '../../primitives/index.ts'
 
 export const P2PErrorCode = {
   /** the host is not started (or was stopped while the call was in flight) */
@@ -31,14 +32,7 @@ export const P2PErrorCode = {
 
 export type P2PErrorCode = (typeof P2PErrorCode)[keyof typeof P2PErrorCode]
 
-export class P2PError extends Error {
-  readonly code: P2PErrorCode
-  constructor(code: P2PErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'P2PError'
-    this.code = code
-  }
-}
+export class P2PError extends CodedError<P2PErrorCode> {}
 
 export function isP2PError(e: unknown, code?: P2PErrorCode): e is P2PError {
   return e instanceof P2PError && (code === undefined || e.code === code)

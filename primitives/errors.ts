@@ -1,0 +1,20 @@
+/**
+ * The one base of every typed error in fedledger: a stable `code` from the throwing
+ * folder's own list, a message for a person, an optional cause, and `name` set to
+ * the subclass's name. Each folder declares its code union and subclasses this
+ * (LedgerError, WireError, MempoolError, …), so a caller that only needs to report an
+ * error (the command line, the HTTP API) can handle any of them alike.
+ */
+export class CodedError<C extends string = string> extends Error {
+  readonly code: C
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+  }
+}
+
+/** True for any fedledger typed error, whichever folder threw it. */
+export function isCodedError(e: unknown): e is CodedError {
+  return e instanceof CodedError
+}
