@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config'
 
-// Tiers (DESIGN.md §4.11): `unit` is what `npm test` and CI run, including the
+// Tiers (docs/ARCHITECTURE.md §5, "Tests in tiers"): `unit` is what `npm test` and CI run, including the
 // e2e tests (test/e2e/: real validator processes over libp2p on 127.0.0.1, with
 // per-test timeouts); long runs and large vectors get their own project.
 export default defineConfig({

@@ -14,7 +14,8 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { addFile, CasBlockstore, catFile, CHECKPOINT_CID_OPTIONS, exportCar, exportCarBytes, importCar, LevelKeyValueStore, type CID } from '../ledger/index.ts'
+import { addFile, CasBlockstore, catFile, CHECKPOINT_CID_OPTIONS, exportCar, exportCarBytes, importCar, LevelKeyValueStore } from '../ledger/index.ts'
+import { type CID } from '../primitives/index.ts'
 
 const RUNS = 5
 const PARAMETERS = [1_000_000, 10_000_000]

@@ -4,7 +4,7 @@
 // the core's own cost per block (signing, verifying, aggregating, bookkeeping), not a network.
 import { parseArgs } from 'node:util'
 import { ed25519Scheme, ed25519Signer } from '../consensus/index.ts'
-import { keyPairFromSeed, sha256 } from '../ledger/index.ts'
+import { keyPairFromSeed, sha256 } from '../primitives/index.ts'
 import { simulate } from '../test/consensus/sim/simulator.ts'
 import { machine } from './machine.ts'
 

@@ -13,7 +13,8 @@
  */
 import { Worker } from 'node:worker_threads'
 import { aggregateRound, aggregateRoundOn, clipToNorm, cryptoRandom, DistanceWorkers, generateRoundKey, sealUpdate } from '../enclave/index.ts'
-import { keyPairFromSeed, sha256, type CommitRecord } from '../ledger/index.ts'
+import { type CommitRecord } from '../ledger/index.ts'
+import { keyPairFromSeed, sha256 } from '../primitives/index.ts'
 import { machine, median } from './machine.ts'
 
 const N = Number(process.env.N ?? 1_000)

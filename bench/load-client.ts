@@ -17,7 +17,8 @@
 // process then exits 3 after its report); `unsent` are those the nodes kept
 // deferring until the end (backpressure, not a failure).
 import { parseArgs } from 'node:util'
-import { encode, txId } from '../ledger/index.ts'
+import { txId } from '../ledger/index.ts'
+import { encode } from '../primitives/index.ts'
 import { blockEvents, grantLoad, loadSenderId, readTestnetFile } from '../testnet/index.ts'
 
 export interface LoadReport {

@@ -29,7 +29,7 @@
 import { blsKeyPairFromSeed, blsScheme, blsSigner, ed25519Scheme, ed25519Signer } from '../consensus/crypto/index.ts'
 import type { QuorumScheme, QuorumSigner } from '../consensus/crypto.ts'
 import type { AggregateSignature } from '../consensus/types.ts'
-import { keyPairFromSeed } from '../ledger/index.ts'
+import { keyPairFromSeed } from '../primitives/index.ts'
 import { machine, median } from './machine.ts'
 
 const SIZES = [4, 16, 64]

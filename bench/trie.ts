@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { availableParallelism, cpus } from 'node:os'
-import { encode } from '../ledger/codec.ts'
+import { encode } from '../primitives/index.ts'
 import { StateTrie, verifyProof, type TrieProof } from '../ledger/state/trie.ts'
 
 const RUNS = 7

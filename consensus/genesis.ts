@@ -2,7 +2,7 @@
  * The fixed points of an epoch: its genesis block and the QC that certifies it
  * (no signatures: every replica starts from it) and the quorum size.
  */
-import { sha256 } from '../ledger/index.ts'
+import { sha256 } from '../primitives/index.ts'
 import { blockId, hashKey } from './signing.ts'
 import type { Block, Hash, QuorumCertificate } from './types.ts'
 

@@ -4,7 +4,7 @@
  * DAG-CBOR(fields)` with its own tag, so a vote can never pass for a timeout or a
  * proposal, nor a message of one epoch for another.
  */
-import { DomainTag, encode, sha256, signingBytes } from '../ledger/index.ts'
+import { DomainTag, encode, sha256, signingBytes } from '../primitives/index.ts'
 import type { Block, Hash } from './types.ts'
 
 const ids = new WeakMap<Block, Hash>()

@@ -1,12 +1,12 @@
 /**
- * The verification edge (DESIGN.md §4.3): every consensus message is checked
+ * The verification edge (docs/ARCHITECTURE.md §5, "Verify once, at the edge"): every consensus message is checked
  * here before it reaches a Replica, and the result says what the network layer
  * should do with the sender (gossipsub accept / ignore / reject). Checks: epoch,
  * known signers, signatures, QCs and TCs with a quorum of valid signatures, size
  * limits, and views not too far ahead of the local view. What needs the replica's
  * state (leaders, ancestry, locks) is checked by the replica.
  */
-import { sha256 } from '../ledger/index.ts'
+import { sha256 } from '../primitives/index.ts'
 import { bitmapWellFormed, signersOf, type QuorumScheme } from './crypto.ts'
 import { genesisQC, quorumSize } from './genesis.ts'
 import { blockId, hashKey, proposalMessage, timeoutMessage, voteMessage } from './signing.ts'

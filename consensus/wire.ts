@@ -1,5 +1,5 @@
 /**
- * The wire encoding of consensus messages (DESIGN.md §4.4): one DAG-CBOR map
+ * The wire encoding of consensus messages (docs/ARCHITECTURE.md §5, "One canonical encoding"): one DAG-CBOR map
  * per message, with exactly the fields of its type in consensus/types.ts, so a
  * block's bytes inside a message are the bytes its id (`blockId`) hashes.
  *
@@ -11,8 +11,7 @@
  * is a `WireError`, never another exception. Signatures, certificates and epochs
  * are not judged here: that is the verifier's job (verify.ts).
  */
-import { CodedError } from '../primitives/index.ts'
-import { bytesEqual, decode, encode, isLedgerError } from '../ledger/index.ts'
+import { bytesEqual, CodecError, CodedError, decode, encode } from '../primitives/index.ts'
 import type {
   AggregateSignature,
   Block,
@@ -81,7 +80,7 @@ export function decodeMessage(bytes: Uint8Array, limits: WireLimits = {}): Conse
   try {
     raw = decode(bytes, lim.maxMessageBytes)
   } catch (e) {
-    const code = isLedgerError(e) && e.code === 'OVERSIZED' ? 'oversized' : 'malformed'
+    const code = e instanceof CodecError && e.code === 'OVERSIZED' ? 'oversized' : 'malformed'
     throw new WireError(code, `consensus message: ${(e as Error).message}`, { cause: e })
   }
   const message = readMessage(raw, lim)

@@ -7,7 +7,7 @@
  * chain's attestation policy, and the block's time. A verifier holds code, never
  * trust decisions of its own.
  */
-import { sha256 } from './codec.ts'
+import { sha256 } from '../primitives/index.ts'
 import { LedgerError } from './errors.ts'
 
 export interface VerifiedEvidence {

@@ -15,7 +15,7 @@
  */
 import { z } from 'zod'
 import { addDirectory, type CasBlockstore, catFileBytes, CHECKPOINT_CID_OPTIONS, listDirectory, addFile, statFile, type ListEntry } from './cas/index.ts'
-import { bytesEqual, decode, encode, toHex, type CID } from './codec.ts'
+import { bytesEqual, decode, encode, toHex, type CID } from '../primitives/index.ts'
 import { LedgerError } from './errors.ts'
 import { LedgerState } from './state/state.ts'
 import { Identifier } from './tx/schema.ts'

@@ -3,7 +3,7 @@
  * `LedgerError` with a stable `code` (used in receipts and on the CLI) and a
  * message meant for a person; broken internal invariants are plain `Error`s.
  */
-import { CodedError } from '../primitives/index.ts'
+import { CodecError, CodedError } from '../primitives/index.ts'
 
 export const LedgerErrorCode = {
   // encoding / envelope
@@ -51,6 +51,11 @@ export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorC
 
 export class LedgerError extends CodedError<LedgerErrorCode> {}
 
-export function isLedgerError(e: unknown): e is LedgerError {
-  return e instanceof LedgerError
+/**
+ * A typed refusal that carries a ledger code: a LedgerError, or a CodecError from the
+ * shared codec (bytes that do not decode, a bad CID or hex), whose codes are ledger
+ * codes too. Catch sites that turn refusals into receipts or replies use this.
+ */
+export function isLedgerError(e: unknown): e is LedgerError | CodecError {
+  return e instanceof LedgerError || e instanceof CodecError
 }

@@ -10,8 +10,6 @@
  * blocks; node/ wires the two together.
  */
 export * from './errors.ts'
-export * from './codec.ts'
-export * from './crypto.ts'
 export * from './store/kv.ts'
 export { MemoryKeyValueStore } from './store/memory.ts'
 export { LevelKeyValueStore } from './store/level.ts'

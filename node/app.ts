@@ -14,9 +14,19 @@
  */
 import { commandKey, FifoMempool, type Block, type Mempool } from '../consensus/index.ts'
 import {
-  ChainStore, executeBlock, genesisState, MAX_CHECKPOINT_LAG_BLOCKS, StateKey, txId,
-  type ChainParams, type CID, type ExecutionComponents, type Genesis, type LedgerState, type ValidatorSetRecord,
+  ChainStore,
+  executeBlock,
+  genesisState,
+  MAX_CHECKPOINT_LAG_BLOCKS,
+  StateKey,
+  txId,
+  type ChainParams,
+  type ExecutionComponents,
+  type Genesis,
+  type LedgerState,
+  type ValidatorSetRecord,
 } from '../ledger/index.ts'
+import { type CID } from '../primitives/index.ts'
 import type { BlockFeed, CommittedBlock, SnapshotSource } from './api/index.ts'
 import { attestationVerifiers } from '../enclave/index.ts'
 import { isPeerFault, mempoolStateFrom, RETRY_AFTER_MS, TxMempool, type MempoolError } from './mempool/index.ts'

@@ -9,12 +9,12 @@
  *   <home>/db/                  level database (blocks, receipts, state, consensus records)
  *   <home>/node.pid, node.log   written by the testnet runner
  */
-import { CodedError } from '../primitives/index.ts'
+import { CodedError, fromHex, toHex } from '../primitives/index.ts'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import * as dagJson from '@ipld/dag-json'
 import { z } from 'zod'
-import { fromHex, GenesisSchema, toHex, type Genesis } from '../ledger/index.ts'
+import { GenesisSchema, type Genesis } from '../ledger/index.ts'
 import { REPO_DB_DIR } from './repo.ts'
 import { BYZANTINE_BEHAVIOURS } from './byzantine.ts'
 

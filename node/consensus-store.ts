@@ -9,7 +9,7 @@
  *    ledger executes them: on restart the ledger re-executes any block recorded
  *    here but not yet in its store, and the replica restarts from the last one.
  */
-import { decode, encode } from '../ledger/index.ts'
+import { decode, encode } from '../primitives/index.ts'
 import { Bucket, bucketKey, bucketRange, u64be, type KeyValueStore } from '../ledger/index.ts'
 import type { Block, SafetyState, SyncInfo } from '../consensus/index.ts'
 

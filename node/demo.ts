@@ -1,9 +1,9 @@
 /**
  * A local walk through the ledger, in one process, persisted in level: a
  * consortium's genesis, a training round from open to checkpoint, a revocation
- * with re-aggregation, and the refusals the rules exist for. It is what
- * `npm start` runs until the validator testnet exists; the model updates are
- * synthetic vectors (training and the aggregation enclave come later), but every
+ * with re-aggregation, and the refusals the rules exist for (`fedledger demo`).
+ * The model updates are synthetic vectors and there is no network or enclave (for
+ * those, `npm start` runs the whole federation: `fedledger start`), but every
  * transaction is signed, executed, persisted and verifiable exactly as on a
  * network.
  */
@@ -13,10 +13,38 @@ import { join } from 'node:path'
 import { REPO_DB_DIR } from './repo.ts'
 import { certifyPlatform, issueSimEvidence, SIM_FORMAT, SimAttestationVerifier } from '../enclave/index.ts'
 import {
-  addModel, approveTx, evidenceNonce, AttestationVerifierRegistry, CasBlockstore, ChainStore, DomainTag, encode, encodeTx, executeBlock, generateKeyPair, genesisState, LevelKeyValueStore,
-  restoreCheckpoint, sha256, signPayload, signTx, StateKey, toHex, verifyProof, writeCheckpoint,
-  type BudgetRecord, type CheckpointRecord, type Ed25519KeyPair, type LedgerState, type Receipt, type RevocationEntry, type TxBody, type TxType,
+  addModel,
+  approveTx,
+  evidenceNonce,
+  AttestationVerifierRegistry,
+  CasBlockstore,
+  ChainStore,
+  encodeTx,
+  executeBlock,
+  genesisState,
+  LevelKeyValueStore,
+  restoreCheckpoint,
+  signTx,
+  StateKey,
+  verifyProof,
+  writeCheckpoint,
+  type BudgetRecord,
+  type CheckpointRecord,
+  type LedgerState,
+  type Receipt,
+  type RevocationEntry,
+  type TxBody,
+  type TxType,
 } from '../ledger/index.ts'
+import {
+  DomainTag,
+  encode,
+  generateKeyPair,
+  sha256,
+  signPayload,
+  toHex,
+  type Ed25519KeyPair,
+} from '../primitives/index.ts'
 
 export interface DemoOptions {
   dir?: string

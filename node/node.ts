@@ -1,5 +1,5 @@
 /**
- * The validator node: the one composition root (DESIGN.md §4.5). It builds every
+ * The validator node: the one composition root (docs/ARCHITECTURE.md §5, "one composition root"). It builds every
  * part with explicit calls and runs their lifecycle: start in dependency order
  * (store → ledger → consensus state → network → driver → API), stop in reverse,
  * the store closed last, after the driver has finished the input in hand.

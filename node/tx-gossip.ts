@@ -21,8 +21,8 @@
  *   holds a transaction whose fault is the sender's (bad signature, malformed),
  *   is rejected; one with nothing new is ignored; otherwise accepted.
  */
-import { CodedError } from '../primitives/index.ts'
-import { decode, encode, LedgerError } from '../ledger/index.ts'
+import { CodedError, decode, encode } from '../primitives/index.ts'
+import { isLedgerError } from '../ledger/index.ts'
 import type { SubmitResult } from './app.ts'
 import { ADMIT_CHUNK, nextTurn } from './mempool/index.ts'
 import type { P2PHost, ValidationResult } from './p2p/index.ts'
@@ -89,7 +89,7 @@ export function decodeTxBatch(data: Uint8Array, maxBytes: number): Uint8Array[] 
   try {
     value = decode(data, maxBytes)
   } catch (e) {
-    throw new TxGossipError(`transaction batch: ${e instanceof LedgerError ? e.message : String(e)}`, { cause: e })
+    throw new TxGossipError(`transaction batch: ${isLedgerError(e) ? e.message : String(e)}`, { cause: e })
   }
   if (!Array.isArray(value) || value.length === 0) throw new TxGossipError('a transaction batch must be a non-empty array')
   if (value.length > MAX_GOSSIP_BATCH) throw new TxGossipError(`a transaction batch holds at most ${MAX_GOSSIP_BATCH} transactions, got ${value.length}`)

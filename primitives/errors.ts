@@ -18,3 +18,9 @@ export class CodedError<C extends string = string> extends Error {
 export function isCodedError(e: unknown): e is CodedError {
   return e instanceof CodedError
 }
+
+/** Codes of the shared codec's refusals; each is also a ledger code (a receipt says the same). */
+export type CodecErrorCode = 'MALFORMED' | 'OVERSIZED' | 'BAD_ARGUMENT'
+
+/** Bytes or text that are not what the codec was asked to read (not DAG-CBOR, too large, not hex, not a CID). */
+export class CodecError extends CodedError<CodecErrorCode> {}

@@ -11,7 +11,8 @@
  * asked for) and rebuilt, for a coordinator that writes a checkpoint.
  */
 import { z } from 'zod'
-import { bytesEqual, decode, isLedgerError, MAX_SNAPSHOT_BYTES, stateFromSnapshot, toHex, type LedgerState } from '../ledger/index.ts'
+import { isLedgerError, MAX_SNAPSHOT_BYTES, stateFromSnapshot, type LedgerState } from '../ledger/index.ts'
+import { bytesEqual, decode, toHex } from '../primitives/index.ts'
 import { TestnetError } from './errors.ts'
 
 const DEFAULT_TIMEOUT_MS = 2_000

@@ -7,7 +7,8 @@
  * Every key is fresh; the caller writes them to disk so later tools can sign.
  */
 import { SIM_FORMAT } from '../enclave/index.ts'
-import { generateKeyPair, sha256, toHex, type Ed25519KeyPair, type Genesis, type Role } from '../ledger/index.ts'
+import { type Genesis, type Role } from '../ledger/index.ts'
+import { generateKeyPair, sha256, toHex, type Ed25519KeyPair } from '../primitives/index.ts'
 
 export const CONSORTIUM_MEMBERS: ReadonlyArray<{ id: string; roles: Role[] }> = [
   { id: 'gov-1', roles: ['governor'] },

@@ -33,7 +33,7 @@
  * given; checking PoPs is the admitting side's job.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js'
-import { bytesEqual, toHex } from '../../ledger/index.ts'
+import { bytesEqual, toHex } from '../../primitives/index.ts'
 import { bitmapOf, bitmapWellFormed, signersOf, type QuorumScheme, type QuorumSigner } from '../crypto.ts'
 import type { AggregateSignature, ValidatorIndex } from '../types.ts'
 

@@ -8,7 +8,7 @@
  * the size (64 bytes per signer), but each verification is ~tens of µs, which
  * beats one BLS pairing check until quorums of several hundred (bench/qc-verify.ts).
  */
-import { isWeakPublicKey, signBytes, verifyBytes } from '../../ledger/index.ts'
+import { isWeakPublicKey, signBytes, verifyBytes } from '../../primitives/index.ts'
 import { bitmapOf, bitmapWellFormed, signersOf, type QuorumScheme, type QuorumSigner } from '../crypto.ts'
 import type { AggregateSignature, ValidatorIndex } from '../types.ts'
 

@@ -10,7 +10,8 @@
  * Failures throw LedgerError('ATTESTATION_REJECTED') without a format prefix.
  */
 import { verify as verifySignature, type X509Certificate } from 'node:crypto'
-import { bytesEqual, LedgerError } from '../../ledger/index.ts'
+import { LedgerError } from '../../ledger/index.ts'
+import { bytesEqual } from '../../primitives/index.ts'
 import { childrenOf, readTlv, type Tlv } from './der.ts'
 
 /** 1.2.840.10045.4.3.2 */

@@ -45,7 +45,8 @@
 import type { X509Certificate } from 'node:crypto'
 import { Quote, QuoteVerifier, utils as qvlUtils, type Collateral, type EnclaveReport, type TDReport10, type TcbStatus, type VerifiedReport } from '@phala/dcap-qvl'
 import { z } from 'zod'
-import { bytesEqual, decode, encode, fromHex, LedgerError, sha256, toHex, type AttestationVerifier, type EvidencePolicy, type VerifiedEvidence } from '../../ledger/index.ts'
+import { LedgerError, type AttestationVerifier, type EvidencePolicy, type VerifiedEvidence, isLedgerError } from '../../ledger/index.ts'
+import { bytesEqual, decode, encode, fromHex, sha256, toHex } from '../../primitives/index.ts'
 import { verifyDcapCrl } from './dcap-crl.ts'
 import { childrenOf, readTlv } from './der.ts'
 import { verifyCertificateChain } from './x509.ts'
@@ -177,7 +178,7 @@ function checkChain(ders: Uint8Array[], what: string, policy: Pick<EvidencePolic
   try {
     return verifyCertificateChain([...ders].reverse(), { trustAnchors: policy.trustAnchors, atMs: policy.at * 1000 }).reverse()
   } catch (e) {
-    if (e instanceof LedgerError) throw reject(`${what}: ${e.message}`)
+    if (isLedgerError(e)) throw reject(`${what}: ${e.message}`)
     throw e
   }
 }

@@ -28,7 +28,8 @@
  * registration nonce goes in the document's own nonce field.
  */
 import { verify as verifySignature } from 'node:crypto'
-import { encode, fromHex, LedgerError, type AttestationVerifier, type EvidencePolicy, type VerifiedEvidence } from '../../ledger/index.ts'
+import { LedgerError, type AttestationVerifier, type EvidencePolicy, type VerifiedEvidence, isLedgerError } from '../../ledger/index.ts'
+import { encode, fromHex } from '../../primitives/index.ts'
 import { CborError, COSE_ALG_ES384, COSE_HEADER_ALG, COSE_HEADER_CRIT, coseSign1SigStructure, decodeCbor, decodeCoseSign1, type CborValue } from './cose.ts'
 import { verifyCertificateChain } from './x509.ts'
 
@@ -140,7 +141,7 @@ export class NitroAttestationVerifier implements AttestationVerifier {
     try {
       return this.check(format, evidence, policy)
     } catch (e) {
-      if (e instanceof LedgerError) throw new LedgerError('ATTESTATION_REJECTED', `${NITRO_FORMAT}: ${e.message}`, { cause: e })
+      if (isLedgerError(e)) throw new LedgerError('ATTESTATION_REJECTED', `${NITRO_FORMAT}: ${e.message}`, { cause: e })
       if (e instanceof CborError) throw new LedgerError('ATTESTATION_REJECTED', `${NITRO_FORMAT}: unreadable document (${e.message})`, { cause: e })
       throw new LedgerError('ATTESTATION_REJECTED', `${NITRO_FORMAT}: evidence could not be verified (${(e as Error)?.message ?? String(e)})`, { cause: e })
     }

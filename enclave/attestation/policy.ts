@@ -13,7 +13,8 @@
  * a list's rollback protection lives in its tracker. Every refusal is an
  * `AttestationError` with its own code.
  */
-import { bytesEqual, isLedgerError, toHex, type AttestationVerifier, type VerifiedEvidence } from '../../ledger/index.ts'
+import { isLedgerError, type AttestationVerifier, type VerifiedEvidence } from '../../ledger/index.ts'
+import { bytesEqual, toHex } from '../../primitives/index.ts'
 import { AttestationError } from './errors.ts'
 import type { RevocationList } from './revocation-list.ts'
 import { SIM_FORMAT } from './sim.ts'

@@ -9,7 +9,8 @@
  * participant that persists them keeps its rollback protection across restarts.
  */
 import { z } from 'zod'
-import { bytesEqual, decode, DomainTag, encode, fromHex, isLedgerError, sha256, signPayload, toHex, verifyPayload } from '../../ledger/index.ts'
+import { isLedgerError } from '../../ledger/index.ts'
+import { bytesEqual, decode, DomainTag, encode, fromHex, sha256, signPayload, toHex, verifyPayload } from '../../primitives/index.ts'
 import { AttestationError } from './errors.ts'
 
 export const SIM_REVOCATION_LIST_FORMAT = 'sim-v1-crl'

@@ -29,7 +29,8 @@
  */
 import { X509Certificate, verify as verifySignature } from 'node:crypto'
 import { z } from 'zod'
-import { bytesEqual, decode, encode, fromHex, LedgerError, sha256, toHex, type AttestationVerifier, type EvidencePolicy, type VerifiedEvidence } from '../../ledger/index.ts'
+import { LedgerError, type AttestationVerifier, type EvidencePolicy, type VerifiedEvidence } from '../../ledger/index.ts'
+import { bytesEqual, decode, encode, fromHex, sha256, toHex } from '../../primitives/index.ts'
 import { childrenOf, readTlv, type Tlv } from './der.ts'
 
 export const SEV_SNP_FORMAT = 'amd-sev-snp-v1'

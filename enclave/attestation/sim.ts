@@ -14,7 +14,8 @@
  * participant's off-ledger policy (policy.ts) applies on top of this verifier.
  */
 import { z } from 'zod'
-import { decode, DomainTag, encode, LedgerError, signPayload, verifyPayload, type AttestationVerifier, type EvidencePolicy, type VerifiedEvidence } from '../../ledger/index.ts'
+import { LedgerError, type AttestationVerifier, type EvidencePolicy, type VerifiedEvidence } from '../../ledger/index.ts'
+import { decode, DomainTag, encode, signPayload, verifyPayload } from '../../primitives/index.ts'
 
 export const SIM_FORMAT = 'sim-v1'
 

@@ -1,5 +1,5 @@
 /**
- * The enclave's round pipeline (DESIGN.md §2 step 4) as one pure function:
+ * The enclave's round pipeline (docs/ARCHITECTURE.md §2 step 4) as one pure function:
  * the ledger's committed set in, the noised aggregate and everything round.result
  * needs out.
  *
@@ -29,7 +29,8 @@
  * performance.now() for the reported timings, no I/O. Envelopes of members
  * without a commit are ignored.
  */
-import { CID, Identifier, type CommitRecord } from '../../ledger/index.ts'
+import { Identifier, type CommitRecord } from '../../ledger/index.ts'
+import { CID } from '../../primitives/index.ts'
 import { multiKrum } from '../aggregate/index.ts'
 import type { RandomSource } from '../noise/index.ts'
 import { checkUpdate, X25519_KEY_BYTES, type UpdateRejectionCode } from '../updates/index.ts'

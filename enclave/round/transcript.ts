@@ -21,7 +21,7 @@
  * `reaggregation: { without: [member, …] ascending, previous: transcript hash }`
  * on the result of a re-aggregation after revocations.
  */
-import { encode, sha256, type CID } from '../../ledger/index.ts'
+import { encode, sha256, type CID } from '../../primitives/index.ts'
 import { encodeUpdate } from '../updates/index.ts'
 
 export const ROUND_TRANSCRIPT_VERSION = 1

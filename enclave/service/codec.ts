@@ -10,7 +10,8 @@
  * codes are EnclaveServiceErrorCode values; the client rebuilds the error.
  */
 import { z } from 'zod'
-import { decode, encode, type CommitRecord } from '../../ledger/index.ts'
+import { type CommitRecord } from '../../ledger/index.ts'
+import { decode, encode } from '../../primitives/index.ts'
 import type { RoundSpec } from '../round/index.ts'
 import { EnclaveServiceError, isEnclaveServiceErrorCode, type EnclaveServiceErrorCode } from './errors.ts'
 import { describeIssues, isOp, RequestSchemas, ResultSchemas, type Op } from './schemas.ts'

@@ -1,6 +1,6 @@
 /**
  * enclave/service: the aggregation enclave as a request/response service
- * (DESIGN.md §4.8). `EnclaveService` holds the enclave's secrets — its
+ * (docs/ARCHITECTURE.md §5, "a request/response boundary"). `EnclaveService` holds the enclave's secrets — its
  * registered signing key, the per-round x25519 keys, the sealing keys — and
  * answers six operations: identity, roundKey (an attested round key as a signed
  * enclave.round-key transaction), aggregate (the round pipeline, the new model

@@ -5,7 +5,8 @@
  * in an in-memory blockstore so that the host gets the same CID when it adds the
  * bytes to its own store. No I/O.
  */
-import { addModel, CasBlockstore, leBytesToFloat32, MemoryKeyValueStore, float32ToLeBytes, type CID } from '../../ledger/index.ts'
+import { addModel, CasBlockstore, leBytesToFloat32, MemoryKeyValueStore, float32ToLeBytes } from '../../ledger/index.ts'
+import { type CID } from '../../primitives/index.ts'
 import { EnclaveServiceError } from './errors.ts'
 
 /** The base model's weights; BAD_REQUEST unless they are `dimension` finite float32 values. */

@@ -1,5 +1,5 @@
 /**
- * Re-aggregation after revocations (DESIGN.md §2 step 7), as a pure function of
+ * Re-aggregation after revocations (docs/ARCHITECTURE.md §2 step 7), as a pure function of
  * a sealed release and the members to drop.
  *
  * The new update is (Σ_{i ∈ remaining} q_i + N) / (scale · |remaining|), where
@@ -27,7 +27,7 @@
  * are no longer included gives back exactly the sealed release (a retry).
  */
 import { compareIds, noisedMeanWith, quantizedSum, roundTranscriptHash } from '../round/index.ts'
-import { bytesEqual } from '../../ledger/index.ts'
+import { bytesEqual } from '../../primitives/index.ts'
 import { EnclaveServiceError } from './errors.ts'
 import type { SealedRound } from './sealed-record.ts'
 

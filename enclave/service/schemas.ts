@@ -6,7 +6,8 @@
  * z.object (extra fields, such as the rest of a ledger RoundRecord, are dropped).
  */
 import { z } from 'zod'
-import { CID, Identifier, MAX_LIST_LENGTH } from '../../ledger/index.ts'
+import { Identifier, MAX_LIST_LENGTH } from '../../ledger/index.ts'
+import { CID } from '../../primitives/index.ts'
 
 const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array
 export const bytes = z.custom<Uint8Array>(isBytes, 'expected bytes')

@@ -25,7 +25,8 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { CID, decode, encode, Identifier } from '../../ledger/index.ts'
+import { Identifier } from '../../ledger/index.ts'
+import { CID, decode, encode } from '../../primitives/index.ts'
 import type { RoundDpParams } from '../round/index.ts'
 import { decodeUpdate, encodeUpdate } from '../updates/index.ts'
 import { EnclaveServiceError } from './errors.ts'

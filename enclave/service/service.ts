@@ -1,5 +1,5 @@
 /**
- * The aggregation enclave as a service (DESIGN.md §4.8): the only holder of the
+ * The aggregation enclave as a service (docs/ARCHITECTURE.md §5, "a request/response boundary"): the only holder of the
  * enclave's secrets — its registered ed25519 signing key, the per-round x25519
  * keys, the sealing keys — behind six operations the untrusted host calls:
  *
@@ -19,7 +19,8 @@
  * from the RandomSource (noise) and node:crypto (keys, IVs).
  */
 import type { z } from 'zod'
-import { bytesEqual, decodeTx, encodeTx, evidenceNonce, Identifier, isLedgerError, keyPairFromSeed, makeTx, signTx, type TxBody, type TxType } from '../../ledger/index.ts'
+import { decodeTx, encodeTx, evidenceNonce, Identifier, isLedgerError, makeTx, signTx, type TxBody, type TxType } from '../../ledger/index.ts'
+import { bytesEqual, keyPairFromSeed } from '../../primitives/index.ts'
 import { cryptoRandom, isNoiseError, type RandomSource } from '../noise/index.ts'
 import { aggregateRound, aggregateRoundOn, isRoundError, type AggregateRoundInput, type DistancePool } from '../round/index.ts'
 import { destroyKey, encodeUpdate, generateRoundKey, isUpdateError, type RoundKeyPair } from '../updates/index.ts'

@@ -5,7 +5,8 @@
  * DAG-CBOR, which has no Map). Both twins implement EnclaveClient: the
  * in-process one (InProcessEnclave) and the out-of-process one (node/enclave).
  */
-import type { CID, CommitRecord } from '../../ledger/index.ts'
+import type { CommitRecord } from '../../ledger/index.ts'
+import type { CID } from '../../primitives/index.ts'
 import type { RoundSpec } from '../round/index.ts'
 
 export interface EnclaveIdentityInfo {

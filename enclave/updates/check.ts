@@ -19,7 +19,8 @@
  * the caller's own inputs (round secret key, clip bound, dimension, committed CID,
  * ids) throw UpdateError BAD_ARGUMENT when malformed.
  */
-import { CID, DomainTag, bytesEqual, UpdateStatement, verifyPayload } from '../../ledger/index.ts'
+import { UpdateStatement } from '../../ledger/index.ts'
+import { CID, DomainTag, bytesEqual, verifyPayload } from '../../primitives/index.ts'
 import { isUpdateError, rejection, UpdateError, type UpdateRejection } from './errors.ts'
 import { checkContext, ciphertextCid, decryptUpdate, envelopeSizeFor, type UpdateContext } from './envelope.ts'
 import { X25519_KEY_BYTES } from './keys.ts'

@@ -16,7 +16,8 @@
  */
 import { createCipheriv, createDecipheriv, generateKeyPairSync, hkdfSync, randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { bytesEqual, cidOfBytes, decode, encode, Identifier, type CID } from '../../ledger/index.ts'
+import { Identifier } from '../../ledger/index.ts'
+import { bytesEqual, cidOfBytes, decode, encode, type CID } from '../../primitives/index.ts'
 import { rejection, UpdateError, type UpdateRejection } from './errors.ts'
 import { publicKeyBytes, x25519, x25519PrivateKeyObject, x25519PublicKeyObject } from './keys.ts'
 import { BYTES_PER_VALUE } from './plaintext.ts'

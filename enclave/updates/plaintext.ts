@@ -1,6 +1,6 @@
 /**
  * The plaintext of an encrypted update: the member's clipped, quantized model
- * update as little-endian float32 values, nothing else (DESIGN.md §4.4: floats
+ * update as little-endian float32 values, nothing else (docs/ARCHITECTURE.md §5, "One canonical encoding": floats
  * travel as explicit little-endian arrays). The update statement's plaintextHash
  * is sha256 of exactly these bytes, and its declaredNorm is `l2Norm` of the values.
  *
@@ -9,7 +9,8 @@
  * checked without slack (it is the sensitivity the DP guarantee rests on);
  * `clipToNorm` gives participants float32 values whose norm is within it.
  */
-import { float32ToLeBytes, sha256 } from '../../ledger/index.ts'
+import { float32ToLeBytes } from '../../ledger/index.ts'
+import { sha256 } from '../../primitives/index.ts'
 import { UpdateError } from './errors.ts'
 
 export const UPDATE_DTYPE = 'float32-le'

@@ -4,7 +4,8 @@
  * enclave. The statement format and its signature are the ledger's own
  * (`UpdateStatement`, domain tag `fedledger/update-statement/v1`).
  */
-import { DomainTag, signPayload, type CID, type UpdateStatement } from '../../ledger/index.ts'
+import { type UpdateStatement } from '../../ledger/index.ts'
+import { DomainTag, signPayload, type CID } from '../../primitives/index.ts'
 import { ciphertextCid, encryptUpdate, type UpdateContext } from './envelope.ts'
 import { UpdateError } from './errors.ts'
 import { encodeUpdate, hashUpdate, l2Norm } from './plaintext.ts'

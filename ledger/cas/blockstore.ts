@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto'
 import type { WritableStorage } from 'ipfs-unixfs-importer'
 import type { ReadableStorage } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
-import { bytesEqual } from '../codec.ts'
+import { bytesEqual } from '../../primitives/index.ts'
 import { LedgerError } from '../errors.ts'
 import { Bucket, bucketKey, bucketRange, type KeyValueStore } from '../store/kv.ts'
 

@@ -86,7 +86,7 @@ export const CID_PROFILES: Readonly<Record<CidProfileName, UnixFsParams>> = Obje
 export const DEFAULT_CID_PROFILE: CidProfileName = 'unixfs-v1-2025'
 
 /**
- * THE options of checkpoint CIDs (DESIGN.md §4.4): the UnixFS directory a
+ * THE options of checkpoint CIDs (docs/ARCHITECTURE.md §5, "One canonical encoding"): the UnixFS directory a
  * `checkpoint` transaction anchors is imported with exactly these, so every
  * validator, and `ipfs add -r --profile=unixfs-v1-2025` (Kubo ≥ 0.40), computes
  * the same root CID. Changing any field changes every checkpoint CID: it is a

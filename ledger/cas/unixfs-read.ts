@@ -13,7 +13,7 @@
  */
 import { exporter, type UnixFSEntry } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
-import { parseCid } from '../codec.ts'
+import { parseCid } from '../../primitives/index.ts'
 import { LedgerError, isLedgerError } from '../errors.ts'
 import type { CasBlockstore } from './blockstore.ts'
 import { fileNodeData, readFileRange } from './file-walk.ts'

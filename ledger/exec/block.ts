@@ -7,8 +7,8 @@
  * are broken caller invariants (a block at the wrong height, a state without
  * genesis).
  */
-import { cidOfBytes, type CID } from '../codec.ts'
-import { LedgerError, type LedgerErrorCode } from '../errors.ts'
+import { cidOfBytes, type CID } from '../../primitives/index.ts'
+import { LedgerError, type LedgerErrorCode, isLedgerError } from '../errors.ts'
 import { StateKey } from '../state/keys.ts'
 import type { ChainParams, EnclaveRecord, MemberRecord } from '../state/records.ts'
 import { type LedgerState, StateOverlay } from '../state/state.ts'
@@ -77,7 +77,7 @@ export function executeBlock(state: LedgerState, block: BlockInput, components: 
       return { index, tx: id, code: 'OK', message: '' }
     } catch (e) {
       const tx = id ?? cidOfBytes(bytes)
-      if (e instanceof LedgerError) return { index, tx, code: e.code, message: e.message }
+      if (isLedgerError(e)) return { index, tx, code: e.code, message: e.message }
       // A bug, not bad input: still deterministic on every replica, and visible in the receipt.
       return { index, tx, code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) }
     }

@@ -4,8 +4,7 @@
  * components the ledger was built with. Also the checks several handlers share.
  */
 import { type AttestationVerifier, evidenceNonce } from '../attestation.ts'
-import { bytesEqual, toHex } from '../codec.ts'
-import { isWeakPublicKey, verifyBytes } from '../crypto.ts'
+import { bytesEqual, isWeakPublicKey, toHex, verifyBytes } from '../../primitives/index.ts'
 import { LedgerError } from '../errors.ts'
 import type { ChainParams, EnclaveRecord, MemberRecord } from '../state/records.ts'
 import { StateKey } from '../state/keys.ts'

@@ -2,7 +2,7 @@
  * Handlers for membership and governance: registering and revoking members and
  * enclaves, granting privacy budgets, and ordering validator-set changes.
  */
-import { isWeakPublicKey } from '../crypto.ts'
+import { isWeakPublicKey } from '../../primitives/index.ts'
 import { LedgerError } from '../errors.ts'
 import { StateKey } from '../state/keys.ts'
 import type { StateOverlay } from '../state/state.ts'

@@ -6,7 +6,7 @@
  * After a member is revoked, a round it was included in accepts one more result
  * (a re-aggregation without it); budgets are not charged again.
  */
-import { bytesEqual, toHex } from '../codec.ts'
+import { bytesEqual, toHex } from '../../primitives/index.ts'
 import { LedgerError } from '../errors.ts'
 import { StateKey } from '../state/keys.ts'
 import type { BudgetRecord, CheckpointRecord, MemberRecord, RoundRecord, RoundResultRecord } from '../state/records.ts'

@@ -5,8 +5,7 @@
  * and the ledger applies them in that order, each once: an old entry cannot be
  * replayed, and no relayer can skip (and so cancel) one.
  */
-import { DomainTag } from '../codec.ts'
-import { verifyPayload } from '../crypto.ts'
+import { DomainTag, verifyPayload } from '../../primitives/index.ts'
 import { LedgerError } from '../errors.ts'
 import { StateKey } from '../state/keys.ts'
 import type { RevocationEvidence } from '../tx/schema.ts'

@@ -1,11 +1,10 @@
 /**
- * Handlers for a training round (DESIGN.md §2): open → round key → commits until
+ * Handlers for a training round (docs/ARCHITECTURE.md §2): open → round key → commits until
  * the deadline → result from the assigned enclave → close. Opening reserves the
  * worst-case privacy spend of every eligible member; the result charges the
  * included members and releases the rest.
  */
-import { DomainTag } from '../codec.ts'
-import { verifyPayload } from '../crypto.ts'
+import { DomainTag, verifyPayload } from '../../primitives/index.ts'
 import { LedgerError } from '../errors.ts'
 import { StateKey } from '../state/keys.ts'
 import type { BudgetRecord, CommitRecord, RoundRecord } from '../state/records.ts'

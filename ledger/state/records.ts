@@ -3,7 +3,7 @@
  * (see keys.ts). Records are plain DAG-CBOR-encodable objects; heights are block
  * heights, never wall-clock time.
  */
-import type { CID } from '../codec.ts'
+import type { CID } from '../../primitives/index.ts'
 import type { AggregationConfig, Role, TrainingConfig, Validator } from '../tx/schema.ts'
 
 export interface ChainParams {

@@ -4,7 +4,7 @@
  * LedgerState: it reads through an overlay, and the block's writes produce a new
  * state, so a failed transaction or a rejected block leaves nothing behind.
  */
-import { decode, encode } from '../codec.ts'
+import { decode, encode } from '../../primitives/index.ts'
 import { StateTrie } from './trie.ts'
 
 export class LedgerState {

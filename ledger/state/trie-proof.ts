@@ -33,7 +33,7 @@
  * root). The proof is plain data (numbers, strings, Uint8Array, arrays), so it can
  * travel as DAG-CBOR; `parseTrieProof` checks the shape of one that came off the wire.
  */
-import { sha256, bytesEqual } from '../codec.ts'
+import { sha256, bytesEqual } from '../../primitives/index.ts'
 import { LedgerError } from '../errors.ts'
 
 export const HASH_BYTES = 32

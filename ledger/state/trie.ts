@@ -33,7 +33,7 @@
  * Values are copied on the way in; `get`, `entries` and proofs hand out the stored
  * bytes, which callers must not mutate.
  */
-import { sha256, bytesEqual } from '../codec.ts'
+import { sha256, bytesEqual } from '../../primitives/index.ts'
 import { LedgerError } from '../errors.ts'
 import {
   EMPTY_HASH,

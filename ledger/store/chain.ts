@@ -7,7 +7,7 @@
  * On open the state is rebuilt from its entries and checked against the state
  * root recorded with the head.
  */
-import { bytesEqual, cidOfBytes, decode, encode, type CID } from '../codec.ts'
+import { bytesEqual, cidOfBytes, decode, encode, type CID } from '../../primitives/index.ts'
 import { LedgerError } from '../errors.ts'
 import type { BlockOutcome, Receipt } from '../exec/block.ts'
 import { LedgerState } from '../state/state.ts'

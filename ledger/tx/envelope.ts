@@ -6,8 +6,7 @@
  * one transaction has one id) and checks the schema of the body's type.
  * Signatures are checked by the state machine, which knows the senders' keys.
  */
-import { cidOfBytes, decode, DomainTag, encode, signingBytes, bytesEqual, type CID } from '../codec.ts'
-import { signBytes, verifyBytes } from '../crypto.ts'
+import { bytesEqual, type CID, cidOfBytes, decode, DomainTag, encode, signBytes, signingBytes, verifyBytes } from '../../primitives/index.ts'
 import { LedgerError } from '../errors.ts'
 import { Bodies, SignedTxSchema, type AnyTx, type Approval, type SignedTx, type Tx, type TxBody, type TxType } from './schema.ts'
 

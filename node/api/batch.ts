@@ -16,7 +16,7 @@
  *   given back between chunks, so that consensus messages and timers that arrived
  *   meanwhile are handled within about a chunk's admission time, not a batch's.
  */
-import { decode } from '../../ledger/index.ts'
+import { decode } from '../../primitives/index.ts'
 import { ADMIT_CHUNK, nextTurn } from '../mempool/index.ts'
 import { ApiError, ApiErrorCode, badRequest, errorBody, submitFailure } from './errors.ts'
 import { mediaType, readBody } from './http.ts'

@@ -6,7 +6,8 @@
  * standard alphabet, padded) because it is large. Trie proofs get a JSON form
  * and a converter back, so a client can check them with the ledger's verifier.
  */
-import { CID, parseTrieProof, toHex, fromHex, type TrieProof } from '../../ledger/index.ts'
+import { parseTrieProof, type TrieProof } from '../../ledger/index.ts'
+import { CID, toHex, fromHex } from '../../primitives/index.ts'
 import { badRequest } from './errors.ts'
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }

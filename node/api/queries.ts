@@ -8,9 +8,21 @@
  * reads one state snapshot, so a response never mixes two heights.
  */
 import {
-  CID, decodeTx, encode, StateKey, toHex, type ChainStore, type ChainParams, type CheckpointRecord, type CommitRecord, type EnclaveRecord, type LedgerState,
-  type MemberRecord, type PendingValidatorSet, type RoundRecord, type ValidatorSetRecord, type BudgetRecord,
+  decodeTx,
+  StateKey,
+  type ChainStore,
+  type ChainParams,
+  type CheckpointRecord,
+  type CommitRecord,
+  type EnclaveRecord,
+  type LedgerState,
+  type MemberRecord,
+  type PendingValidatorSet,
+  type RoundRecord,
+  type ValidatorSetRecord,
+  type BudgetRecord,
 } from '../../ledger/index.ts'
+import { CID, encode, toHex } from '../../primitives/index.ts'
 import { badRequest, notReady } from './errors.ts'
 import { toJson, trieProofToJson, type JsonValue } from './json.ts'
 import { SnapshotEncoder, type SnapshotSource } from './snapshots.ts'

@@ -6,7 +6,8 @@
  * can still verify. The states come from a SnapshotSource (the node's LedgerApp,
  * which keeps the last MAX_CHECKPOINT_LAG_BLOCKS); this file only encodes them.
  */
-import { encode, snapshotEntries, type LedgerState } from '../../ledger/index.ts'
+import { snapshotEntries, type LedgerState } from '../../ledger/index.ts'
+import { encode } from '../../primitives/index.ts'
 import { ApiError, ApiErrorCode, badRequest } from './errors.ts'
 
 /** The media type of a snapshot response (IPLD's registered type for DAG-CBOR). */

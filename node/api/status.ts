@@ -3,8 +3,8 @@
  * `/healthz`). The driver fills a NodeStatus with its own types; the API turns it
  * into JSON (state root hex, block id a CID string).
  */
-import type { CID } from '../../ledger/index.ts'
-import { toHex } from '../../ledger/index.ts'
+import type { CID } from '../../primitives/index.ts'
+import { toHex } from '../../primitives/index.ts'
 
 export interface NodeStatus {
   chainId: string

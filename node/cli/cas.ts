@@ -28,12 +28,12 @@ import {
   isCidProfileName,
   LedgerError,
   LevelKeyValueStore,
-  parseCid,
   resolveUnixFsParams,
   type DirectoryEntry,
   type UnixFsOptions,
   type UnixFsParams,
 } from '../../ledger/index.ts'
+import { parseCid } from '../../primitives/index.ts'
 import { type CliIo, type Command, numberOption, parseOptions, UsageError } from './io.ts'
 import { REPO_DB_DIR } from '../repo.ts'
 

@@ -1,4 +1,5 @@
-// `fedledger demo`: the ledger walk-through of node/demo.ts (what `npm start` runs for now).
+// `fedledger demo`: the ledger walk-through of node/demo.ts, in one process (no network,
+// synthetic updates); `npm start` runs `fedledger start`, the whole federation, instead.
 import { runLedgerDemo } from '../demo.ts'
 import { type Command, parseOptions } from './io.ts'
 

@@ -8,7 +8,7 @@
  */
 import { rm } from 'node:fs/promises'
 import { basename, extname, resolve } from 'node:path'
-import { generateKeyPair, toHex } from '../../ledger/index.ts'
+import { generateKeyPair, toHex } from '../../primitives/index.ts'
 import { readKeyFile, writeKeyFile } from '../../testnet/index.ts'
 import { ConfigError, HOME_FILES, readKey, type ValidatorKey } from '../config.ts'
 import { peerIdOf, peerKeyFromSeed } from '../p2p/index.ts'

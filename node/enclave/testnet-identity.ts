@@ -9,7 +9,7 @@
 import { join } from 'node:path'
 import { certifyPlatform } from '../../enclave/index.ts'
 import { simAttester, type EnclaveServiceOptions } from '../../enclave/service/index.ts'
-import { bytesEqual, fromHex, keyPairFromSeed } from '../../ledger/index.ts'
+import { bytesEqual, fromHex, keyPairFromSeed } from '../../primitives/index.ts'
 import { ATTESTATION_ROOT, readKeyFile, readTestnetFile, TestnetError } from '../../testnet/index.ts'
 
 /** How long the platform certificate made at start-up is valid (the testnet root could always make another). */

@@ -11,7 +11,8 @@
  * float32 values), providers tried in order.
  */
 import { z } from 'zod'
-import { CID, catFileBytes, decode, encode, exportCarBytes, importCar, leBytesToFloat32, linksOf, statFile, type CasBlockstore } from '../../ledger/index.ts'
+import { catFileBytes, exportCarBytes, importCar, leBytesToFloat32, linksOf, statFile, type CasBlockstore } from '../../ledger/index.ts'
+import { CID, decode, encode } from '../../primitives/index.ts'
 import type { P2PHost } from '../p2p/index.ts'
 import { FederationError } from './errors.ts'
 

@@ -1,5 +1,5 @@
 /**
- * EnclaveHost: the untrusted process around an aggregation enclave (DESIGN.md §2
+ * EnclaveHost: the untrusted process around an aggregation enclave (docs/ARCHITECTURE.md §2
  * steps 2, 4 and 7). It holds no secret: the enclave service (an EnclaveClient,
  * in-process or its own process) makes round keys, evidence, aggregates and
  * signed transactions; the host follows the ledger, moves bytes and submits.
@@ -20,7 +20,8 @@
  *                  can never be opened again; the host drops its copies
  * It serves the models it stores (content.ts), so participants can fetch them.
  */
-import { addModel, CID, decode, encode, float32ToLeBytes, leBytesToFloat32, type CasBlockstore, type CommitRecord } from '../../ledger/index.ts'
+import { addModel, float32ToLeBytes, leBytesToFloat32, type CasBlockstore, type CommitRecord } from '../../ledger/index.ts'
+import { CID, decode, encode } from '../../primitives/index.ts'
 import { ciphertextCid, type AggregatedResponse, type EnclaveClient } from '../../enclave/index.ts'
 import { peerIdOfPublicKey, type P2PHost } from '../p2p/index.ts'
 import { fetchContent, readModel, serveContent } from './content.ts'

@@ -10,7 +10,8 @@
  * an auditor who does not would check answers against /v1/proofs.
  */
 import { z } from 'zod'
-import { CID, fromHex, type CommitRecord, type TrainingConfig, type AggregationConfig } from '../../ledger/index.ts'
+import { type CommitRecord, type TrainingConfig, type AggregationConfig } from '../../ledger/index.ts'
+import { CID, fromHex } from '../../primitives/index.ts'
 import { FederationError } from './errors.ts'
 
 const DEFAULT_TIMEOUT_MS = 5_000

@@ -1,5 +1,5 @@
 /**
- * ParticipantPeer: a bank's side of a training round (DESIGN.md §2 step 3).
+ * ParticipantPeer: a bank's side of a training round (docs/ARCHITECTURE.md §2 step 3).
  * It follows the ledger through a validator and, for each keyed round it is
  * eligible for and has not committed to:
  *
@@ -20,7 +20,8 @@
  * only Multi-Krum, not the norm check, can catch it.
  */
 import { attestationVerifiers, clipToNorm, sealUpdate, testnetPolicy, verifyAttested } from '../../enclave/index.ts'
-import { bytesEqual, type AttestationVerifier, encode, encodeTx, evidenceNonce, signTx, type CasBlockstore, type TxBody } from '../../ledger/index.ts'
+import { type AttestationVerifier, encodeTx, evidenceNonce, signTx, type CasBlockstore, type TxBody } from '../../ledger/index.ts'
+import { bytesEqual, encode } from '../../primitives/index.ts'
 import { PrivacyAccountant, type Rng, type Trainer } from '../../participant/index.ts'
 import type { P2PHost } from '../p2p/index.ts'
 import { fetchModel } from './content.ts'

@@ -12,7 +12,8 @@
  * Content (models, checkpoints) moves over content.ts's protocol.
  */
 import { z } from 'zod'
-import { CID, decode, Identifier } from '../../ledger/index.ts'
+import { Identifier } from '../../ledger/index.ts'
+import { CID, decode } from '../../primitives/index.ts'
 import { FederationError } from './errors.ts'
 
 export const roundKeyProtocol = (chainId: string): string => `/fedledger/${chainId}/enclave/round-key/1`

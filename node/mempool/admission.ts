@@ -8,7 +8,7 @@
  * receipt. The signature check is separate because it is the expensive one: the
  * mempool runs its own cheap limits first.
  */
-import { decodeTx, LedgerError, MAX_TX_BYTES, verifyDecodedTx, type DecodedTx } from '../../ledger/index.ts'
+import { decodeTx, isLedgerError, MAX_TX_BYTES, verifyDecodedTx, type DecodedTx } from '../../ledger/index.ts'
 import { MempoolError, RETRY_AFTER_MS } from './errors.ts'
 import type { MempoolSender, MempoolState } from './state.ts'
 
@@ -31,7 +31,7 @@ export function precheck(bytes: Uint8Array, state: MempoolState, maxTxBytes: num
   try {
     decoded = decodeTx(bytes)
   } catch (e) {
-    if (!(e instanceof LedgerError)) throw e
+    if (!isLedgerError(e)) throw e
     const code = e.code === 'OVERSIZED' ? 'OVERSIZED' : 'MALFORMED'
     return new MempoolError(code, e.message, { ledgerCode: e.code, cause: e })
   }

@@ -43,7 +43,8 @@
  * nothing else, so `take` is a pure function of the pool and its arguments.
  */
 import { commandKey, type Mempool } from '../../consensus/index.ts'
-import { bytesEqual, MAX_TX_BYTES, type DecodedTx } from '../../ledger/index.ts'
+import { MAX_TX_BYTES, type DecodedTx } from '../../ledger/index.ts'
+import { bytesEqual } from '../../primitives/index.ts'
 import { checkSignature, precheck } from './admission.ts'
 import { MEMPOOL_ERROR_CODES, MempoolError, RETRY_AFTER_MS, type MempoolErrorCode } from './errors.ts'
 import { MinHeap } from './heap.ts'

@@ -5,7 +5,8 @@
  * `StateReader` using the ledger's key layout, looking senders up the way the
  * ledger does: a member record first, then an enclave record.
  */
-import { decode, StateKey, type ChainParams, type EnclaveRecord, type MemberRecord, type StateReader } from '../../ledger/index.ts'
+import { StateKey, type ChainParams, type EnclaveRecord, type MemberRecord, type StateReader } from '../../ledger/index.ts'
+import { decode } from '../../primitives/index.ts'
 
 export interface MempoolSender {
   kind: 'member' | 'enclave'

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { bitmapOf, type QuorumScheme, type QuorumSigner } from '../../consensus/crypto.ts'
 import { blsKeyPairFromSeed, blsScheme, blsSigner, ed25519Scheme, ed25519Signer } from '../../consensus/crypto/index.ts'
 import type { AggregateSignature } from '../../consensus/types.ts'
-import { keyPairFromSeed } from '../../ledger/index.ts'
+import { keyPairFromSeed } from '../../primitives/index.ts'
 
 const N = 10 // two bitmap bytes, six spare bits
 const F = Math.floor((N - 1) / 3)

@@ -19,7 +19,7 @@ import {
   type WireErrorCode,
   type WireLimits,
 } from '../../consensus/index.ts'
-import { bytesEqual, CID, decode, encode } from '../../ledger/index.ts'
+import { bytesEqual, CID, decode, encode } from '../../primitives/index.ts'
 import { simScheme, simSecrets, simSigner } from './sim/sim-scheme.ts'
 
 // ---- fixtures: real signatures and certificates from the simulator's scheme ----

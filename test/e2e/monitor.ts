@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { blockId, decodeMessage, type QuorumCertificate } from '../../consensus/index.ts'
-import { toHex } from '../../ledger/index.ts'
+import { toHex } from '../../primitives/index.ts'
 import { consensusTopic } from '../../node/driver.ts'
 import { P2PHost, peerKeyFromSeed } from '../../node/p2p/index.ts'
 import type { Net } from './net.ts'

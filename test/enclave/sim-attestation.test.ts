@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { certifyPlatform, issueSimEvidence, SIM_FORMAT, SimAttestationVerifier, type SimReport } from '../../enclave/index.ts'
-import { encode, sha256 } from '../../ledger/index.ts'
+import { encode, sha256 } from '../../primitives/index.ts'
 import { keysFor } from '../ledger/harness.ts'
 
 const root = keysFor('sim-root')

@@ -12,7 +12,7 @@ import {
   UNIXFS_V1_2025,
   type DirectoryEntry,
 } from '../../ledger/cas/index.ts'
-import { parseCid } from '../../ledger/codec.ts'
+import { parseCid } from '../../primitives/index.ts'
 import { deterministicBytes } from '../fixtures/cas/deterministic.ts'
 import { memoryBlockstore, utf8 } from '../fixtures/cas/stores.ts'
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { addModel, CasBlockstore, encode, MemoryKeyValueStore, restoreCheckpoint, StateKey, writeCheckpoint, float32ToLeBytes, leBytesToFloat32, addDirectory, CHECKPOINT_CID_OPTIONS, type CheckpointRecord } from '../../ledger/index.ts'
+import { addModel, CasBlockstore, MemoryKeyValueStore, restoreCheckpoint, StateKey, writeCheckpoint, float32ToLeBytes, leBytesToFloat32, addDirectory, CHECKPOINT_CID_OPTIONS, type CheckpointRecord } from '../../ledger/index.ts'
+import { encode } from '../../primitives/index.ts'
 import { keysFor, modelCid, PARTICIPANTS, TestChain, testEvidence } from './harness.ts'
 
 function weights(n: number): Float32Array {

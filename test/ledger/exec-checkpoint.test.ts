@@ -1,7 +1,8 @@
 // The checkpoint transaction on a network: it may anchor the state after any of the last MAX_CHECKPOINT_LAG_BLOCKS
 // blocks (verified through ExecutionComponents.stateRootAt), never one before the round's result, never a wrong root.
 import { describe, expect, it } from 'vitest'
-import { executeBlock, MAX_CHECKPOINT_LAG_BLOCKS, sha256, StateKey, type CheckpointRecord, type Receipt, type RoundRecord, type TxBody } from '../../ledger/index.ts'
+import { executeBlock, MAX_CHECKPOINT_LAG_BLOCKS, StateKey, type CheckpointRecord, type Receipt, type RoundRecord, type TxBody } from '../../ledger/index.ts'
+import { sha256 } from '../../primitives/index.ts'
 import { codes, keysFor, modelCid, PARTICIPANTS, TestChain, testEvidence, testVerifier } from './harness.ts'
 
 const training = { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, localEpochs: 1 }

@@ -1,6 +1,7 @@
 // Rules every transaction passes before its handler: decoding, chain id, sender, nonce, signature.
 import { describe, expect, it } from 'vitest'
-import { decodeTx, encode, encodeTx, executeBlock, signTx, StateKey, txId, type MemberRecord } from '../../ledger/index.ts'
+import { decodeTx, encodeTx, executeBlock, signTx, StateKey, txId, type MemberRecord } from '../../ledger/index.ts'
+import { encode } from '../../primitives/index.ts'
 import { CHAIN, codes, keysFor, TestChain, testVerifier } from './harness.ts'
 
 const grant = { member: 'bank-a', epsilon: 4, delta: 1e-5 }

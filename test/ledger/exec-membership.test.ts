@@ -1,6 +1,7 @@
 // Membership, governance, revocation, enclaves, budgets and validator sets.
 import { describe, expect, it } from 'vitest'
-import { approveTx, AttestationVerifierRegistry, DomainTag, encode, evidenceNonce, executeBlock, signPayload, signTx, StateKey, type BudgetRecord, type EnclaveRecord, type MemberRecord, type PendingValidatorSet, type RevocationEntry, type ValidatorSetRecord } from '../../ledger/index.ts'
+import { approveTx, AttestationVerifierRegistry, evidenceNonce, executeBlock, signTx, StateKey, type BudgetRecord, type EnclaveRecord, type MemberRecord, type PendingValidatorSet, type RevocationEntry, type ValidatorSetRecord } from '../../ledger/index.ts'
+import { DomainTag, encode, signPayload } from '../../primitives/index.ts'
 import { CHAIN, codes, defaultGenesis, keysFor, MEASUREMENT, modelCid, PARTICIPANTS, TestChain, testEvidence, testVerifier } from './harness.ts'
 
 const newMember = (id: string) => ({ id, org: `${id} org`, roles: ['participant' as const], publicKey: keysFor(id).publicKey })

@@ -1,7 +1,8 @@
 // Property-based tests over encoding and execution (fast-check).
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeTx, DomainTag, encodeTx, txSigningBytes, executeBlock, isLedgerError, LedgerError, signPayload, StateKey, type BudgetRecord, type TxBody, type TxType } from '../../ledger/index.ts'
+import { decodeTx, encodeTx, txSigningBytes, executeBlock, isLedgerError, LedgerError, StateKey, type BudgetRecord, type TxBody, type TxType } from '../../ledger/index.ts'
+import { DomainTag, signPayload } from '../../primitives/index.ts'
 import { CHAIN, keysFor, modelCid, PARTICIPANTS, TestChain, testEvidence, testVerifier } from './harness.ts'
 
 const SENDERS = ['gov-1', 'gov-2', 'coord', 'auditor', 'enclave-1', 'stranger', ...PARTICIPANTS]

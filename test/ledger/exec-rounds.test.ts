@@ -1,6 +1,7 @@
-// The round lifecycle (DESIGN.md §2): open, round key, commits, result, close; budgets; re-aggregation; checkpoints.
+// The round lifecycle (docs/ARCHITECTURE.md §2): open, round key, commits, result, close; budgets; re-aggregation; checkpoints.
 import { describe, expect, it } from 'vitest'
-import { computeEpsilon, DomainTag, sha256, signPayload, StateKey, type BudgetRecord, type CheckpointRecord, type CommitRecord, type RoundRecord, type TxBody } from '../../ledger/index.ts'
+import { computeEpsilon, StateKey, type BudgetRecord, type CheckpointRecord, type CommitRecord, type RoundRecord, type TxBody } from '../../ledger/index.ts'
+import { DomainTag, sha256, signPayload } from '../../primitives/index.ts'
 import { codes, defaultGenesis, keysFor, MEASUREMENT, modelCid, PARTICIPANTS, TestChain, testEvidence } from './harness.ts'
 
 const training = { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, localEpochs: 1 }

@@ -12,21 +12,14 @@ import * as Digest from 'multiformats/hashes/digest'
 import { sha256 as sha256Hasher } from 'multiformats/hashes/sha2'
 import {
   AttestationVerifierRegistry,
-  decode,
-  DomainTag,
-  encode,
   encodeTx,
   evidenceNonce,
   executeBlock,
   genesisState,
-  keyPairFromSeed,
   LedgerError,
-  sha256,
-  signPayload,
   signTx,
   approveTx,
   type BlockOutcome,
-  type Ed25519KeyPair,
   type Genesis,
   type LedgerState,
   type Receipt,
@@ -35,6 +28,15 @@ import {
   type TxType,
   type VerifiedEvidence,
 } from '../../ledger/index.ts'
+import {
+  decode,
+  DomainTag,
+  encode,
+  keyPairFromSeed,
+  sha256,
+  signPayload,
+  type Ed25519KeyPair,
+} from '../../primitives/index.ts'
 
 export const CHAIN = 'test-chain'
 export const MEASUREMENT = sha256(new TextEncoder().encode('enclave bundle v1'))

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decode, encode } from '../../ledger/codec.ts'
-import { LedgerError } from '../../ledger/errors.ts'
+import { decode, encode } from '../../primitives/index.ts'
+import { isLedgerError } from '../../ledger/errors.ts'
 import { StateTrie, verifyProof, type TrieProof } from '../../ledger/state/trie.ts'
 
 // An independent statement of the hashing rules (not using the trie's helpers).
@@ -32,7 +32,7 @@ const code = (f: () => unknown): string | undefined => {
   try {
     f()
   } catch (e) {
-    if (e instanceof LedgerError) return e.code
+    if (isLedgerError(e)) return e.code
     throw e
   }
   return undefined

@@ -1,7 +1,7 @@
 // node/byzantine.ts: what a Byzantine testnet validator puts on the wire instead of the honest core's outputs.
 import { describe, expect, it } from 'vitest'
 import { blockId, ed25519Scheme, ed25519Signer, proposalMessage, voteMessage, type Block, type EpochOutput, type Proposal, type Vote } from '../../consensus/index.ts'
-import { generateKeyPair } from '../../ledger/index.ts'
+import { generateKeyPair } from '../../primitives/index.ts'
 import { Byzantine, type ByzantineBehaviour } from '../../node/byzantine.ts'
 import { NodeConfigSchema } from '../../node/config.ts'
 

@@ -7,9 +7,17 @@
 import type { Block } from '../../consensus/index.ts'
 import { certifyPlatform, issueSimEvidence, SIM_FORMAT } from '../../enclave/index.ts'
 import {
-  ChainStore, DomainTag, encodeTx, evidenceNonce, MemoryKeyValueStore, sha256, signPayload, signTx, StateKey,
-  type Receipt, type TxBody, type TxType,
+  ChainStore,
+  encodeTx,
+  evidenceNonce,
+  MemoryKeyValueStore,
+  signTx,
+  StateKey,
+  type Receipt,
+  type TxBody,
+  type TxType,
 } from '../../ledger/index.ts'
+import { DomainTag, sha256, signPayload } from '../../primitives/index.ts'
 import { LedgerApp } from '../../node/app.ts'
 import { CHAIN, defaultGenesis, GENESIS_TIME, keysFor, MEASUREMENT, MEASUREMENT_HEX, modelCid, PARTICIPANTS } from '../ledger/harness.ts'
 

@@ -6,7 +6,7 @@
  * decode, is rejected and its relayer banned.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { encode } from '../../ledger/index.ts'
+import { encode } from '../../primitives/index.ts'
 import type { SubmitResult } from '../../node/app.ts'
 import type { P2PHost } from '../../node/p2p/index.ts'
 import { ADMIT_CHUNK, decodeTxBatch, MAX_ADMITTING_BATCHES, MAX_GOSSIP_BATCH, TxGossip, txTopic } from '../../node/tx-gossip.ts'

@@ -7,7 +7,8 @@
  * revocation-list entry signed by the attestation service (as the auditor).
  * Every action is a signed transaction through the validators' API.
  */
-import { DomainTag, encodeTx, signPayload, signTx, writeCheckpoint, type CasBlockstore, type CID, type Ed25519KeyPair, type RevocationEntry, type TxBody, type TxType } from '../../ledger/index.ts'
+import { encodeTx, signTx, writeCheckpoint, type CasBlockstore, type RevocationEntry, type TxBody, type TxType } from '../../ledger/index.ts'
+import { DomainTag, signPayload, type CID, type Ed25519KeyPair } from '../../primitives/index.ts'
 import { FederationError, sleep, type LedgerClient, type RoundDetail, type TxReceipt } from '../../node/federation/index.ts'
 import { fetchSnapshot, fetchStatus } from '../client.ts'
 import { REVOCATION_AUTHORITY } from '../consortium.ts'

@@ -14,7 +14,8 @@
  * everything is on the ledger (GET /v1/rounds, /v1/checkpoints, /v1/budgets).
  */
 import { join } from 'node:path'
-import { addModel, CasBlockstore, MemoryKeyValueStore, type CID, type Ed25519KeyPair } from '../../ledger/index.ts'
+import { addModel, CasBlockstore, MemoryKeyValueStore } from '../../ledger/index.ts'
+import { type CID, type Ed25519KeyPair } from '../../primitives/index.ts'
 import { loadMnist } from '../../node/data/index.ts'
 import { fetchModel, FEDERATION_KEYS_DIR, LedgerClient, modelOf, serveContent, writeFederationFile, writeSeed, type FederationFileInput, type ModelSpec } from '../../node/federation/index.ts'
 import { P2PHost, peerIdOf, peerIdOfPublicKey, peerKeyFromSeed } from '../../node/p2p/index.ts'

@@ -6,7 +6,7 @@
  * signature, and simulations run thousands of scenarios in seconds.
  */
 import { bitmapOf, bitmapWellFormed, signersOf, type QuorumScheme, type QuorumSigner } from '../../../consensus/index.ts'
-import { sha256 } from '../../../ledger/index.ts'
+import { sha256 } from '../../../primitives/index.ts'
 
 function mac(secret: Uint8Array, message: Uint8Array): Uint8Array {
   const buf = new Uint8Array(secret.length + message.length)

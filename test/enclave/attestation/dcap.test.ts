@@ -13,7 +13,8 @@ import {
   type DcapAcceptableTcbStatus, type DcapCollateral, type DcapVerifierOptions,
 } from '../../../enclave/attestation/dcap.ts'
 import { SEV_SNP_MILAN_ARK_SHA256 } from '../../../enclave/attestation/sev-snp.ts'
-import { AttestationVerifierRegistry, decode, encode, evidenceNonce, isLedgerError, sha256, toHex, type EvidencePolicy } from '../../../ledger/index.ts'
+import { AttestationVerifierRegistry, evidenceNonce, isLedgerError, type EvidencePolicy } from '../../../ledger/index.ts'
+import { decode, encode, sha256, toHex } from '../../../primitives/index.ts'
 
 const dir = new URL('./fixtures/intel-dcap/', import.meta.url)
 type Tee = 'sgx' | 'tdx'

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest'
 import { decodeCoseSign1 } from '../../../enclave/attestation/cose.ts'
 import { decodeNitroUserDataKeys, encodeNitroUserData, NITRO_FORMAT, NITRO_ROOT_SHA256, NitroAttestationVerifier, parseNitroDocument } from '../../../enclave/attestation/nitro.ts'
 import { certificateFingerprint } from '../../../enclave/attestation/x509.ts'
-import { AttestationVerifierRegistry, encode, isLedgerError, toHex, type EvidencePolicy } from '../../../ledger/index.ts'
+import { AttestationVerifierRegistry, isLedgerError, type EvidencePolicy } from '../../../ledger/index.ts'
+import { encode, toHex } from '../../../primitives/index.ts'
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/aws-nitro/${name}`, import.meta.url)))
 

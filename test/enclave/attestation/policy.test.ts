@@ -9,7 +9,8 @@ import { NITRO_FORMAT, NITRO_ROOT_SHA256, NitroAttestationVerifier } from '../..
 import { productionPolicy, testnetPolicy, verifyAttested, type AttestationExpectation, type AttestationPolicy, type AttestationPolicyOptions } from '../../../enclave/attestation/policy.ts'
 import { issueSimRevocationList, parseRevocationList, RevocationListTracker, type RevocationList, type RevocationListBody } from '../../../enclave/attestation/revocation-list.ts'
 import { certifyPlatform, issueSimEvidence, SIM_FORMAT, SimAttestationVerifier, type SimReport } from '../../../enclave/attestation/sim.ts'
-import { AttestationVerifierRegistry, evidenceNonce, fromHex, keyPairFromSeed, sha256 } from '../../../ledger/index.ts'
+import { AttestationVerifierRegistry, evidenceNonce } from '../../../ledger/index.ts'
+import { fromHex, keyPairFromSeed, sha256 } from '../../../primitives/index.ts'
 
 const keys = (name: string) => keyPairFromSeed(sha256(new TextEncoder().encode(name)))
 const utf8 = (s: string) => new TextEncoder().encode(s)

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { AttestationError, isAttestationError, type AttestationErrorCode } from '../../../enclave/attestation/errors.ts'
 import { issueSimRevocationList, MAX_REVOCATION_LIST_BYTES, parseRevocationList, RevocationListTracker, type RevocationListBody } from '../../../enclave/attestation/revocation-list.ts'
-import { DomainTag, encode, keyPairFromSeed, sha256, signPayload } from '../../../ledger/index.ts'
+import { DomainTag, encode, keyPairFromSeed, sha256, signPayload } from '../../../primitives/index.ts'
 
 const keys = (name: string) => keyPairFromSeed(sha256(new TextEncoder().encode(name)))
 const root = keys('crl-root')

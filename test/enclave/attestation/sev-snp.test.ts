@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs'
 import { X509Certificate } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { SEV_SNP_FORMAT, SEV_SNP_MILAN_ARK_SHA256, SevSnpAttestationVerifier, encodeSnpEvidence, snpPlatformId, snpReportData, verifySnpReport, type SnpEvidence } from '../../../enclave/attestation/sev-snp.ts'
-import { AttestationVerifierRegistry, encode, evidenceNonce, isLedgerError, sha256, toHex, type EvidencePolicy } from '../../../ledger/index.ts'
+import { AttestationVerifierRegistry, evidenceNonce, isLedgerError, type EvidencePolicy } from '../../../ledger/index.ts'
+import { encode, sha256, toHex } from '../../../primitives/index.ts'
 import { syntheticPlatform } from './snp-synthetic.ts'
 
 const dir = new URL('./fixtures/amd-sev-snp/', import.meta.url)

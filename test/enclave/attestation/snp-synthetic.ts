@@ -6,7 +6,7 @@
  * Its root is nobody's trust anchor but the test's.
  */
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
-import { sha256 } from '../../../ledger/index.ts'
+import { sha256 } from '../../../primitives/index.ts'
 
 const cat = (parts: Uint8Array[]) => Uint8Array.from(Buffer.concat(parts))
 

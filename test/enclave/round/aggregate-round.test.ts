@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { aggregateRound, aggregateRoundOn, noisedMeanStd, RoundError, type AggregateRoundInput, type AggregatedRound, type RoundOutcome } from '../../../enclave/round/index.ts'
 import { DistanceWorkers, multiKrum } from '../../../enclave/aggregate/index.ts'
 import { ciphertextCid, encodeUpdate, seededRandom } from '../../../enclave/index.ts'
-import { encode, sha256 } from '../../../ledger/index.ts'
+import { encode, sha256 } from '../../../primitives/index.ts'
 import { keysFor } from '../../ledger/harness.ts'
 import { CHAIN, CLIP, DIM, commitOf, expectPartition, farAway, honest, memberId, newRoundKey, seal, sealLiar, type Submission } from './fixtures.ts'
 

@@ -2,7 +2,8 @@
 // honest and adversarial updates, sealed envelopes and the ledger's commit records.
 import { expect } from 'vitest'
 import { clipToNorm, encodeUpdate, encryptUpdate, hashUpdate, l2Norm, sealUpdate, ciphertextCid, generateRoundKey, type RoundKeyPair } from '../../../enclave/updates/index.ts'
-import { DomainTag, signPayload, type CID, type CommitRecord, type UpdateStatement } from '../../../ledger/index.ts'
+import { type CommitRecord, type UpdateStatement } from '../../../ledger/index.ts'
+import { DomainTag, signPayload, type CID } from '../../../primitives/index.ts'
 import type { RoundOutcome } from '../../../enclave/round/index.ts'
 import { CHAIN, keysFor } from '../../ledger/harness.ts'
 

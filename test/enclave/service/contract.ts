@@ -1,13 +1,23 @@
-// The enclave contract (DESIGN.md §4.8): one suite run against every EnclaveClient
+// The enclave contract (docs/ARCHITECTURE.md §5, "a request/response boundary"): one suite run against every EnclaveClient
 // twin — the in-process one and the child process over stdio — so both behave alike.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SimAttestationVerifier, roundTranscriptHash, compareIds } from '../../../enclave/index.ts'
 import { decodeResponse, type EnclaveClient } from '../../../enclave/service/index.ts'
 import { decodeUpdate } from '../../../enclave/updates/index.ts'
 import {
-  addModel, CasBlockstore, decode, decodeTx, encode, evidenceNonce, leBytesToFloat32, MemoryKeyValueStore, StateKey, verifyDecodedTx,
-  type BudgetRecord, type CommitRecord, type RoundRecord,
+  addModel,
+  CasBlockstore,
+  decodeTx,
+  evidenceNonce,
+  leBytesToFloat32,
+  MemoryKeyValueStore,
+  StateKey,
+  verifyDecodedTx,
+  type BudgetRecord,
+  type CommitRecord,
+  type RoundRecord,
 } from '../../../ledger/index.ts'
+import { decode, encode } from '../../../primitives/index.ts'
 import {
   aggregated, BASE, BASE_BYTES, CHAIN, DIM, envelopesOf, expectCode, LIAR, meanWith, MEMBERS, memberKeys, MISSING, noiseOf,
   offlineRound, POISONED, quantizedSum, submissions, TAMPERED, TRAINING,

@@ -1,7 +1,7 @@
 // An EnclaveService with fresh sim-v1 keys (root, platform, enclave) behind the in-process twin.
 import { certifyPlatform } from '../../../enclave/index.ts'
 import { EnclaveService, InProcessEnclave, simAttester } from '../../../enclave/service/index.ts'
-import { generateKeyPair, sha256 } from '../../../ledger/index.ts'
+import { generateKeyPair, sha256 } from '../../../primitives/index.ts'
 
 export function inProcessEnclave(): { service: EnclaveService; client: InProcessEnclave; trustAnchor: Uint8Array } {
   const root = generateKeyPair()

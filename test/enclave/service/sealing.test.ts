@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { EnclaveService, openSealed, SealingKeys, simAttester } from '../../../enclave/service/index.ts'
 import { certifyPlatform } from '../../../enclave/index.ts'
-import { generateKeyPair } from '../../../ledger/index.ts'
+import { generateKeyPair } from '../../../primitives/index.ts'
 import { inProcessEnclave } from './factory.ts'
 import { aggregated, BASE_BYTES, CHAIN, DIM, expectCode, offlineRound } from './rounds.ts'
 

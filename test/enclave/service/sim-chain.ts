@@ -3,7 +3,8 @@
 // the real state machine (evidence checks included), one block per exec call.
 import { SimAttestationVerifier, SIM_FORMAT } from '../../../enclave/index.ts'
 import type { EnclaveIdentityInfo } from '../../../enclave/service/index.ts'
-import { AttestationVerifierRegistry, encodeTx, executeBlock, genesisState, signTx, toHex, approveTx, type LedgerState, type Receipt, type SignedTx, type TxBody, type TxType } from '../../../ledger/index.ts'
+import { AttestationVerifierRegistry, encodeTx, executeBlock, genesisState, signTx, approveTx, type LedgerState, type Receipt, type SignedTx, type TxBody, type TxType } from '../../../ledger/index.ts'
+import { toHex } from '../../../primitives/index.ts'
 import { CHAIN, defaultGenesis, GENESIS_TIME, keysFor } from '../../ledger/harness.ts'
 
 export { CHAIN }

@@ -14,7 +14,8 @@ import {
   type CheckUpdateInput,
   type SealedUpdate,
 } from '../../../enclave/updates/index.ts'
-import { CID, DomainTag, encode, signPayload, type UpdateStatement } from '../../../ledger/index.ts'
+import { type UpdateStatement } from '../../../ledger/index.ts'
+import { CID, DomainTag, encode, signPayload } from '../../../primitives/index.ts'
 import { keysFor } from '../../ledger/harness.ts'
 
 const CHAIN = 'fedledger-test'

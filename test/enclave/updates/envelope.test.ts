@@ -13,7 +13,7 @@ import {
   type DecryptUpdateInput,
 } from '../../../enclave/updates/index.ts'
 import { x25519, x25519PrivateKeyObject, x25519PublicKeyObject } from '../../../enclave/updates/keys.ts'
-import { decode, encode, fromHex, toHex } from '../../../ledger/index.ts'
+import { decode, encode, fromHex, toHex } from '../../../primitives/index.ts'
 
 // RFC 7748 §6.1
 const ALICE_SECRET = fromHex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a')

@@ -2,7 +2,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { clipToNorm, decodeUpdate, encodeUpdate, hashUpdate, l2Norm, normsAgree, UpdateError } from '../../../enclave/updates/index.ts'
-import { sha256, toHex } from '../../../ledger/index.ts'
+import { sha256, toHex } from '../../../primitives/index.ts'
 
 function codeOf(f: () => unknown): string {
   try {

@@ -2,7 +2,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { checkUpdate, ciphertextCid, clipToNorm, decryptUpdate, generateRoundKey, sealUpdate } from '../../../enclave/updates/index.ts'
-import { decode, encode } from '../../../ledger/index.ts'
+import { decode, encode } from '../../../primitives/index.ts'
 import { keysFor } from '../../ledger/harness.ts'
 
 const CHAIN = 'fedledger-test'

@@ -1,6 +1,7 @@
 // POST /v1/txs/batch: per-item results in order with the single route's error mapping, malformed and oversized batches, the client going away.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { encode, LedgerError, txId } from '../../../ledger/index.ts'
+import { LedgerError, txId } from '../../../ledger/index.ts'
+import { encode } from '../../../primitives/index.ts'
 import { ADMIT_CHUNK, MAX_BATCH_TXS, SubmitError, type SubmitFn } from '../../../node/api/index.ts'
 import { documentedSchema, openapiDocument } from './documented.ts'
 import { buildChain, startApi, type BuiltChain, type StartedApi, type StartOptions } from './fixture.ts'

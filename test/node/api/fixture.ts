@@ -5,7 +5,8 @@
  * that budgets hold a reservation. Plus an ApiServer on 127.0.0.1:0 over it.
  */
 import { Registry } from 'prom-client'
-import { ChainStore, executeBlock, MemoryKeyValueStore, sha256, txId, type LedgerBlock, type LedgerState, type Receipt, type TxBody } from '../../../ledger/index.ts'
+import { ChainStore, executeBlock, MemoryKeyValueStore, txId, type LedgerBlock, type LedgerState, type Receipt, type TxBody } from '../../../ledger/index.ts'
+import { sha256 } from '../../../primitives/index.ts'
 import { ApiServer, LedgerQueries, NodeMetrics, type ApiAdmin, type ApiLogger, type ApiServerOptions, type BlockFeed, type NodeStatus, type SubmitFn, type SubmitError } from '../../../node/api/index.ts'
 import { CHAIN, keysFor, modelCid, TestChain, testEvidence, testVerifier } from '../../ledger/harness.ts'
 

@@ -1,7 +1,8 @@
 // NodeMetrics in its own registry, /metrics, /healthz and /v1/status.
 import { Registry, register as globalRegistry } from 'prom-client'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ChainStore, toHex, type KeyValueStore } from '../../../ledger/index.ts'
+import { ChainStore, type KeyValueStore } from '../../../ledger/index.ts'
+import { toHex } from '../../../primitives/index.ts'
 import { LedgerQueries, NodeMetrics } from '../../../node/api/index.ts'
 import { buildChain, startApi, statusOf, type BuiltChain, type StartedApi } from './fixture.ts'
 

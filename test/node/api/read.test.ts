@@ -1,6 +1,7 @@
 // The API's read routes over a real committed chain: the data they return, pagination, 404s and bad input.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ChainStore, decode, fromHex, MemoryKeyValueStore, StateKey, toHex, verifyProof, type BudgetRecord } from '../../../ledger/index.ts'
+import { ChainStore, MemoryKeyValueStore, StateKey, verifyProof, type BudgetRecord } from '../../../ledger/index.ts'
+import { decode, fromHex, toHex } from '../../../primitives/index.ts'
 import { LedgerQueries, trieProofFromJson, type TrieProofJson } from '../../../node/api/index.ts'
 import { CHAIN, keysFor, modelCid } from '../../ledger/harness.ts'
 import { buildChain, R1_ELIGIBLE, startApi, type BuiltChain, type StartedApi } from './fixture.ts'

@@ -1,7 +1,8 @@
 // GET /v1/snapshots/{height} over a LedgerApp: the retained state as DAG-CBOR, typed 404s naming the retained heights, 400s.
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { decode, snapshotEntries, StateKey } from '../../../ledger/index.ts'
+import { snapshotEntries, StateKey } from '../../../ledger/index.ts'
+import { decode } from '../../../primitives/index.ts'
 import { ApiServer, LedgerQueries, SNAPSHOT_CONTENT_TYPE, type SnapshotBody } from '../../../node/api/index.ts'
 import { RETAINED_HEIGHTS } from '../../../node/app.ts'
 import { AppChain } from '../ledger-app-fixture.ts'

@@ -9,8 +9,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
-  decodeTx, toHex, txId, type ChainParams, type CID, type CommitRecord, type DecodedTx, type EnclaveRecord, type MemberRecord, type RoundRecord,
+  decodeTx,
+  txId,
+  type ChainParams,
+  type CommitRecord,
+  type DecodedTx,
+  type EnclaveRecord,
+  type MemberRecord,
+  type RoundRecord,
 } from '../../../ledger/index.ts'
+import { toHex, type CID } from '../../../primitives/index.ts'
 import { toJson, type JsonValue } from '../../../node/api/index.ts'
 
 export interface FakeRound {

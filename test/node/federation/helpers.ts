@@ -3,7 +3,7 @@
  * ed25519 seeds (a member's seed is also its libp2p identity), a tracker that
  * stops everything a test started, bounded polling, and deterministic seeds.
  */
-import { keyPairFromSeed, type Ed25519KeyPair } from '../../../ledger/index.ts'
+import { keyPairFromSeed, type Ed25519KeyPair } from '../../../primitives/index.ts'
 import { isP2PError, P2PHost, peerKeyFromSeed, type P2PHostOptions } from '../../../node/p2p/index.ts'
 
 export const CHAIN = 'fed-test'

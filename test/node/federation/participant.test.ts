@@ -10,7 +10,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { certifyPlatform, ciphertextCid, generateRoundKey, issueSimEvidence, SIM_FORMAT } from '../../../enclave/index.ts'
-import { addModel, CasBlockstore, decode, encode, evidenceNonce, MemoryKeyValueStore } from '../../../ledger/index.ts'
+import { addModel, CasBlockstore, evidenceNonce, MemoryKeyValueStore } from '../../../ledger/index.ts'
+import { decode, encode } from '../../../primitives/index.ts'
 import { LedgerClient, ParticipantPeer, roundKeyProtocol, updateProtocol } from '../../../node/federation/index.ts'
 import { seededRng, type Trainer } from '../../../participant/index.ts'
 import { FakeLedger, memberRecord, roundRecord } from './fake-ledger.ts'

@@ -6,7 +6,8 @@
  * a measurement, a nonce and bound keys of the test's choosing).
  */
 import { certifyPlatform, EnclaveService, InProcessEnclave, issueSimEvidence, SIM_FORMAT, simAttester, type SimPlatformCert } from '../../../enclave/index.ts'
-import { evidenceNonce, sha256, type Ed25519KeyPair, type EnclaveRecord } from '../../../ledger/index.ts'
+import { evidenceNonce, type EnclaveRecord } from '../../../ledger/index.ts'
+import { sha256, type Ed25519KeyPair } from '../../../primitives/index.ts'
 import { chainParams, type FakeLedger } from './fake-ledger.ts'
 import { CHAIN, keysOf, seedOf } from './helpers.ts'
 

@@ -1,6 +1,7 @@
 // TxMempool.add: every refusal of the verify-once edge, checked against what the real ledger says of the same bytes.
 import { describe, expect, it } from 'vitest'
-import { encode, encodeTx, signTx, approveTx, txId, MAX_TX_BYTES } from '../../../ledger/index.ts'
+import { encodeTx, signTx, approveTx, txId, MAX_TX_BYTES } from '../../../ledger/index.ts'
+import { encode } from '../../../primitives/index.ts'
 import { isPeerFault, MempoolError, mempoolStateFrom, TxMempool } from '../../../node/mempool/index.ts'
 import { CHAIN, keysFor, TestChain } from '../../ledger/harness.ts'
 import { Fixture, ledgerCodes } from './fixture.ts'

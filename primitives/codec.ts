@@ -1,6 +1,6 @@
 /**
- * The one canonical encoding (DESIGN.md §4.4): DAG-CBOR for every transaction,
- * block and receipt; an object's id is its CID (v1, dag-cbor, sha2-256).
+ * The one canonical encoding: DAG-CBOR for every transaction, block, vote, certificate
+ * and receipt; an object's id is its CID (v1, dag-cbor, sha2-256).
  * Signing bytes are `domain tag || 0x00 || DAG-CBOR(payload)`, with one tag per
  * message kind, so a signature over one kind can never be replayed as another.
  */
@@ -9,7 +9,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { sha256 as sha256Hasher } from 'multiformats/hashes/sha2'
-import { LedgerError } from './errors.ts'
+import { CodecError } from './errors.ts'
 
 export { CID }
 
@@ -27,7 +27,7 @@ export const DomainTag = {
 } as const
 export type DomainTag = (typeof DomainTag)[keyof typeof DomainTag]
 
-/** Upper bound for any single encoded ledger object (transactions are smaller; see tx limits). */
+/** Upper bound for any single decoded object (transactions are smaller; see the ledger's tx limits). */
 export const MAX_OBJECT_BYTES = 4 * 1024 * 1024
 
 /** One-shot SHA-256 (crypto.hash avoids a Hash object per call: about 2x faster for small inputs). */
@@ -40,18 +40,18 @@ export function encode(value: unknown): Uint8Array {
   try {
     return dagCbor.encode(value)
   } catch (e) {
-    throw new LedgerError('MALFORMED', `cannot encode as DAG-CBOR: ${(e as Error).message}`, { cause: e })
+    throw new CodecError('MALFORMED', `cannot encode as DAG-CBOR: ${(e as Error).message}`, { cause: e })
   }
 }
 
 /** Decodes untrusted bytes: size-limited, strict DAG-CBOR, typed errors only. */
 export function decode<T = unknown>(bytes: Uint8Array, maxBytes = MAX_OBJECT_BYTES): T {
-  if (!(bytes instanceof Uint8Array)) throw new LedgerError('MALFORMED', 'expected bytes')
-  if (bytes.length > maxBytes) throw new LedgerError('OVERSIZED', `object is ${bytes.length} bytes, limit ${maxBytes}`)
+  if (!(bytes instanceof Uint8Array)) throw new CodecError('MALFORMED', 'expected bytes')
+  if (bytes.length > maxBytes) throw new CodecError('OVERSIZED', `object is ${bytes.length} bytes, limit ${maxBytes}`)
   try {
     return dagCbor.decode<T>(bytes)
   } catch (e) {
-    throw new LedgerError('MALFORMED', `malformed DAG-CBOR: ${(e as Error).message}`, { cause: e })
+    throw new CodecError('MALFORMED', `malformed DAG-CBOR: ${(e as Error).message}`, { cause: e })
   }
 }
 
@@ -78,7 +78,7 @@ export function parseCid(text: string): CID {
   try {
     return CID.parse(text)
   } catch (e) {
-    throw new LedgerError('BAD_ARGUMENT', `not a CID: '${text}'`, { cause: e })
+    throw new CodecError('BAD_ARGUMENT', `not a CID: '${text}'`, { cause: e })
   }
 }
 
@@ -87,7 +87,7 @@ export function toHex(b: Uint8Array): string {
 }
 
 export function fromHex(s: string): Uint8Array {
-  if (!/^([0-9a-f]{2})*$/i.test(s)) throw new LedgerError('BAD_ARGUMENT', 'not hex')
+  if (!/^([0-9a-f]{2})*$/i.test(s)) throw new CodecError('BAD_ARGUMENT', 'not hex')
   return Uint8Array.from(Buffer.from(s, 'hex'))
 }
 
