@@ -56,7 +56,7 @@ export async function freePorts(count: number): Promise<number[]> {
     } else {
       const tried = new Set<number>()
       while (servers.length < count) {
-        if (tried.size >= count * 50) throw new TestnetError('INVALID_ARGUMENT', `could not find ${count} free ports in ${PICK_LOW}..${high - 1}`)
+        if (tried.size >= Math.min(count * 50, high - PICK_LOW)) throw new TestnetError('INVALID_ARGUMENT', `could not find ${count} free ports in ${PICK_LOW}..${high - 1}`)
         const port = randomInt(PICK_LOW, high)
         if (tried.has(port)) continue
         tried.add(port)

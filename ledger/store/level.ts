@@ -24,7 +24,8 @@ export class LevelKeyValueStore implements KeyValueStore {
     try {
       await this.db.open()
     } catch (e) {
-      throw new LedgerError('STORE_UNAVAILABLE', `cannot open the store at ${this.path}: ${storeFailure(e)}; pass a writable folder that no other fedledger process is using`, { cause: e })
+      const { why, hint } = storeFailure(e)
+      throw new LedgerError('STORE_UNAVAILABLE', `cannot open the store at ${this.path}: ${why}${hint ? '; pass a writable folder that no other fedledger process is using' : ''}`, { cause: e })
     }
   }
   async close(): Promise<void> {
@@ -59,17 +60,23 @@ export class LevelKeyValueStore implements KeyValueStore {
   }
 }
 
+/** Failures that another folder (or stopping the other process) would cure; others (corruption, a full disk) get no such advice. */
+const PATH_PROBLEMS = new Set(['LEVEL_LOCKED', 'EACCES', 'EPERM', 'ENOTDIR', 'ENOENT', 'EROFS'])
+
 /**
  * Level wraps the reason in a generic "not open" error: a store held open by another
  * process (or another handle in this one) is LEVEL_LOCKED; otherwise report the
  * innermost message (ENOTDIR, EACCES, …).
  */
-function storeFailure(e: unknown): string {
+function storeFailure(e: unknown): { why: string; hint: boolean } {
   let inner = e
+  let hint = false
   for (;;) {
-    if ((inner as { code?: unknown }).code === 'LEVEL_LOCKED') return 'it is locked by another process'
+    const code = (inner as { code?: unknown }).code
+    if (code === 'LEVEL_LOCKED') return { why: 'it is locked by another process', hint: true }
+    if (typeof code === 'string' && PATH_PROBLEMS.has(code)) hint = true
     if (!(inner instanceof Error && inner.cause instanceof Error)) break
     inner = inner.cause
   }
-  return inner instanceof Error ? inner.message : String(inner)
+  return { why: inner instanceof Error ? inner.message : String(inner), hint }
 }

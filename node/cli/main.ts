@@ -1,10 +1,10 @@
 /**
  * The `fedledger` command line: a table of subcommands, each in its own file.
  * Exit codes: 0 success; 1 a typed error, printed as one line `error CODE: message`
- * (any CodedError, whichever folder threw it, or a system error on a path the user
- * named, such as ENOENT, with a hint), or an unexpected one (`internal error: …`,
- * with the stack trace only when FEDLEDGER_DEBUG is set); 2 a usage error (no
- * command at all included).
+ * (any CodedError, whichever folder threw it, or a file-system error on a path, such
+ * as ENOENT, with a hint), or an unexpected one (`internal error: …`); the stack
+ * trace follows either only when FEDLEDGER_DEBUG is set; 2 a usage error (no command
+ * at all included).
  */
 import { isCodedError } from '../../primitives/index.ts'
 import { type CliIo, type Command, UsageError } from './io.ts'
@@ -64,26 +64,25 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.err(`fedledger ${name}: ${e.message}\n\n${command.usage}`)
       return 2
     }
-    // any typed error, whichever folder threw it
-    if (isCodedError(e)) {
-      io.err(`fedledger ${name}: error ${e.code}: ${e.message}`)
-      return 1
-    }
-    // a file or folder the user named that the system refused (ENOENT, EACCES, …)
-    const system = systemError(e)
-    if (system !== undefined) {
-      io.err(`fedledger ${name}: error ${system.code}: ${system.message}${SYSTEM_HINTS[system.code] ?? ''}`)
-      return 1
-    }
-    // last resort: a bug, or a failure nobody typed; one line, the stack only on request
-    io.err(`fedledger ${name}: internal error: ${describe(e)}`)
+    io.err(`fedledger ${name}: ${oneLine(e)}`)
+    // the stack of any error, typed or not, on request
     const debug = process.env.FEDLEDGER_DEBUG
     if (debug !== undefined && debug !== '' && e instanceof Error && e.stack !== undefined) io.err(e.stack)
     return 1
   }
 }
 
-const SYSTEM_HINTS: Record<string, string> = {
+/** What a failed command prints: a typed error's code and message, else `internal error: …` (a bug, or a failure nobody typed). */
+function oneLine(e: unknown): string {
+  // any typed error, whichever folder threw it
+  if (isCodedError(e)) return `error ${e.code}: ${e.message}`
+  // a file or folder that the file system refused (ENOENT, EACCES, …)
+  const system = fileSystemError(e)
+  if (system !== undefined) return `error ${system.code}: ${system.message}${FS_HINTS[system.code] ?? ''}`
+  return `internal error: ${describe(e)}`
+}
+
+const FS_HINTS: Record<string, string> = {
   ENOENT: '; check the path',
   EACCES: '; check its permissions, or pass a path you may use',
   EPERM: '; check its permissions, or pass a path you may use',
@@ -93,11 +92,14 @@ const SYSTEM_HINTS: Record<string, string> = {
   ENOSPC: '; free some disk space',
 }
 
-/** Node's errors from the file system and other system calls carry `code` (ENOENT…) and `syscall`. */
-function systemError(e: unknown): { code: string; message: string } | undefined {
+/** File-system calls whose errors concern a path (as opposed to, say, spawning a process or a socket). */
+const FS_CALLS = new Set(['open', 'mkdir', 'mkdtemp', 'stat', 'lstat', 'scandir', 'opendir', 'readdir', 'rename', 'unlink', 'rmdir', 'rm', 'access', 'readlink', 'copyfile', 'symlink', 'chmod', 'read', 'write'])
+
+/** Node's file-system errors carry `code` (ENOENT…), `syscall` and `path`. */
+function fileSystemError(e: unknown): { code: string; message: string } | undefined {
   if (!(e instanceof Error)) return undefined
-  const { code, syscall } = e as NodeJS.ErrnoException
-  return typeof code === 'string' && typeof syscall === 'string' ? { code, message: e.message } : undefined
+  const { code, syscall, path } = e as NodeJS.ErrnoException
+  return typeof code === 'string' && typeof syscall === 'string' && FS_CALLS.has(syscall) && typeof path === 'string' ? { code, message: e.message } : undefined
 }
 
 function describe(e: unknown): string {

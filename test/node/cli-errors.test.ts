@@ -70,11 +70,23 @@ describe('typed errors on the command line', () => {
     } finally {
       await holder.close()
     }
-    expectTyped(await run('node', 'start', '--home', join(dir, 'nowhere')), 'node', 'CONFIG', /cannot read .*config\.json: ENOENT; is .* a validator home\? `fedledger init --home/)
+    expectTyped(await run('node', 'start', '--home', join(dir, 'nowhere')), 'node', 'CONFIG', /cannot read .*\.json: ENOENT; is .* a validator home\? `fedledger init --home/)
   })
 
   it('init: a home that cannot be created', async () => {
     expectTyped(await run('init', '--home', underAFile), 'init', 'ENOTDIR', /a part of the path is a file, not a folder/)
+  })
+
+  it('prints the stack after the typed line only when FEDLEDGER_DEBUG is set', async () => {
+    process.env.FEDLEDGER_DEBUG = '1'
+    try {
+      const r = await run('demo', '--dir', underAFile)
+      const [line, ...stack] = r.err.split('\n')
+      expect(line).toMatch(/^fedledger demo: error STORE_UNAVAILABLE: /)
+      expect(stack.join('\n')).toMatch(/^LedgerError: cannot open the store[^\n]*\n\s+at /)
+    } finally {
+      delete process.env.FEDLEDGER_DEBUG
+    }
   })
 
   it('participant: a CSV that is not a dataset, and one that is missing', async () => {

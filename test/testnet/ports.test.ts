@@ -20,8 +20,11 @@ describe('freePorts', () => {
     const ports = await freePorts(12)
     expect(new Set(ports).size).toBe(12)
     for (const p of ports) {
-      expect(p).toBeGreaterThanOrEqual(10_000)
-      expect(p).toBeLessThan(ephemeralLow)
+      // (where the band below the range is under 1,000 ports, freePorts falls back to port 0)
+      if (ephemeralLow - 10_000 >= 1_000) {
+        expect(p).toBeGreaterThanOrEqual(10_000)
+        expect(p).toBeLessThan(ephemeralLow)
+      }
       // free: it can be bound now
       await new Promise<void>((resolve, reject) => {
         const s = createServer()
