@@ -47,7 +47,8 @@ export async function spawnValidator(home: string, launcher: Launcher): Promise<
   const fd = openSync(logPath(home), 'a', 0o644)
   let pid: number | undefined
   try {
-    writeSync(fd, `=== ${new Date().toISOString()} fedledger testnet: ${[launch.command, ...launch.args].join(' ')}\n`)
+    // one JSON line in pino's shape, so that node.log stays JSON lines (jq, log shippers) across restarts
+    writeSync(fd, `${JSON.stringify({ level: 30, time: Date.now(), msg: 'fedledger testnet: starting the process', command: [launch.command, ...launch.args] })}\n`)
     const child = spawn(launch.command, launch.args, { cwd: launch.cwd, env: launch.env ?? process.env, detached: true, stdio: ['ignore', fd, fd] })
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve)

@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { down, fetchStatus, isOurProcess, readPid, readTestnetFile, up, type StatusView, type TestnetFile, type UpOptions } from '../../testnet/index.ts'
+import { waitFor as waitUntil } from '../helpers/wait.ts'
 
 export interface Net {
   dir: string
@@ -70,23 +71,11 @@ export async function stopNet(net: Net | undefined): Promise<void> {
   if (process.env.FEDLEDGER_E2E_KEEP === undefined) await rm(net.dir, { recursive: true, force: true })
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+export { sleep } from '../helpers/wait.ts'
 
-/** Polls `check` every `everyMs` until it returns something truthy; throws after `timeoutMs` with `what` and the last error. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs: number, everyMs = 250): Promise<Exclude<T, false | null | undefined>> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await check()
-      if (value !== undefined && value !== null && value !== false) return value as Exclude<T, false | null | undefined>
-      last = undefined
-    } catch (e) {
-      last = e
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : `: ${(last as Error).message}`}`)
-    await sleep(everyMs)
-  }
+/** test/helpers/wait.ts's waitFor, polling every 250 ms by default: each check here is an HTTP request to a validator. */
+export function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs: number, everyMs = 250): Promise<Exclude<T, false | null | undefined>> {
+  return waitUntil(what, check, timeoutMs, everyMs)
 }
 
 /** GET a JSON document; `null` on 404. Throws on other failures. */

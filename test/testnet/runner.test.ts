@@ -23,7 +23,10 @@ describe('testnet runner', () => {
       expect(await readPid(v.home)).toBe(v.pid)
       // up returned only once each had committed
       expect((await fetchStatus(v.api)).committed.height).toBeGreaterThanOrEqual(1)
-      expect(await readFile(join(v.home, 'node.log'), 'utf8')).toMatch(new RegExp(`fake-node ${v.id}: api on`))
+      const log = await readFile(join(v.home, 'node.log'), 'utf8')
+      expect(log).toMatch(new RegExp(`fake-node ${v.id}: api on`))
+      // the runner's own line is JSON, like the node's (pino) lines
+      expect(JSON.parse(log.split('\n')[0]!)).toMatchObject({ level: 30, msg: 'fedledger testnet: starting the process', command: expect.arrayContaining([expect.stringContaining('fake')]) })
     }
 
     const rows = await status(dir)

@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { txId } from '../../../ledger/index.ts'
 import type { BlockFeed, CommittedBlock } from '../../../node/api/index.ts'
+import { waitFor } from '../../helpers/wait.ts'
 import { modelCid } from '../../ledger/harness.ts'
 import { documentedSchema } from './documented.ts'
 import { buildChain, startApi, type BuiltChain, type StartedApi, type StartOptions } from './fixture.ts'
@@ -75,13 +76,7 @@ class SseClient {
   }
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
+const until = (what: string, cond: () => boolean, timeoutMs = 3_000): Promise<unknown> => waitFor(what, cond, timeoutMs, 5)
 
 let built: BuiltChain
 let api: StartedApi | undefined

@@ -5,6 +5,7 @@
  */
 import { keyPairFromSeed, type Ed25519KeyPair } from '../../../primitives/index.ts'
 import { isP2PError, P2PHost, peerKeyFromSeed, type P2PHostOptions } from '../../../node/p2p/index.ts'
+import { waitFor } from '../../helpers/wait.ts'
 
 export const CHAIN = 'fed-test'
 export const LISTEN = '/ip4/127.0.0.1/tcp/0'
@@ -52,16 +53,7 @@ export async function connectedTo(host: P2PHost, peers: readonly P2PHost[]): Pro
   await waitFor(`${host.peerId.slice(-6)} connected to its peers`, () => peers.every((p) => host.connectedPeers().includes(p.peerId)), 8000)
 }
 
-/** Polls until `check` is truthy; fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 5000, everyMs = 25): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined && value !== null && value !== false) return value as NonNullable<T>
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
-}
+export { waitFor }
 
 /** What a request refused by the remote handler rejects with: the handler's message, as REMOTE_ERROR. */
 export async function remoteRefusal(p: Promise<unknown>): Promise<string> {

@@ -4,6 +4,7 @@
  */
 import { P2PHost, peerIdOf, peerKeyFromSeed, type P2PHostOptions, type P2PLogger } from '../../../node/p2p/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
+import { sleep, waitFor } from '../../helpers/wait.ts'
 
 export const LISTEN = '/ip4/127.0.0.1/tcp/0'
 
@@ -46,25 +47,7 @@ export class Hosts {
   }
 }
 
-/** Poll until `check` is truthy; fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | Promise<T>,
-  timeoutMs = 5000,
-  everyMs = 25,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined && value !== null && value !== false) return value as NonNullable<T>
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(everyMs)
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
+export { sleep, waitFor }
 
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
 export const text = (data: Uint8Array): string => new TextDecoder().decode(data)
