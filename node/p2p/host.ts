@@ -73,6 +73,8 @@ export class P2PHost {
   readonly #heartbeatMs: number
   readonly #dialTimeoutMs: number
   readonly #blocked = new Set<string>()
+  /** connections (dials, inbound or outbound upgrades) the gater refused, by peer id, since start */
+  readonly #refused = new Map<string, number>()
   readonly #peerListeners = new Set<PeerListener>()
   readonly #penalties: PenaltyBook
   readonly #gossip: GossipTopics
@@ -236,6 +238,11 @@ export class P2PHost {
     return this.#penalties.snapshot()
   }
 
+  /** How many connection attempts (either way) the gater refused for `peer` since start: evidence that a denied peer kept trying. */
+  refusedConnections(peer: string): number {
+    return this.#refused.get(peer) ?? 0
+  }
+
   /** Fault injection: refuse these peers both ways and close open connections to them. */
   async block(peers: readonly string[]): Promise<void> {
     for (const p of peers) parsePeerId(p)
@@ -277,6 +284,12 @@ export class P2PHost {
     return this.#state === 'started' ? this.#delay.later(action) : action()
   }
 
+  #gaterDenies(peer: string): boolean {
+    const denied = this.#isDenied(peer)
+    if (denied) this.#refused.set(peer, (this.#refused.get(peer) ?? 0) + 1)
+    return denied
+  }
+
   #isDenied(peer: string): boolean {
     if (peer === this.peerId) return false
     if (this.#allowed !== undefined && !this.#allowed.has(peer)) return true
@@ -316,7 +329,7 @@ export class P2PHost {
       node = await createHostNode({
         privateKey: this.#privateKey,
         listen: this.#listen,
-        gater: peerIdGater((peer) => this.#isDenied(peer)),
+        gater: peerIdGater((peer) => this.#gaterDenies(peer)),
         dialTimeoutMs: this.#dialTimeoutMs,
         gossipHeartbeatMs: this.#heartbeatMs,
         maxMessageBytes: this.#maxMessageBytes,

@@ -28,7 +28,8 @@ describe('P2PHost gating and lifecycle', () => {
     const friend = await hosts.started(2, { peers: guarded.addresses() })
     await connected([guarded, friend])
     await expect(friend.request(guarded.peerId, '/fedledger/test/x/1', bytes('x'))).resolves.toEqual(bytes('ok'))
-    await sleep(600) // the stranger has been redialling all along
+    // the stranger redials all along: wait until the gater has refused it a few times
+    await waitFor('the stranger to be refused three times', () => guarded.refusedConnections(stranger.peerId) >= 3, 8000)
     // the stranger's dialer may briefly believe an optimistic upgrade succeeded, but
     // the guarded host never admits it and it can never get a stream through
     expect(guarded.connectedPeers()).toEqual([friend.peerId])
@@ -64,7 +65,9 @@ describe('P2PHost gating and lifecycle', () => {
     await waitFor('the disconnect event', () => events.includes('b:down'))
     await a.publish(TOPIC, bytes('during-partition')) // no peers: resolves, goes nowhere
     await expect(a.request(b.peerId, '/fedledger/test/echo/1', bytes('x'))).rejects.toMatchObject({ code: 'DENIED' })
-    await sleep(700) // b keeps redialling a (a is its static peer); a's gater refuses
+    // b keeps redialling a (a is its static peer); wait until a's gater has refused it twice more
+    const refusedBefore = a.refusedConnections(b.peerId)
+    await waitFor("a's gater to refuse b's redials", () => a.refusedConnections(b.peerId) >= refusedBefore + 2, 8000)
     expect(a.connectedPeers()).toEqual([])
     expect(seen).not.toContain('during-partition')
 

@@ -100,7 +100,9 @@ describe('P2PHost gossip', () => {
     expect(record?.lastReason).toBe('gossip-reject')
     expect(record?.count).toBe(1)
     await waitFor('a to be disconnected from b', () => !b.connectedPeers().includes(a.peerId))
-    await sleep(500) // a keeps redialling b (static peer); b's gater refuses it
+    // a keeps redialling b (static peer): wait until b's gater has refused it twice more
+    const refusedBefore = b.refusedConnections(a.peerId)
+    await waitFor("b's gater to refuse a's redials", () => b.refusedConnections(a.peerId) >= refusedBefore + 2, 8000)
     expect(b.connectedPeers()).not.toContain(a.peerId)
     expect(seenB.some((m) => m.data === 'bad-1')).toBe(false)
     expect(seenC.some((m) => m.data === 'bad-1')).toBe(false)
