@@ -8,7 +8,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { peerIdOf, peerKeyFromSeed } from '../node/p2p/index.ts'
-import { writeGenesis, writeKey, writeNodeConfig, type NodeConfigInput } from '../node/config.ts'
+import { writeGenesis, writeKey, writeNodeConfig, type NodeConfigInput } from '../node/index.ts'
 import { genesisState, Identifier, isLedgerError } from '../ledger/index.ts'
 import { generateKeyPair, toHex } from '../primitives/index.ts'
 import { buildConsortium } from './consortium.ts'
@@ -16,7 +16,7 @@ import { TestnetError } from './errors.ts'
 import { AUTHORITIES_DIR, ENCLAVES_DIR, MEMBERS_DIR, readTestnetFile, TESTNET_FILE, writeKeyFile, writeTestnetFile, type TestnetFile } from './layout.ts'
 import { checkPortsFree, freePorts, LOOPBACK } from './ports.ts'
 import { runningPid } from './process.ts'
-import type { ByzantineBehaviour } from '../node/byzantine.ts'
+import type { ByzantineBehaviour } from '../node/index.ts'
 
 export const MAX_VALIDATORS = 100
 export const DEFAULT_CHAIN_ID = 'fedledger-testnet'

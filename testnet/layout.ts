@@ -15,7 +15,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
-import { KeyFileSchema, type ValidatorKey } from '../node/config.ts'
+import { KeyFileSchema, type ValidatorKey } from '../node/index.ts'
 import { ROLES } from '../ledger/index.ts'
 import { fromHex, toHex } from '../primitives/index.ts'
 import { TestnetError } from './errors.ts'

@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path'
 import { approveTx, encodeTx, makeTx, signTx } from '../ledger/index.ts'
-import { readGenesis } from '../node/config.ts'
+import { readGenesis } from '../node/index.ts'
 import { readKeyFile, readTestnetFile, type TestnetFile } from './layout.ts'
 import { TestnetError } from './errors.ts'
 

@@ -21,7 +21,7 @@
 import { readFile } from 'node:fs/promises'
 import { constants } from 'node:os'
 import { z } from 'zod'
-import { NodeConfigSchema } from '../node/config.ts'
+import { NodeConfigSchema } from '../node/index.ts'
 import { Identifier } from '../ledger/index.ts'
 import { TestnetError } from './errors.ts'
 import { MAX_VALIDATORS } from './generate.ts'

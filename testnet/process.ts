@@ -12,7 +12,7 @@ import { open, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { HOME_FILES } from '../node/config.ts'
+import { HOME_FILES } from '../node/index.ts'
 import { sleep, TestnetError } from './errors.ts'
 
 /** How to start one validator: a command, its arguments (which must include `--home <home>`), a working directory. */
