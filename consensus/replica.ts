@@ -89,34 +89,20 @@ const RECENT_VIEWS = 16
 const ADAPTIVE_FACTOR = 2
 export const ADAPTIVE_CAP = 4
 
-/** How long one view took, from its timer's first arming to its QC (ms), and the leader that formed that QC (the next view's). */
-export interface ViewSample {
-  ms: number
-  leader: ValidatorIndex
-}
-
 /**
  * How long a replica waits for a view before giving up on it (ms). A fixed timeout
  * that suits an idle network fires spuriously when views are slow: on a loaded
  * machine that executes blocks of thousands of transactions, views take 0.2–1.1 s
  * with a long tail, and each spurious timeout costs a timeout round plus an empty
- * view. So the timeout is ADAPTIVE_FACTOR × the longest recent view, never below
- * `baseMs` nor above ADAPTIVE_CAP × `baseMs`, then doubled per consecutive timeout,
- * up to `maxMs`. The tail is what times out, hence the longest view rather than a
- * median.
- *
- * A view's QC is formed, and so its length decided, by the next view's leader, which
- * a Byzantine validator can hold back until just before the timeout, pushing every
- * timer up. So each leader's longest recent view is taken, and the `skipSlowest`
- * (= f) slowest leaders are left out: f Byzantine leaders cannot move the timeout,
- * and slowness spread over the honest leaders (a loaded machine) still does. The cap
- * bounds the rest: a crashed leader costs at most ADAPTIVE_CAP × `baseMs` before the
- * back-off.
+ * view. So the timeout is ADAPTIVE_FACTOR × the longest of the recent views that
+ * ended in a QC (`recentMs`), never below `baseMs` nor above ADAPTIVE_CAP × `baseMs`,
+ * then doubled per consecutive timeout, up to `maxMs`. The tail is what times out,
+ * hence the longest view rather than a median. The cap bounds what Byzantine leaders
+ * can do by slowing their own views on purpose: a crashed leader then costs at most
+ * ADAPTIVE_CAP × `baseMs` before the back-off.
  */
-export function viewTimeoutMs(baseMs: number, maxMs: number, recent: readonly ViewSample[], consecutiveTimeouts: number, skipSlowest: number): number {
-  const longestBy = new Map<ValidatorIndex, number>()
-  for (const v of recent) longestBy.set(v.leader, Math.max(longestBy.get(v.leader) ?? 0, v.ms))
-  const longest = [...longestBy.values()].sort((a, b) => b - a)[skipSlowest] ?? 0
+export function viewTimeoutMs(baseMs: number, maxMs: number, recentMs: readonly number[], consecutiveTimeouts: number): number {
+  const longest = Math.max(0, ...recentMs)
   const adapted = Math.max(baseMs, Math.min(ADAPTIVE_CAP * baseMs, ADAPTIVE_FACTOR * longest))
   return Math.min(maxMs, adapted * 2 ** Math.min(consecutiveTimeouts, 20))
 }
@@ -141,15 +127,10 @@ export class Replica {
   private proposedView = 0
   private consecutiveTimeouts = 0
   private timerView = 0
-  /**
-   * The view being measured and when its timer was first armed (ms): its duration
-   * runs from there to its QC. The back-off re-arm after a local timeout does not
-   * restart it, so a view that outlasted its timeout is recorded whole.
-   */
-  private measuredView = 0
-  private viewStartedAt = 0
-  /** the last RECENT_VIEWS views that ended in a QC, oldest first */
-  private readonly recentViews: ViewSample[] = []
+  /** when the current view's timer was armed (ms): a view's duration runs from there to its QC */
+  private timerArmedAt = 0
+  /** how long the last RECENT_VIEWS views that ended in a QC took (ms), oldest first */
+  private readonly recentViews: number[] = []
   /** votes collected as next leader: view → block key → voter → vote */
   private readonly votes = new Map<number, Map<string, Map<ValidatorIndex, Vote>>>()
   private readonly timeouts = new Map<number, Map<ValidatorIndex, Timeout>>()
@@ -336,7 +317,7 @@ export class Replica {
       }
     }
     if (qc.view + 1 > this.view) {
-      if (qc.view === this.view && this.measuredView === this.view) this.recordView({ ms: this.now - this.viewStartedAt, leader: this.leaderOf(qc.view + 1) })
+      if (qc.view === this.view && this.timerView === this.view) this.recordView(this.now - this.timerArmedAt)
       this.consecutiveTimeouts = 0
       this.enterView(qc.view + 1)
     }
@@ -409,20 +390,17 @@ export class Replica {
   private armTimer(): void {
     if (this.timerView === this.view || !this.hasWork()) return
     this.timerView = this.view
-    if (this.measuredView !== this.view) {
-      this.measuredView = this.view
-      this.viewStartedAt = this.now
-    }
+    this.timerArmedAt = this.now
     this.emit({ type: 'set-timer', view: this.view, at: this.now + this.viewTimeoutMs() })
   }
 
-  private recordView(sample: ViewSample): void {
-    this.recentViews.push(sample)
+  private recordView(ms: number): void {
+    this.recentViews.push(ms)
     if (this.recentViews.length > RECENT_VIEWS) this.recentViews.shift()
   }
 
   private viewTimeoutMs(): number {
-    return viewTimeoutMs(this.opts.baseTimeoutMs, this.opts.maxTimeoutMs, this.recentViews, this.consecutiveTimeouts, this.n - this.quorum)
+    return viewTimeoutMs(this.opts.baseTimeoutMs, this.opts.maxTimeoutMs, this.recentViews, this.consecutiveTimeouts)
   }
 
   private localTimeout(): void {
