@@ -15,7 +15,7 @@ export { LeaderReputation, RoundRobin, type LeaderElection, type ReputationOptio
 export { BlockTree } from './blocktree.ts'
 export { SafetyRules, type VoteDecision } from './safety.ts'
 export { FifoMempool, type Mempool } from './mempool.ts'
-export { ADAPTIVE_CAP, Replica, viewTimeoutMs, type ReplicaComponents, type ReplicaOptions } from './replica.ts'
+export { Replica, type ReplicaComponents, type ReplicaOptions } from './replica.ts'
 export { MessageVerifier, type Verdict, type RejectReason, type VerifierOptions } from './verify.ts'
 export * from './crypto/index.ts'
 export { encodeMessage, decodeMessage, WireError, DEFAULT_WIRE_LIMITS, HASH_BYTES, type WireErrorCode, type WireLimits } from './wire.ts'

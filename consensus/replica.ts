@@ -49,11 +49,7 @@ export interface ReplicaOptions {
   safety?: SafetyState
   /** the highest block this replica had committed before a restart (default: genesis) */
   committed?: Block
-  /**
-   * first view timeout, ms (doubles per consecutive timeout, up to maxTimeoutMs). The
-   * timeout adapts upwards to how long recent views took (see `viewTimeoutMs`), up to
-   * ADAPTIVE_CAP × this.
-   */
+  /** first view timeout, ms (doubles per consecutive timeout, up to maxTimeoutMs) */
   baseTimeoutMs?: number
   maxTimeoutMs?: number
   /** commands per block, and payload bytes per block */
@@ -84,29 +80,6 @@ export interface ReplicaOptions {
   lastHeight?: number
 }
 
-/** views whose durations set the adaptive timeout, the factor over the longest of them, and the cap (× baseTimeoutMs) */
-const RECENT_VIEWS = 16
-const ADAPTIVE_FACTOR = 2
-export const ADAPTIVE_CAP = 4
-
-/**
- * How long a replica waits for a view before giving up on it (ms). A fixed timeout
- * that suits an idle network fires spuriously when views are slow: on a loaded
- * machine that executes blocks of thousands of transactions, views take 0.2–1.1 s
- * with a long tail, and each spurious timeout costs a timeout round plus an empty
- * view. So the timeout is ADAPTIVE_FACTOR × the longest of the recent views that
- * ended in a QC (`recentMs`), never below `baseMs` nor above ADAPTIVE_CAP × `baseMs`,
- * then doubled per consecutive timeout, up to `maxMs`. The tail is what times out,
- * hence the longest view rather than a median. The cap bounds what Byzantine leaders
- * can do by slowing their own views on purpose: a crashed leader then costs at most
- * ADAPTIVE_CAP × `baseMs` before the back-off.
- */
-export function viewTimeoutMs(baseMs: number, maxMs: number, recentMs: readonly number[], consecutiveTimeouts: number): number {
-  const longest = Math.max(0, ...recentMs)
-  const adapted = Math.max(baseMs, Math.min(ADAPTIVE_CAP * baseMs, ADAPTIVE_FACTOR * longest))
-  return Math.min(maxMs, adapted * 2 ** Math.min(consecutiveTimeouts, 20))
-}
-
 export class Replica {
   readonly index: ValidatorIndex
   readonly n: number
@@ -127,10 +100,6 @@ export class Replica {
   private proposedView = 0
   private consecutiveTimeouts = 0
   private timerView = 0
-  /** when the current view's timer was armed (ms): a view's duration runs from there to its QC */
-  private timerArmedAt = 0
-  /** how long the last RECENT_VIEWS views that ended in a QC took (ms), oldest first */
-  private readonly recentViews: number[] = []
   /** votes collected as next leader: view → block key → voter → vote */
   private readonly votes = new Map<number, Map<string, Map<ValidatorIndex, Vote>>>()
   private readonly timeouts = new Map<number, Map<ValidatorIndex, Timeout>>()
@@ -317,7 +286,6 @@ export class Replica {
       }
     }
     if (qc.view + 1 > this.view) {
-      if (qc.view === this.view && this.timerView === this.view) this.recordView(this.now - this.timerArmedAt)
       this.consecutiveTimeouts = 0
       this.enterView(qc.view + 1)
     }
@@ -389,18 +357,9 @@ export class Replica {
 
   private armTimer(): void {
     if (this.timerView === this.view || !this.hasWork()) return
+    const ms = Math.min(this.opts.maxTimeoutMs, this.opts.baseTimeoutMs * 2 ** Math.min(this.consecutiveTimeouts, 20))
     this.timerView = this.view
-    this.timerArmedAt = this.now
-    this.emit({ type: 'set-timer', view: this.view, at: this.now + this.viewTimeoutMs() })
-  }
-
-  private recordView(ms: number): void {
-    this.recentViews.push(ms)
-    if (this.recentViews.length > RECENT_VIEWS) this.recentViews.shift()
-  }
-
-  private viewTimeoutMs(): number {
-    return viewTimeoutMs(this.opts.baseTimeoutMs, this.opts.maxTimeoutMs, this.recentViews, this.consecutiveTimeouts)
+    this.emit({ type: 'set-timer', view: this.view, at: this.now + ms })
   }
 
   private localTimeout(): void {
