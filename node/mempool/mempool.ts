@@ -383,7 +383,7 @@ export class TxMempool implements Mempool {
     }
     queue.byNonce.set(entry.nonce, entry)
     queue.lastSeq = entry.seq
-    if (entry.nonce === queue.next + queue.run) this.recount(queue)
+    if (entry.nonce === queue.next + queue.run) this.recount(queue, queue.run) // extends the run: count on from its end
     this.forgetRefused(tx.sender, tx.nonce)
     this.byKey.set(entry.key, entry)
     this.byId.set(entry.id, entry)
@@ -462,12 +462,16 @@ export class TxMempool implements Mempool {
     if (q.byNonce.size === 0) {
       this.readyTotal -= q.run
       this.senders.delete(e.sender)
-    } else if (e.nonce < q.next + q.run) this.recount(q)
+    } else if (e.nonce >= q.next && e.nonce < q.next + q.run) this.recount(q, e.nonce - q.next) // the run now ends just below it
   }
 
-  /** Sets `q.run` to its contiguous run from its next nonce, keeping `readyTotal` in step. */
-  private recount(q: SenderQueue): void {
-    let run = 0
+  /**
+   * Sets `q.run` to its contiguous run from its next nonce, keeping `readyTotal` in
+   * step. `known`: how many from the next nonce are known to be held (the count goes
+   * on from there, so extending a run costs one step, not the run's length).
+   */
+  private recount(q: SenderQueue, known = 0): void {
+    let run = known
     while (q.byNonce.has(q.next + run)) run++
     this.readyTotal += run - q.run
     q.run = run
