@@ -9,9 +9,16 @@
  * - `LeaderReputation` (after DiemBFT's proposer-and-voter heuristic): validators
  *   seen in the committed chain recently — as a proposer of a committed block, or
  *   as a signer of a committed block's QC — are "active"; views rotate over the
- *   active ones, so crashed or silent validators stop being chosen. Every
- *   `probationEvery`-th view (chosen by a hash of the view) goes to any validator,
- *   so one that came back, or is merely slow to vote, can show it is alive.
+ *   active ones, so crashed or silent validators stop being chosen. About one
+ *   view in `probationEvery` (chosen by a hash of the view, never two within three
+ *   views) is a probation view: the hash also picks a validator, and if that one is
+ *   outside the rotation it leads, so one that came back, or is merely slow to
+ *   vote, can show it is alive; otherwise the view follows the rotation. An active
+ *   validator leads only in its rotation turn: one that has just crashed, and is
+ *   still in the rotation until its commits leave the window, fails one view in
+ *   |active| (plus the view before, whose votes go to it), as under round-robin,
+ *   and never two views of a few in a row (that made four timeouts in a row, backed
+ *   off to 1 + 2 + 4 + 8 s, and stopped commits for 11-22 s in the simulator).
  *   Only committed blocks at least `excludeViews` views old count: replicas whose
  *   commits lag by fewer views agree; those further behind may disagree briefly,
  *   which costs liveness (a timeout) and never safety.
@@ -113,10 +120,26 @@ export class LeaderReputation implements LeaderElection {
   }
 
   private elect(view: number): ValidatorIndex {
-    const h = mix(this.epoch, view)
-    if (h % this.probationEvery === 0) return Math.floor(h / this.probationEvery) % this.n
     const active = this.active(view)
+    if (this.isProbation(view)) {
+      const chosen = Math.floor(mix(this.epoch, view) / this.probationEvery) % this.n
+      // only a validator outside the rotation is put on probation: an active one leads in its
+      // rotation turn and no other, so a dead validator not yet dropped from the rotation
+      // (its last commits are still in the window) cannot lead two views of a few in a row
+      if (!active.includes(chosen)) return chosen
+    }
     return active[view % active.length]!
+  }
+
+  /**
+   * About one view in probationEvery, chosen by a hash of (epoch, view), but never within
+   * two views after another such view: a validator on probation that is still down costs
+   * its own view and the one before (whose votes go to it), and two of them a view apart
+   * would make four timeouts in a row, each backed off longer than the last.
+   */
+  private isProbation(view: number): boolean {
+    const candidate = (v: number) => v > 0 && mix(this.epoch, v) % this.probationEvery === 0
+    return candidate(view) && !candidate(view - 1) && !candidate(view - 2)
   }
 }
 

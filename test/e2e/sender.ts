@@ -28,6 +28,8 @@ export class TxSender {
   /** ids of every transaction handed to a validator, in nonce order */
   readonly ids: string[] = []
   readonly #next: () => Uint8Array
+  /** a transaction no validator took: the next send offers it again, so a failed send never leaves a nonce gap behind for later tests */
+  #unsent: Uint8Array | undefined
   #turn = 0
 
   private constructor(next: () => Uint8Array) {
@@ -42,7 +44,8 @@ export class TxSender {
 
   /** Sends the next transaction to one of `targets` (round robin), failing over to the others until `timeoutMs`. Returns its id. */
   async send(targets: readonly string[], timeoutMs = 15_000): Promise<string> {
-    const bytes = this.#next()
+    const bytes = this.#unsent ?? this.#next()
+    this.#unsent = undefined
     const id = txId(bytes).toString()
     const deadline = Date.now() + timeoutMs
     const errors: string[] = []
@@ -51,7 +54,10 @@ export class TxSender {
       const r = await post(api, bytes)
       if (r.ok) break
       errors.push(`${api}: ${r.detail}`)
-      if (Date.now() > deadline) throw new Error(`no validator took transaction ${id}: ${errors.slice(-4).join('; ')}`)
+      if (Date.now() > deadline) {
+        this.#unsent = bytes
+        throw new Error(`no validator took transaction ${id}: ${errors.slice(-4).join('; ')}`)
+      }
       if ((attempt + 1) % targets.length === 0) await sleep(200)
     }
     this.#turn++
