@@ -92,16 +92,33 @@ export async function writeNodeConfig(home: string, config: NodeConfigInput): Pr
   await writeFileIn(join(home, HOME_FILES.config), JSON.stringify(NodeConfigSchema.parse(config), null, 2) + '\n')
 }
 
+const parseKeyFile = (raw: string): ValidatorKey => {
+  const k = KeyFileSchema.parse(JSON.parse(raw))
+  return { id: k.id, publicKey: fromHex(k.publicKey), secretKey: fromHex(k.secretKey) }
+}
+const keyFileBody = (key: ValidatorKey): string => JSON.stringify({ id: key.id, publicKey: toHex(key.publicKey), secretKey: toHex(key.secretKey) }, null, 2) + '\n'
+
+/** A validator home's key (keys/validator.json). */
 export async function readKey(home: string): Promise<ValidatorKey> {
-  return parseFile(join(home, HOME_FILES.key), (raw) => {
-    const k = KeyFileSchema.parse(JSON.parse(raw))
-    return { id: k.id, publicKey: fromHex(k.publicKey), secretKey: fromHex(k.secretKey) }
-  }, notAHome(home))
+  return parseFile(join(home, HOME_FILES.key), parseKeyFile, notAHome(home))
 }
 
 export async function writeKey(home: string, key: ValidatorKey): Promise<void> {
-  const body = JSON.stringify({ id: key.id, publicKey: toHex(key.publicKey), secretKey: toHex(key.secretKey) }, null, 2) + '\n'
-  await writeFileIn(join(home, HOME_FILES.key), body, 0o600)
+  await writeFileIn(join(home, HOME_FILES.key), keyFileBody(key), 0o600)
+}
+
+/**
+ * Any key file of the validator key's shape ({id, publicKey, secretKey}, hex): a member's,
+ * an authority's or an enclave's key in a testnet folder, or a key given by path.
+ */
+export async function readKeyFile(path: string): Promise<ValidatorKey> {
+  return parseFile(path, parseKeyFile)
+}
+
+/** Writes a key file with mode 0600 (its folder 0700); an existing file is never overwritten (EEXIST). */
+export async function writeKeyFile(path: string, key: ValidatorKey): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  await writeFile(path, keyFileBody(key), { mode: 0o600, flag: 'wx' })
 }
 
 export async function readGenesis(home: string): Promise<Genesis> {

@@ -12,7 +12,7 @@ export * from './errors.ts'
 export { generateTestnet, DEFAULT_CHAIN_ID, MAX_VALIDATORS, type GenerateOptions } from './generate.ts'
 export { buildConsortium, loadSenderId, CONSORTIUM_MEMBERS, ATTESTATION_ROOT, SIM_PLATFORM, REVOCATION_AUTHORITY, ENCLAVE_ID, TESTNET_MEASUREMENT, type Consortium, type ConsortiumOptions } from './consortium.ts'
 export {
-  TESTNET_FILE, MEMBERS_DIR, AUTHORITIES_DIR, ENCLAVES_DIR, TestnetFileSchema, readTestnetFile, homeOf, validatorAt, readKeyFile, writeKeyFile,
+  TESTNET_FILE, MEMBERS_DIR, AUTHORITIES_DIR, ENCLAVES_DIR, TestnetFileSchema, readTestnetFile, homeOf, validatorAt,
   type TestnetFile, type TestnetValidator,
 } from './layout.ts'
 export { freePorts, checkPortsFree, LOOPBACK } from './ports.ts'
@@ -28,3 +28,6 @@ export { formatEndpoints, formatStatusTable } from './format.ts'
 export { ScenarioManifestSchema, ScenarioStepSchema, parseScenarioManifest, readScenarioManifest, partitionGroups, type ScenarioManifest, type ScenarioManifestInput, type ScenarioStep } from './manifest.ts'
 export { runScenario, type ScenarioOptions, type ScenarioReport, type StepOutcome } from './scenario.ts'
 export { grantLoad, submitTx, type GrantLoad } from './load.ts'
+export { loadTestnetEnclave, PLATFORM_CERT_VALIDITY_SECONDS, type TestnetEnclaveInput } from './enclave-identity.ts'
+export { runLive, type LiveOptions, type LiveReport } from './live.ts'
+export { runFederation, bankId, type FederationOptions, type FederationEnv, type FederationReport } from './federation/run.ts'

@@ -9,15 +9,13 @@
  *   DIR/enclaves/<id>.json      the aggregation enclave registered in genesis
  *
  * Key files all have the validator key file's shape ({id, publicKey, secretKey},
- * hex, mode 0600). Paths inside testnet.json are relative to DIR, so the folder
- * can be moved while nothing runs.
+ * hex, mode 0600; readKeyFile and writeKeyFile in node/config.ts). Paths inside
+ * testnet.json are relative to DIR, so the folder can be moved while nothing runs.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { z } from 'zod'
-import { KeyFileSchema, type ValidatorKey } from '../node/index.ts'
 import { ROLES } from '../ledger/index.ts'
-import { fromHex, toHex } from '../primitives/index.ts'
 import { TestnetError } from './errors.ts'
 
 export const TESTNET_FILE = 'testnet.json'
@@ -97,28 +95,3 @@ export function validatorAt(file: TestnetFile, index: number): TestnetValidator 
   return v
 }
 
-/** Writes a key file ({id, publicKey, secretKey} in hex) with mode 0600; never overwrites. */
-export async function writeKeyFile(path: string, key: ValidatorKey): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-  const body = JSON.stringify({ id: key.id, publicKey: toHex(key.publicKey), secretKey: toHex(key.secretKey) }, null, 2) + '\n'
-  await writeFile(path, body, { mode: 0o600, flag: 'wx' })
-}
-
-/** Reads a key file written by writeKeyFile (or a validator's keys/validator.json). */
-export async function readKeyFile(path: string): Promise<ValidatorKey> {
-  let raw: string
-  try {
-    raw = await readFile(path, 'utf8')
-  } catch (e) {
-    throw new TestnetError('NOT_FOUND', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
-  }
-  let json: unknown
-  try {
-    json = JSON.parse(raw)
-  } catch {
-    json = undefined
-  }
-  const parsed = KeyFileSchema.safeParse(json)
-  if (!parsed.success) throw new TestnetError('MALFORMED', `${path} is not a key file ({id, publicKey, secretKey} in hex)`)
-  return { id: parsed.data.id, publicKey: fromHex(parsed.data.publicKey), secretKey: fromHex(parsed.data.secretKey) }
-}

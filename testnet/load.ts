@@ -9,7 +9,8 @@
 import { join } from 'node:path'
 import { approveTx, encodeTx, makeTx, signTx } from '../ledger/index.ts'
 import { readGenesis } from '../node/index.ts'
-import { readKeyFile, readTestnetFile, type TestnetFile } from './layout.ts'
+import { readKeyFile } from '../node/index.ts'
+import { readTestnetFile, type TestnetFile } from './layout.ts'
 import { TestnetError } from './errors.ts'
 
 export interface GrantLoad {

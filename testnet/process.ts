@@ -35,7 +35,7 @@ export function nodeBinary(): string {
   return major >= 24 ? process.execPath : join(repoRoot(), 'node_modules', '.bin', 'node')
 }
 
-/** The real validator: `node node/cli/bin.ts node start --home <home>`, run from the repository root. */
+/** The real validator: `node cli/bin.ts node start --home <home>`, run from the repository root. */
 export const nodeLauncher: Launcher = (home) => ({ command: nodeBinary(), args: [join(repoRoot(), 'node', 'cli', 'bin.ts'), 'node', 'start', '--home', home], cwd: repoRoot() })
 
 const pidPath = (home: string) => join(home, HOME_FILES.pid)

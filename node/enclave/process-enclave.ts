@@ -1,7 +1,7 @@
 /**
  * The out-of-process twin of the EnclaveClient port: spawns the enclave as a
- * child process (`serve-main.ts serve --testnet DIR --enclave ID`, on this Node
- * binary) and exchanges length-prefixed frames over its stdin and stdout; the
+ * child process (the script and arguments it is given, on this Node binary; the
+ * CLI gives `cli/enclave-main.ts serve --testnet DIR --enclave ID`) and exchanges length-prefixed frames over its stdin and stdout; the
  * child's stderr (its logs) goes to `onLog` and a short tail kept for errors.
  *
  * Requests are written in order and the child answers them in order, so a
@@ -12,7 +12,6 @@
  * child by PID (SIGTERM, then SIGKILL after a grace period) and waits for it to exit.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { DEFAULT_MAX_MESSAGE_BYTES, EnclaveServiceError, throwIfAborted, WireEnclaveClient, type CallOptions } from '../../enclave/service/index.ts'
 import { FrameDecoder, MAX_FRAME_BYTES } from './framing.ts'
 import { writeFrame } from './server.ts'
@@ -23,13 +22,12 @@ export const DEFAULT_STOP_TIMEOUT_MS = 5_000
 const STDERR_TAIL_LINES = 50
 
 export interface ProcessEnclaveOptions {
-  /** the testnet folder and enclave id the child serves */
-  testnet: string
-  enclave: string
-  /** more arguments for `serve` (e.g. ['--threads', '2']) */
-  args?: string[]
-  /** the script to run (default: serve-main.ts next to this file) */
-  entry?: string
+  /**
+   * The child's script and its arguments, run with this Node binary: a process that
+   * answers length-prefixed requests on stdin (e.g. cli/enclave.ts enclaveServeArgv:
+   * `cli/enclave-main.ts serve --testnet DIR --enclave ID`).
+   */
+  argv: readonly string[]
   requestTimeoutMs?: number
   startTimeoutMs?: number
   stopTimeoutMs?: number
@@ -65,9 +63,7 @@ export class ProcessEnclave extends WireEnclaveClient {
   /** Spawns the child and waits until it answers `identity`. */
   async start(options: CallOptions = {}): Promise<void> {
     if (this.child !== null) return
-    const entry = this.options.entry ?? fileURLToPath(new URL('./serve-main.ts', import.meta.url))
-    const args = [entry, 'serve', '--testnet', this.options.testnet, '--enclave', this.options.enclave, ...(this.options.args ?? [])]
-    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [...this.options.argv], { stdio: ['pipe', 'pipe', 'pipe'] })
     this.child = child
     this.exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
     child.once('exit', (code, signal) => {

@@ -18,8 +18,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { CasBlockstore, MemoryKeyValueStore, restoreCheckpoint, addModel } from '../../ledger/index.ts'
 import { fetchContent, type EnclaveView, type MemberView, type RoundDetail } from '../../node/federation/index.ts'
 import { P2PHost, peerKeyFromSeed } from '../../node/p2p/index.ts'
-import { readKeyFile } from '../../testnet/index.ts'
-import { runFederation, type FederationReport } from '../../testnet/federation/run.ts'
+import { readKeyFile } from '../../node/index.ts'
+import { runFederation, type FederationReport } from '../../testnet/index.ts'
 
 const dirs: string[] = []
 afterAll(async () => {

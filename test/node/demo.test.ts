@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { main } from '../../node/cli/main.ts'
+import { main } from '../../cli/main.ts'
 
 describe('fedledger demo', () => {
   it('walks a round to a checkpoint, refuses what the rules refuse, and verifies at the end', async () => {

@@ -8,7 +8,8 @@ import { toHex } from '../../primitives/index.ts'
 import { SIM_FORMAT, SimAttestationVerifier } from '../../enclave/index.ts'
 import { readGenesis, readKey, readNodeConfig } from '../../node/config.ts'
 import { peerIdOf, peerKeyFromSeed } from '../../node/p2p/index.ts'
-import { freePorts, generateTestnet, grantLoad, readKeyFile, readTestnetFile, TestnetError } from '../../testnet/index.ts'
+import { readKeyFile } from '../../node/index.ts'
+import { freePorts, generateTestnet, grantLoad, readTestnetFile, TestnetError } from '../../testnet/index.ts'
 import { Sandbox } from './helpers.ts'
 
 const sandbox = new Sandbox()

@@ -1,4 +1,4 @@
-// The enclave contract against the out-of-process twin: `serve-main.ts serve` as a
+// The enclave contract against the out-of-process twin: `cli/enclave-main.ts serve` as a
 // child process built from a generated testnet folder, frames over its stdin/stdout.
 // Plus what only a process has: start-up from the testnet's keys, request timeouts,
 // size limits on frames, and stop() ending the child by PID.
@@ -6,8 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { enclaveServeArgv } from '../../../cli/actors.ts'
 import { ProcessEnclave } from '../../../node/enclave/index.ts'
-import { ATTESTATION_ROOT, ENCLAVE_ID, generateTestnet, readKeyFile, SIM_PLATFORM, TESTNET_MEASUREMENT } from '../../../testnet/index.ts'
+import { readKeyFile } from '../../../node/index.ts'
+import { ATTESTATION_ROOT, ENCLAVE_ID, generateTestnet, SIM_PLATFORM, TESTNET_MEASUREMENT } from '../../../testnet/index.ts'
 import { enclaveContract } from './contract.ts'
 import { expectCode, offlineRound, POISONED } from './rounds.ts'
 
@@ -36,14 +38,14 @@ const alive = (pid: number): boolean => {
 }
 
 enclaveContract('child process over stdio', async () => {
-  const client = new ProcessEnclave({ testnet: dir, enclave: ENCLAVE_ID, requestTimeoutMs: 20_000 })
+  const client = new ProcessEnclave({ argv: enclaveServeArgv(dir, ENCLAVE_ID), requestTimeoutMs: 20_000 })
   await client.start()
   return { client, trustAnchor, stop: () => client.stop() }
 })
 
 describe('ProcessEnclave', () => {
   it('serves the testnet enclave identity, enforces limits and timeouts, and stop() ends the child', { timeout: 30_000 }, async () => {
-    const small = new ProcessEnclave({ testnet: dir, enclave: ENCLAVE_ID, maxRequestBytes: 4096, maxResponseBytes: 600, requestTimeoutMs: 10_000 })
+    const small = new ProcessEnclave({ argv: enclaveServeArgv(dir, ENCLAVE_ID), maxRequestBytes: 4096, maxResponseBytes: 600, requestTimeoutMs: 10_000 })
     await small.start()
     const pid = small.pid!
     try {
@@ -67,7 +69,7 @@ describe('ProcessEnclave', () => {
   })
 
   it('aggregates with Multi-Krum distances on worker threads (--threads)', { timeout: 30_000 }, async () => {
-    const threaded = new ProcessEnclave({ testnet: dir, enclave: ENCLAVE_ID, args: ['--threads', '1'], requestTimeoutMs: 20_000 })
+    const threaded = new ProcessEnclave({ argv: enclaveServeArgv(dir, ENCLAVE_ID, ['--threads', '1']), requestTimeoutMs: 20_000 })
     await threaded.start()
     try {
       const res = await threaded.aggregate((await offlineRound(threaded, 'threads')).request)
@@ -78,13 +80,13 @@ describe('ProcessEnclave', () => {
   })
 
   it('times out a request the child does not answer in time', { timeout: 30_000 }, async () => {
-    const slow = new ProcessEnclave({ testnet: dir, enclave: ENCLAVE_ID, requestTimeoutMs: 1 })
+    const slow = new ProcessEnclave({ argv: enclaveServeArgv(dir, ENCLAVE_ID), requestTimeoutMs: 1 })
     await expectCode(slow.start(), 'TIMEOUT') // even identity takes longer than 1 ms through a pipe
     expect(slow.pid).toBeUndefined()
   })
 
   it('fails to start for an enclave the testnet does not have, with its error', { timeout: 30_000 }, async () => {
-    const wrong = new ProcessEnclave({ testnet: dir, enclave: 'enclave-9' })
+    const wrong = new ProcessEnclave({ argv: enclaveServeArgv(dir, 'enclave-9') })
     await expect(wrong.start()).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining("no enclave 'enclave-9'") })
   })
 })

@@ -1,8 +1,7 @@
 // `fedledger node start --home DIR`: runs a validator until SIGINT or SIGTERM.
 import { resolve } from 'node:path'
 import { pino } from 'pino'
-import { readGenesis, readKey, readNodeConfig } from '../config.ts'
-import { ValidatorNode } from '../node.ts'
+import { readGenesis, readKey, readNodeConfig, ValidatorNode } from '../node/index.ts'
 import { type Command, parseOptions, UsageError } from './io.ts'
 
 export const nodeCommand: Command = {

@@ -1,7 +1,7 @@
 /** The top level of `fedledger`: help, exit codes, and the last-resort error handler. */
 import { afterEach, describe, expect, it } from 'vitest'
-import { numberOption, UsageError, type CliIo } from '../../node/cli/io.ts'
-import { commands, main } from '../../node/cli/main.ts'
+import { numberOption, UsageError, type CliIo } from '../../cli/io.ts'
+import { commands, main } from '../../cli/main.ts'
 
 function fakeIo(): CliIo & { lines: string[]; errors: string[] } {
   const lines: string[] = []

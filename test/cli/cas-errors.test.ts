@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import * as raw from 'multiformats/codecs/raw'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { CliIo } from '../../node/cli/io.ts'
-import { main } from '../../node/cli/main.ts'
+import type { CliIo } from '../../cli/io.ts'
+import { main } from '../../cli/main.ts'
 import { carOf, sha256Cid } from '../fixtures/cas/car.ts'
 
 let dir: string

@@ -1,6 +1,6 @@
 // `fedledger demo`: the ledger walk-through of node/demo.ts, in one process (no network,
 // synthetic updates); `npm start` runs `fedledger start`, the whole federation, instead.
-import { runLedgerDemo } from '../demo.ts'
+import { runLedgerDemo } from '../node/index.ts'
 import { type Command, parseOptions } from './io.ts'
 
 export const demoCommand: Command = {

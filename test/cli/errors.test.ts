@@ -11,8 +11,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LevelKeyValueStore } from '../../ledger/index.ts'
 import { writeFederationFile } from '../../node/federation/index.ts'
-import type { CliIo } from '../../node/cli/io.ts'
-import { main } from '../../node/cli/main.ts'
+import type { CliIo } from '../../cli/io.ts'
+import { main } from '../../cli/main.ts'
 import { generateTestnet, type TestnetFile } from '../../testnet/index.ts'
 
 let dir: string

@@ -5,12 +5,12 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { genesisState } from '../../ledger/index.ts'
 import { toHex } from '../../primitives/index.ts'
 import { readGenesis, readKey, readNodeConfig } from '../../node/config.ts'
-import { type CliIo } from '../../node/cli/io.ts'
-import { commands, main } from '../../node/cli/main.ts'
-import { makeTestnetCommand } from '../../node/cli/testnet.ts'
+import { type CliIo } from '../../cli/io.ts'
+import { commands, main } from '../../cli/main.ts'
+import { makeTestnetCommand } from '../../cli/testnet.ts'
 import { peerIdOf, peerKeyFromSeed } from '../../node/p2p/index.ts'
 import { generateTestnet, isOurProcess, readPid, readTestnetFile } from '../../testnet/index.ts'
-import { fakeLauncher, Sandbox } from './helpers.ts'
+import { fakeLauncher, Sandbox } from '../testnet/helpers.ts'
 
 const sandbox = new Sandbox()
 const realTestnet = commands.testnet!

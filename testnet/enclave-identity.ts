@@ -7,10 +7,13 @@
  * (DIR/authorities/testnet-root.json). On real hardware the TEE provides both.
  */
 import { join } from 'node:path'
-import { certifyPlatform } from '../../enclave/index.ts'
-import { simAttester, type EnclaveServiceOptions } from '../../enclave/service/index.ts'
-import { bytesEqual, fromHex, keyPairFromSeed } from '../../primitives/index.ts'
-import { ATTESTATION_ROOT, readKeyFile, readTestnetFile, TestnetError } from '../../testnet/index.ts'
+import { certifyPlatform } from '../enclave/index.ts'
+import { simAttester, type EnclaveServiceOptions } from '../enclave/service/index.ts'
+import { readKeyFile } from '../node/index.ts'
+import { bytesEqual, fromHex, keyPairFromSeed } from '../primitives/index.ts'
+import { ATTESTATION_ROOT } from './consortium.ts'
+import { TestnetError } from './errors.ts'
+import { readTestnetFile } from './layout.ts'
 
 /** How long the platform certificate made at start-up is valid (the testnet root could always make another). */
 export const PLATFORM_CERT_VALIDITY_SECONDS = 365 * 24 * 3600

@@ -4,9 +4,9 @@
  * with the usage text, a LedgerError exit 1 with its code, both on stderr).
  */
 import { describe, expect, it } from 'vitest'
-import type { CliIo } from '../../node/cli/io.ts'
-import { main } from '../../node/cli/main.ts'
-import { privacyCommand } from '../../node/cli/privacy.ts'
+import type { CliIo } from '../../cli/io.ts'
+import { main } from '../../cli/main.ts'
+import { privacyCommand } from '../../cli/privacy.ts'
 
 function fakeIo(): CliIo & { lines: string[]; errors: string[] } {
   const lines: string[] = []

@@ -1,8 +1,7 @@
 // `fedledger start`: what `npm start` runs — a local consortium training a model (testnet/federation),
 // or with --load the validator-only load view (testnet/live.ts).
 import { resolve } from 'node:path'
-import { runFederation } from '../../testnet/federation/run.ts'
-import { runLive } from '../../testnet/live.ts'
+import { runFederation, runLive } from '../testnet/index.ts'
 import { type Command, numberOption, parseOptions, UsageError } from './io.ts'
 
 export const startCommand: Command = {

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Entry of the enclave process (`node node/enclave/serve-main.ts serve --testnet DIR --enclave ID`):
+// Entry of the enclave process (`node cli/enclave-main.ts serve --testnet DIR --enclave ID`):
 // the same command as `fedledger enclave serve`, without the rest of the CLI. Standard
 // output is the response channel, so everything human-readable goes to standard error.
-import { isTestnetError } from '../../testnet/index.ts'
-import { enclaveCommand } from '../cli/enclave.ts'
-import { UsageError } from '../cli/io.ts'
+import { isTestnetError } from '../testnet/index.ts'
+import { enclaveCommand } from './enclave.ts'
+import { UsageError } from './io.ts'
 
 const toStderr = (line: string) => void process.stderr.write(line + '\n')
 try {

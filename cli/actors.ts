@@ -6,14 +6,21 @@
  * order: actor, libp2p host, enclave child.
  */
 import { join, resolve } from 'node:path'
-import { CasBlockstore, MemoryKeyValueStore } from '../../ledger/index.ts'
-import { cryptoRng, FileUpdateTrainer, poison, type Trainer } from '../../participant/index.ts'
-import { readDataFile } from '../data/index.ts'
-import { readKeyFile, readTestnetFile } from '../../testnet/index.ts'
-import { ProcessEnclave } from '../enclave/index.ts'
-import { bankSetup, modelOf, EnclaveHost, LedgerClient, ParticipantPeer, readFederationFile, readSeed, type FederationFile } from '../federation/index.ts'
-import { P2PHost, peerIdOfPublicKey, peerKeyFromSeed } from '../p2p/index.ts'
+import { fileURLToPath } from 'node:url'
+import { CasBlockstore, MemoryKeyValueStore } from '../ledger/index.ts'
+import { cryptoRng, FileUpdateTrainer, poison, type Trainer } from '../participant/index.ts'
+import { readDataFile } from '../node/data/index.ts'
+import { readTestnetFile } from '../testnet/index.ts'
+import { readKeyFile } from '../node/index.ts'
+import { ProcessEnclave } from '../node/enclave/index.ts'
+import { bankSetup, modelOf, EnclaveHost, LedgerClient, ParticipantPeer, readFederationFile, readSeed, type FederationFile } from '../node/federation/index.ts'
+import { P2PHost, peerIdOfPublicKey, peerKeyFromSeed } from '../node/p2p/index.ts'
 import type { CliIo } from './io.ts'
+
+/** What ProcessEnclave runs for enclave `enclave` of the testnet in `testnet`: this CLI's enclave entry with `serve`. */
+export function enclaveServeArgv(testnet: string, enclave: string, extra: readonly string[] = []): string[] {
+  return [fileURLToPath(new URL('./enclave-main.ts', import.meta.url)), 'serve', '--testnet', testnet, '--enclave', enclave, ...extra]
+}
 
 /** A libp2p message limit that fits a model of up to ~10^6 float32 values plus framing. */
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
@@ -111,7 +118,7 @@ export async function runEnclaveHost(opts: EnclaveHostRunOptions, io: CliIo): Pr
   const ctx = await context(opts.testnet, io)
   const { fed } = ctx
   const seed = await readSeed(join(ctx.dir, fed.enclave.host.key))
-  const enclave = new ProcessEnclave({ testnet: ctx.dir, enclave: fed.enclave.id, args: opts.threads ? ['--threads', String(opts.threads)] : [], onLog: (line) => io.err(line) })
+  const enclave = new ProcessEnclave({ argv: enclaveServeArgv(ctx.dir, fed.enclave.id, opts.threads ? ['--threads', String(opts.threads)] : []), onLog: (line) => io.err(line) })
   const coordinatorAddr = `${fed.coordinator.listen}/p2p/${fed.coordinator.peerId}`
   const p2p = new P2PHost({ privateKey: await peerKeyFromSeed(seed) }, { listen: fed.enclave.host.listen, peers: [coordinatorAddr], allowedPeers: [...ctx.memberPeers, fed.coordinator.peerId], maxMessageBytes: MAX_MESSAGE_BYTES })
   const store = new CasBlockstore({ kv: new MemoryKeyValueStore() })

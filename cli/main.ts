@@ -6,7 +6,7 @@
  * trace follows either only when FEDLEDGER_DEBUG is set; 2 a usage error (no command
  * at all included).
  */
-import { isCodedError } from '../../primitives/index.ts'
+import { isCodedError } from '../primitives/index.ts'
 import { type CliIo, type Command, UsageError } from './io.ts'
 import { casCommand } from './cas.ts'
 import { demoCommand } from './demo.ts'

@@ -32,10 +32,10 @@ import {
   type DirectoryEntry,
   type UnixFsOptions,
   type UnixFsParams,
-} from '../../ledger/index.ts'
-import { parseCid } from '../../primitives/index.ts'
+} from '../ledger/index.ts'
+import { parseCid } from '../primitives/index.ts'
 import { type CliIo, type Command, numberOption, parseOptions, UsageError } from './io.ts'
-import { REPO_DB_DIR } from '../repo.ts'
+import { REPO_DB_DIR } from '../node/index.ts'
 
 export { REPO_DB_DIR }
 const READ_CHUNK = 1024 * 1024

@@ -12,7 +12,7 @@ import {
   gaussianSigma,
   type CalibrationMethod,
   type RdpConversion,
-} from '../../ledger/privacy/index.ts'
+} from '../ledger/privacy/index.ts'
 import { type CliIo, type Command, UsageError, numberOption, parseOptions } from './io.ts'
 
 const usage = `usage:

@@ -13,7 +13,7 @@ import { resolve } from 'node:path'
 import {
   down, formatEndpoints, formatStatusTable, kill, readScenarioManifest, restart, runScenario, status, TestnetError, up, DEFAULT_VALIDATORS, MAX_VALIDATORS,
   type Launcher,
-} from '../../testnet/index.ts'
+} from '../testnet/index.ts'
 import { type Command, numberOption, parseOptions, UsageError } from './io.ts'
 
 export const DEFAULT_TESTNET_DIR = 'testnet-data'

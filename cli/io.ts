@@ -3,7 +3,7 @@
  * tested in-process: argument vector, output streams (text lines, and raw bytes
  * for commands such as `cas cat`), working directory.
  */
-import { CodedError } from '../../primitives/index.ts'
+import { CodedError } from '../primitives/index.ts'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 
 export interface CliIo {

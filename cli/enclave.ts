@@ -4,16 +4,17 @@
  *   serve --testnet DIR --enclave ID [--threads N] [--log-level L]
  *
  * builds the enclave service of testnet DIR's enclave ID (its registered key, a
- * sim-v1 attester; node/enclave/testnet-identity.ts) and answers length-prefixed
+ * sim-v1 attester; testnet/enclave-identity.ts) and answers length-prefixed
  * requests on standard input with responses on standard output until stdin
  * closes or SIGTERM/SIGINT arrives. Standard output carries frames only; logs
  * are JSON lines (pino) on standard error.
  */
 import { resolve } from 'node:path'
 import { pino } from 'pino'
-import { DistanceWorkers } from '../../enclave/index.ts'
-import { EnclaveService } from '../../enclave/service/index.ts'
-import { loadTestnetEnclave, serveEnclave } from '../enclave/index.ts'
+import { DistanceWorkers } from '../enclave/index.ts'
+import { EnclaveService } from '../enclave/service/index.ts'
+import { serveEnclave } from '../node/enclave/index.ts'
+import { loadTestnetEnclave } from '../testnet/index.ts'
 import { runEnclaveHost } from './actors.ts'
 import { type CliIo, type Command, numberOption, parseOptions, UsageError } from './io.ts'
 

@@ -8,10 +8,9 @@
  */
 import { rm } from 'node:fs/promises'
 import { basename, extname, resolve } from 'node:path'
-import { generateKeyPair, toHex } from '../../primitives/index.ts'
-import { readKeyFile, writeKeyFile } from '../../testnet/index.ts'
-import { ConfigError, HOME_FILES, readKey, type ValidatorKey } from '../config.ts'
-import { peerIdOf, peerKeyFromSeed } from '../p2p/index.ts'
+import { generateKeyPair, toHex } from '../primitives/index.ts'
+import { ConfigError, HOME_FILES, readKey, readKeyFile, writeKeyFile, type ValidatorKey } from '../node/index.ts'
+import { peerIdOf, peerKeyFromSeed } from '../node/p2p/index.ts'
 import { type CliIo, type Command, parseOptions, UsageError } from './io.ts'
 
 const usage = `usage: fedledger keys <subcommand> [options]

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { LevelKeyValueStore } from '../../ledger/store/level.ts'
-import { REPO_DB_DIR } from '../../node/cli/cas.ts'
-import type { CliIo } from '../../node/cli/io.ts'
-import { main } from '../../node/cli/main.ts'
+import { REPO_DB_DIR } from '../../cli/cas.ts'
+import type { CliIo } from '../../cli/io.ts'
+import { main } from '../../cli/main.ts'
 import { deterministicBytes } from '../fixtures/cas/deterministic.ts'
 
 interface Run {
