@@ -13,7 +13,8 @@ import { readDataFile } from '../node/data/index.ts'
 import { readTestnetFile } from '../testnet/index.ts'
 import { readKeyFile } from '../node/index.ts'
 import { ProcessEnclave } from '../node/enclave/index.ts'
-import { bankSetup, modelOf, EnclaveHost, LedgerClient, ParticipantPeer, readFederationFile, readSeed, type FederationFile } from '../node/federation/index.ts'
+import { ApiClient } from '../node/api/index.ts'
+import { bankSetup, modelOf, EnclaveHost, ParticipantPeer, readFederationFile, readSeed, type FederationFile } from '../node/federation/index.ts'
 import { P2PHost, peerIdOfPublicKey, peerKeyFromSeed } from '../node/p2p/index.ts'
 import type { CliIo } from './io.ts'
 
@@ -28,14 +29,14 @@ const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 interface Context {
   dir: string
   fed: FederationFile
-  ledger: LedgerClient
+  ledger: ApiClient
   memberPeers: string[]
 }
 
 async function context(dirArg: string, io: CliIo): Promise<Context> {
   const dir = resolve(io.cwd, dirArg)
   const [testnet, fed] = await Promise.all([readTestnetFile(dir), readFederationFile(dir)])
-  const ledger = new LedgerClient({ apis: testnet.validators.map((v) => v.api) })
+  const ledger = new ApiClient({ apis: testnet.validators.map((v) => v.api) })
   const keys = await Promise.all(testnet.members.map((m) => readKeyFile(join(dir, m.key))))
   return { dir, fed, ledger, memberPeers: keys.map((k) => peerIdOfPublicKey(k.publicKey)) }
 }

@@ -5,7 +5,7 @@
  * height, the transactions committed per second, the leader and each
  * validator's view. Ctrl-C (or --duration) stops the load and the validators.
  */
-import { fetchStatus } from './client.ts'
+import { ApiClient } from '../node/api/index.ts'
 import { grantLoad, submitTx } from './load.ts'
 import { down, up } from './runner.ts'
 
@@ -53,7 +53,7 @@ export async function runLive(opts: LiveOptions): Promise<LiveReport> {
       const results = await Promise.all(batch.map((tx, i) => submitTx(apis[(sent + i) % apis.length]!, tx).then(() => true, (e: Error) => /DUPLICATE|STALE_NONCE/.test(e.message))))
       batch.forEach((tx, i) => results[i] || retry.push(tx))
       sent += batch.length
-      const statuses = await Promise.all(apis.map((a) => fetchStatus(a, { timeoutMs: 1_000 }).catch(() => undefined)))
+      const statuses = await Promise.all(apis.map((a) => new ApiClient({ apis: [a] }).status({ timeoutMs: 1_000 }).catch(() => undefined)))
       const first = statuses.find((s) => s !== undefined)
       height = Math.max(0, ...statuses.map((s) => s?.committed.height ?? 0))
       if (first !== undefined && lastHeight >= 0) committedTxs += await txsBetween(apis[statuses.indexOf(first)]!, lastHeight, first.committed.height)

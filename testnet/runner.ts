@@ -7,7 +7,7 @@
  */
 import { grantLoad, submitTx } from './load.ts'
 import { resolve } from 'node:path'
-import { fetchStatus, type StatusView } from './client.ts'
+import { ApiClient, isApiClientError, type NodeStatusView } from '../node/api/index.ts'
 import { sleep, TestnetError, type NotReadyValidator } from './errors.ts'
 import { generateTestnet, type GenerateOptions } from './generate.ts'
 import { homeOf, readTestnetFile, validatorAt, type TestnetFile, type TestnetValidator } from './layout.ts'
@@ -136,11 +136,11 @@ async function waitReady(dir: string, started: Array<{ v: TestnetValidator; pid:
           return
         }
         try {
-          const s = await fetchStatus(p.v.api, { signal, timeoutMs: 1_000 })
+          const s = await new ApiClient({ apis: [p.v.api] }).status({ signal, timeoutMs: 1_000 })
           if (s.committed.height >= minHeight) pending.delete(p.v.index)
           else p.last = `height ${s.committed.height} after ${timeoutMs / 1000} s`
         } catch (e) {
-          if (e instanceof TestnetError && e.code === 'ABORTED') throw e
+          if (isApiClientError(e) && e.code === 'ABORTED') throw e
           p.last = `API not answering: ${(e as Error).message}`
         }
       }),
@@ -159,7 +159,7 @@ export interface StatusRow {
   /** the PID file names a live process of this validator */
   alive: boolean
   api: string
-  status: StatusView | null
+  status: NodeStatusView | null
   /** why there is no status */
   error: string | null
 }
@@ -173,9 +173,9 @@ export async function status(dir: string, opts: { signal?: AbortSignal } = {}): 
       const pid = await readPid(homeOf(dir, v))
       const alive = pid !== null && (await isOurProcess(pid, homeOf(dir, v)))
       try {
-        return { index: v.index, id: v.id, pid, alive, api: v.api, status: await fetchStatus(v.api, { signal: opts.signal, timeoutMs: 1_000 }), error: null }
+        return { index: v.index, id: v.id, pid, alive, api: v.api, status: await new ApiClient({ apis: [v.api] }).status({ signal: opts.signal, timeoutMs: 1_000 }), error: null }
       } catch (e) {
-        if (e instanceof TestnetError && e.code === 'ABORTED') throw e
+        if (isApiClientError(e) && e.code === 'ABORTED') throw e
         return { index: v.index, id: v.id, pid, alive, api: v.api, status: null, error: (e as Error).message }
       }
     }),

@@ -9,7 +9,7 @@
  * unblocked and undelayed.
  */
 import { resolve } from 'node:path'
-import { blockPeers, delayPeer, fetchStatus, unblockPeers } from './client.ts'
+import { ApiClient, isApiClientError } from '../node/api/index.ts'
 import { sleep, TestnetError } from './errors.ts'
 import { homeOf, readTestnetFile, type TestnetFile } from './layout.ts'
 import { partitionGroups, type ScenarioManifest, type ScenarioStep } from './manifest.ts'
@@ -107,20 +107,20 @@ async function runStep(dir: string, file: TestnetFile, step: ScenarioStep, runne
       for (const g of groups) {
         const outside = file.validators.filter((o) => !g.includes(o.index)).map((o) => o.peerId)
         if (outside.length === 0) continue
-        for (const i of g) if (live.has(i)) await blockPeers(v(i).api, outside, { signal: runner.signal })
+        for (const i of g) if (live.has(i)) await new ApiClient({ apis: [v(i).api] }).block(outside, { signal: runner.signal })
       }
       return groups.map((g) => `[${g.join(',')}]`).join(' | ')
     }
     case 'heal': {
       const live = await liveValidators(dir, file)
       const others = (i: number) => file.validators.filter((o) => o.index !== i).map((o) => o.peerId)
-      for (const i of live) if (others(i).length > 0) await unblockPeers(v(i).api, others(i), { signal: runner.signal })
+      for (const i of live) if (others(i).length > 0) await new ApiClient({ apis: [v(i).api] }).unblock(others(i), { signal: runner.signal })
       return `unblocked on ${[...live].map((i) => v(i).id).join(', ')}`
     }
     case 'delay': {
       const live = await liveValidators(dir, file)
       if (!live.has(step.validator)) return `${v(step.validator).id} not running: skipped`
-      await delayPeer(v(step.validator).api, step.ms, { signal: runner.signal })
+      await new ApiClient({ apis: [v(step.validator).api] }).delay(step.ms, { signal: runner.signal })
       return step.ms === 0 ? `${v(step.validator).id} undelayed` : `${v(step.validator).id} outgoing traffic +${step.ms} ms`
     }
     case 'await-height': {
@@ -131,9 +131,9 @@ async function runStep(dir: string, file: TestnetFile, step: ScenarioStep, runne
         await Promise.all(
           targets.map(async (i) => {
             try {
-              heights.set(i, (await fetchStatus(v(i).api, { signal: runner.signal, timeoutMs: 1_000 })).committed.height)
+              heights.set(i, (await new ApiClient({ apis: [v(i).api] }).status({ signal: runner.signal, timeoutMs: 1_000 })).committed.height)
             } catch (e) {
-              if (e instanceof TestnetError && e.code === 'ABORTED') throw e
+              if (isApiClientError(e) && e.code === 'ABORTED') throw e
               heights.set(i, 'no answer')
             }
           }),

@@ -15,7 +15,10 @@
  * `NodeMetrics` owns every metric name so the driver only calls methods. It is
  * not a light client or a wallet: it never signs, never writes the chain, and
  * holds no state of its own beyond a per-state list index and the last encoded
- * snapshot. openapi.json in this folder documents every route.
+ * snapshot. It serves its own OpenAPI 3.1 document at /openapi.json (openapi.ts:
+ * the operations of operations.json with component schemas generated from the
+ * zod schemas of schemas.ts, which clients parse responses with) and an index of
+ * the routes for people at /v1.
  */
 export { ApiServer, DEFAULT_MAX_BODY_BYTES, type ApiLogger, type ApiServerComponents, type ApiServerOptions } from './server.ts'
 export { DEFAULT_MAX_BATCH_BODY_BYTES, MAX_BATCH_TXS, type BatchItemResult } from './batch.ts'
@@ -27,6 +30,13 @@ export { NodeMetrics, type ApiRequestObserver, type MessageVerdict, type NodeMet
 export { ApiError, ApiErrorCode, SubmitError, type SubmitErrorReason } from './errors.ts'
 export { statusToJson, type NodeStatus, type NodeStatusJson } from './status.ts'
 export { MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH, ROUTES, type ApiAdmin, type SubmitFn } from './routes.ts'
+export { openApiDocument, operationList } from './openapi.ts'
+export {
+  ApiClient, ApiClientError, isApiClientError, sleep, SUBMIT_RETRY_MS,
+  type ApiClientErrorCode, type ApiClientOptions, type CallOptions, type SnapshotOptions, type FetchedSnapshot, type NodeStatusView,
+  type RoundView, type RoundDetail, type RoundResultView, type MemberView, type CheckpointView, type ChainParamsView, type EnclaveView, type TxReceipt,
+} from './client.ts'
+export * as apiSchemas from './schemas.ts'
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type Page, type PageRequest } from './state-index.ts'
 export { toJson, trieProofFromJson, trieProofToJson, type JsonValue, type TrieProofJson } from './json.ts'
 export type { BlockView, BudgetView, ProofView, ReceiptView, RoundSummary, TxView } from './views.ts'

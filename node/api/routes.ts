@@ -1,7 +1,9 @@
 /**
  * The API's routes: one table of method, path template and handler. The server
  * dispatches from this table and nothing else, and the OpenAPI test compares it
- * with openapi.json, so the document cannot silently drift from what is served.
+ * with the document the node serves (openapi.ts: operations.json plus schemas
+ * generated from schemas.ts), so the document cannot silently drift from what is
+ * served.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
@@ -10,6 +12,10 @@ import { ApiError, ApiErrorCode, badRequest, notFound, notReady, submitFailure, 
 import { mediaType, readBody } from './http.ts'
 import type { BlockEvents } from './events.ts'
 import { decodeBase64 } from './json.ts'
+import { openApiBytes, operationList } from './openapi.ts'
+import { AdminDelay, AdminPeers, MAX_ADMIN_DELAY_MS, MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH } from './schemas.ts'
+
+export { MAX_ADMIN_DELAY_MS, MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH }
 import type { LedgerQueries } from './queries.ts'
 import { SNAPSHOT_CONTENT_TYPE } from './snapshots.ts'
 import type { HttpMethod } from './router.ts'
@@ -39,16 +45,8 @@ export interface ApiAdmin {
   delay(): number
 }
 
-/** At most this many peer ids per admin request. */
-export const MAX_ADMIN_PEERS = 100
-/** The largest outgoing delay POST /v1/admin/delay accepts (the same cap as P2PHost.setDelay). */
-export const MAX_ADMIN_DELAY_MS = 10_000
-/** The longest peer id string an admin request may carry. */
-export const MAX_PEER_ID_LENGTH = 128
 /** Admin bodies are small: 100 ids of 128 characters fit well under this. */
 const ADMIN_MAX_BODY_BYTES = 64 * 1024
-/** base58btc or a multibase CID string (base32, base36): letters and digits only */
-const PEER_ID_CHARS = /^[A-Za-z0-9]+$/
 
 export interface RouteDeps {
   queries: LedgerQueries
@@ -128,7 +126,34 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'POST', path: '/v1/admin/unblock', handle: (d, c) => adminCall(d, c, 'unblock') },
   { method: 'POST', path: '/v1/admin/delay', handle: (d, c) => adminCall(d, c, 'delay') },
   { method: 'GET', path: '/metrics', handle: async (d) => ({ status: 200, text: await d.registry.metrics(), contentType: d.registry.contentType }) },
+  { method: 'GET', path: '/openapi.json', handle: () => ({ status: 200, bytes: openApiBytes(), contentType: 'application/json' }) },
+  { method: 'GET', path: '/v1', handle: () => ({ status: 200, text: indexPage(), contentType: 'text/html; charset=utf-8' }) },
 ]
+
+let index: string | undefined
+
+/** GET /v1: every route with its summary, grouped as the document lists them, and a link to the document. */
+function indexPage(): string {
+  if (index !== undefined) return index
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+  const rows = operationList()
+    .map((o) => `<tr><td>${esc(o.tag)}</td><td><code>${esc(o.method)}</code></td><td><code>${esc(o.path)}</code></td><td>${esc(o.summary)}</td></tr>`)
+    .join('\n')
+  index = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>fedledger validator API</title></head>
+<body>
+<h1>fedledger validator API</h1>
+<p>The machine-readable document: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
+<table>
+<thead><tr><th>group</th><th>method</th><th>path</th><th>what it does</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+</body></html>
+`
+  return index
+}
 
 /** `?limit=&cursor=`; a limit above the cap is capped, anything not a positive integer is refused. */
 function pageOf(query: URLSearchParams): PageRequest {
@@ -214,31 +239,22 @@ async function adminCall(d: RouteDeps, c: RouteContext, op: 'block' | 'unblock' 
   return ok({ blocked: admin.blocked() })
 }
 
-/** `{"ms": N}`: an integer number of milliseconds in 0..MAX_ADMIN_DELAY_MS. */
+/** `{"ms": N}`: an integer number of milliseconds in 0..MAX_ADMIN_DELAY_MS (schemas.ts AdminDelay). */
 function delayOf(parsed: unknown): number {
-  const shape = `JSON body must be {"ms": N} with N an integer from 0 to ${MAX_ADMIN_DELAY_MS} (milliseconds; 0 turns the delay off)`
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest(shape)
-  const keys = Object.keys(parsed)
-  if (keys.length !== 1 || keys[0] !== 'ms') throw badRequest(shape)
-  const ms = (parsed as { ms: unknown }).ms
-  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > MAX_ADMIN_DELAY_MS) throw badRequest(shape)
-  return ms
+  const r = AdminDelay.safeParse(parsed)
+  if (!r.success) throw badRequest(`JSON body must be {"ms": N} with N an integer from 0 to ${MAX_ADMIN_DELAY_MS} (milliseconds; 0 turns the delay off)`)
+  return r.data.ms
 }
 
-/** `{"peers": [...]}`: 1 to MAX_ADMIN_PEERS peer ids, duplicates dropped (first occurrence kept). */
+/** `{"peers": [...]}`: 1 to MAX_ADMIN_PEERS peer ids (schemas.ts AdminPeers), duplicates dropped (first occurrence kept). */
 function peersOf(parsed: unknown): string[] {
-  const shape = `JSON body must be {"peers": ["<libp2p peer id>", ...]} with 1 to ${MAX_ADMIN_PEERS} peer ids`
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest(shape)
-  const keys = Object.keys(parsed)
-  if (keys.length !== 1 || keys[0] !== 'peers') throw badRequest(shape)
-  const peers = (parsed as { peers: unknown }).peers
-  if (!Array.isArray(peers) || peers.length === 0 || peers.length > MAX_ADMIN_PEERS) throw badRequest(shape)
-  peers.forEach((p: unknown, i) => {
-    if (typeof p !== 'string' || p.length === 0 || p.length > MAX_PEER_ID_LENGTH || !PEER_ID_CHARS.test(p)) {
-      throw badRequest(`peers[${i}] is not a peer id (1 to ${MAX_PEER_ID_LENGTH} letters and digits)`)
-    }
-  })
-  return [...new Set(peers as string[])]
+  const r = AdminPeers.safeParse(parsed)
+  if (!r.success) {
+    const item = r.error.issues.find((i) => i.path.length === 2 && i.path[0] === 'peers' && typeof i.path[1] === 'number')
+    if (item !== undefined) throw badRequest(`peers[${String(item.path[1])}] is not a peer id (1 to ${MAX_PEER_ID_LENGTH} letters and digits)`)
+    throw badRequest(`JSON body must be {"peers": ["<libp2p peer id>", ...]} with 1 to ${MAX_ADMIN_PEERS} peer ids`)
+  }
+  return [...new Set(r.data.peers)]
 }
 
 async function health(d: RouteDeps): Promise<RouteResult> {

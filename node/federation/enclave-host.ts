@@ -26,12 +26,12 @@ import { ciphertextCid, type AggregatedResponse, type EnclaveClient } from '../.
 import { peerIdOfPublicKey, type P2PHost } from '../p2p/index.ts'
 import { fetchContent, readModel, serveContent } from './content.ts'
 import { FederationError } from './errors.ts'
-import type { LedgerClient, RoundDetail } from './ledger-client.ts'
+import type { ApiClient, RoundDetail } from '../api/index.ts'
 import { startPolling, type PollLoop } from './poll.ts'
 import { parseMessage, roundKeyProtocol, RoundKeyRequest, updateProtocol, UpdateRequest } from './protocols.ts'
 
 export interface EnclaveHostComponents {
-  ledger: LedgerClient
+  ledger: ApiClient
   enclave: EnclaveClient
   host: P2PHost
   store: CasBlockstore

@@ -6,14 +6,13 @@
  * ledger. An `EnclaveHost` runs an enclave service (EnclaveClient: in-process or
  * its own process) against the ledger: round keys, aggregation after the
  * deadline, re-aggregation after a revocation, key destruction and sealed-record
- * erasure at checkpoints. Both reach validators through `LedgerClient` (the HTTP
+ * erasure at checkpoints. Both reach validators through `ApiClient` (node/api, the HTTP
  * API) and each other over libp2p (protocols.ts, content.ts).
  *
  * It is not the coordinator or the main job (testnet/federation), and holds no
  * enclave secrets (enclave/service does).
  */
 export { FederationError, FederationErrorCode, isFederationError } from './errors.ts'
-export { LedgerClient, sleep, type LedgerClientOptions, type RoundView, type RoundDetail, type RoundResultView, type MemberView, type CheckpointView, type ChainParamsView, type EnclaveView, type TxReceipt } from './ledger-client.ts'
 export { contentProtocol, serveContent, fetchContent, fetchModel, readModel, type FetchOptions } from './content.ts'
 export { roundKeyProtocol, updateProtocol } from './protocols.ts'
 export { EnclaveHost, type EnclaveHostComponents, type EnclaveHostOptions } from './enclave-host.ts'

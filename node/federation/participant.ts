@@ -26,7 +26,7 @@ import { PrivacyAccountant, type Rng, type Trainer } from '../../participant/ind
 import type { P2PHost } from '../p2p/index.ts'
 import { fetchModel } from './content.ts'
 import { FederationError } from './errors.ts'
-import type { LedgerClient, RoundDetail } from './ledger-client.ts'
+import type { ApiClient, RoundDetail } from '../api/index.ts'
 import { startPolling, type PollLoop } from './poll.ts'
 import { parseMessage, RoundKeyAnswer, roundKeyProtocol, UpdateAnswer, updateProtocol } from './protocols.ts'
 
@@ -34,7 +34,7 @@ import { parseMessage, RoundKeyAnswer, roundKeyProtocol, UpdateAnswer, updatePro
 export const MAX_ATTEMPTS = 5
 
 export interface ParticipantComponents {
-  ledger: LedgerClient
+  ledger: ApiClient
   host: P2PHost
   store: CasBlockstore
   trainer: Trainer

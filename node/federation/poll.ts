@@ -3,7 +3,7 @@
  * failed step is logged and the next one tries again (the ledger is the state, so
  * nothing is lost by retrying). `stop()` waits for the step in flight to end.
  */
-import { sleep } from './ledger-client.ts'
+import { sleep } from '../api/index.ts'
 
 export interface PollLoop {
   stop(): Promise<void>

@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { down, fetchStatus, isOurProcess, readPid, readTestnetFile, up, type StatusView, type TestnetFile, type UpOptions } from '../../testnet/index.ts'
+import { ApiClient, type NodeStatusView } from '../../node/api/index.ts'
+import { down, isOurProcess, readPid, readTestnetFile, up, type TestnetFile, type UpOptions } from '../../testnet/index.ts'
 import { waitFor as waitUntil } from '../helpers/wait.ts'
 
 export interface Net {
@@ -87,8 +88,8 @@ export async function getJson<T>(api: string, path: string, timeoutMs = 3_000): 
   return JSON.parse(text) as T
 }
 
-export async function statusOf(api: string): Promise<StatusView | null> {
-  return fetchStatus(api, { timeoutMs: 2_000 }).catch(() => null)
+export async function statusOf(api: string): Promise<NodeStatusView | null> {
+  return new ApiClient({ apis: [api] }).status({ timeoutMs: 2_000 }).catch(() => null)
 }
 
 export async function heights(net: Net, indices: readonly number[]): Promise<number[]> {

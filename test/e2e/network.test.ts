@@ -9,7 +9,8 @@
  * for honest validators rejecting or banning each other.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { blockEvents, blockPeers, kill, restart, unblockPeers } from '../../testnet/index.ts'
+import { ApiClient } from '../../node/api/index.ts'
+import { blockEvents, kill, restart } from '../../testnet/index.ts'
 import { chainOf, getJson, heights, netSummary, validatorFaults, metric, sleep, startNet, statusOf, stopNet, waitCommitted, waitFor, type Net, type TxView } from './net.ts'
 import { SafetyMonitor } from './monitor.ts'
 import { TxSender } from './sender.ts'
@@ -96,7 +97,7 @@ describe('4 validators over libp2p on 127.0.0.1', () => {
   it('stops committing in a 2/2 partition (no quorum on either side) and resumes when healed', { timeout: 120_000 }, async () => {
     const halves = [[0, 1], [2, 3]] as const
     const others = (half: readonly number[]) => ALL.filter((i) => !half.includes(i)).map((i) => N().peerIds[i]!)
-    await Promise.all(halves.flatMap((half) => half.map((i) => blockPeers(N().apis[i]!, others(half)))))
+    await Promise.all(halves.flatMap((half) => half.map((i) => new ApiClient({ apis: [N().apis[i]!] }).block(others(half)))))
     await new Promise((r) => setTimeout(r, 1_500)) // let anything in flight land
     const frozen = await heights(N(), ALL)
 
@@ -111,7 +112,7 @@ describe('4 validators over libp2p on 127.0.0.1', () => {
     for (const api of N().apis) for (const id of during) expect(await getJson<TxView>(api, `/v1/txs/${id}`)).toBeNull()
 
     const healedAt = Date.now()
-    await Promise.all(ALL.map((i) => unblockPeers(N().apis[i]!, N().peerIds.filter((_, j) => j !== i))))
+    await Promise.all(ALL.map((i) => new ApiClient({ apis: [N().apis[i]!] }).unblock(N().peerIds.filter((_, j) => j !== i))))
     await waitCommitted(N(), ALL, during, 60_000)
     console.info(`partition healed: the 6 transactions sent during it committed on all 4 after ${Date.now() - healedAt} ms`)
     const after = await heights(N(), ALL)
@@ -217,10 +218,10 @@ describe('4 validators over libp2p on 127.0.0.1', () => {
     await restart(N().dir, leader, { timeoutMs: 60_000 })
     const leaderApi = N().apis[leader]!
     const othersIds = N().peerIds.filter((_, j) => j !== leader)
-    await blockPeers(leaderApi, othersIds)
+    await new ApiClient({ apis: [leaderApi] }).block(othersIds)
     const again = await sender.sendMany([leaderApi], 3, 50)
     await sleep(1_000)
-    await unblockPeers(leaderApi, othersIds)
+    await new ApiClient({ apis: [leaderApi] }).unblock(othersIds)
     await waitCommitted(N(), ALL, again, 30_000)
     await expectOneChain(ALL)
     await expectNoSafetyFaults()

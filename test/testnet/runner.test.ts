@@ -2,7 +2,8 @@
 import { access, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { down, fetchStatus, generateTestnet, isOurProcess, kill, readPid, restart, status, TestnetError, up } from '../../testnet/index.ts'
+import { ApiClient } from '../../node/api/index.ts'
+import { down, generateTestnet, isOurProcess, kill, readPid, restart, status, TestnetError, up } from '../../testnet/index.ts'
 import { alive, fakeLauncher, Sandbox } from './helpers.ts'
 
 const sandbox = new Sandbox()
@@ -22,7 +23,7 @@ describe('testnet runner', () => {
       expect(await isOurProcess(v.pid, v.home)).toBe(true)
       expect(await readPid(v.home)).toBe(v.pid)
       // up returned only once each had committed
-      expect((await fetchStatus(v.api)).committed.height).toBeGreaterThanOrEqual(1)
+      expect((await new ApiClient({ apis: [v.api] }).status()).committed.height).toBeGreaterThanOrEqual(1)
       const log = await readFile(join(v.home, 'node.log'), 'utf8')
       expect(log).toMatch(new RegExp(`fake-node ${v.id}: api on`))
       // the runner's own line is JSON, like the node's (pino) lines
@@ -93,8 +94,10 @@ describe('testnet runner', () => {
     await generateTestnet({ dir, validators: 2 })
     await writeFile(join(dir, 'v0', 'fake-mode'), 'stall')
     const started = Date.now()
-    const err = await failure(up(dir, { launcher, timeoutMs: 1_500 }))
-    expect(Date.now() - started).toBeLessThan(10_000)
+    // long enough for the fake node to start and answer (height 0) on a loaded machine; with
+    // 1.5 s a slow start left "API not answering" as the last reason
+    const err = await failure(up(dir, { launcher, timeoutMs: 6_000 }))
+    expect(Date.now() - started).toBeLessThan(20_000)
     expect(err?.code).toBe('NOT_READY')
     expect(err!.notReady.map((n) => n.id)).toEqual(['validator-0'])
     expect(err!.notReady[0]!.reason).toMatch(/height 0/)
@@ -139,9 +142,9 @@ describe('testnet runner', () => {
     await up(dir, { validators: 1, launcher, timeoutMs: 20_000 })
     const api = (await status(dir))[0]!.api
     expect(await kill(dir, 0, 'SIGSTOP')).toMatchObject({ exited: false })
-    expect((await failure(fetchStatus(api, { timeoutMs: 300 })))?.code).toBe('API')
+    expect((await failure(new ApiClient({ apis: [api] }).status({ timeoutMs: 300 })))?.code).toBe('UNREACHABLE')
     await kill(dir, 0, 'SIGCONT')
-    expect((await fetchStatus(api)).committed.height).toBeGreaterThanOrEqual(1)
+    expect((await new ApiClient({ apis: [api] }).status()).committed.height).toBeGreaterThanOrEqual(1)
     expect((await failure(kill(dir, 5)))?.code).toBe('INVALID_ARGUMENT')
     // a frozen validator still stops cleanly on down (SIGTERM, then SIGCONT so it can act on it)
     await kill(dir, 0, 'SIGSTOP')

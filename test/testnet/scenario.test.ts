@@ -4,7 +4,8 @@ import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { blockPeers, delayPeer, parseScenarioManifest, partitionGroups, readScenarioManifest, readPid, readTestnetFile, runScenario, status, TestnetError } from '../../testnet/index.ts'
+import { ApiClient } from '../../node/api/index.ts'
+import { parseScenarioManifest, partitionGroups, readScenarioManifest, readPid, readTestnetFile, runScenario, status, TestnetError } from '../../testnet/index.ts'
 import { fakeLauncher, Sandbox } from './helpers.ts'
 
 const sandbox = new Sandbox()
@@ -118,8 +119,8 @@ describe('runScenario', () => {
     const file = await readTestnetFile(dir)
     const calls = (await (await fetch(`${file.validators[0]!.api}/fake/admin`)).json()) as unknown[]
     expect(calls).toEqual([{ action: 'delay', ms: 250 }, { action: 'delay', ms: 0 }])
-    // delayPeer is the same call, for scripts
-    await delayPeer(file.validators[0]!.api, 75)
+    // ApiClient.delay is the same call, for scripts
+    await new ApiClient({ apis: [file.validators[0]!.api] }).delay(75)
     expect((await (await fetch(`${file.validators[0]!.api}/fake/admin`)).json()) as unknown[]).toContainEqual({ action: 'delay', ms: 75 })
   })
 
@@ -141,10 +142,10 @@ describe('runScenario', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     try {
       const api = `http://127.0.0.1:${(server.address() as { port: number }).port}`
-      const err = await failure(blockPeers(api, ['12D3KooWabc']))
+      const err = await failure(new ApiClient({ apis: [api] }).block(['12D3KooWabc']))
       expect(err?.code).toBe('API')
       expect(err?.message).toMatch(/no admin hook/)
-      const delayErr = await failure(delayPeer(api, 100))
+      const delayErr = await failure(new ApiClient({ apis: [api] }).delay(100))
       expect(delayErr?.code).toBe('API')
       expect(delayErr?.message).toMatch(/no admin hook enabled; delays need POST \/v1\/admin\/delay/)
     } finally {

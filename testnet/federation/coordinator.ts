@@ -9,12 +9,12 @@
  */
 import { encodeTx, signTx, writeCheckpoint, type CasBlockstore, type RevocationEntry, type TxBody, type TxType } from '../../ledger/index.ts'
 import { DomainTag, signPayload, type CID, type Ed25519KeyPair } from '../../primitives/index.ts'
-import { FederationError, sleep, type LedgerClient, type RoundDetail, type TxReceipt } from '../../node/federation/index.ts'
-import { fetchSnapshot, fetchStatus } from '../client.ts'
+import { ApiClient, sleep, type RoundDetail, type TxReceipt } from '../../node/api/index.ts'
+import { FederationError } from '../../node/federation/index.ts'
 import { REVOCATION_AUTHORITY } from '../consortium.ts'
 
 export interface CoordinatorComponents {
-  ledger: LedgerClient
+  ledger: ApiClient
   /** the coordinator's content store (served over libp2p by the caller) */
   store: CasBlockstore
   log: (line: string) => void
@@ -138,8 +138,9 @@ export class Coordinator {
    */
   async checkpoint(round: string, model: CID, weights: Float32Array, signal?: AbortSignal): Promise<{ root: CID; height: number }> {
     const api = this.o.apis[0]!
-    const height = (await fetchStatus(api, { signal })).committed.height
-    const snapshot = await fetchSnapshot(api, height, { signal, timeoutMs: 30_000 })
+    const node = new ApiClient({ apis: [api] })
+    const height = (await node.status({ signal })).committed.height
+    const snapshot = await node.snapshot(height, { signal, timeoutMs: 30_000 })
     const written = await writeCheckpoint(this.c.store, { state: snapshot.state, model: weights })
     if (!written.model.equals(model)) throw new FederationError('CONTENT', `the checkpoint's model file is ${written.model}, the round's result is ${model}`)
     await this.tx('coordinator', 'checkpoint', { round, model, snapshot: written.root, stateRoot: snapshot.stateRoot, height: snapshot.height }, signal)

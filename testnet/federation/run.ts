@@ -17,7 +17,8 @@ import { join } from 'node:path'
 import { addModel, CasBlockstore, MemoryKeyValueStore } from '../../ledger/index.ts'
 import { type CID, type Ed25519KeyPair } from '../../primitives/index.ts'
 import { loadMnist } from '../../node/data/index.ts'
-import { fetchModel, FEDERATION_KEYS_DIR, LedgerClient, modelOf, serveContent, writeFederationFile, writeSeed, type FederationFileInput, type ModelSpec } from '../../node/federation/index.ts'
+import { ApiClient } from '../../node/api/index.ts'
+import { fetchModel, FEDERATION_KEYS_DIR, modelOf, serveContent, writeFederationFile, writeSeed, type FederationFileInput, type ModelSpec } from '../../node/federation/index.ts'
 import { P2PHost, peerIdOf, peerIdOfPublicKey, peerKeyFromSeed } from '../../node/p2p/index.ts'
 import { seededRng } from '../../participant/index.ts'
 import { randomBytes } from 'node:crypto'
@@ -65,7 +66,7 @@ export interface FederationOptions {
 export interface FederationEnv {
   chainId: string
   apis: string[]
-  ledger: LedgerClient
+  ledger: ApiClient
   /** the coordinator's libp2p host and content store (the initial model and the checkpoints) */
   p2p: P2PHost
   store: CasBlockstore
@@ -134,7 +135,7 @@ export async function runFederation(opts: FederationOptions): Promise<Federation
     log(`starting the validators …`)
     const started = await up(dir, { timeoutMs: 90_000, signal: opts.signal })
     const apis = started.validators.map((v) => v.api)
-    const ledger = new LedgerClient({ apis })
+    const ledger = new ApiClient({ apis })
     const coordinator = new Coordinator({ ledger, store, log }, { chainId: testnet.chainId, apis, enclaveId: ENCLAVE_ID, keys })
     await p2p.start()
     serveContent(p2p, testnet.chainId, store)
@@ -208,7 +209,7 @@ export async function runFederation(opts: FederationOptions): Promise<Federation
   }
 }
 
-async function budgets(ledger: LedgerClient, banks: readonly string[], signal?: AbortSignal): Promise<Map<string, { spent: number; cap: number; revoked: boolean }>> {
+async function budgets(ledger: ApiClient, banks: readonly string[], signal?: AbortSignal): Promise<Map<string, { spent: number; cap: number; revoked: boolean }>> {
   const out = new Map<string, { spent: number; cap: number; revoked: boolean }>()
   for (const b of banks) {
     const m = await ledger.member(b, signal)

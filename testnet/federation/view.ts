@@ -4,7 +4,7 @@
  * exclusions, members left out, test accuracy, checkpoint) followed by every
  * bank's ε spent against its cap, and a closing summary.
  */
-import type { RoundDetail } from '../../node/federation/index.ts'
+import type { RoundDetail } from '../../node/api/index.ts'
 
 export interface RoundRow {
   round: string

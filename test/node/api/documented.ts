@@ -1,16 +1,14 @@
-// The component schemas of node/api/openapi.json as zod schemas, so tests can check live responses against the document.
-import { readFileSync } from 'node:fs'
-import { z } from 'zod'
+// The API's schemas for tests: the zod source (node/api/schemas.ts) by component name, and the
+// document the node serves, so tests can check live responses and documented operations.
+import type { z } from 'zod'
+import { apiSchemas, openApiDocument } from '../../../node/api/index.ts'
 
-const doc = JSON.parse(readFileSync(new URL('../../../node/api/openapi.json', import.meta.url), 'utf8'))
-
-/** The schema `#/components/schemas/<name>`, with every component ref resolved. */
+/** The schema of component `name` (the zod schema the document's component is generated from). */
 export function documentedSchema(name: string): z.ZodType {
-  const rewrite = (x: unknown) => JSON.parse(JSON.stringify(x).replaceAll('#/components/schemas/', '#/$defs/'))
-  return z.fromJSONSchema({ $ref: `#/$defs/${name}`, $defs: rewrite(doc.components.schemas) } as never)
+  return apiSchemas.apiSchema(name)
 }
 
-/** The parsed document, for checks on operations. */
+/** The document as the node serves it at GET /openapi.json. */
 export function openapiDocument(): any {
-  return doc
+  return openApiDocument()
 }

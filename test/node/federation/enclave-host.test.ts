@@ -11,7 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ciphertextCid } from '../../../enclave/index.ts'
 import { addModel, CasBlockstore, MemoryKeyValueStore } from '../../../ledger/index.ts'
 import { decode, encode, type CID } from '../../../primitives/index.ts'
-import { EnclaveHost, LedgerClient, roundKeyProtocol, updateProtocol } from '../../../node/federation/index.ts'
+import { ApiClient } from '../../../node/api/index.ts'
+import { EnclaveHost, roundKeyProtocol, updateProtocol } from '../../../node/federation/index.ts'
 import type { P2PHost } from '../../../node/p2p/index.ts'
 import { FakeLedger, memberRecord, roundRecord } from './fake-ledger.ts'
 import { CHAIN, connectedTo, keysOf, remoteRefusal, Running, seedOf, waitFor } from './helpers.ts'
@@ -65,7 +66,7 @@ async function setup(opts: { refuseRoundKeys?: number } = {}): Promise<Setup> {
   const peers = { bankA: await peer('bank-a'), bankB: await peer('bank-b'), bankC: await peer('bank-c'), impostor: await peer('impostor') }
   const log: string[] = []
   const enclaveHost = new EnclaveHost(
-    { ledger: new LedgerClient({ apis: [url] }), enclave: inProcessEnclave(sim), host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), log: (l) => log.push(l) },
+    { ledger: new ApiClient({ apis: [url] }), enclave: inProcessEnclave(sim), host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), log: (l) => log.push(l) },
     { chainId: CHAIN, enclaveId: ENCLAVE_ID, pollMs: 60_000, maxEnvelopesPerMember: MAX_ENVELOPES },
   )
   await enclaveHost.start() // its loop's first pass runs now; the next one after pollMs

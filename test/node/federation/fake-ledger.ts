@@ -1,6 +1,6 @@
 /**
  * A small fake validator API for the federation tests: an http server on
- * 127.0.0.1 port 0 answering the routes LedgerClient calls, in the API's JSON
+ * 127.0.0.1 port 0 answering the routes ApiClient calls, in the API's JSON
  * shapes (node/api views: records through toJson, bytes hex, CIDs strings,
  * errors `{ error: { code, message } }`). Tests set its state directly, decide
  * each submitted transaction's receipt, override any route's answer, and read

@@ -12,7 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { certifyPlatform, ciphertextCid, generateRoundKey, issueSimEvidence, SIM_FORMAT } from '../../../enclave/index.ts'
 import { addModel, CasBlockstore, evidenceNonce, MemoryKeyValueStore } from '../../../ledger/index.ts'
 import { decode, encode } from '../../../primitives/index.ts'
-import { LedgerClient, ParticipantPeer, roundKeyProtocol, updateProtocol } from '../../../node/federation/index.ts'
+import { ApiClient } from '../../../node/api/index.ts'
+import { ParticipantPeer, roundKeyProtocol, updateProtocol } from '../../../node/federation/index.ts'
 import { seededRng, type Trainer } from '../../../participant/index.ts'
 import { FakeLedger, memberRecord, roundRecord } from './fake-ledger.ts'
 import { CHAIN, connectedTo, keysOf, Running, seedOf } from './helpers.ts'
@@ -64,7 +65,7 @@ async function run(answer: Answer) {
   }
   const log: string[] = []
   const peer = new ParticipantPeer(
-    { ledger: new LedgerClient({ apis: [url] }), host: bank, store, trainer, rng: seededRng('participant-test', 1), log: (l) => log.push(l) },
+    { ledger: new ApiClient({ apis: [url] }), host: bank, store, trainer, rng: seededRng('participant-test', 1), log: (l) => log.push(l) },
     { chainId: CHAIN, member: 'bank-a', secretKey: seedOf('bank-a'), enclavePeer: enclaveHost.peerId, providers: [enclaveHost.peerId], pollMs: 60_000 },
   )
   await peer.step()

@@ -1,5 +1,5 @@
 /**
- * LedgerClient against fake validator APIs on 127.0.0.1: a validator that is
+ * ApiClient against fake validator APIs on 127.0.0.1: a validator that is
  * down is skipped for the next one (and stays skipped), answers of the wrong
  * shape are BAD_ANSWER, a 404 for a round is undefined while other errors are
  * API, and `send` reuses the nonce of a refused transaction but moves past an
@@ -10,9 +10,9 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { addModel, CasBlockstore, encodeTx, MemoryKeyValueStore, signTx, type DecodedTx } from '../../../ledger/index.ts'
 import { type CID } from '../../../primitives/index.ts'
-import { isFederationError, LedgerClient } from '../../../node/federation/index.ts'
-import { FakeLedger, memberRecord, roundRecord } from './fake-ledger.ts'
-import { CHAIN, keysOf, Running } from './helpers.ts'
+import { ApiClient, isApiClientError } from '../../../node/api/index.ts'
+import { FakeLedger, memberRecord, roundRecord } from '../federation/fake-ledger.ts'
+import { CHAIN, keysOf, Running } from '../federation/helpers.ts'
 
 const running = new Running()
 afterEach(() => running.stopAll())
@@ -35,23 +35,23 @@ async function deadUrl(): Promise<string> {
 
 async function errorOf(p: Promise<unknown>): Promise<Error & { code: string }> {
   const e = await p.then(() => undefined, (err: unknown) => err)
-  if (!isFederationError(e)) throw new Error(`expected a FederationError, got ${String(e)}`)
+  if (!isApiClientError(e)) throw new Error(`expected an ApiClientError, got ${String(e)}`)
   return e
 }
 
 const modelCid = async (n: number): Promise<CID> => addModel(new CasBlockstore({ kv: new MemoryKeyValueStore() }), Float32Array.of(n))
 
-describe('LedgerClient', () => {
+describe('ApiClient', () => {
   it('skips a validator that is down for the next one, and keeps asking that one', async () => {
     const { ledger, url } = await fakeLedger()
     ledger.height = 42
-    const client = new LedgerClient({ apis: [await deadUrl(), url], timeoutMs: 2000 })
+    const client = new ApiClient({ apis: [await deadUrl(), url], timeoutMs: 2000 })
     expect(await client.height()).toBe(42)
     expect(await client.height()).toBe(42)
     expect(ledger.count('GET /v1/status')).toBe(2)
     // every validator down: UNREACHABLE, naming them
     const dead = [await deadUrl(), await deadUrl()]
-    const e = await errorOf(new LedgerClient({ apis: dead, timeoutMs: 2000 }).height())
+    const e = await errorOf(new ApiClient({ apis: dead, timeoutMs: 2000 }).height())
     expect(e.code).toBe('UNREACHABLE')
     expect(e.message).toContain(dead[1])
   })
@@ -60,7 +60,7 @@ describe('LedgerClient', () => {
     const { ledger, url } = await fakeLedger()
     const { ledger: second, url: secondUrl } = await fakeLedger()
     ledger.override = (method) => (method === 'GET' ? { status: 500, body: { error: { code: 'INTERNAL', message: 'disk on fire' } } } : { status: 400, body: { error: { code: 'MALFORMED', message: 'bad tx' } } })
-    const client = new LedgerClient({ apis: [url, secondUrl] })
+    const client = new ApiClient({ apis: [url, secondUrl] })
     const e = await errorOf(client.height())
     expect(e.code).toBe('API')
     expect(e.message).toContain('disk on fire')
@@ -78,7 +78,7 @@ describe('LedgerClient', () => {
       deferrals--
       return { status: 503, body: { error: { code: 'FULL', message: 'the mempool holds 4096 transactions, as many as it takes from clients; retry later', retryAfterMs: 20 } } }
     }
-    const client = new LedgerClient({ apis: [url] })
+    const client = new ApiClient({ apis: [url] })
     const tx = encodeTx(signTx({ chain: CHAIN, type: 'budget.grant', sender: 'bank-a', nonce: 0, body: { member: 'bank-a', epsilon: 1, delta: 1e-5 } }, keysOf('bank-a').secretKey))
     const id = await client.submit(tx)
     expect(ledger.count('POST /v1/txs')).toBe(3)
@@ -92,7 +92,7 @@ describe('LedgerClient', () => {
 
   it('calls an answer of the wrong shape BAD_ANSWER', async () => {
     const { ledger, url } = await fakeLedger()
-    const client = new LedgerClient({ apis: [url] })
+    const client = new ApiClient({ apis: [url] })
     const base = await modelCid(1)
     ledger.rounds.set('r1', { record: roundRecord({ id: 'r1', baseModel: base, enclave: 'enclave-1', eligibleCount: 1 }), eligible: ['bank-a'], commits: [] })
     ledger.members.set('bank-a', memberRecord('bank-a', keysOf('bank-a').publicKey))
@@ -123,7 +123,7 @@ describe('LedgerClient', () => {
 
   it('reads a 404 for a round, member or checkpoint as undefined, and a 404 elsewhere as API', async () => {
     const { ledger, url } = await fakeLedger()
-    const client = new LedgerClient({ apis: [url] })
+    const client = new ApiClient({ apis: [url] })
     expect(await client.round('nope')).toBeUndefined()
     expect(await client.member('nobody')).toBeUndefined()
     expect(await client.latestCheckpoint()).toBeUndefined()
@@ -146,7 +146,7 @@ describe('LedgerClient', () => {
       const code = verdicts[seen.length - 1] ?? 'OK'
       return { code, message: code === 'OK' ? '' : 'refused by the ledger' }
     }
-    const client = new LedgerClient({ apis: [url] })
+    const client = new ApiClient({ apis: [url] })
     const nonces: number[] = []
     const build = (nonce: number): Uint8Array => {
       nonces.push(nonce)
@@ -168,7 +168,7 @@ describe('LedgerClient', () => {
     const key = keysOf('enclave-9')
     ledger.enclaves.set('enclave-9', { id: 'enclave-9', platform: 'sim', measurement: new Uint8Array(32), publicKey: key.publicKey, registeredAt: 1, revokedAt: null, revocationReason: null })
     ledger.nonces.set('enclave-9', 5)
-    const client = new LedgerClient({ apis: [url] })
+    const client = new ApiClient({ apis: [url] })
     expect(await client.member('enclave-9')).toBeUndefined()
     expect(await client.nextNonce('enclave-9')).toBe(5)
   })

@@ -1,14 +1,14 @@
-// fetchSnapshot: a coordinator writes a checkpoint from a validator's snapshot and gets it anchored; bad snapshots are refused.
+// ApiClient.snapshot: a coordinator writes a checkpoint from a validator's snapshot and gets it anchored; bad snapshots are refused.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CasBlockstore, MemoryKeyValueStore, restoreCheckpoint, snapshotEntries, StateKey, writeCheckpoint, type CheckpointRecord } from '../../ledger/index.ts'
-import { encode } from '../../primitives/index.ts'
-import { ApiServer, LedgerQueries, SNAPSHOT_CONTENT_TYPE } from '../../node/api/index.ts'
-import { fetchSnapshot } from '../../testnet/client.ts'
-import { TestnetError } from '../../testnet/errors.ts'
-import { AppChain } from '../node/ledger-app-fixture.ts'
+import { CasBlockstore, MemoryKeyValueStore, restoreCheckpoint, snapshotEntries, StateKey, writeCheckpoint, type CheckpointRecord } from '../../../ledger/index.ts'
+import { encode } from '../../../primitives/index.ts'
+import { ApiClient, ApiClientError, ApiServer, LedgerQueries, SNAPSHOT_CONTENT_TYPE, type SnapshotOptions } from '../../../node/api/index.ts'
+import { AppChain } from '../ledger-app-fixture.ts'
+
+const fetchSnapshot = (api: string, height: number, opts?: SnapshotOptions) => new ApiClient({ apis: [api] }).snapshot(height, opts)
 
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -34,13 +34,13 @@ async function serveBytes(bytes: Uint8Array, contentType = SNAPSHOT_CONTENT_TYPE
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-async function failure(p: Promise<unknown>): Promise<TestnetError> {
+async function failure(p: Promise<unknown>): Promise<ApiClientError> {
   const e = await p.then(() => undefined, (err: unknown) => err)
-  expect(e).toBeInstanceOf(TestnetError)
-  return e as TestnetError
+  expect(e).toBeInstanceOf(ApiClientError)
+  return e as ApiClientError
 }
 
-describe('fetchSnapshot', () => {
+describe('ApiClient.snapshot', () => {
   it('lets a coordinator without ledger state write a checkpoint of a recent height that the ledger anchors', async () => {
     const chain = await AppChain.open()
     const resultHeight = await chain.resultedRound()
@@ -98,7 +98,7 @@ describe('fetchSnapshot', () => {
     ]
     for (const [what, bytes, why, type] of cases) {
       const e = await failure(fetchSnapshot(await serveBytes(bytes, type), state.height))
-      expect([what, e.code, e.message]).toEqual([what, 'API', expect.stringMatching(why)])
+      expect([what, e.code, e.message]).toEqual([what, 'BAD_ANSWER', expect.stringMatching(why)])
     }
     const capped = await failure(fetchSnapshot(await serveBytes(encode(good)), state.height, { maxBytes: 100 }))
     expect(capped.message).toMatch(/limit 100/)

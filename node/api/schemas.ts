@@ -1,0 +1,354 @@
+/**
+ * The API's JSON bodies as zod schemas: the one source for what the server sends,
+ * what clients accept (node/api/client.ts) and the schemas of the OpenAPI document
+ * (openapi.ts generates its components from `API_SCHEMAS`). Each named schema is
+ * registered under its component name; nested named schemas become `$ref`s.
+ *
+ * These describe the wire form (bytes as hex, CIDs as strings, heights as
+ * integers). They are strict: the server never sends a field that is not here, and
+ * the tests check live responses against them. A client that must tolerate a newer
+ * server parses with `schema.loose()` at the level it reads.
+ */
+import { z } from 'zod'
+
+/** The registry of named schemas, by component name (z.toJSONSchema turns it into the document's components). */
+export const API_SCHEMAS = z.registry<{ id: string }>()
+const byName = new Map<string, z.ZodType>()
+
+function named<T extends z.ZodType>(id: string, schema: T, description?: string): T {
+  const s = (description === undefined ? schema : schema.describe(description)) as T
+  API_SCHEMAS.add(s, { id })
+  byName.set(id, s)
+  return s
+}
+
+/** The schema registered as component `name` (throws for an unknown name). */
+export function apiSchema(name: string): z.ZodType {
+  const s = byName.get(name)
+  if (s === undefined) throw new Error(`no API schema named ${name}`)
+  return s
+}
+
+/** The component names, in declaration order. */
+export function apiSchemaNames(): string[] {
+  return [...byName.keys()]
+}
+
+const height = z.number().int().min(0)
+const count = z.number().int().min(0)
+const nullable = <T extends z.ZodType>(s: T) => z.union([s, z.null()])
+const page = <T extends z.ZodType>(item: T) => ({ height, items: z.array(item), next: z.string().nullable().describe('cursor of the next page; null on the last page') })
+
+export const Hex = named('Hex', z.string().regex(/^([0-9a-f]{2})*$/), 'bytes as lowercase hex, no 0x prefix')
+export const Hash = named('Hash', z.string().regex(/^[0-9a-f]{64}$/), '32 bytes as lowercase hex')
+export const Cid = named('Cid', z.string().min(1), 'a CID in its canonical string form (base32 for CIDv1)')
+export const Id = named('Id', z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/), 'member, enclave, round or chain id')
+
+export const ErrorBody = named(
+  'Error',
+  z.strictObject({
+    error: z.strictObject({
+      code: z.string().describe("stable machine-readable code: an API code (BAD_REQUEST, NOT_FOUND, NO_ROUTE, METHOD_NOT_ALLOWED, REQUEST_TIMEOUT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, HEADERS_TOO_LARGE, TX_REJECTED, RATE_LIMITED, NOT_READY, ADMIN_DISABLED, EVENTS_DISABLED, TOO_MANY_STREAMS, SNAPSHOT_NOT_RETAINED, INTERNAL) or, for a refused transaction, the node's or the ledger's own code (e.g. BAD_NONCE, MEMPOOL_FULL)"),
+      message: z.string().describe('for a person; never a stack trace'),
+      retryAfterMs: z
+        .number()
+        .int()
+        .min(0)
+        .optional()
+        .describe("present on a refusal that means 'not now' (FULL, RATE_LIMITED, SENDER_LIMIT, NONCE_GAP): offer the same transaction again after about this many milliseconds, keeping each sender's nonces in order; the response also carries Retry-After in seconds"),
+    }),
+  }),
+)
+
+export const Receipt = named('Receipt', z.strictObject({ index: count, tx: Cid, code: z.string().describe('OK, or the typed code that refused the transaction'), message: z.string() }))
+
+export const SignedTx = named(
+  'SignedTx',
+  z.strictObject({
+    tx: z.strictObject({
+      chain: Id,
+      type: z.string(),
+      sender: Id,
+      nonce: count,
+      body: z.record(z.string(), z.unknown()).describe('the body of the transaction type, bytes as hex and CIDs as strings'),
+    }),
+    sig: Hex,
+    approvals: z.array(z.strictObject({ member: Id, sig: Hex })).optional(),
+  }),
+  'a transaction as decoded from its DAG-CBOR envelope',
+)
+
+export const TxView = named('TxView', z.strictObject({ id: Cid, height, index: count, block: Cid, receipt: Receipt, tx: SignedTx }))
+
+export const BlockView = named(
+  'Block',
+  z.strictObject({
+    id: Cid,
+    chain: Id,
+    height,
+    time: z.number().int().describe('unix seconds, agreed by consensus'),
+    parent: nullable(Cid),
+    stateRoot: Hash,
+    txs: z.array(Cid),
+    receipts: z.array(Receipt),
+    summary: z.strictObject({ txs: count, ok: count, refused: count }),
+  }),
+)
+
+export const Budget = named(
+  'Budget',
+  z.strictObject({
+    height,
+    member: Id,
+    delta: z.number(),
+    epsilonCap: z.number(),
+    epsilonSpent: z.number().describe('ε of what results have charged'),
+    epsilonRemaining: z.number().describe('epsilonCap − epsilonSpent'),
+    epsilonCommitted: z.number().describe('ε of spent plus every open reservation (RDP curves add; ε does not)'),
+    epsilonAvailable: z.number().describe('epsilonCap − epsilonCommitted'),
+    reservations: z.array(z.strictObject({ round: Id, epsilon: z.number().describe("ε of the round's worst-case spend alone") })),
+  }),
+)
+
+export const Member = named(
+  'Member',
+  z.strictObject({
+    id: Id,
+    org: z.string(),
+    roles: z.array(z.enum(['participant', 'coordinator', 'auditor', 'governor'])),
+    publicKey: Hex,
+    attestation: nullable(Cid),
+    registeredAt: height,
+    revokedAt: z.number().int().nullable(),
+    revocationReason: z.string().nullable(),
+    revoked: z.boolean().describe('revoked at the height of the response'),
+  }),
+)
+
+export const MemberDetail = named('MemberDetail', z.strictObject({ height, member: Member, nonce: count.describe("the nonce the member's next transaction must carry"), budget: nullable(Budget) }))
+export const MemberPage = named('MemberPage', z.strictObject(page(Member)), 'members in ascending id order; the cursor is the last id returned')
+
+export const Enclave = named(
+  'Enclave',
+  z.strictObject({
+    id: Id,
+    platform: z.string(),
+    measurement: Hex,
+    publicKey: Hex,
+    registeredAt: height,
+    revokedAt: z.number().int().nullable(),
+    revocationReason: z.string().nullable(),
+    revoked: z.boolean(),
+    nonce: count.describe('the next transaction nonce of the enclave (it signs round keys and results)'),
+  }),
+)
+export const EnclavePage = named('EnclavePage', z.strictObject(page(Enclave)), 'enclaves in ascending id order; the cursor is the last id returned')
+
+export const RoundStatus = named('RoundStatus', z.enum(['open', 'keyed', 'resulted', 'closed', 'aborted', 'discarded']))
+
+export const RoundSummary = named(
+  'RoundSummary',
+  z.strictObject({ id: Id, status: RoundStatus, coordinator: Id, enclave: Id, openedAt: height, deadline: height, eligibleCount: count, commitCount: count, model: nullable(Cid) }),
+)
+export const RoundPage = named('RoundPage', z.strictObject(page(RoundSummary)), 'rounds in ascending id order; the cursor is the last id returned')
+
+export const RoundResult = named(
+  'RoundResult',
+  z.strictObject({
+    model: Cid,
+    included: z.array(Id),
+    excluded: z.array(z.strictObject({ member: Id, reason: z.string() })),
+    transcriptHash: Hash,
+    height,
+    superseded: z.array(Cid),
+  }),
+)
+
+export const Round = named(
+  'Round',
+  z.strictObject({
+    id: Id,
+    coordinator: Id,
+    baseModel: Cid,
+    training: z.strictObject({ clipNorm: z.number(), noiseMultiplier: z.number(), samplingRate: z.number(), localEpochs: z.number() }),
+    aggregation: z.strictObject({ rule: z.literal('multi-krum'), f: count, m: count, centralNoiseMultiplier: z.number().optional() }),
+    steps: count,
+    eligibleCount: count,
+    enclave: Id,
+    openedAt: height,
+    deadline: height,
+    status: RoundStatus,
+    roundKey: nullable(Hex),
+    commitCount: count,
+    result: nullable(RoundResult),
+    reaggregate: z.array(Id),
+    discardReason: z.string().nullable(),
+  }),
+)
+
+export const Commit = named(
+  'Commit',
+  z.strictObject({ round: Id, member: Id, seq: count, ciphertext: Cid, plaintextHash: Hash, declaredNorm: z.number(), statementSig: Hex, height }),
+)
+
+export const RoundDetail = named(
+  'RoundDetail',
+  z.strictObject({
+    height,
+    round: Round,
+    eligible: z.array(Id),
+    commits: z
+      .strictObject({ items: z.array(Commit), next: z.string().nullable().describe('the seq of the last commit returned; null on the last page') })
+      .describe("one page of the round's commits in ledger order (by seq)"),
+  }),
+)
+
+export const Checkpoint = named(
+  'Checkpoint',
+  z.strictObject({
+    seq: z.number().int().min(1),
+    round: Id,
+    model: Cid,
+    snapshot: Cid,
+    stateRoot: Hash,
+    height: height.describe('the height whose state root is anchored'),
+    anchoredAt: height,
+  }),
+)
+export const CheckpointResponse = named('CheckpointResponse', z.strictObject({ height, checkpoint: Checkpoint }))
+export const CheckpointPage = named('CheckpointPage', z.strictObject(page(Checkpoint)), 'checkpoints newest first; the cursor is the last seq returned')
+
+export const Validator = named('Validator', z.strictObject({ id: Id, publicKey: Hex, power: z.number().int().min(1) }))
+export const Validators = named(
+  'Validators',
+  z.strictObject({
+    height,
+    epoch: count.describe('floor(height / epochLength)'),
+    current: z.strictObject({ epoch: count, validators: z.array(Validator) }),
+    pending: nullable(z.strictObject({ epoch: count, validators: z.array(Validator), orderedAt: height }).describe('a set ordered to take effect at a later epoch boundary')),
+  }),
+)
+
+export const Params = named(
+  'Params',
+  z.strictObject({
+    height,
+    params: z.strictObject({
+      chainId: Id,
+      epochLength: count,
+      governanceThreshold: count,
+      revocationAuthorities: z.record(z.string(), Hex),
+      attestation: z.strictObject({ formats: z.array(z.string()), trustAnchors: z.record(z.string(), z.array(Hex)), maxEvidenceAgeSeconds: count, measurements: z.array(Hex) }),
+      rdpOrders: z.array(z.number()),
+      maxRoundBlocks: count,
+      resultGraceBlocks: count,
+    }),
+  }),
+)
+
+export const TrieProof = named(
+  'TrieProof',
+  z.strictObject({
+    depth: z.number().int().min(0).max(256),
+    present: Hex.describe('bit d (MSB first) set ⇔ the sibling at depth d is non-empty'),
+    siblings: z.array(Hash).describe('non-empty sibling hashes, deepest first'),
+    end: z.union([
+      z.strictObject({ kind: z.literal('value'), value: Hex }),
+      z.strictObject({ kind: z.literal('empty') }),
+      z.strictObject({ kind: z.literal('leaf'), keyHash: Hash, valueHash: Hash }),
+    ]),
+  }),
+  'a sparse Merkle proof; see ledger/state/trie-proof.ts for the hashing rules',
+)
+
+export const Proof = named(
+  'Proof',
+  z.strictObject({
+    key: z.string(),
+    height,
+    stateRoot: Hash,
+    included: z.boolean(),
+    value: z.unknown().describe('the value decoded from DAG-CBOR as JSON, or null when absent'),
+    valueCbor: nullable(Hex),
+    proof: TrieProof,
+    proofCbor: Hex.describe('DAG-CBOR of the proof: verifyProof(stateRoot, key, decode(bytes))'),
+  }),
+)
+
+export const ValidatorRef = named('ValidatorRef', z.strictObject({ id: z.string(), index: count }))
+
+export const NodeStatus = named(
+  'NodeStatus',
+  z.strictObject({
+    chainId: z.string(),
+    validator: nullable(ValidatorRef),
+    epoch: count,
+    view: count,
+    leader: nullable(ValidatorRef),
+    committed: z.strictObject({ height, block: nullable(Cid), stateRoot: Hash }),
+    peers: count,
+    mempoolSize: count,
+    syncing: z.boolean(),
+    version: z.string(),
+    highestKnownHeight: z.number().int().nullable(),
+    lastCommitAt: z.number().nullable().describe('unix ms of the last local commit'),
+  }),
+)
+
+export const Health = named(
+  'Health',
+  z.strictObject({
+    status: z.literal('ok'),
+    height,
+    syncing: z.boolean(),
+    lag: z.strictObject({
+      blocks: z.number().int().nullable().describe('highest height heard from peers minus the committed height'),
+      secondsSinceCommit: z.number().nullable(),
+    }),
+  }),
+)
+
+export const Submitted = named('Submitted', z.strictObject({ id: Cid }))
+
+/** At most this many peer ids per admin request. */
+export const MAX_ADMIN_PEERS = 100
+/** The longest peer id string an admin request may carry. */
+export const MAX_PEER_ID_LENGTH = 128
+/** The largest outgoing delay POST /v1/admin/delay accepts (the same cap as P2PHost.setDelay). */
+export const MAX_ADMIN_DELAY_MS = 10_000
+
+export const AdminPeers = named(
+  'AdminPeers',
+  z.strictObject({
+    peers: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(MAX_PEER_ID_LENGTH)
+          .regex(/^[A-Za-z0-9]+$/) // base58btc or a multibase CID string: letters and digits only
+          .describe('a libp2p peer id string (base58btc, e.g. 12D3KooW…, or a CIDv1)'),
+      )
+      .min(1)
+      .max(MAX_ADMIN_PEERS),
+  }),
+)
+export const BlockedPeers = named('BlockedPeers', z.strictObject({ blocked: z.array(z.string()).describe('every peer id this node blocks now') }))
+export const AdminDelay = named('AdminDelay', z.strictObject({ ms: z.number().int().min(0).max(MAX_ADMIN_DELAY_MS).describe('milliseconds by which every outgoing message is held back; 0 turns the delay off') }))
+export const DelayState = named('DelayState', z.strictObject({ delayMs: z.number().int().min(0).max(MAX_ADMIN_DELAY_MS).describe('the outgoing delay this node applies now, in milliseconds (0: none)') }))
+
+export const BatchResults = named(
+  'BatchResults',
+  z.strictObject({ results: z.array(z.union([Submitted, ErrorBody])).min(1).max(1000).describe('one entry per transaction of the request, at the same index') }),
+)
+
+export const BlockEvent = named(
+  'BlockEvent',
+  z.strictObject({
+    height,
+    id: Cid,
+    time: z.number().int().describe('unix seconds, agreed by consensus'),
+    txs: z.array(Cid).optional().describe("the block's transaction ids, in block order; left out with ?txs=false"),
+  }),
+  'the data of one `event: block` of GET /v1/events/blocks',
+)
