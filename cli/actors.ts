@@ -11,16 +11,22 @@ import { CasBlockstore, MemoryKeyValueStore } from '../ledger/index.ts'
 import { cryptoRng, FileUpdateTrainer, poison, type Trainer } from '../participant/index.ts'
 import { readDataFile } from '../node/data/index.ts'
 import { readTestnetFile } from '../testnet/index.ts'
-import { readKeyFile } from '../node/index.ts'
+import { readKeyFile, type Logger } from '../node/index.ts'
 import { ProcessEnclave } from '../node/enclave/index.ts'
 import { ApiClient } from '../node/api/index.ts'
 import { bankSetup, modelOf, EnclaveHost, ParticipantPeer, readFederationFile, readSeed, type FederationFile } from '../node/federation/index.ts'
 import { P2PHost, peerIdOfPublicKey, peerKeyFromSeed } from '../node/p2p/index.ts'
+import { pino } from 'pino'
 import type { CliIo } from './io.ts'
 
 /** What ProcessEnclave runs for enclave `enclave` of the testnet in `testnet`: this CLI's enclave entry with `serve`. */
 export function enclaveServeArgv(testnet: string, enclave: string, extra: readonly string[] = []): string[] {
   return [fileURLToPath(new URL('./enclave-main.ts', import.meta.url)), 'serve', '--testnet', testnet, '--enclave', enclave, ...extra]
+}
+
+/** The process's pino logger: JSON lines on the command's output (the runner keeps them in the actor's log file). */
+function actorLogger(io: CliIo, bindings: Record<string, unknown>): Logger {
+  return pino({ base: bindings }, { write: (line: string) => io.out(line.replace(/\n$/, '')) })
 }
 
 /** A libp2p message limit that fits a model of up to ~10^6 float32 values plus framing. */
@@ -82,10 +88,11 @@ export async function runParticipant(opts: ParticipantRunOptions, io: CliIo): Pr
   const trainer = setup?.trainer ?? fileTrainer(resolve(io.cwd, opts.updateFile!), modelOf(fed.model).dimension)
   const hostAddr = `${fed.enclave.host.listen}/p2p/${fed.enclave.host.peerId}`
   const coordinatorAddr = `${fed.coordinator.listen}/p2p/${fed.coordinator.peerId}`
-  const host = new P2PHost({ privateKey: await peerKeyFromSeed(key.secretKey) }, { listen: '/ip4/127.0.0.1/tcp/0', peers: [hostAddr, coordinatorAddr], allowedPeers: [fed.enclave.host.peerId, fed.coordinator.peerId], maxMessageBytes: MAX_MESSAGE_BYTES })
+  const logger = actorLogger(io, { member: opts.member })
+  const host = new P2PHost({ privateKey: await peerKeyFromSeed(key.secretKey), logger: logger.child({ module: 'p2p' }) }, { listen: '/ip4/127.0.0.1/tcp/0', peers: [hostAddr, coordinatorAddr], allowedPeers: [fed.enclave.host.peerId, fed.coordinator.peerId], maxMessageBytes: MAX_MESSAGE_BYTES })
   const byzantine = fed.byzantine[opts.member]
   const peer = new ParticipantPeer(
-    { ledger: ctx.ledger, host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), trainer, rng: cryptoRng(), log: io.out },
+    { ledger: ctx.ledger, host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), trainer, rng: cryptoRng(), logger },
     {
       chainId: fed.chainId,
       member: opts.member,
@@ -99,7 +106,7 @@ export async function runParticipant(opts: ParticipantRunOptions, io: CliIo): Pr
   try {
     await peer.start()
     const source = setup === undefined ? `updates from ${opts.updateFile}` : `${setup.data.n} examples, model ${setup.model.name}`
-    io.out(`${opts.member}: ${source} (${trainer.dimension} parameters)${byzantine === undefined ? '' : `, Byzantine: ${byzantine}`}; following ${fed.chainId}`)
+    logger.info({ source, parameters: trainer.dimension, ...(byzantine === undefined ? {} : { byzantine }), chainId: fed.chainId }, 'participant peer started; following the chain')
     await untilSignal(opts.signal)
     await peer.stop()
   } finally {
@@ -121,15 +128,16 @@ export async function runEnclaveHost(opts: EnclaveHostRunOptions, io: CliIo): Pr
   const seed = await readSeed(join(ctx.dir, fed.enclave.host.key))
   const enclave = new ProcessEnclave({ argv: enclaveServeArgv(ctx.dir, fed.enclave.id, opts.threads ? ['--threads', String(opts.threads)] : []), onLog: (line) => io.err(line) })
   const coordinatorAddr = `${fed.coordinator.listen}/p2p/${fed.coordinator.peerId}`
-  const p2p = new P2PHost({ privateKey: await peerKeyFromSeed(seed) }, { listen: fed.enclave.host.listen, peers: [coordinatorAddr], allowedPeers: [...ctx.memberPeers, fed.coordinator.peerId], maxMessageBytes: MAX_MESSAGE_BYTES })
+  const logger = actorLogger(io, { enclaveHost: fed.enclave.id })
+  const p2p = new P2PHost({ privateKey: await peerKeyFromSeed(seed), logger: logger.child({ module: 'p2p' }) }, { listen: fed.enclave.host.listen, peers: [coordinatorAddr], allowedPeers: [...ctx.memberPeers, fed.coordinator.peerId], maxMessageBytes: MAX_MESSAGE_BYTES })
   const store = new CasBlockstore({ kv: new MemoryKeyValueStore() })
-  const host = new EnclaveHost({ ledger: ctx.ledger, enclave, host: p2p, store, log: io.out }, { chainId: fed.chainId, enclaveId: fed.enclave.id, providers: [fed.coordinator.peerId] })
+  const host = new EnclaveHost({ ledger: ctx.ledger, enclave, host: p2p, store, logger }, { chainId: fed.chainId, enclaveId: fed.enclave.id, providers: [fed.coordinator.peerId] })
   await enclave.start()
   try {
     await p2p.start()
     try {
       await host.start()
-      io.out(`enclave host of ${fed.enclave.id}: listening on ${fed.enclave.host.listen}/p2p/${fed.enclave.host.peerId}, enclave process ${enclave.pid ?? '?'}`)
+      logger.info({ listen: `${fed.enclave.host.listen}/p2p/${fed.enclave.host.peerId}`, enclavePid: enclave.pid ?? null }, 'enclave host started')
       await untilSignal(opts.signal)
       await host.stop()
     } finally {

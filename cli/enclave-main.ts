@@ -2,7 +2,7 @@
 // Entry of the enclave process (`node cli/enclave-main.ts serve --testnet DIR --enclave ID`):
 // the same command as `fedledger enclave serve`, without the rest of the CLI. Standard
 // output is the response channel, so everything human-readable goes to standard error.
-import { isTestnetError } from '../testnet/index.ts'
+import { isCodedError } from '../primitives/index.ts'
 import { enclaveCommand } from './enclave.ts'
 import { UsageError } from './io.ts'
 
@@ -19,7 +19,7 @@ try {
     toStderr(`fedledger enclave: ${e.message}\n\n${enclaveCommand.usage}`)
     process.exitCode = 2
   } else {
-    toStderr(`fedledger enclave: ${isTestnetError(e) ? `error ${e.code}: ` : ''}${e instanceof Error ? e.message : String(e)}`)
+    toStderr(`fedledger enclave: ${isCodedError(e) ? `error ${e.code}: ` : ''}${e instanceof Error ? e.message : String(e)}`)
     process.exitCode = 1
   }
 }

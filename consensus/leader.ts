@@ -51,7 +51,7 @@ export interface ReputationOptions {
   window?: number
   /** only blocks of views ≤ view − excludeViews count (default 20) */
   excludeViews?: number
-  /** about one view in this many goes to any validator (default 10) */
+  /** about one view in this many is a probation view, which a validator outside the rotation may get (default 10) */
   probationEvery?: number
 }
 

@@ -20,20 +20,20 @@ import type { Block, QuorumCertificate, SafetyState, Timeout, Vote } from './typ
 export type VoteDecision = { ok: true; vote: Vote; fresh: boolean } | { ok: false; reason: string }
 
 export class SafetyRules {
-  private s: SafetyState
+  #state: SafetyState
   private readonly signer: QuorumSigner
 
   constructor(state: SafetyState, signer: QuorumSigner) {
-    this.s = state
+    this.#state = state
     this.signer = signer
   }
 
   get state(): SafetyState {
-    return this.s
+    return this.#state
   }
 
   get lockedQC(): QuorumCertificate {
-    return this.s.lockedQC
+    return this.#state.lockedQC
   }
 
   /**
@@ -42,7 +42,7 @@ export class SafetyRules {
    * which must be persisted before the vote is sent.
    */
   voteFor(block: Block, extendsLocked: boolean): VoteDecision {
-    const s = this.s
+    const s = this.#state
     const id = blockId(block)
     if (block.view === s.lastVotedView && s.lastVote !== null && sameBytes(s.lastVote.block, id)) return { ok: true, vote: s.lastVote, fresh: false }
     if (block.view <= s.lastVotedView) return { ok: false, reason: `S1: already voted in view ${s.lastVotedView}` }
@@ -57,24 +57,24 @@ export class SafetyRules {
       voter: this.signer.index,
       signature: this.signer.sign(voteMessage(block.epoch, block.view, id, block.height)),
     }
-    this.s = { ...s, lastVotedView: block.view, lastVote: vote }
+    this.#state = { ...s, lastVotedView: block.view, lastVote: vote }
     return { ok: true, vote, fresh: true }
   }
 
   /** Locking rule: `qc2` is the justify of the block `qc` certifies (the 2-chain head). Returns true if the lock moved. */
   observeTwoChain(qc2: QuorumCertificate): boolean {
-    if (qc2.view <= this.s.lockedQC.view) return false
-    this.s = { ...this.s, lockedQC: qc2 }
+    if (qc2.view <= this.#state.lockedQC.view) return false
+    this.#state = { ...this.#state, lockedQC: qc2 }
     return true
   }
 
   /** Signs a timeout for `view` carrying `highQC`, or returns the stored one; null if `view` is behind (T1). */
   timeoutFor(epoch: number, view: number, highQC: QuorumCertificate): { timeout: Timeout; fresh: boolean } | null {
-    const s = this.s
+    const s = this.#state
     if (view < s.lastTimeoutView) return null
     if (view === s.lastTimeoutView && s.lastTimeout !== null) return { timeout: s.lastTimeout, fresh: false }
     const timeout: Timeout = { kind: 'timeout', epoch, view, highQC, tc: null, voter: this.signer.index, signature: this.signer.sign(timeoutMessage(epoch, view)) }
-    this.s = { ...s, lastTimeoutView: view, lastTimeout: timeout }
+    this.#state = { ...s, lastTimeoutView: view, lastTimeout: timeout }
     return { timeout, fresh: true }
   }
 }

@@ -36,12 +36,12 @@ export interface ByzantineStats {
 
 export class Byzantine {
   readonly stats: ByzantineStats = { equivocations: 0, doubleVotes: 0 }
-  private readonly c: ByzantineComponents
+  private readonly components: ByzantineComponents
   private readonly behaviours: ReadonlySet<ByzantineBehaviour>
   private counter = 0
 
   constructor(components: ByzantineComponents, behaviours: readonly ByzantineBehaviour[]) {
-    this.c = components
+    this.components = components
     this.behaviours = new Set(behaviours)
   }
 
@@ -55,12 +55,12 @@ export class Byzantine {
   }
 
   private equivocate(a: Proposal): EpochOutput[] {
-    const junk = new TextEncoder().encode(`equivocation ${this.c.self} ${a.block.view} ${this.counter++}`)
+    const junk = new TextEncoder().encode(`equivocation ${this.components.self} ${a.block.view} ${this.counter++}`)
     const other: Block = { ...a.block, payload: [...a.block.payload, junk] }
-    const b: Proposal = { ...a, block: other, signature: this.c.signer.sign(proposalMessage(other.epoch, blockId(other))) }
-    const peers = this.c.validators().filter((p) => p !== this.c.self)
+    const b: Proposal = { ...a, block: other, signature: this.components.signer.sign(proposalMessage(other.epoch, blockId(other))) }
+    const peers = this.components.validators().filter((p) => p !== this.components.self)
     this.stats.equivocations++
-    this.c.logger.warn({ view: a.block.view, peers: peers.length }, 'byzantine: sending two conflicting proposals for one view')
+    this.components.logger.warn({ view: a.block.view, peers: peers.length }, 'byzantine: sending two conflicting proposals for one view')
     return peers.map((to, i): EpochOutput => ({ type: 'send', to, message: i % 2 === 0 ? a : b }))
   }
 
@@ -68,7 +68,7 @@ export class Byzantine {
     const fake = new Uint8Array(32)
     new DataView(fake.buffer).setUint32(0, this.counter++)
     this.stats.doubleVotes++
-    this.c.logger.warn({ view: v.view }, 'byzantine: voting for a second block in one view')
-    return { type: 'send', to, message: { ...v, block: fake, signature: this.c.signer.sign(voteMessage(v.epoch, v.view, fake, v.height)) } }
+    this.components.logger.warn({ view: v.view }, 'byzantine: voting for a second block in one view')
+    return { type: 'send', to, message: { ...v, block: fake, signature: this.components.signer.sign(voteMessage(v.epoch, v.view, fake, v.height)) } }
   }
 }

@@ -112,7 +112,13 @@ export async function writeKey(home: string, key: ValidatorKey): Promise<void> {
  * an authority's or an enclave's key in a testnet folder, or a key given by path.
  */
 export async function readKeyFile(path: string): Promise<ValidatorKey> {
-  return parseFile(path, parseKeyFile)
+  return parseFile(path, (raw) => {
+    try {
+      return parseKeyFile(raw)
+    } catch {
+      throw new ConfigError(`${path} is not a key file ({id, publicKey, secretKey} in hex)`)
+    }
+  })
 }
 
 /** Writes a key file with mode 0600 (its folder 0700); an existing file is never overwritten (EEXIST). */
@@ -144,7 +150,10 @@ async function parseFile<T>(path: string, parse: (raw: string) => T, hint?: stri
   try {
     return parse(raw)
   } catch (e) {
-    const issues = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') : (e as Error).message
+    if (e instanceof ConfigError) throw e
+    // never quote the file: a key file's text is its secret (V8's JSON.parse messages quote the input)
+    if (e instanceof SyntaxError) throw new ConfigError(`${path} is not valid JSON`)
+    const issues = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') : 'unreadable'
     throw new ConfigError(`${path} is not valid: ${issues}`)
   }
 }

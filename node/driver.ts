@@ -22,14 +22,8 @@ import type { NodeMetrics } from './api/index.ts'
 import type { App, ValidatorInfo } from './app.ts'
 import type { ConsensusStore, EpochRecord } from './consensus-store.ts'
 import type { P2PHost, ValidationResult } from './p2p/index.ts'
+import type { Logger } from './logger.ts'
 import type { TxGossip } from './tx-gossip.ts'
-
-export interface DriverLogger {
-  info(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-  error(obj: object, msg?: string): void
-  debug(obj: object, msg?: string): void
-}
 
 export interface DriverComponents {
   epochs: Epochs
@@ -41,7 +35,7 @@ export interface DriverComponents {
   /** ledger validator info → the stable id consensus uses (the libp2p peer id of its key) */
   peerIdOf(validator: ValidatorInfo): string
   metrics?: NodeMetrics
-  logger: DriverLogger
+  logger: Logger
   now(): number
   /** testnets only: rewrites what the core asks to send (node/byzantine.ts) */
   misbehave?: (outputs: readonly EpochOutput[]) => EpochOutput[]
@@ -80,7 +74,7 @@ export function epochSetup(record: EpochRecord, peerIdOf: (v: ValidatorInfo) => 
 }
 
 export class ConsensusDriver {
-  private readonly c: DriverComponents
+  private readonly components: DriverComponents
   private readonly chainId: string
   private readonly emptyBlockIntervalMs: number
   private idleTicker: ReturnType<typeof setInterval> | undefined
@@ -95,14 +89,14 @@ export class ConsensusDriver {
   lastCommitAt: number | undefined
 
   constructor(components: DriverComponents, options: DriverOptions) {
-    this.c = components
+    this.components = components
     this.chainId = options.chainId
     this.emptyBlockIntervalMs = options.emptyBlockIntervalMs ?? 0
   }
 
   async start(): Promise<void> {
     this.stopped = false
-    const { host } = this.c
+    const { host } = this.components
     this.unsubscribe.push(
       host.subscribe(consensusTopic(this.chainId), (from, data, info) => this.onGossip(info.origin ?? from, data), () => {}),
       host.handle(consensusProtocol(this.chainId), async (from, data) => {
@@ -111,8 +105,8 @@ export class ConsensusDriver {
         return undefined
       }),
     )
-    this.c.txs?.start()
-    await this.enqueue(() => this.run(this.c.epochs.handle({ type: 'start', now: this.c.now() })))
+    this.components.txs?.start()
+    await this.enqueue(() => this.run(this.components.epochs.handle({ type: 'start', now: this.components.now() })))
     if (this.emptyBlockIntervalMs > 0) this.idleTicker = setInterval(() => this.commandsAvailable(), Math.max(50, this.emptyBlockIntervalMs / 2))
   }
 
@@ -120,7 +114,7 @@ export class ConsensusDriver {
   async stop(): Promise<void> {
     this.stopped = true
     clearInterval(this.idleTicker)
-    this.c.txs?.stop()
+    this.components.txs?.stop()
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()
     for (const u of this.unsubscribe) u()
@@ -130,9 +124,9 @@ export class ConsensusDriver {
 
   /** A transaction or command from a local client: admitted to the mempool, gossiped, proposed. */
   async submit(bytes: Uint8Array): Promise<ReturnType<App['submit']>> {
-    const r = this.c.app.submit(bytes, 'local')
+    const r = this.components.app.submit(bytes, 'local')
     if (r.ok) {
-      this.c.txs?.send(bytes)
+      this.components.txs?.send(bytes)
       this.commandsAvailable()
     }
     return r
@@ -145,7 +139,7 @@ export class ConsensusDriver {
     setImmediate(() => {
       this.commandsPending = false
       if (this.stopped) return
-      void this.enqueue(() => this.run(this.c.epochs.handle({ type: 'commands-available', now: this.c.now() })))
+      void this.enqueue(() => this.run(this.components.epochs.handle({ type: 'commands-available', now: this.components.now() })))
     })
   }
 
@@ -160,27 +154,27 @@ export class ConsensusDriver {
       message = decodeMessage(data)
     } catch (e) {
       const detail = e instanceof WireError ? e.message : String(e)
-      this.c.metrics?.onMessage('malformed', 'reject')
+      this.components.metrics?.onMessage('malformed', 'reject')
       return Promise.resolve({ ok: false, action: 'reject', reason: 'malformed', detail })
     }
     // honest nodes broadcast proposals, timeouts and requests only; the rest goes to one peer
     if (via === 'gossip' && !GOSSIPED_KINDS.has(message.kind)) {
       const verdict: Verdict = { ok: false, action: 'reject', reason: 'malformed', detail: `a ${message.kind} is sent to one peer, never gossiped` }
-      this.c.metrics?.onMessage(message.kind, 'reject')
-      this.c.logger.warn({ from, kind: message.kind, reason: verdict.reason, detail: verdict.detail }, 'rejected consensus message')
+      this.components.metrics?.onMessage(message.kind, 'reject')
+      this.components.logger.warn({ from, kind: message.kind, reason: verdict.reason, detail: verdict.detail }, 'rejected consensus message')
       return Promise.resolve(verdict)
     }
     if (this.queued >= MAX_QUEUED) {
-      this.c.metrics?.onMessage(message.kind, 'ignore')
+      this.components.metrics?.onMessage(message.kind, 'ignore')
       return Promise.resolve({ ok: false, action: 'ignore', reason: 'oversized', detail: `${this.queued} messages already waiting` })
     }
     this.queued++
     return this.enqueue(async () => {
       this.queued--
       if (this.stopped) return { ok: false, action: 'ignore', reason: 'wrong-epoch', detail: 'node stopping' } satisfies Verdict
-      const { verdict, outputs } = this.c.epochs.receive(from, message, this.c.now())
-      this.c.metrics?.onMessage(message.kind, verdict.ok ? 'accept' : verdict.action)
-      if (!verdict.ok && verdict.action === 'reject') this.c.logger.warn({ from, kind: message.kind, reason: verdict.reason, detail: verdict.detail }, 'rejected consensus message')
+      const { verdict, outputs } = this.components.epochs.receive(from, message, this.components.now())
+      this.components.metrics?.onMessage(message.kind, verdict.ok ? 'accept' : verdict.action)
+      if (!verdict.ok && verdict.action === 'reject') this.components.logger.warn({ from, kind: message.kind, reason: verdict.reason, detail: verdict.detail }, 'rejected consensus message')
       await this.run(outputs)
       return verdict
     })
@@ -190,9 +184,9 @@ export class ConsensusDriver {
     const next = this.queue.then(job, job)
     this.queue = next.catch((e: unknown) => {
       // an internal invariant broke (e.g. the ledger refused a committed block): fatal
-      this.c.logger.error({ err: e instanceof Error ? e.stack : String(e) }, 'consensus driver failed; stopping')
+      this.components.logger.error({ err: e instanceof Error ? e.stack : String(e) }, 'consensus driver failed; stopping')
       this.stopped = true
-      this.c.onFatal(e)
+      this.components.onFatal(e)
     })
     return next
   }
@@ -211,18 +205,18 @@ export class ConsensusDriver {
    */
   private async run(outputs: EpochOutput[]): Promise<void> {
     const toExecute: Block[][] = []
-    for (const o of this.c.misbehave?.(outputs) ?? outputs) {
+    for (const o of this.components.misbehave?.(outputs) ?? outputs) {
       switch (o.type) {
         case 'persist-safety':
-          await this.c.store.saveSafety(o.state, o.blocks)
-          this.c.metrics?.onSafetyWrite()
+          await this.components.store.saveSafety(o.state, o.blocks)
+          this.components.metrics?.onSafetyWrite()
           break
         case 'broadcast':
-          if (o.message.kind === 'timeout') this.c.metrics?.onViewTimeout()
-          this.c.host.publish(consensusTopic(this.chainId), encodeMessage(o.message)).catch((e: Error) => this.c.logger.debug({ err: e.message }, 'publish failed'))
+          if (o.message.kind === 'timeout') this.components.metrics?.onViewTimeout()
+          this.components.host.publish(consensusTopic(this.chainId), encodeMessage(o.message)).catch((e: Error) => this.components.logger.debug({ err: e.message }, 'publish failed'))
           break
         case 'send':
-          void this.c.host.send(o.to, consensusProtocol(this.chainId), encodeMessage(o.message))
+          void this.components.host.send(o.to, consensusProtocol(this.chainId), encodeMessage(o.message))
           break
         case 'set-timer':
           this.setTimer(o.epoch, o.view, o.at)
@@ -237,8 +231,8 @@ export class ConsensusDriver {
       }
     }
     for (const blocks of toExecute) await this.execute(blocks)
-    const r = this.c.epochs.replica
-    if (r !== null) this.c.metrics?.setView(r.view)
+    const r = this.components.epochs.replica
+    if (r !== null) this.components.metrics?.setView(r.view)
   }
 
   private setTimer(epoch: number, view: number, at: number): void {
@@ -246,48 +240,48 @@ export class ConsensusDriver {
     if (this.stopped) return
     const t = setTimeout(() => {
       this.timers.delete(epoch)
-      void this.enqueue(() => this.run(this.c.epochs.handle({ type: 'timer', epoch, view, now: this.c.now() })))
-    }, Math.max(0, at - this.c.now()))
+      void this.enqueue(() => this.run(this.components.epochs.handle({ type: 'timer', epoch, view, now: this.components.now() })))
+    }, Math.max(0, at - this.components.now()))
     this.timers.set(epoch, t)
   }
 
   /** Records committed blocks the app has not executed yet; returns them, for `execute`. */
   private async record(blocks: Block[]): Promise<Block[]> {
-    const fresh = blocks.filter((b) => b.height > this.c.app.height())
-    if (fresh.length > 0) await this.c.store.saveBlocks(fresh)
+    const fresh = blocks.filter((b) => b.height > this.components.app.height())
+    if (fresh.length > 0) await this.components.store.saveBlocks(fresh)
     return fresh
   }
 
   /** Executes recorded committed blocks, in height order. */
   private async execute(blocks: Block[]): Promise<void> {
-    const fresh = blocks.filter((b) => b.height > this.c.app.height())
+    const fresh = blocks.filter((b) => b.height > this.components.app.height())
     if (fresh.length === 0) return
     let txs = 0
-    for (const b of fresh) txs += (await this.c.app.commit(b)).txs
+    for (const b of fresh) txs += (await this.components.app.commit(b)).txs
     const last = fresh.at(-1)!
-    const now = this.c.now()
-    this.c.metrics?.onCommit(fresh.length, txs, Math.max(0, now - last.time * 1000), last.height)
-    this.c.metrics?.setMempoolSize(this.c.app.mempoolSize())
+    const now = this.components.now()
+    this.components.metrics?.onCommit(fresh.length, txs, Math.max(0, now - last.time * 1000), last.height)
+    this.components.metrics?.setMempoolSize(this.components.app.mempoolSize())
     this.lastCommitAt = now
-    this.c.onCommitted?.(fresh)
+    this.components.onCommitted?.(fresh)
     // the ledger keeps its own blocks; a noop app has only these records, so they stay
-    if (this.c.app.kind === 'ledger' && last.height % 1000 === 0) await this.c.store.pruneBelow(last.height - 5000)
-    this.c.logger.debug({ height: last.height, blocks: fresh.length, txs }, 'committed')
-    if (this.c.app.mempoolSize() > 0) this.commandsAvailable()
+    if (this.components.app.kind === 'ledger' && last.height % 1000 === 0) await this.components.store.pruneBelow(last.height - 5000)
+    this.components.logger.debug({ height: last.height, blocks: fresh.length, txs }, 'committed')
+    if (this.components.app.mempoolSize() > 0) this.commandsAvailable()
   }
 
   private async nextEpoch(epoch: number, last: Block, proof: SyncInfo): Promise<void> {
-    if (this.c.app.height() < last.height) {
+    if (this.components.app.height() < last.height) {
       // We followed this epoch without its blocks (we were not one of its validators): the next
       // validator set is in a ledger state we do not have. Catching up needs state sync.
-      this.c.logger.error({ epoch, lastHeight: last.height, height: this.c.app.height() }, 'epoch ended, but this node lacks its blocks and cannot read the next validator set (state sync is not implemented yet)')
+      this.components.logger.error({ epoch, lastHeight: last.height, height: this.components.app.height() }, 'epoch ended, but this node lacks its blocks and cannot read the next validator set (state sync is not implemented yet)')
       return
     }
-    const record = nextEpochRecord(this.c.app, epoch, last)
-    await this.c.store.saveEpoch(record, { epoch, proof })
-    this.c.metrics?.setEpoch(epoch + 1)
-    this.c.logger.info({ epoch: epoch + 1, validators: record.validators.map((v) => v.id), from: last.height + 1 }, 'epoch started')
-    await this.run(this.c.epochs.handle({ type: 'next-epoch', setup: epochSetup(record, this.c.peerIdOf), now: this.c.now() }))
+    const record = nextEpochRecord(this.components.app, epoch, last)
+    await this.components.store.saveEpoch(record, { epoch, proof })
+    this.components.metrics?.setEpoch(epoch + 1)
+    this.components.logger.info({ epoch: epoch + 1, validators: record.validators.map((v) => v.id), from: last.height + 1 }, 'epoch started')
+    await this.run(this.components.epochs.handle({ type: 'next-epoch', setup: epochSetup(record, this.components.peerIdOf), now: this.components.now() }))
   }
 }
 

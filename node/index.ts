@@ -14,5 +14,6 @@
 export { ConfigError, genesisToJson, HOME_FILES, KeyFileSchema, NodeConfigSchema, readGenesis, readKey, readKeyFile, readNodeConfig, writeGenesis, writeKey, writeKeyFile, writeNodeConfig, type NodeConfig, type NodeConfigInput, type ValidatorKey } from './config.ts'
 export { BYZANTINE_BEHAVIOURS, type ByzantineBehaviour } from './byzantine.ts'
 export { ValidatorNode } from './node.ts'
+export { silentLogger, type Logger } from './logger.ts'
 export { REPO_DB_DIR } from './repo.ts'
 export { runLedgerDemo } from './demo.ts'

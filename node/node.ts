@@ -18,7 +18,8 @@ import { ApiServer, LedgerQueries, NodeMetrics, SubmitError, type NodeStatus } f
 import { LedgerApp, NoopApp, type App, type SubmitResult, type ValidatorInfo } from './app.ts'
 import { HOME_FILES, type NodeConfig, type ValidatorKey } from './config.ts'
 import { ConsensusStore, type EpochRecord } from './consensus-store.ts'
-import { ConsensusDriver, epochSetup, finiteOr, nextEpochRecord, type DriverLogger } from './driver.ts'
+import { ConsensusDriver, epochSetup, finiteOr, nextEpochRecord } from './driver.ts'
+import type { Logger } from './logger.ts'
 import { TxGossip } from './tx-gossip.ts'
 import { Byzantine } from './byzantine.ts'
 import { P2PHost, peerIdOfPublicKey, peerKeyFromSeed } from './p2p/index.ts'
@@ -30,7 +31,7 @@ export interface ValidatorNodeOptions {
   config: NodeConfig
   genesis: Genesis
   key: ValidatorKey
-  logger: DriverLogger
+  logger: Logger
   /** called with blocks once they are executed (benchmarks, tools) */
   onCommitted?: (blocks: readonly Block[]) => void
   /** the node hit a broken invariant and must stop (default: log only; the CLI stops the process) */
@@ -38,7 +39,7 @@ export interface ValidatorNodeOptions {
 }
 
 export class ValidatorNode {
-  private readonly o: ValidatorNodeOptions
+  private readonly options: ValidatorNodeOptions
   private kv: KeyValueStore | null = null
   private app: App | null = null
   private epochs: Epochs | null = null
@@ -50,11 +51,11 @@ export class ValidatorNode {
   readonly metrics = new NodeMetrics({ registry: this.registry })
 
   constructor(options: ValidatorNodeOptions) {
-    this.o = options
+    this.options = options
   }
 
   get peerId(): string {
-    return peerIdOfPublicKey(this.o.key.publicKey)
+    return peerIdOfPublicKey(this.options.key.publicKey)
   }
 
   get apiUrl(): string | undefined {
@@ -66,8 +67,8 @@ export class ValidatorNode {
   }
 
   async start(): Promise<void> {
-    const { config, genesis, key, logger } = this.o
-    const kv = new LevelKeyValueStore(join(this.o.home, HOME_FILES.db))
+    const { config, genesis, key, logger } = this.options
+    const kv = new LevelKeyValueStore(join(this.options.home, HOME_FILES.db))
     await kv.open()
     this.kv = kv
     const consensusStore = new ConsensusStore({ kv })
@@ -119,29 +120,29 @@ export class ValidatorNode {
     this.metrics.setEpoch(record.epoch)
     this.metrics.setCommittedHeight(app.height())
 
-    this.host = new P2PHost({ privateKey: await peerKeyFromSeed(key.secretKey), logger }, { listen: config.listen, peers: config.peers })
+    this.host = new P2PHost({ privateKey: await peerKeyFromSeed(key.secretKey), logger: logger.child({ module: 'p2p' }) }, { listen: config.listen, peers: config.peers })
     this.host.onPeer(() => this.metrics.setPeers(this.host?.connectedPeers().length ?? 0))
     await this.host.start()
 
     const chainId = genesis.chainId
     // the ledger's transactions travel in gossip batches; a noop app's commands stay where they were submitted
-    const txs = app instanceof LedgerApp ? new TxGossip({ host: this.host, app, logger, onAdmitted: () => this.driver?.commandsAvailable() }, { chainId }) : undefined
+    const txs = app instanceof LedgerApp ? new TxGossip({ host: this.host, app, logger: logger.child({ module: 'tx-gossip' }), onAdmitted: () => this.driver?.commandsAvailable() }, { chainId }) : undefined
     const epochs = this.epochs
     const byzantine = config.byzantine === undefined || config.byzantine.length === 0 ? undefined
-      : new Byzantine({ signer: ed25519Signer(0, key.secretKey), validators: () => epochs.setup.validators, self: this.peerId, logger }, config.byzantine)
+      : new Byzantine({ signer: ed25519Signer(0, key.secretKey), validators: () => epochs.setup.validators, self: this.peerId, logger: logger.child({ module: 'byzantine' }) }, config.byzantine)
     if (byzantine !== undefined) logger.warn({ behaviours: config.byzantine }, 'this validator is Byzantine on purpose (testnet fault injection)')
-    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, txs, misbehave: byzantine === undefined ? undefined : (o) => byzantine.apply(o), peerIdOf, metrics: this.metrics, logger, now: () => Date.now(), onCommitted: this.o.onCommitted, onFatal: (e) => this.o.onFatal?.(e) }, { chainId, emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs })
+    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, txs, misbehave: byzantine === undefined ? undefined : (o) => byzantine.apply(o), peerIdOf, metrics: this.metrics, logger: logger.child({ module: 'consensus' }), now: () => Date.now(), onCommitted: this.options.onCommitted, onFatal: (e) => this.options.onFatal?.(e) }, { chainId, emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs })
     await this.driver.start()
 
     if (this.chain !== null && app instanceof LedgerApp) {
       const ledger = app
       this.api = new ApiServer(
-        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state, snapshots: ledger }), submit: (bytes) => this.submit(bytes), submitRefusal: () => this.submitRefusal(), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger, admin: config.api.admin ? this.host : undefined, blocks: ledger },
+        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state, snapshots: ledger }), submit: (bytes) => this.submit(bytes), submitRefusal: () => this.submitRefusal(), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined, blocks: ledger },
         { host: config.api.host, port: config.api.port },
       )
     } else {
       this.api = new ApiServer(
-        { queries: new LedgerQueries({ store: new ChainStore({ kv }), state: () => { throw new LedgerError('NOT_FOUND', 'a noop node keeps no ledger state') } }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger, admin: config.api.admin ? this.host : undefined },
+        { queries: new LedgerQueries({ store: new ChainStore({ kv }), state: () => { throw new LedgerError('NOT_FOUND', 'a noop node keeps no ledger state') } }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined },
         { host: config.api.host, port: config.api.port },
       )
     }
@@ -187,8 +188,8 @@ export class ValidatorNode {
     const leaderIndex = replica === null ? -1 : replica.leaderOf(replica.view)
     const ledger = this.app instanceof LedgerApp ? this.app : null
     return {
-      chainId: this.o.genesis.chainId,
-      validator: index < 0 ? null : { id: this.o.config.id, index },
+      chainId: this.options.genesis.chainId,
+      validator: index < 0 ? null : { id: this.options.config.id, index },
       epoch: this.epochs?.epoch ?? 0,
       view: replica?.view ?? 0,
       leader: leaderIndex < 0 || setup === undefined ? null : { id: setup.validators[leaderIndex]!, index: leaderIndex },

@@ -25,12 +25,8 @@ import { CodedError, decode, encode } from '../primitives/index.ts'
 import { isLedgerError } from '../ledger/index.ts'
 import type { SubmitResult } from './app.ts'
 import { ADMIT_CHUNK, nextTurn } from './mempool/index.ts'
+import type { Logger } from './logger.ts'
 import type { P2PHost, ValidationResult } from './p2p/index.ts'
-
-export interface TxGossipLogger {
-  warn(obj: object, msg?: string): void
-  debug(obj: object, msg?: string): void
-}
 
 /** What transaction gossip needs of the ledger app: admission, and what to relay next. */
 export interface RelayingPool {
@@ -42,7 +38,7 @@ export interface RelayingPool {
 export interface TxGossipComponents {
   host: P2PHost
   app: RelayingPool
-  logger: TxGossipLogger
+  logger: Logger
   /** new transactions entered the mempool from a peer */
   onAdmitted(): void
 }
@@ -101,7 +97,7 @@ export function decodeTxBatch(data: Uint8Array, maxBytes: number): Uint8Array[] 
 }
 
 export class TxGossip {
-  private readonly c: TxGossipComponents
+  private readonly components: TxGossipComponents
   private readonly topic: string
   private readonly batchMs: number
   private readonly maxBatchCount: number
@@ -119,7 +115,7 @@ export class TxGossip {
   private admitting = 0
 
   constructor(components: TxGossipComponents, options: TxGossipOptions) {
-    this.c = components
+    this.components = components
     this.topic = txTopic(options.chainId)
     this.batchMs = options.batchMs ?? 5
     this.maxBatchCount = Math.min(options.maxBatchCount ?? 1_024, MAX_GOSSIP_BATCH)
@@ -131,7 +127,7 @@ export class TxGossip {
   start(): void {
     if (this.running) return
     this.running = true
-    const { host } = this.c
+    const { host } = this.components
     this.unsubscribe.push(
       host.subscribe(this.topic, (_from, data) => this.receive(data), () => {}),
       // soon after, not at once: gossipsub may hear the peer's subscription before its own stream to the peer is open
@@ -175,13 +171,13 @@ export class TxGossip {
   }
 
   private relay(): void {
-    if (!this.running || this.c.app.mempoolSize() === 0) return
-    const txs = this.c.app.toRelay(this.relayCount, this.maxBatchBytes)
+    if (!this.running || this.components.app.mempoolSize() === 0) return
+    const txs = this.components.app.toRelay(this.relayCount, this.maxBatchBytes)
     if (txs.length > 0) this.publish(txs)
   }
 
   private publish(batch: Uint8Array[]): void {
-    this.c.host.publish(this.topic, encode(batch)).catch((e: Error) => this.c.logger.debug({ err: e.message, txs: batch.length }, 'transaction gossip failed'))
+    this.components.host.publish(this.topic, encode(batch)).catch((e: Error) => this.components.logger.debug({ err: e.message, txs: batch.length }, 'transaction gossip failed'))
   }
 
   private async receive(data: Uint8Array): Promise<ValidationResult> {
@@ -199,7 +195,7 @@ export class TxGossip {
     try {
       txs = decodeTxBatch(data, Number.POSITIVE_INFINITY) // the host already capped the message size
     } catch (e) {
-      this.c.logger.warn({ err: (e as Error).message }, 'rejected transaction batch')
+      this.components.logger.warn({ err: (e as Error).message }, 'rejected transaction batch')
       return 'reject'
     }
     let admitted = 0
@@ -209,7 +205,7 @@ export class TxGossip {
         await nextTurn()
         if (!this.running) break
       }
-      const r = this.c.app.submit(tx, 'peer')
+      const r = this.components.app.submit(tx, 'peer')
       if (r.ok) admitted++
       else if (r.peerFault) {
         // an honest node never relays one: stop here, the batch is rejected anyway
@@ -217,9 +213,9 @@ export class TxGossip {
         break
       }
     }
-    if (admitted > 0) this.c.onAdmitted()
+    if (admitted > 0) this.components.onAdmitted()
     if (fault !== undefined) {
-      this.c.logger.warn({ fault, txs: txs.length }, 'transaction batch holds an invalid transaction')
+      this.components.logger.warn({ fault, txs: txs.length }, 'transaction batch holds an invalid transaction')
       return 'reject'
     }
     return admitted > 0 ? 'accept' : 'ignore'

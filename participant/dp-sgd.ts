@@ -86,7 +86,7 @@ export class DpSgdRun {
   stepsDone = 0
   private readonly model: Model
   private readonly data: Dataset
-  private readonly o: DpSgdOptions
+  private readonly options: DpSgdOptions
   private readonly noise: GaussianSource
   private readonly ws: ExampleGradient
   private readonly sum: Float64Array
@@ -102,7 +102,7 @@ export class DpSgdRun {
     if (data.n < 1) throw new ParticipantError('BAD_DATASET', 'DP-SGD needs at least one example')
     this.model = model
     this.data = data
-    this.o = options
+    this.options = options
     this.params = params.slice()
     this.noise = options.noise ?? cryptoGaussian()
     this.ws = model.workspace()
@@ -111,18 +111,18 @@ export class DpSgdRun {
   }
 
   get done(): boolean {
-    return this.stepsDone >= this.o.steps
+    return this.stepsDone >= this.options.steps
   }
 
   /** One DP-SGD step; returns the drawn batch size. */
   step(): number {
-    const { clipNorm: C, noiseMultiplier: sigma, samplingRate: q, learningRate } = this.o
+    const { clipNorm: C, noiseMultiplier: sigma, samplingRate: q, learningRate } = this.options
     const { x, y, features } = this.data
     const n = this.data.n
     const sum = this.sum
     const ws = this.ws
     sum.fill(0)
-    const size = poissonSample(n, q, this.o.rng, this.batch)
+    const size = poissonSample(n, q, this.options.rng, this.batch)
     for (let b = 0; b < size; b++) {
       const i = this.batch[b]!
       const loss = ws.compute(this.params, x, i * features, y[i]!)

@@ -16,7 +16,7 @@ export {
   type TestnetFile, type TestnetValidator,
 } from './layout.ts'
 export { freePorts, checkPortsFree, LOOPBACK } from './ports.ts'
-export { nodeLauncher, nodeBinary, repoRoot, readPid, isOurProcess, runningPid, logTail, type Launch, type Launcher, type StopOutcome } from './process.ts'
+export { cliEntry, nodeLauncher, nodeBinary, repoRoot, readPid, isOurProcess, runningPid, logTail, type Launch, type Launcher, type StopOutcome } from './process.ts'
 export { blockEvents, type BlockEvent, type BlockEventStream } from './events.ts'
 export {
   up, status, down, kill, restart, DEFAULT_VALIDATORS, DEFAULT_UP_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS,

@@ -36,7 +36,10 @@ export function nodeBinary(): string {
 }
 
 /** The real validator: `node cli/bin.ts node start --home <home>`, run from the repository root. */
-export const nodeLauncher: Launcher = (home) => ({ command: nodeBinary(), args: [join(repoRoot(), 'node', 'cli', 'bin.ts'), 'node', 'start', '--home', home], cwd: repoRoot() })
+/** The `fedledger` command line's entry script, which every process a testnet starts runs. */
+export const cliEntry = (): string => join(repoRoot(), 'cli', 'bin.ts')
+
+export const nodeLauncher: Launcher = (home) => ({ command: nodeBinary(), args: [cliEntry(), 'node', 'start', '--home', home], cwd: repoRoot() })
 
 const pidPath = (home: string) => join(home, HOME_FILES.pid)
 export const logPath = (home: string) => join(home, HOME_FILES.log)

@@ -382,10 +382,29 @@ export class ApiClient {
 
   // ---- transport ----------------------------------------------------------------
 
+  /**
+   * Reads `raw` with `schema`. Fields the schema does not know are dropped, not
+   * refused: a validator newer than this client may add fields (the server's own
+   * tests hold it to the strict schema). A field missing, of another type or out of
+   * range is BAD_ANSWER.
+   */
   private parse<T extends z.ZodType>(schema: T, raw: unknown, what: string): z.output<T> {
-    const r = schema.safeParse(raw)
-    if (!r.success) throw new ApiClientError('BAD_ANSWER', `validator answered an unexpected ${what}: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`)
-    return r.data
+    let value = raw
+    for (let pass = 0; ; pass++) {
+      const r = schema.safeParse(value)
+      if (r.success) return r.data
+      const wrong = r.error.issues.find((i) => i.code !== 'unrecognized_keys')
+      if (wrong !== undefined || pass >= 3) {
+        const issue = wrong ?? r.error.issues[0]
+        throw new ApiClientError('BAD_ANSWER', `validator answered an unexpected ${what}: ${issue?.path.join('.')}: ${issue?.message}`)
+      }
+      if (pass === 0) value = structuredClone(value)
+      for (const issue of r.error.issues) {
+        if (issue.code !== 'unrecognized_keys') continue
+        const holder = issue.path.reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown>)?.[k as PropertyKey], value) as Record<string, unknown>
+        for (const key of issue.keys) delete holder[key]
+      }
+    }
   }
 
   /** One request, to the current validator, moving on to the next on a network error (each tried once). */
@@ -424,6 +443,8 @@ function answer(res: Response, text: string, where: string, req: Request): unkno
   try {
     json = text === '' ? null : JSON.parse(text)
   } catch {
+    // an error status from something in front of the node (a proxy's 502 page) is still an error status
+    if (!res.ok) throw new ApiClientError(req.failCode ?? 'API', `${where}: HTTP ${res.status}: ${text.slice(0, 200)}`, { status: res.status })
     throw new ApiClientError('BAD_ANSWER', `${where}: HTTP ${res.status}, not JSON`)
   }
   if (!res.ok) {

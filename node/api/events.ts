@@ -10,7 +10,7 @@
 import type { ServerResponse } from 'node:http'
 import { ApiError, ApiErrorCode, badRequest } from './errors.ts'
 import type { RouteResult } from './routes.ts'
-import type { ApiLogger } from './server.ts'
+import type { Logger } from '../logger.ts'
 
 /** A committed block as the event stream sends it. */
 export interface CommittedBlock {
@@ -35,7 +35,7 @@ export interface BlockFeed {
 export interface BlockEventsComponents {
   /** absent: the route answers 404 EVENTS_DISABLED */
   feed?: BlockFeed
-  logger?: ApiLogger
+  logger?: Logger
 }
 
 export interface BlockEventsOptions {
@@ -62,7 +62,7 @@ const STREAM_HEADERS = {
 /** The block event streams of one server: the route's handler and the count of open streams. */
 export class BlockEvents {
   private readonly feed: BlockFeed | undefined
-  private readonly logger: ApiLogger | undefined
+  private readonly logger: Logger | undefined
   private readonly opts: BlockEventsOptions
   private open = 0
 

@@ -20,7 +20,7 @@
  * zod schemas of schemas.ts, which clients parse responses with) and an index of
  * the routes for people at /v1.
  */
-export { ApiServer, DEFAULT_MAX_BODY_BYTES, type ApiLogger, type ApiServerComponents, type ApiServerOptions } from './server.ts'
+export { ApiServer, DEFAULT_MAX_BODY_BYTES, type ApiServerComponents, type ApiServerOptions } from './server.ts'
 export { DEFAULT_MAX_BATCH_BODY_BYTES, MAX_BATCH_TXS, type BatchItemResult } from './batch.ts'
 export { ADMIT_CHUNK } from '../mempool/index.ts'
 export { DEFAULT_EVENT_KEEP_ALIVE_MS, DEFAULT_EVENT_MAX_BUFFERED_BYTES, DEFAULT_MAX_EVENT_STREAMS, type BlockFeed, type CommittedBlock } from './events.ts'

@@ -19,7 +19,7 @@ export { MAX_ADMIN_DELAY_MS, MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH }
 import type { LedgerQueries } from './queries.ts'
 import { SNAPSHOT_CONTENT_TYPE } from './snapshots.ts'
 import type { HttpMethod } from './router.ts'
-import type { ApiLogger } from './server.ts'
+import type { Logger } from '../logger.ts'
 import type { PageRequest } from './state-index.ts'
 import { lagOf, statusToJson, type NodeStatus } from './status.ts'
 
@@ -59,7 +59,7 @@ export interface RouteDeps {
   admin: ApiAdmin | undefined
   /** GET /v1/events/blocks (answers 404 EVENTS_DISABLED when the node gave no block feed) */
   events: BlockEvents
-  logger: ApiLogger | undefined
+  logger: Logger | undefined
   maxBodyBytes: number
   /** the body cap of POST /v1/txs/batch */
   maxBatchBodyBytes: number

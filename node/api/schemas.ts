@@ -6,8 +6,9 @@
  *
  * These describe the wire form (bytes as hex, CIDs as strings, heights as
  * integers). They are strict: the server never sends a field that is not here, and
- * the tests check live responses against them. A client that must tolerate a newer
- * server parses with `schema.loose()` at the level it reads.
+ * the tests check live responses against them. The client (client.ts) reads with them
+ * but drops fields it does not know, so an older client keeps working against a newer
+ * validator.
  */
 import { z } from 'zod'
 

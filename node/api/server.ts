@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Registry } from 'prom-client'
+import type { Logger } from '../logger.ts'
 import { DEFAULT_MAX_BATCH_BODY_BYTES } from './batch.ts'
 import { ApiError, ApiErrorCode, toApiError, type SubmitError } from './errors.ts'
 import { BlockEvents, DEFAULT_EVENT_KEEP_ALIVE_MS, DEFAULT_EVENT_MAX_BUFFERED_BYTES, DEFAULT_MAX_EVENT_STREAMS, type BlockFeed } from './events.ts'
@@ -19,12 +20,6 @@ import type { LedgerQueries } from './queries.ts'
 import { Router } from './router.ts'
 import { ROUTES, type ApiAdmin, type RouteDef, type RouteDeps, type SubmitFn } from './routes.ts'
 import type { NodeStatus } from './status.ts'
-
-/** A pino-compatible logger, for the causes of 500s and connection errors. */
-export interface ApiLogger {
-  warn(obj: object, msg?: string): void
-  error(obj: object, msg?: string): void
-}
 
 export interface ApiServerComponents {
   queries: LedgerQueries
@@ -37,7 +32,7 @@ export interface ApiServerComponents {
   registry: Registry
   /** records each request (route template, method, status, duration) */
   metrics?: ApiRequestObserver
-  logger?: ApiLogger
+  logger?: Logger
   /** testnet-only fault injection (POST /v1/admin/block, /unblock); leave out on production nodes, where those routes answer 404 ADMIN_DISABLED */
   admin?: ApiAdmin
   /** committed blocks for GET /v1/events/blocks; leave out and that route answers 404 EVENTS_DISABLED */
@@ -81,7 +76,7 @@ export class ApiServer {
   private readonly deps: RouteDeps
   private readonly router = new Router<RouteDef>(ROUTES)
   private readonly metrics: ApiRequestObserver | undefined
-  private readonly logger: ApiLogger | undefined
+  private readonly logger: Logger | undefined
   private readonly opts: Required<ApiServerOptions>
   private server: Server | undefined
   /** aborted by stop(): open event streams end */

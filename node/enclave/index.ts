@@ -10,5 +10,5 @@
  * calls the enclave (node/federation).
  */
 export { FRAME_HEADER_BYTES, MAX_FRAME_BYTES, FrameDecoder, encodeFrame, frameHeader, type FrameEvent } from './framing.ts'
-export { serveEnclave, writeFrame, type ServeComponents, type ServeOptions, type EnclaveLogger } from './server.ts'
+export { serveEnclave, writeFrame, type ServeComponents, type ServeOptions } from './server.ts'
 export { ProcessEnclave, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS, type ProcessEnclaveOptions } from './process-enclave.ts'

@@ -9,14 +9,8 @@
  */
 import type { Readable, Writable } from 'node:stream'
 import { DEFAULT_MAX_MESSAGE_BYTES, encodeResponse, handleRequest, type EnclaveService } from '../../enclave/service/index.ts'
+import { silentLogger, type Logger } from '../logger.ts'
 import { FrameDecoder, frameHeader, MAX_FRAME_BYTES } from './framing.ts'
-
-/** pino, or anything with the same methods */
-export interface EnclaveLogger {
-  debug(obj: object, msg: string): void
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-}
 
 export interface ServeComponents {
   service: EnclaveService
@@ -27,11 +21,10 @@ export interface ServeComponents {
 export interface ServeOptions {
   maxRequestBytes?: number
   maxResponseBytes?: number
-  log?: EnclaveLogger
+  log?: Logger
   signal?: AbortSignal
 }
 
-const silent: EnclaveLogger = { debug() {}, info() {}, warn() {} }
 
 /** Writes one frame, waiting for the stream to drain when it asks to. */
 export async function writeFrame(output: Writable, payload: Uint8Array): Promise<void> {
@@ -55,7 +48,7 @@ export async function writeFrame(output: Writable, payload: Uint8Array): Promise
 
 export async function serveEnclave(components: ServeComponents, options: ServeOptions = {}): Promise<void> {
   const { service, input, output } = components
-  const log = options.log ?? silent
+  const log = options.log ?? silentLogger
   const maxRequestBytes = Math.min(options.maxRequestBytes ?? DEFAULT_MAX_MESSAGE_BYTES, MAX_FRAME_BYTES)
   const maxResponseBytes = Math.min(options.maxResponseBytes ?? DEFAULT_MAX_MESSAGE_BYTES, MAX_FRAME_BYTES)
   const decoder = new FrameDecoder({ maxFrameBytes: maxRequestBytes })

@@ -27,6 +27,7 @@ import { peerIdOfPublicKey, type P2PHost } from '../p2p/index.ts'
 import { fetchContent, readModel, serveContent } from './content.ts'
 import { FederationError } from './errors.ts'
 import type { ApiClient, RoundDetail } from '../api/index.ts'
+import type { Logger } from '../logger.ts'
 import { startPolling, type PollLoop } from './poll.ts'
 import { parseMessage, roundKeyProtocol, RoundKeyRequest, updateProtocol, UpdateRequest } from './protocols.ts'
 
@@ -35,7 +36,8 @@ export interface EnclaveHostComponents {
   enclave: EnclaveClient
   host: P2PHost
   store: CasBlockstore
-  log: (line: string) => void
+  /** a child of the process's pino logger */
+  logger: Logger
   /** unix seconds (evidence timestamps) */
   now?: () => number
 }
@@ -73,8 +75,8 @@ interface HostedRound {
 const TERMINAL = new Set(['closed', 'aborted', 'discarded'])
 
 export class EnclaveHost {
-  private readonly c: EnclaveHostComponents
-  private readonly o: Required<EnclaveHostOptions>
+  private readonly components: EnclaveHostComponents
+  private readonly options: Required<EnclaveHostOptions>
   private readonly rounds = new Map<string, HostedRound>()
   private readonly memberPeers = new Map<string, string>()
   private readonly unsubscribe: Array<() => void> = []
@@ -82,18 +84,18 @@ export class EnclaveHost {
   private checkpointSeq = 0
 
   constructor(components: EnclaveHostComponents, options: EnclaveHostOptions) {
-    this.c = components
-    this.o = { providers: [], pollMs: 300, maxModelBytes: 64 * 1024 * 1024, maxEnvelopesPerMember: 4, ...options }
+    this.components = components
+    this.options = { providers: [], pollMs: 300, maxModelBytes: 64 * 1024 * 1024, maxEnvelopesPerMember: 4, ...options }
   }
 
   async start(): Promise<void> {
-    const { host, store } = this.c
+    const { host, store } = this.components
     this.unsubscribe.push(
-      serveContent(host, this.o.chainId, store),
-      host.handle(roundKeyProtocol(this.o.chainId), (_from, data) => this.onRoundKeyRequest(data)),
-      host.handle(updateProtocol(this.o.chainId), (from, data) => this.onUpdate(from, data)),
+      serveContent(host, this.options.chainId, store),
+      host.handle(roundKeyProtocol(this.options.chainId), (_from, data) => this.onRoundKeyRequest(data)),
+      host.handle(updateProtocol(this.options.chainId), (from, data) => this.onUpdate(from, data)),
     )
-    this.loop = startPolling((signal) => this.step(signal), this.o.pollMs, (line) => this.c.log(`enclave host: ${line}`))
+    this.loop = startPolling((signal) => this.step(signal), this.options.pollMs, this.components.logger)
   }
 
   async stop(): Promise<void> {
@@ -114,7 +116,7 @@ export class EnclaveHost {
   }
 
   private async onUpdate(from: string, data: Uint8Array): Promise<Uint8Array> {
-    const req = parseMessage(UpdateRequest, data, 'update', this.o.maxModelBytes * 2)
+    const req = parseMessage(UpdateRequest, data, 'update', this.options.maxModelBytes * 2)
     const r = this.rounds.get(req.round)
     if (r === undefined || r.roundKey === undefined || r.aggregating) throw new FederationError('REFUSED_REQUEST', `round '${req.round}' does not take updates here now`)
     if (!r.eligible.has(req.member)) throw new FederationError('REFUSED_REQUEST', `member '${req.member}' is not eligible for round '${req.round}'`)
@@ -122,7 +124,7 @@ export class EnclaveHost {
     if (peer !== from) throw new FederationError('REFUSED_REQUEST', `an update for '${req.member}' must come from that member's own peer identity`)
     const ciphertext = ciphertextCid(req.envelope)
     const mine = r.envelopes.get(req.member) ?? new Map<string, Uint8Array>()
-    if (!mine.has(ciphertext.toString()) && mine.size >= this.o.maxEnvelopesPerMember) throw new FederationError('REFUSED_REQUEST', `member '${req.member}' sent ${mine.size} envelopes for round '${req.round}' already`)
+    if (!mine.has(ciphertext.toString()) && mine.size >= this.options.maxEnvelopesPerMember) throw new FederationError('REFUSED_REQUEST', `member '${req.member}' sent ${mine.size} envelopes for round '${req.round}' already`)
     mine.set(ciphertext.toString(), req.envelope)
     r.envelopes.set(req.member, mine)
     return encode({ accepted: true, ciphertext })
@@ -131,7 +133,7 @@ export class EnclaveHost {
   private async peerOf(member: string): Promise<string | undefined> {
     const known = this.memberPeers.get(member)
     if (known !== undefined) return known
-    const m = await this.c.ledger.member(member)
+    const m = await this.components.ledger.member(member)
     if (m === undefined) return undefined
     const peer = peerIdOfPublicKey(m.member.publicKey)
     this.memberPeers.set(member, peer)
@@ -140,14 +142,14 @@ export class EnclaveHost {
 
   /** One pass over the ledger: each active round of ours moves on as far as it can. */
   async step(signal?: AbortSignal): Promise<void> {
-    const { ledger } = this.c
+    const { ledger } = this.components
     const latest = await ledger.latestCheckpoint(signal)
     if (latest !== undefined && latest.seq > this.checkpointSeq) await this.onCheckpoint(latest.seq)
     for (const { id, status } of await ledger.rounds(signal)) {
       const known = this.rounds.get(id)
       if (known?.done === true || (known === undefined && TERMINAL.has(status))) continue
       const detail = await ledger.round(id, signal)
-      if (detail === undefined || detail.round.enclave !== this.o.enclaveId) {
+      if (detail === undefined || detail.round.enclave !== this.options.enclaveId) {
         this.rounds.set(id, { id, envelopes: new Map(), eligible: new Set(), deadline: 0, status, done: true })
         continue
       }
@@ -177,7 +179,7 @@ export class EnclaveHost {
 
   /** The round is over: the enclave destroys its round key (forward secrecy); envelopes go too. */
   private async closeKey(r: HostedRound): Promise<void> {
-    await this.c.enclave.closeRound({ chain: this.o.chainId, round: r.id })
+    await this.components.enclave.closeRound({ chain: this.options.chainId, round: r.id })
     r.keyClosed = true
     r.envelopes.clear()
     r.roundKey = undefined
@@ -189,8 +191,8 @@ export class EnclaveHost {
    */
   private async submit<R extends { tx: Uint8Array }>(what: string, make: (nonce: number) => Promise<R>, signal?: AbortSignal): Promise<R> {
     let made: R | undefined
-    const receipt = await this.c.ledger.send(
-      this.o.enclaveId,
+    const receipt = await this.components.ledger.send(
+      this.options.enclaveId,
       async (nonce) => {
         made = await make(nonce)
         return made.tx
@@ -202,21 +204,21 @@ export class EnclaveHost {
   }
 
   private async makeRoundKey(r: HostedRound, signal?: AbortSignal): Promise<void> {
-    const now = this.c.now?.() ?? Math.floor(Date.now() / 1000)
+    const now = this.components.now?.() ?? Math.floor(Date.now() / 1000)
     const attested = (res: { roundPublicKey: Uint8Array; tx: Uint8Array }) => ({ publicKey: res.roundPublicKey, attestation: (decode(res.tx) as { tx: { body: { attestation: { format: string; evidence: Uint8Array } } } }).tx.body.attestation })
     // shown to participants as soon as it is made: they check it against the ledger's round key anyway
     await this.submit(`enclave.round-key for '${r.id}'`, async (nonce) => {
-      const res = await this.c.enclave.roundKey({ chain: this.o.chainId, round: r.id, nonce, time: now }, { signal })
+      const res = await this.components.enclave.roundKey({ chain: this.options.chainId, round: r.id, nonce, time: now }, { signal })
       r.roundKey = attested(res)
       return res
     }, signal)
     r.keyOnLedger = true
-    this.c.log(`round ${r.id}: round key published`)
+    this.components.logger.info({ round: r.id }, 'round key published')
   }
 
   private async baseModel(cid: CID, signal?: AbortSignal): Promise<Float32Array> {
-    await fetchContent(this.c.host, this.o.chainId, this.o.providers, cid, this.c.store, { maxBytes: this.o.maxModelBytes, signal })
-    return readModel(this.c.store, cid, this.o.maxModelBytes)
+    await fetchContent(this.components.host, this.options.chainId, this.options.providers, cid, this.components.store, { maxBytes: this.options.maxModelBytes, signal })
+    return readModel(this.components.store, cid, this.options.maxModelBytes)
   }
 
   private async aggregate(r: HostedRound, d: RoundDetail, signal?: AbortSignal): Promise<void> {
@@ -227,47 +229,47 @@ export class EnclaveHost {
     for (const c of d.commits) {
       const env = r.envelopes.get(c.member)?.get(c.ciphertext.toString())
       if (env !== undefined) envelopes.push([c.member, env])
-      const m = await this.c.ledger.member(c.member, signal)
+      const m = await this.components.ledger.member(c.member, signal)
       if (m === undefined) throw new FederationError('BAD_ANSWER', `committed member '${c.member}' is unknown to the validator`)
       memberKeys.push([c.member, m.member.publicKey])
     }
     const window = this.checkpointSeq + 1
-    const request = { chain: this.o.chainId, round: d.round, dimension: base.length, commits: d.commits as CommitRecord[], envelopes, memberKeys, baseModel: float32ToLeBytes(base), window }
+    const request = { chain: this.options.chainId, round: d.round, dimension: base.length, commits: d.commits as CommitRecord[], envelopes, memberKeys, baseModel: float32ToLeBytes(base), window }
     // The enclave releases a round once; asked again (the transaction was lost, or the nonce
     // moved on) it re-signs the same release at the new nonce.
-    const firstNonce = await this.c.ledger.nextNonce(this.o.enclaveId, signal)
-    const first = await this.c.enclave.aggregate({ ...request, nonce: firstNonce }, { signal })
+    const firstNonce = await this.components.ledger.nextNonce(this.options.enclaveId, signal)
+    const first = await this.components.enclave.aggregate({ ...request, nonce: firstNonce }, { signal })
     if (first.kind === 'insufficient') {
       r.insufficient = true
-      this.c.log(`round ${r.id}: only ${first.valid} valid updates, Multi-Krum needs ${first.needed}; left to abort`)
+      this.components.logger.warn({ round: r.id, valid: first.valid, needed: first.needed }, 'too few valid updates for Multi-Krum; the round is left to abort')
       return
     }
     await this.storeModel(first.model, first.modelCid)
-    const res = await this.submit(`round.result for '${r.id}'`, async (nonce) => (nonce === firstNonce ? first : ((await this.c.enclave.aggregate({ ...request, nonce }, { signal })) as AggregatedResponse)), signal)
+    const res = await this.submit(`round.result for '${r.id}'`, async (nonce) => (nonce === firstNonce ? first : ((await this.components.enclave.aggregate({ ...request, nonce }, { signal })) as AggregatedResponse)), signal)
     r.sealed = res.sealed
     r.window = window
-    this.c.log(`round ${r.id}: result ${res.modelCid} (${res.included.length} included, ${res.excluded.map((e) => `${e.member}: ${e.reason}`).join(', ') || 'none excluded'})`)
+    this.components.logger.info({ round: r.id, model: res.modelCid.toString(), included: res.included.length, excluded: res.excluded.map((e) => `${e.member}: ${e.reason}`) }, 'result submitted')
   }
 
   private async reaggregate(r: HostedRound, d: RoundDetail, signal?: AbortSignal): Promise<void> {
     const base = await this.baseModel(d.round.baseModel, signal)
-    const request = { chain: this.o.chainId, round: r.id, dimension: base.length, sealed: r.sealed!, without: d.round.reaggregate, baseModel: float32ToLeBytes(base) }
+    const request = { chain: this.options.chainId, round: r.id, dimension: base.length, sealed: r.sealed!, without: d.round.reaggregate, baseModel: float32ToLeBytes(base) }
     const res = await this.submit(`re-aggregation of '${r.id}'`, async (nonce) => {
-      const made = await this.c.enclave.reaggregate({ ...request, nonce }, { signal })
+      const made = await this.components.enclave.reaggregate({ ...request, nonce }, { signal })
       await this.storeModel(made.model, made.modelCid)
       return made
     }, signal)
     r.sealed = res.sealed
-    this.c.log(`round ${r.id}: re-aggregated without ${d.round.reaggregate.join(', ')} → ${res.modelCid}`)
+    this.components.logger.info({ round: r.id, without: d.round.reaggregate, model: res.modelCid.toString() }, 're-aggregated')
   }
 
   private async storeModel(bytes: Uint8Array, expected: CID): Promise<void> {
-    const cid = await addModel(this.c.store, leBytesToFloat32(bytes))
+    const cid = await addModel(this.components.store, leBytesToFloat32(bytes))
     if (!cid.equals(expected)) throw new FederationError('CONTENT', `the enclave signed model ${expected}, its bytes give ${cid}`)
   }
 
   private async onCheckpoint(seq: number): Promise<void> {
-    await this.c.enclave.checkpointAnchored({ chain: this.o.chainId, seq })
+    await this.components.enclave.checkpointAnchored({ chain: this.options.chainId, seq })
     this.checkpointSeq = seq
     for (const r of this.rounds.values()) {
       if (r.window !== undefined && r.window <= seq) {
@@ -275,6 +277,6 @@ export class EnclaveHost {
         if (TERMINAL.has(r.status)) r.done = true
       }
     }
-    this.c.log(`checkpoint ${seq} anchored: sealed inputs of its rounds erased`)
+    this.components.logger.info({ checkpoint: seq }, 'checkpoint anchored: sealed inputs of its rounds erased')
   }
 }

@@ -1,23 +1,17 @@
 /**
  * Typed errors of the federation actors (participant peers, the enclave host,
- * the coordinator): a stable code and a message for a person.
+ * the coordinator): a stable code and a message for a person. Errors of the
+ * validator API itself come from the client as ApiClientError (node/api).
  */
 import { CodedError } from '../../primitives/index.ts'
 
 export const FederationErrorCode = {
   BAD_ARGUMENT: 'BAD_ARGUMENT',
-  /** no validator API answered */
-  UNREACHABLE: 'UNREACHABLE',
-  /** a validator API answered with an error */
-  API: 'API',
-  /** a validator refused a submitted transaction at admission */
-  SUBMIT: 'SUBMIT',
   /** a committed transaction was refused by the ledger's rules */
   REFUSED: 'REFUSED',
   /** an answer (API or peer) does not have the expected shape */
   BAD_ANSWER: 'BAD_ANSWER',
   TIMEOUT: 'TIMEOUT',
-  ABORTED: 'ABORTED',
   /** the enclave's evidence does not verify, or binds another key than the ledger's round key */
   ATTESTATION: 'ATTESTATION',
   /** content fetched by CID is missing, oversized or does not match its CID */

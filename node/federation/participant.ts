@@ -27,6 +27,7 @@ import type { P2PHost } from '../p2p/index.ts'
 import { fetchModel } from './content.ts'
 import { FederationError } from './errors.ts'
 import type { ApiClient, RoundDetail } from '../api/index.ts'
+import type { Logger } from '../logger.ts'
 import { startPolling, type PollLoop } from './poll.ts'
 import { parseMessage, RoundKeyAnswer, roundKeyProtocol, UpdateAnswer, updateProtocol } from './protocols.ts'
 
@@ -39,7 +40,8 @@ export interface ParticipantComponents {
   store: CasBlockstore
   trainer: Trainer
   rng: Rng
-  log: (line: string) => void
+  /** a child of the process's pino logger */
+  logger: Logger
   /** evidence verifiers by format (default: sim-v1 only, for testnets) */
   verifier?: AttestationVerifier
   now?: () => number
@@ -71,8 +73,8 @@ export interface RoundReport {
 }
 
 export class ParticipantPeer {
-  private readonly c: ParticipantComponents
-  private readonly o: Required<Omit<ParticipantOptions, 'tamper'>> & Pick<ParticipantOptions, 'tamper'>
+  private readonly components: ParticipantComponents
+  private readonly options: Required<Omit<ParticipantOptions, 'tamper'>> & Pick<ParticipantOptions, 'tamper'>
   private readonly accountant: PrivacyAccountant
   private readonly handled = new Set<string>()
   private readonly attempts = new Map<string, number>()
@@ -80,18 +82,18 @@ export class ParticipantPeer {
   readonly reports: RoundReport[] = []
 
   constructor(components: ParticipantComponents, options: ParticipantOptions) {
-    this.c = components
-    this.o = { pollMs: 300, maxModelBytes: 64 * 1024 * 1024, delta: 1e-5, ...options }
+    this.components = components
+    this.options = { pollMs: 300, maxModelBytes: 64 * 1024 * 1024, delta: 1e-5, ...options }
     this.accountant = new PrivacyAccountant()
   }
 
   /** ε this bank's own accountant has added up over the rounds it committed to. */
   epsilon(): number {
-    return this.accountant.epsilon(this.o.delta)
+    return this.accountant.epsilon(this.options.delta)
   }
 
   async start(): Promise<void> {
-    this.loop = startPolling((signal) => this.step(signal), this.o.pollMs, (line) => this.c.log(`${this.o.member}: ${line}`))
+    this.loop = startPolling((signal) => this.step(signal), this.options.pollMs, this.components.logger)
   }
 
   async stop(): Promise<void> {
@@ -100,14 +102,14 @@ export class ParticipantPeer {
 
   /** One look at the ledger: takes part in every keyed round it should. */
   async step(signal?: AbortSignal): Promise<void> {
-    for (const { id, status } of await this.c.ledger.rounds(signal)) {
+    for (const { id, status } of await this.components.ledger.rounds(signal)) {
       if (this.handled.has(id) || status !== 'keyed') continue
-      const d = await this.c.ledger.round(id, signal)
-      if (d === undefined || !d.eligible.includes(this.o.member)) {
+      const d = await this.components.ledger.round(id, signal)
+      if (d === undefined || !d.eligible.includes(this.options.member)) {
         this.handled.add(id)
         continue
       }
-      if (d.commits.some((c) => c.member === this.o.member) || d.height >= d.round.deadline) {
+      if (d.commits.some((c) => c.member === this.options.member) || d.height >= d.round.deadline) {
         this.handled.add(id)
         continue
       }
@@ -125,7 +127,7 @@ export class ParticipantPeer {
           this.handled.add(id)
           this.reports.push({ round: id, committed: false, reason: (e as Error).message })
         }
-        this.c.log(`${this.o.member}: round ${id}${final ? '' : ` (attempt ${attempt} of ${MAX_ATTEMPTS})`}: ${(e as Error).message}`)
+        this.components.logger.warn({ round: id, attempt, of: MAX_ATTEMPTS, final, err: (e as Error).message }, final ? 'gave up on the round' : 'round attempt failed')
       }
     }
   }
@@ -133,20 +135,20 @@ export class ParticipantPeer {
   private async participate(d: RoundDetail, signal?: AbortSignal): Promise<RoundReport> {
     const { round } = d
     const roundKey = await this.verifiedRoundKey(d, signal)
-    const base = await fetchModel(this.c.host, this.o.chainId, this.o.providers, round.baseModel, this.c.store, { maxBytes: this.o.maxModelBytes, signal })
-    const trained = await this.c.trainer.train(base, round.training, this.c.rng, { signal })
+    const base = await fetchModel(this.components.host, this.options.chainId, this.options.providers, round.baseModel, this.components.store, { maxBytes: this.options.maxModelBytes, signal })
+    const trained = await this.components.trainer.train(base, round.training, this.components.rng, { signal })
     let update = trained.update
-    if (this.o.tamper !== undefined) update = clipToNorm(this.o.tamper(update), round.training.clipNorm)
-    const sealed = sealUpdate({ chain: this.o.chainId, round: round.id, member: this.o.member, memberSecretKey: this.o.secretKey, roundPublicKey: roundKey, update })
-    const ack = await this.c.host.request(this.o.enclavePeer, updateProtocol(this.o.chainId), encode({ round: round.id, member: this.o.member, envelope: sealed.envelope }), { signal, timeoutMs: 30_000 })
+    if (this.options.tamper !== undefined) update = clipToNorm(this.options.tamper(update), round.training.clipNorm)
+    const sealed = sealUpdate({ chain: this.options.chainId, round: round.id, member: this.options.member, memberSecretKey: this.options.secretKey, roundPublicKey: roundKey, update })
+    const ack = await this.components.host.request(this.options.enclavePeer, updateProtocol(this.options.chainId), encode({ round: round.id, member: this.options.member, envelope: sealed.envelope }), { signal, timeoutMs: 30_000 })
     const answer = parseMessage(UpdateAnswer, ack, 'update answer', 1024, true)
     if (!answer.ciphertext.equals(sealed.ciphertext)) throw new FederationError('BAD_ANSWER', `the enclave host acknowledged ${answer.ciphertext}, not ${sealed.ciphertext}`)
     const body: TxBody<'round.commit'> = { round: round.id, ciphertext: sealed.ciphertext, statement: sealed.statement, statementSig: sealed.statementSig }
-    const receipt = await this.c.ledger.send(this.o.member, (nonce) => encodeTx(signTx({ chain: this.o.chainId, type: 'round.commit', sender: this.o.member, nonce, body }, this.o.secretKey)), { signal })
+    const receipt = await this.components.ledger.send(this.options.member, (nonce) => encodeTx(signTx({ chain: this.options.chainId, type: 'round.commit', sender: this.options.member, nonce, body }, this.options.secretKey)), { signal })
     if (receipt.code !== 'OK') throw new FederationError('REFUSED', `round.commit refused: ${receipt.code}: ${receipt.message}`)
     this.accountant.spend(round.training)
     const epsilon = this.epsilon()
-    this.c.log(`${this.o.member}: committed to round ${round.id} (norm ${sealed.statement.declaredNorm.toFixed(3)}, own ε ${epsilon.toFixed(3)})`)
+    this.components.logger.info({ round: round.id, norm: Number(sealed.statement.declaredNorm.toFixed(3)), epsilon: Number(epsilon.toFixed(3)) }, 'committed to the round')
     return { round: round.id, committed: true, norm: sealed.statement.declaredNorm, epsilon }
   }
 
@@ -154,18 +156,18 @@ export class ParticipantPeer {
   private async verifiedRoundKey(d: RoundDetail, signal?: AbortSignal): Promise<Uint8Array> {
     const { round } = d
     if (round.roundKey === null) throw new FederationError('ATTESTATION', `round '${round.id}' has no round key on the ledger`)
-    const raw = await this.c.host.request(this.o.enclavePeer, roundKeyProtocol(this.o.chainId), encode({ round: round.id }), { signal })
+    const raw = await this.components.host.request(this.options.enclavePeer, roundKeyProtocol(this.options.chainId), encode({ round: round.id }), { signal })
     const answer = parseMessage(RoundKeyAnswer, raw, 'round-key answer', 128 * 1024, true)
     if (!bytesEqual(answer.publicKey, round.roundKey)) throw new FederationError('ATTESTATION', `the enclave host offers a round key other than the ledger's for round '${round.id}'`)
-    const [params, enclave] = await Promise.all([this.c.ledger.params(signal), this.c.ledger.enclave(round.enclave, signal)])
+    const [params, enclave] = await Promise.all([this.components.ledger.params(signal), this.components.ledger.enclave(round.enclave, signal)])
     if (enclave === undefined || enclave.revoked) throw new FederationError('ATTESTATION', `enclave '${round.enclave}' is ${enclave === undefined ? 'unknown' : 'revoked'}`)
     const a = params.attestation
     const policy = testnetPolicy({ formats: a.formats, trustAnchors: a.trustAnchors, measurements: a.measurements, maxAgeSeconds: a.maxEvidenceAgeSeconds, requireRevocationList: false })
-    const verifier = this.c.verifier ?? attestationVerifiers()
+    const verifier = this.components.verifier ?? attestationVerifiers()
     try {
       verifyAttested(verifier, policy, answer.attestation, {
-        at: this.c.now?.() ?? Math.floor(Date.now() / 1000),
-        nonce: evidenceNonce(this.o.chainId, 'enclave.round-key', round.id),
+        at: this.components.now?.() ?? Math.floor(Date.now() / 1000),
+        nonce: evidenceNonce(this.options.chainId, 'enclave.round-key', round.id),
         platform: enclave.platform,
         measurement: enclave.measurement,
         keys: [answer.publicKey, enclave.publicKey],

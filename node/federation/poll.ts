@@ -4,12 +4,13 @@
  * nothing is lost by retrying). `stop()` waits for the step in flight to end.
  */
 import { sleep } from '../api/index.ts'
+import type { Logger } from '../logger.ts'
 
 export interface PollLoop {
   stop(): Promise<void>
 }
 
-export function startPolling(step: (signal: AbortSignal) => Promise<void>, pollMs: number, log: (line: string) => void): PollLoop {
+export function startPolling(step: (signal: AbortSignal) => Promise<void>, pollMs: number, logger: Logger): PollLoop {
   const abort = new AbortController()
   const { signal } = abort
   const loop = (async () => {
@@ -18,7 +19,7 @@ export function startPolling(step: (signal: AbortSignal) => Promise<void>, pollM
         await step(signal)
       } catch (e) {
         if (signal.aborted) break
-        log((e as Error).message)
+        logger.warn({ err: (e as Error).message }, 'step failed; the next poll tries again')
       }
       await sleep(pollMs, signal).catch(() => {})
     }

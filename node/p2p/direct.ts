@@ -14,7 +14,7 @@ import type { Libp2p, Stream, Connection } from '@libp2p/interface'
 import { P2PError, toP2PError } from './errors.ts'
 import { encodeFrame, readFrame, writeAll } from './framing.ts'
 import { parsePeerId } from './keys.ts'
-import type { P2PLogger } from './logger.ts'
+import type { Logger } from '../logger.ts'
 
 export type DirectHandler = (
   from: string,
@@ -40,7 +40,7 @@ export type SendResult = { ok: true } | { ok: false; error: P2PError }
 export interface DirectProtocolsComponents {
   isDenied(peer: string): boolean
   penalise(peer: string, reason: string): void
-  log: P2PLogger
+  log: Logger
 }
 
 export interface DirectProtocolsOptions {
@@ -61,13 +61,13 @@ interface Attached {
 }
 
 export class DirectProtocols {
-  readonly #c: DirectProtocolsComponents
+  readonly #components: DirectProtocolsComponents
   readonly #opts: DirectProtocolsOptions
   readonly #handlers = new Map<string, DirectHandler>()
   #attached: Attached | undefined
 
   constructor(components: DirectProtocolsComponents, options: DirectProtocolsOptions) {
-    this.#c = components
+    this.#components = components
     this.#opts = options
   }
 
@@ -79,7 +79,7 @@ export class DirectProtocols {
     this.#handlers.set(protocol, handler)
     if (this.#attached !== undefined) {
       this.#register(this.#attached, protocol).catch((err: unknown) => {
-        this.#c.log.error({ protocol, err: (err as Error).message }, 'registering a protocol handler failed')
+        this.#components.log.error({ protocol, err: (err as Error).message }, 'registering a protocol handler failed')
       })
     }
     return () => {
@@ -106,7 +106,7 @@ export class DirectProtocols {
       return { ok: true }
     } catch (err) {
       const error = err instanceof P2PError ? err : new P2PError('PROTOCOL', String(err), { cause: err })
-      this.#c.log.debug({ peer, protocol, code: error.code, err: error.message }, 'send failed')
+      this.#components.log.debug({ peer, protocol, code: error.code, err: error.message }, 'send failed')
       return { ok: false, error }
     }
   }
@@ -132,7 +132,7 @@ export class DirectProtocols {
     if (data.length > this.#opts.maxMessageBytes) {
       throw new P2PError('OVERSIZED', `${what}: ${data.length} bytes exceeds maxMessageBytes ${this.#opts.maxMessageBytes}`)
     }
-    if (this.#c.isDenied(peer)) throw new P2PError('DENIED', `${what}: peer is blocked, banned or not allowed`)
+    if (this.#components.isDenied(peer)) throw new P2PError('DENIED', `${what}: peer is blocked, banned or not allowed`)
     const timeoutMs = options.timeoutMs ?? this.#opts.requestTimeoutMs
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       throw new P2PError('INVALID_ARGUMENT', `${what}: timeoutMs must be a positive number, got ${timeoutMs}`)
@@ -165,7 +165,7 @@ export class DirectProtocols {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
       const error = toP2PError(err, ctx)
       if (error.code === 'OVERSIZED' || error.code === 'MALFORMED') {
-        this.#c.penalise(peer, error.code === 'OVERSIZED' ? 'oversized-frame' : 'malformed-frame')
+        this.#components.penalise(peer, error.code === 'OVERSIZED' ? 'oversized-frame' : 'malformed-frame')
         throw new P2PError(error.code, `${what}: response refused: ${error.message}`, { cause: error })
       }
       throw error
@@ -216,7 +216,7 @@ export class DirectProtocols {
         response = withStatus(STATUS_OK, result)
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err)
-        this.#c.log.debug({ peer: from, protocol, err: message }, 'direct handler failed')
+        this.#components.log.debug({ peer: from, protocol, err: message }, 'direct handler failed')
         response = withStatus(STATUS_ERROR, new TextEncoder().encode(message.slice(0, MAX_ERROR_MESSAGE)))
       }
       if (mode === MODE_REQUEST) await writeAll(stream, encodeFrame(response), signal)
@@ -225,10 +225,10 @@ export class DirectProtocols {
       const error = toP2PError(err, { what: `serving ${protocol} for ${from}` })
       stream.abort(error)
       if (error.code === 'OVERSIZED' || error.code === 'MALFORMED') {
-        this.#c.log.warn({ peer: from, protocol, err: error.message }, 'refused a bad frame')
-        this.#c.penalise(from, error.code === 'OVERSIZED' ? 'oversized-frame' : 'malformed-frame')
+        this.#components.log.warn({ peer: from, protocol, err: error.message }, 'refused a bad frame')
+        this.#components.penalise(from, error.code === 'OVERSIZED' ? 'oversized-frame' : 'malformed-frame')
       } else {
-        this.#c.log.debug({ peer: from, protocol, err: error.message }, 'inbound stream failed')
+        this.#components.log.debug({ peer: from, protocol, err: error.message }, 'inbound stream failed')
       }
     } finally {
       stream.removeEventListener('close', onClose)

@@ -18,7 +18,7 @@ import { createTopicScoreParams, type TopicScoreParams } from '@libp2p/gossipsub
 import type { Message, GossipsubMessage, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { P2PError } from './errors.ts'
-import type { P2PLogger } from './logger.ts'
+import type { Logger } from '../logger.ts'
 
 export type ValidationResult = 'accept' | 'ignore' | 'reject'
 
@@ -44,7 +44,7 @@ interface Subscription {
 export interface GossipTopicsComponents {
   /** report an offence of the propagation source */
   penalise(peer: string, reason: string): void
-  log: P2PLogger
+  log: Logger
 }
 
 /**
@@ -86,14 +86,14 @@ interface ScoredGossipSub {
 }
 
 export class GossipTopics {
-  readonly #c: GossipTopicsComponents
+  readonly #components: GossipTopicsComponents
   readonly #maxMessageBytes: number
   readonly #subs = new Map<string, Subscription>()
   readonly #joined = new Set<(topic: string, peer: string) => void>()
   #gs: GossipSub | undefined
 
   constructor(components: GossipTopicsComponents, options: { maxMessageBytes: number }) {
-    this.#c = components
+    this.#components = components
     this.#maxMessageBytes = options.maxMessageBytes
   }
 
@@ -173,7 +173,7 @@ export class GossipTopics {
     const sub = this.#subs.get(topic)
     if (sub === undefined) return TopicValidatorResult.Ignore
     if (msg.data.length > this.#maxMessageBytes) {
-      this.#c.log.warn({ peer: from, topic, bytes: msg.data.length }, 'oversized gossip message rejected')
+      this.#components.log.warn({ peer: from, topic, bytes: msg.data.length }, 'oversized gossip message rejected')
       this.#reject(from)
       return TopicValidatorResult.Reject
     }
@@ -181,12 +181,12 @@ export class GossipTopics {
     try {
       result = await sub.validate(from, msg.data, infoOf(topic, msg))
     } catch (err) {
-      this.#c.log.warn({ peer: from, topic, err: (err as Error).message }, 'gossip validator threw; message ignored')
+      this.#components.log.warn({ peer: from, topic, err: (err as Error).message }, 'gossip validator threw; message ignored')
       return TopicValidatorResult.Ignore
     }
     const mapped = TO_GOSSIPSUB[result]
     if (mapped === undefined) {
-      this.#c.log.error({ topic, result }, 'gossip validator returned an unknown result; message ignored')
+      this.#components.log.error({ topic, result }, 'gossip validator returned an unknown result; message ignored')
       return TopicValidatorResult.Ignore
     }
     if (result === 'reject') this.#reject(from)
@@ -195,7 +195,7 @@ export class GossipTopics {
 
   /** Penalise after gossipsub has recorded the reject (disconnecting happens then). */
   #reject(peer: string): void {
-    setImmediate(() => this.#c.penalise(peer, 'gossip-reject'))
+    setImmediate(() => this.#components.penalise(peer, 'gossip-reject'))
   }
 
   readonly #onSubscriptionChange = (evt: CustomEvent<SubscriptionChangeData>): void => {
@@ -212,7 +212,7 @@ export class GossipTopics {
     try {
       sub.onMessage(propagationSource.toString(), msg.data, infoOf(msg.topic, msg))
     } catch (err) {
-      this.#c.log.error({ topic: msg.topic, err: (err as Error).message }, 'gossip message handler threw')
+      this.#components.log.error({ topic: msg.topic, err: (err as Error).message }, 'gossip message handler threw')
     }
   }
 }

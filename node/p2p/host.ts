@@ -12,7 +12,7 @@
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { P2PError } from './errors.ts'
 import { parsePeerId, peerIdOf } from './keys.ts'
-import { silentLogger, type P2PLogger } from './logger.ts'
+import { silentLogger, type Logger } from '../logger.ts'
 import { PenaltyBook, type OffenceSeverity, type PenaltyPolicy, type PenaltyRecord } from './penalties.ts'
 import { GossipTopics, type GossipHandler, type GossipValidator } from './gossip.ts'
 import {
@@ -30,7 +30,7 @@ export interface P2PHostComponents {
   /** the host's libp2p identity (see `peerKeyFromSeed`) */
   privateKey: PrivateKey
   /** pino or anything with the same debug/info/warn/error(obj, msg) methods */
-  logger?: P2PLogger
+  logger?: Logger
 }
 
 export interface P2PHostOptions {
@@ -66,7 +66,7 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 export class P2PHost {
   readonly peerId: string
   readonly #privateKey: PrivateKey
-  readonly #log: P2PLogger
+  readonly #log: Logger
   readonly #listen: string[]
   readonly #allowed: ReadonlySet<string> | undefined
   readonly #maxMessageBytes: number

@@ -14,7 +14,6 @@
  */
 export * from './errors.ts'
 export { peerKeyFromSeed, peerIdOf, peerIdOfPublicKey } from './keys.ts'
-export type { P2PLogger } from './logger.ts'
 export { P2PHost, DEFAULT_MAX_MESSAGE_BYTES, type P2PHostComponents, type P2PHostOptions, type PeerListener } from './host.ts'
 export type { GossipValidator, GossipHandler, GossipInfo, ValidationResult } from './gossip.ts'
 export type { DirectHandler, SendOptions, RequestOptions, SendResult } from './direct.ts'

@@ -9,7 +9,7 @@
  */
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { P2PError } from './errors.ts'
-import type { P2PLogger } from './logger.ts'
+import type { Logger } from '../logger.ts'
 
 export interface StaticPeer {
   peerId: string
@@ -39,7 +39,7 @@ export interface StaticPeersComponents {
   dial(addr: Multiaddr, signal: AbortSignal): Promise<void>
   isConnected(peer: string): boolean
   isDenied(peer: string): boolean
-  log: P2PLogger
+  log: Logger
 }
 
 export interface StaticPeersOptions {
@@ -56,13 +56,13 @@ interface PeerState {
 }
 
 export class StaticPeers {
-  readonly #c: StaticPeersComponents
+  readonly #components: StaticPeersComponents
   readonly #opts: StaticPeersOptions
   readonly #peers = new Map<string, PeerState>()
   #controller: AbortController | undefined
 
   constructor(components: StaticPeersComponents, peers: readonly StaticPeer[], options: StaticPeersOptions) {
-    this.#c = components
+    this.#components = components
     this.#opts = options
     for (const peer of peers) this.#peers.set(peer.peerId, { peer, backoffMs: options.minBackoffMs, dialing: false })
   }
@@ -109,15 +109,15 @@ export class StaticPeers {
     const { peerId, addr } = state.peer
     if (controller === undefined || state.dialing) return
     // connected: the disconnect event pokes us; denied: unblock / ban expiry pokes us
-    if (this.#c.isConnected(peerId) || this.#c.isDenied(peerId)) return
+    if (this.#components.isConnected(peerId) || this.#components.isDenied(peerId)) return
     state.dialing = true
     try {
       const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(this.#opts.dialTimeoutMs)])
-      await this.#c.dial(addr, signal)
+      await this.#components.dial(addr, signal)
       state.backoffMs = this.#opts.minBackoffMs
     } catch (err) {
       if (controller.signal.aborted) return
-      this.#c.log.debug({ peer: peerId, err: (err as Error).message, retryInMs: state.backoffMs }, 'static peer dial failed')
+      this.#components.log.debug({ peer: peerId, err: (err as Error).message, retryInMs: state.backoffMs }, 'static peer dial failed')
       this.#schedule(state, state.backoffMs)
       state.backoffMs = Math.min(state.backoffMs * 2, this.#opts.maxBackoffMs)
     } finally {

@@ -7,6 +7,7 @@ import type { Block, EpochOutput, Epochs } from '../../consensus/index.ts'
 import type { App } from '../../node/app.ts'
 import type { ConsensusStore } from '../../node/consensus-store.ts'
 import { ConsensusDriver } from '../../node/driver.ts'
+import { silentLogger } from '../../node/index.ts'
 import type { P2PHost } from '../../node/p2p/index.ts'
 
 const block = (height: number) => ({ height, time: 0, payload: [] }) as unknown as Block
@@ -51,7 +52,7 @@ async function carryOut(outputs: EpochOutput[]): Promise<string[]> {
     send: async () => void events.push('send vote'),
     penalise: () => {},
   } as unknown as P2PHost
-  const driver = new ConsensusDriver({ epochs, store, app, host, peerIdOf: (v) => v.id, logger: { info() {}, warn() {}, error() {}, debug() {} }, now: () => 0, onFatal: (e) => events.push(`fatal ${String(e)}`) }, { chainId: 'order-test' })
+  const driver = new ConsensusDriver({ epochs, store, app, host, peerIdOf: (v) => v.id, logger: silentLogger, now: () => 0, onFatal: (e) => events.push(`fatal ${String(e)}`) }, { chainId: 'order-test' })
   await driver.start() // the start input's outputs are `outputs`
   await driver.stop()
   return events

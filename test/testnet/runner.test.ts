@@ -3,7 +3,7 @@ import { access, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ApiClient } from '../../node/api/index.ts'
-import { down, generateTestnet, isOurProcess, kill, readPid, restart, status, TestnetError, up } from '../../testnet/index.ts'
+import { cliEntry, down, generateTestnet, isOurProcess, kill, nodeLauncher, readPid, restart, status, TestnetError, up } from '../../testnet/index.ts'
 import { alive, fakeLauncher, Sandbox } from './helpers.ts'
 
 const sandbox = new Sandbox()
@@ -14,6 +14,12 @@ const exists = (p: string) => access(p).then(() => true, () => false)
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as TestnetError)
 
 describe('testnet runner', () => {
+  it('starts real validators with the command line entry that exists (the fake launcher of the other tests would not notice a moved one)', async () => {
+    await access(cliEntry())
+    const launch = nodeLauncher('/some/home')
+    expect(launch.args.slice(0, 3)).toEqual([cliEntry(), 'node', 'start'])
+  })
+
   it('up generates, starts and waits for a committed block; status, kill, restart and down act on those processes', async () => {
     const dir = await sandbox.dir()
     const result = await up(dir, { validators: 3, launcher, timeoutMs: 20_000 })

@@ -7,7 +7,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { nodeBinary, repoRoot, spawnValidator, stopValidator, logTail, runningPid, type Launcher } from '../process.ts'
+import { cliEntry, nodeBinary, repoRoot, spawnValidator, stopValidator, logTail, runningPid, type Launcher } from '../process.ts'
 
 export interface Actor {
   name: string
@@ -18,7 +18,7 @@ export interface Actor {
 export const actorHome = (dir: string, name: string): string => join(dir, 'federation', name)
 
 function launcher(args: string[]): Launcher {
-  return (home) => ({ command: nodeBinary(), args: [join(repoRoot(), 'node', 'cli', 'bin.ts'), ...args, '--home', home], cwd: repoRoot() })
+  return (home) => ({ command: nodeBinary(), args: [cliEntry(), ...args, '--home', home], cwd: repoRoot() })
 }
 
 async function spawnActor(dir: string, name: string, args: string[]): Promise<Actor> {

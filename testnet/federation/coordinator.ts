@@ -43,20 +43,20 @@ export interface Opened {
 }
 
 export class Coordinator {
-  private readonly c: CoordinatorComponents
-  private readonly o: CoordinatorOptions
+  private readonly components: CoordinatorComponents
+  private readonly options: CoordinatorOptions
   private revocationSerial = 0
 
   constructor(components: CoordinatorComponents, options: CoordinatorOptions) {
-    this.c = components
-    this.o = options
+    this.components = components
+    this.options = options
   }
 
   /** Signs, submits and waits for one transaction; REFUSED (with the ledger's code first in the message) unless OK. */
   async tx<T extends TxType>(sender: string, type: T, body: TxBody<T>, signal?: AbortSignal): Promise<TxReceipt> {
-    const key = this.o.keys.get(sender)
+    const key = this.options.keys.get(sender)
     if (key === undefined) throw new FederationError('BAD_ARGUMENT', `no key for '${sender}'`)
-    const receipt = await this.c.ledger.send(sender, (nonce) => encodeTx(signTx({ chain: this.o.chainId, type, sender, nonce, body }, key.secretKey)), { signal })
+    const receipt = await this.components.ledger.send(sender, (nonce) => encodeTx(signTx({ chain: this.options.chainId, type, sender, nonce, body }, key.secretKey)), { signal })
     if (receipt.code !== 'OK') throw new FederationError('REFUSED', `${receipt.code}: ${type} by ${sender}: ${receipt.message}`)
     return receipt
   }
@@ -70,10 +70,10 @@ export class Coordinator {
     let eligible = [...spec.eligible]
     const leftOut: Opened['leftOut'] = []
     for (;;) {
-      const height = await this.c.ledger.height(signal)
+      const height = await this.components.ledger.height(signal)
       // Multi-Krum selects at most n − f of the n eligible
       const aggregation = { ...spec.aggregation, m: Math.min(spec.aggregation.m, eligible.length - spec.aggregation.f) }
-      const body: TxBody<'round.open'> = { round: spec.round, baseModel: spec.baseModel, training: spec.training, aggregation, eligible, deadline: height + spec.deadlineBlocks, enclave: this.o.enclaveId }
+      const body: TxBody<'round.open'> = { round: spec.round, baseModel: spec.baseModel, training: spec.training, aggregation, eligible, deadline: height + spec.deadlineBlocks, enclave: this.options.enclaveId }
       try {
         await this.tx('coordinator', 'round.open', body, signal)
         return { eligible, leftOut }
@@ -89,14 +89,14 @@ export class Coordinator {
   /** Waits until the round has a result (or ended without one); aborts it once its grace period is over. */
   async waitForResult(round: string, opts: { timeoutMs: number; signal?: AbortSignal; onPoll?: (d: RoundDetail) => void }): Promise<RoundDetail> {
     const deadline = Date.now() + opts.timeoutMs
-    const params = await this.c.ledger.params(opts.signal)
+    const params = await this.components.ledger.params(opts.signal)
     for (;;) {
-      const d = await this.c.ledger.round(round, opts.signal)
+      const d = await this.components.ledger.round(round, opts.signal)
       if (d === undefined) throw new FederationError('BAD_ANSWER', `round '${round}' is unknown`)
       opts.onPoll?.(d)
       if (d.round.result !== null || ['aborted', 'closed', 'discarded'].includes(d.round.status)) return d
       if (d.height > d.round.deadline + params.resultGraceBlocks) {
-        this.c.log(`round ${round}: no result by height ${d.round.deadline + params.resultGraceBlocks}; aborting it`)
+        this.components.log(`round ${round}: no result by height ${d.round.deadline + params.resultGraceBlocks}; aborting it`)
         await this.tx('coordinator', 'round.close', { round }, opts.signal)
         continue
       }
@@ -111,8 +111,8 @@ export class Coordinator {
 
   /** Relays the attestation service's signed revocation of `member` (as the auditor). */
   async revoke(member: string, reason: string, signal?: AbortSignal): Promise<void> {
-    const entry: RevocationEntry = { chain: this.o.chainId, authority: REVOCATION_AUTHORITY, serial: this.revocationSerial + 1, subject: { kind: 'member', id: member }, reason, issuedAt: Math.floor(Date.now() / 1000) }
-    const authority = this.o.keys.get(REVOCATION_AUTHORITY)
+    const entry: RevocationEntry = { chain: this.options.chainId, authority: REVOCATION_AUTHORITY, serial: this.revocationSerial + 1, subject: { kind: 'member', id: member }, reason, issuedAt: Math.floor(Date.now() / 1000) }
+    const authority = this.options.keys.get(REVOCATION_AUTHORITY)
     if (authority === undefined) throw new FederationError('BAD_ARGUMENT', `no key for the revocation authority '${REVOCATION_AUTHORITY}'`)
     const sig = signPayload(authority.secretKey, DomainTag.REVOCATION, entry)
     await this.tx('auditor', 'member.revoke', { member, reason, evidence: { kind: 'revocation-list', entry, sig } }, signal)
@@ -123,7 +123,7 @@ export class Coordinator {
   async waitReaggregated(rounds: readonly string[], opts: { timeoutMs: number; signal?: AbortSignal }): Promise<RoundDetail[]> {
     const deadline = Date.now() + opts.timeoutMs
     for (;;) {
-      const details = await Promise.all(rounds.map((r) => this.c.ledger.round(r, opts.signal)))
+      const details = await Promise.all(rounds.map((r) => this.components.ledger.round(r, opts.signal)))
       const pending = details.filter((d) => d !== undefined && d.round.status !== 'discarded' && d.round.reaggregate.length > 0)
       if (pending.length === 0) return details.filter((d): d is RoundDetail => d !== undefined)
       if (Date.now() > deadline) throw new FederationError('TIMEOUT', `rounds ${pending.map((d) => d!.round.id).join(', ')} still await re-aggregation after ${opts.timeoutMs} ms`)
@@ -137,11 +137,11 @@ export class Coordinator {
    * the model into the coordinator's store; returns the directory's root CID.
    */
   async checkpoint(round: string, model: CID, weights: Float32Array, signal?: AbortSignal): Promise<{ root: CID; height: number }> {
-    const api = this.o.apis[0]!
+    const api = this.options.apis[0]!
     const node = new ApiClient({ apis: [api] })
     const height = (await node.status({ signal })).committed.height
     const snapshot = await node.snapshot(height, { signal, timeoutMs: 30_000 })
-    const written = await writeCheckpoint(this.c.store, { state: snapshot.state, model: weights })
+    const written = await writeCheckpoint(this.components.store, { state: snapshot.state, model: weights })
     if (!written.model.equals(model)) throw new FederationError('CONTENT', `the checkpoint's model file is ${written.model}, the round's result is ${model}`)
     await this.tx('coordinator', 'checkpoint', { round, model, snapshot: written.root, stateRoot: snapshot.stateRoot, height: snapshot.height }, signal)
     return { root: written.root, height: snapshot.height }

@@ -1,5 +1,6 @@
 // POST /v1/admin/block, /unblock and /delay: testnet fault injection through the optional admin component, off (404) without it, and strict bodies.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { loggerOf } from '../../helpers/logger.ts'
 import { MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH, type ApiAdmin } from '../../../node/api/index.ts'
 import { buildChain, startApi, type BuiltChain, type StartedApi, type StartOptions } from './fixture.ts'
 
@@ -126,7 +127,7 @@ describe('admin routes with an admin component', () => {
   it('maps a peer id the component rejects (code INVALID_ARGUMENT) to 400, anything else it throws to a logged 500', async () => {
     const admin = new FakeAdmin()
     const logged: unknown[] = []
-    await start({ admin, logger: { warn: () => {}, error: (obj) => logged.push((obj as { err: unknown }).err) } })
+    await start({ admin, logger: loggerOf({ error: (obj) => logged.push((obj as { err: unknown }).err) }) })
     admin.fail = Object.assign(new Error(`not a peer id: "${C}x"`), { code: 'INVALID_ARGUMENT' })
     expect(await post('block', peersBody(`${C}x`))).toEqual({ status: 400, body: { error: { code: 'BAD_REQUEST', message: `not a peer id: "${C}x"` } } })
     admin.fail = new Error('gater exploded at /secret')
@@ -188,7 +189,7 @@ describe('POST /v1/admin/delay', () => {
   it('maps a delay the component rejects (code INVALID_ARGUMENT) to 400, anything else to a logged 500', async () => {
     const admin = new FakeAdmin()
     const logged: unknown[] = []
-    await start({ admin, logger: { warn: () => {}, error: (obj) => logged.push((obj as { err: unknown }).err) } })
+    await start({ admin, logger: loggerOf({ error: (obj) => logged.push((obj as { err: unknown }).err) }) })
     admin.fail = Object.assign(new Error('delay too long for this host'), { code: 'INVALID_ARGUMENT' })
     expect(await post('delay', '{"ms":9000}')).toEqual({ status: 400, body: { error: { code: 'BAD_REQUEST', message: 'delay too long for this host' } } })
     admin.fail = new Error('timer wheel broke')

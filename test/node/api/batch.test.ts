@@ -1,5 +1,6 @@
 // POST /v1/txs/batch: per-item results in order with the single route's error mapping, malformed and oversized batches, the client going away.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { loggerOf } from '../../helpers/logger.ts'
 import { LedgerError, txId } from '../../../ledger/index.ts'
 import { encode } from '../../../primitives/index.ts'
 import { ADMIT_CHUNK, MAX_BATCH_TXS, SubmitError, type SubmitFn } from '../../../node/api/index.ts'
@@ -46,7 +47,7 @@ describe('POST /v1/txs/batch', () => {
       if (bytes.length === 1) throw new Error('db handle at /var/secret exploded')
       return { id: txId(bytes).toString() }
     }
-    await start({ submit, logger: { warn: () => {}, error: (obj) => logged.push((obj as { err: unknown }).err) } })
+    await start({ submit, logger: loggerOf({ error: (obj) => logged.push((obj as { err: unknown }).err) }) })
     // a full node defers the rest of the batch too (tested below): the deferred item comes last here
     const items = [good1, nonce, garbage, new Uint8Array([7]), good2, full]
     const r = await postBatch(encode(items))

@@ -119,6 +119,23 @@ describe('ApiClient', () => {
     // not JSON at all
     ledger.override = () => ({ status: 200, text: '<html>proxy error</html>' })
     expect((await errorOf(client.height())).code).toBe('BAD_ANSWER')
+    // an error page from a proxy in front of the node is an error status, not a bad answer
+    ledger.override = () => ({ status: 502, text: '<html>bad gateway</html>' })
+    expect(await errorOf(client.height())).toMatchObject({ code: 'API', status: 502 })
+  })
+
+  it('drops fields it does not know (a newer validator), at any depth, and still refuses a missing or mistyped one', async () => {
+    const { ledger, url } = await fakeLedger()
+    const client = new ApiClient({ apis: [url] })
+    const status = { chainId: CHAIN, validator: null, epoch: 0, view: 3, leader: null, committed: { height: 7, block: null, stateRoot: '00'.repeat(32), newField: 1 }, peers: 3, mempoolSize: 0, syncing: false, version: 'x', highestKnownHeight: null, lastCommitAt: null, addedLater: { any: 'thing' } }
+    ledger.override = (_m, path) => (path === '/v1/status' ? { status: 200, body: status } : undefined)
+    expect(await client.status()).toMatchObject({ view: 3, committed: { height: 7 } })
+    expect(await client.height()).toBe(7)
+    const { view: _, ...noView } = status
+    ledger.override = (_m, path) => (path === '/v1/status' ? { status: 200, body: { ...noView, addedLater: 1 } } : undefined)
+    expect(await errorOf(client.status())).toMatchObject({ code: 'BAD_ANSWER', message: expect.stringContaining('view') })
+    ledger.override = (_m, path) => (path === '/v1/status' ? { status: 200, body: { ...status, peers: 'many' } } : undefined)
+    expect((await errorOf(client.status())).code).toBe('BAD_ANSWER')
   })
 
   it('reads a 404 for a round, member or checkpoint as undefined, and a 404 elsewhere as API', async () => {

@@ -1,6 +1,7 @@
 // GET /v1/events/blocks: committed blocks as Server-Sent Events, keep-alives through the server's timeouts, unsubscribing, stop(), slow clients, limits.
 import { connect, type Socket } from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { loggerOf } from '../../helpers/logger.ts'
 import { txId } from '../../../ledger/index.ts'
 import type { BlockFeed, CommittedBlock } from '../../../node/api/index.ts'
 import { waitFor } from '../../helpers/wait.ts'
@@ -197,7 +198,7 @@ describe('GET /v1/events/blocks', () => {
   it('cuts off a client that stops reading instead of buffering for it, and keeps serving the others', async () => {
     const feed = new TestFeed()
     const warned: object[] = []
-    const a = await start(feed, { options: { maxEventBufferedBytes: 1024 * 1024 }, logger: { warn: (obj) => warned.push(obj), error: () => {} } })
+    const a = await start(feed, { options: { maxEventBufferedBytes: 1024 * 1024 }, logger: loggerOf({ warn: (obj) => warned.push(obj) }) })
     const reading = await open('/v1/events/blocks?txs=false')
     // a raw client that sends the request and never reads a byte of the answer
     const slow = connect(a.server.address().port, '127.0.0.1')

@@ -7,7 +7,8 @@
 import { Registry } from 'prom-client'
 import { ChainStore, executeBlock, MemoryKeyValueStore, txId, type LedgerBlock, type LedgerState, type Receipt, type TxBody } from '../../../ledger/index.ts'
 import { sha256 } from '../../../primitives/index.ts'
-import { ApiServer, LedgerQueries, NodeMetrics, type ApiAdmin, type ApiLogger, type ApiServerOptions, type BlockFeed, type NodeStatus, type SubmitFn, type SubmitError } from '../../../node/api/index.ts'
+import type { Logger } from '../../../node/index.ts'
+import { ApiServer, LedgerQueries, NodeMetrics, type ApiAdmin, type ApiServerOptions, type BlockFeed, type NodeStatus, type SubmitFn, type SubmitError } from '../../../node/api/index.ts'
 import { CHAIN, keysFor, modelCid, TestChain, testEvidence, testVerifier } from '../../ledger/harness.ts'
 
 export interface BuiltChain {
@@ -91,7 +92,7 @@ export interface StartOptions {
   status?: () => NodeStatus
   queries?: LedgerQueries
   options?: ApiServerOptions
-  logger?: ApiLogger
+  logger?: Logger
   admin?: ApiAdmin
   blocks?: BlockFeed
 }

@@ -1,6 +1,7 @@
 // POST /v1/txs: both body forms, how submit's errors map to statuses, and hostile input (huge, partial, malformed requests).
 import { connect } from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { loggerOf } from '../../helpers/logger.ts'
 import { LedgerError, txId } from '../../../ledger/index.ts'
 import { SubmitError } from '../../../node/api/index.ts'
 import { buildChain, startApi, type BuiltChain, type StartedApi, type StartOptions } from './fixture.ts'
@@ -90,7 +91,7 @@ describe('POST /v1/txs', () => {
   it('maps what submit throws to 422, 429, 503 and 500, passing codes through but never internal messages', async () => {
     let next: unknown
     const logged: unknown[] = []
-    await start({ submit: async () => { throw next }, logger: { warn: () => {}, error: (obj) => logged.push((obj as { err: unknown }).err) } })
+    await start({ submit: async () => { throw next }, logger: loggerOf({ error: (obj) => logged.push((obj as { err: unknown }).err) }) })
     const cases: Array<[unknown, number, string, string | null]> = [
       [new SubmitError('rejected', 'BAD_NONCE', 'nonce 3 expected 4'), 422, 'BAD_NONCE', null],
       [new LedgerError('MALFORMED', 'malformed DAG-CBOR'), 422, 'MALFORMED', null],

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
+import { recordingLogger } from '../../helpers/logger.ts'
 import { ciphertextCid } from '../../../enclave/index.ts'
 import { addModel, CasBlockstore, MemoryKeyValueStore } from '../../../ledger/index.ts'
 import { decode, encode, type CID } from '../../../primitives/index.ts'
@@ -28,7 +29,7 @@ interface Setup {
   enclaveHost: EnclaveHost
   host: P2PHost
   peers: Record<'bankA' | 'bankB' | 'bankC' | 'impostor', P2PHost>
-  log: string[]
+  log: ReturnType<typeof recordingLogger>
 }
 
 /**
@@ -64,16 +65,16 @@ async function setup(opts: { refuseRoundKeys?: number } = {}): Promise<Setup> {
   const host = await running.host(seedOf('enclave-host'))
   const peer = (name: string) => running.host(seedOf(name), host.addresses())
   const peers = { bankA: await peer('bank-a'), bankB: await peer('bank-b'), bankC: await peer('bank-c'), impostor: await peer('impostor') }
-  const log: string[] = []
+  const log = recordingLogger()
   const enclaveHost = new EnclaveHost(
-    { ledger: new ApiClient({ apis: [url] }), enclave: inProcessEnclave(sim), host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), log: (l) => log.push(l) },
+    { ledger: new ApiClient({ apis: [url] }), enclave: inProcessEnclave(sim), host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), logger: log },
     { chainId: CHAIN, enclaveId: ENCLAVE_ID, pollMs: 60_000, maxEnvelopesPerMember: MAX_ENVELOPES },
   )
   await enclaveHost.start() // its loop's first pass runs now; the next one after pollMs
   running.track(() => enclaveHost.stop())
   for (const p of Object.values(peers)) await connectedTo(p, [host])
   if (opts.refuseRoundKeys === undefined) await waitFor('r1 to be keyed on the ledger', () => ledger.rounds.get('r1')!.record.status === 'keyed')
-  else await waitFor('the first pass to end with the refusal', () => log.some((l) => l.includes('refused')))
+  else await waitFor('the first pass to end with the refusal', () => log.lines.some((l) => JSON.stringify(l).includes('refused')))
   await waitFor('the host to know r0 and r1', () => enclaveHost.summary().length === 2)
   return { ledger, enclaveHost, host, peers, log }
 }
@@ -165,7 +166,7 @@ describe('EnclaveHost round keys', () => {
     const { ledger, enclaveHost, log } = await setup({ refuseRoundKeys: 1 })
     const roundKeyTxs = () => ledger.submitted.filter((t) => t.decoded.signed.tx.type === 'enclave.round-key')
     expect(roundKeyTxs().map((t) => t.receipt.code)).toEqual(['ATTESTATION_REJECTED'])
-    expect(log.join('\n')).toContain("enclave.round-key for 'r1' refused")
+    expect(JSON.stringify(log.lines)).toContain("enclave.round-key for 'r1' refused")
     expect(ledger.rounds.get('r1')!.record.status).toBe('open')
     await enclaveHost.step()
     expect(roundKeyTxs().map((t) => t.receipt.code)).toEqual(['ATTESTATION_REJECTED', 'OK'])

@@ -9,6 +9,7 @@
  * evidence goes all the way to a commit, so the fakes are known to work.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { recordingLogger } from '../../helpers/logger.ts'
 import { certifyPlatform, ciphertextCid, generateRoundKey, issueSimEvidence, SIM_FORMAT } from '../../../enclave/index.ts'
 import { addModel, CasBlockstore, evidenceNonce, MemoryKeyValueStore } from '../../../ledger/index.ts'
 import { decode, encode } from '../../../primitives/index.ts'
@@ -63,9 +64,9 @@ async function run(answer: Answer) {
       return { update: new Float32Array(DIM).fill(0.25), norm: 0.5, steps: 0, examples: 1 }
     },
   }
-  const log: string[] = []
+  const log = recordingLogger()
   const peer = new ParticipantPeer(
-    { ledger: new ApiClient({ apis: [url] }), host: bank, store, trainer, rng: seededRng('participant-test', 1), log: (l) => log.push(l) },
+    { ledger: new ApiClient({ apis: [url] }), host: bank, store, trainer, rng: seededRng('participant-test', 1), logger: log },
     { chainId: CHAIN, member: 'bank-a', secretKey: seedOf('bank-a'), enclavePeer: enclaveHost.peerId, providers: [enclaveHost.peerId], pollMs: 60_000 },
   )
   await peer.step()

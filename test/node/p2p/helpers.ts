@@ -2,7 +2,8 @@
  * Test helpers for node/p2p: deterministic keys, hosts on 127.0.0.1 port 0 that
  * are always stopped after each test, and bounded polling.
  */
-import { P2PHost, peerIdOf, peerKeyFromSeed, type P2PHostOptions, type P2PLogger } from '../../../node/p2p/index.ts'
+import type { Logger } from '../../../node/index.ts'
+import { P2PHost, peerIdOf, peerKeyFromSeed, type P2PHostOptions } from '../../../node/p2p/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import { sleep, waitFor } from '../../helpers/wait.ts'
 
@@ -29,14 +30,14 @@ export async function idOf(n: number): Promise<string> {
 export class Hosts {
   readonly all: P2PHost[] = []
 
-  async make(n: number, options: Partial<P2PHostOptions> = {}, logger?: P2PLogger): Promise<P2PHost> {
+  async make(n: number, options: Partial<P2PHostOptions> = {}, logger?: Logger): Promise<P2PHost> {
     const components = logger === undefined ? { privateKey: await keyOf(n) } : { privateKey: await keyOf(n), logger }
     const host = new P2PHost(components, { listen: LISTEN, ...FAST, ...options })
     this.all.push(host)
     return host
   }
 
-  async started(n: number, options: Partial<P2PHostOptions> = {}, logger?: P2PLogger): Promise<P2PHost> {
+  async started(n: number, options: Partial<P2PHostOptions> = {}, logger?: Logger): Promise<P2PHost> {
     const host = await this.make(n, options, logger)
     await host.start()
     return host
@@ -61,11 +62,4 @@ export async function connected(hosts: P2PHost[]): Promise<void> {
   )
 }
 
-/** A logger that records (level, msg, obj) lines, for asserting on what the host did. */
-export function recordingLogger(): P2PLogger & { lines: Array<{ level: string; msg: string; obj: object }> } {
-  const lines: Array<{ level: string; msg: string; obj: object }> = []
-  const at = (level: string) => (obj: object, msg?: string): void => {
-    lines.push({ level, msg: msg ?? '', obj })
-  }
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
-}
+export { recordingLogger } from '../../helpers/logger.ts'
