@@ -53,25 +53,35 @@ export interface EnclaveHostOptions {
   maxEnvelopesPerMember?: number
 }
 
+/** Where the host is with one round (the ledger's own status is read afresh on every pass). */
+type HostPhase =
+  /** the ledger does not have our round key yet: one is made, and made again if refused or lost */
+  | { kind: 'keying' }
+  /** the ledger has the round key: envelopes are taken until the deadline or until every eligible member committed */
+  | { kind: 'collecting' }
+  /** the committed set went to the enclave: no more envelopes; tried again until the result lands */
+  | { kind: 'aggregating' }
+  /** the enclave found too few valid updates: nothing to do until the ledger aborts the round */
+  | { kind: 'insufficient' }
+  /**
+   * Our result is on the ledger. The enclave's sealed record of the newest release is kept
+   * for re-aggregations until checkpoint `window` anchors (then erased: `sealed` undefined);
+   * `keyClosed` once the round is closed and the enclave has destroyed its round key.
+   */
+  | { kind: 'released'; sealed: Uint8Array | undefined; window: number; keyClosed: boolean }
+  /** nothing left to do here: a round of another enclave, or one of ours that is over */
+  | { kind: 'done' }
+
 interface HostedRound {
   id: string
+  /** the round key as published (served to participants who ask), until the round is over */
   roundKey?: { publicKey: Uint8Array; attestation: { format: string; evidence: Uint8Array } }
-  /** the ledger accepted our enclave.round-key (until then a refused or lost one is made again) */
-  keyOnLedger?: boolean
   envelopes: Map<string, Map<string, Uint8Array>>
   eligible: Set<string>
-  deadline: number
-  status: string
-  /** sealed record of the newest release */
-  sealed?: Uint8Array
-  window?: number
-  insufficient?: boolean
-  /** the committed set has been handed to the enclave: no more envelopes */
-  aggregating?: boolean
-  keyClosed?: boolean
-  done: boolean
+  phase: HostPhase
 }
 
+/** Ledger statuses after which a round takes nothing more (a closed one may still be re-aggregated). */
 const TERMINAL = new Set(['closed', 'aborted', 'discarded'])
 
 export class EnclaveHost {
@@ -104,8 +114,8 @@ export class EnclaveHost {
   }
 
   /** What the host knows, for status lines and tests. */
-  summary(): Array<{ round: string; status: string; envelopes: number; sealed: boolean }> {
-    return [...this.rounds.values()].map((r) => ({ round: r.id, status: r.status, envelopes: r.envelopes.size, sealed: r.sealed !== undefined }))
+  summary(): Array<{ round: string; phase: HostPhase['kind']; envelopes: number; sealed: boolean }> {
+    return [...this.rounds.values()].map((r) => ({ round: r.id, phase: r.phase.kind, envelopes: r.envelopes.size, sealed: r.phase.kind === 'released' && r.phase.sealed !== undefined }))
   }
 
   private onRoundKeyRequest(data: Uint8Array): Uint8Array {
@@ -118,7 +128,7 @@ export class EnclaveHost {
   private async onUpdate(from: string, data: Uint8Array): Promise<Uint8Array> {
     const req = parseMessage(UpdateRequest, data, 'update', this.options.maxModelBytes * 2)
     const r = this.rounds.get(req.round)
-    if (r === undefined || r.roundKey === undefined || r.aggregating) throw new FederationError('REFUSED_REQUEST', `round '${req.round}' does not take updates here now`)
+    if (r === undefined || r.roundKey === undefined || (r.phase.kind !== 'keying' && r.phase.kind !== 'collecting')) throw new FederationError('REFUSED_REQUEST', `round '${req.round}' does not take updates here now`)
     if (!r.eligible.has(req.member)) throw new FederationError('REFUSED_REQUEST', `member '${req.member}' is not eligible for round '${req.round}'`)
     const peer = await this.peerOf(req.member)
     if (peer !== from) throw new FederationError('REFUSED_REQUEST', `an update for '${req.member}' must come from that member's own peer identity`)
@@ -147,10 +157,10 @@ export class EnclaveHost {
     if (latest !== undefined && latest.seq > this.checkpointSeq) await this.onCheckpoint(latest.seq)
     for (const { id, status } of await ledger.rounds(signal)) {
       const known = this.rounds.get(id)
-      if (known?.done === true || (known === undefined && TERMINAL.has(status))) continue
+      if (known?.phase.kind === 'done' || (known === undefined && TERMINAL.has(status))) continue
       const detail = await ledger.round(id, signal)
       if (detail === undefined || detail.round.enclave !== this.options.enclaveId) {
-        this.rounds.set(id, { id, envelopes: new Map(), eligible: new Set(), deadline: 0, status, done: true })
+        this.rounds.set(id, { id, envelopes: new Map(), eligible: new Set(), phase: { kind: 'done' } })
         continue
       }
       await this.advance(detail, signal)
@@ -161,26 +171,30 @@ export class EnclaveHost {
     const { round } = d
     let r = this.rounds.get(round.id)
     if (r === undefined) {
-      r = { id: round.id, envelopes: new Map(), eligible: new Set(d.eligible), deadline: round.deadline, status: round.status, done: false }
+      r = { id: round.id, envelopes: new Map(), eligible: new Set(d.eligible), phase: { kind: 'keying' } }
       this.rounds.set(round.id, r)
     }
-    r.status = round.status
-    if (round.status === 'open' && r.keyOnLedger !== true && d.height < round.deadline) await this.makeRoundKey(r, signal)
-    else if (round.status === 'keyed' && (d.height > round.deadline || d.commits.length === d.eligible.length) && !r.insufficient) await this.aggregate(r, d, signal)
-    else if (round.status === 'resulted' || round.status === 'closed') {
-      if (round.reaggregate.length > 0 && r.sealed !== undefined) await this.reaggregate(r, d, signal)
-      if (round.status === 'closed' && !r.keyClosed) await this.closeKey(r)
-      if (round.status === 'closed' && round.reaggregate.length === 0) r.done = r.sealed === undefined
+    const phase = r.phase
+    if (round.status === 'open' && phase.kind === 'keying' && d.height < round.deadline) await this.makeRoundKey(r, signal)
+    else if (round.status === 'keyed' && (phase.kind === 'keying' || phase.kind === 'collecting' || phase.kind === 'aggregating') && (d.height > round.deadline || d.commits.length === d.eligible.length)) await this.aggregate(r, d, signal)
+    else if (phase.kind === 'released' && (round.status === 'resulted' || round.status === 'closed')) {
+      if (round.reaggregate.length > 0 && phase.sealed !== undefined) await this.reaggregate(r, phase, phase.sealed, d, signal)
+      if (round.status === 'closed' && !phase.keyClosed) {
+        await this.closeKey(r)
+        phase.keyClosed = true
+      }
+      // over once closed with nothing left to re-aggregate and the sealed inputs erased (onCheckpoint)
+      if (round.status === 'closed' && round.reaggregate.length === 0 && phase.sealed === undefined) r.phase = { kind: 'done' }
     } else if (TERMINAL.has(round.status)) {
-      if (!r.keyClosed) await this.closeKey(r)
-      r.done = true
+      // aborted or discarded (or closed without our result): nothing more to do
+      if (phase.kind !== 'released' || !phase.keyClosed) await this.closeKey(r)
+      r.phase = { kind: 'done' }
     }
   }
 
   /** The round is over: the enclave destroys its round key (forward secrecy); envelopes go too. */
   private async closeKey(r: HostedRound): Promise<void> {
     await this.components.enclave.closeRound({ chain: this.options.chainId, round: r.id })
-    r.keyClosed = true
     r.envelopes.clear()
     r.roundKey = undefined
   }
@@ -212,7 +226,7 @@ export class EnclaveHost {
       r.roundKey = attested(res)
       return res
     }, signal)
-    r.keyOnLedger = true
+    r.phase = { kind: 'collecting' }
     this.components.logger.info({ round: r.id }, 'round key published')
   }
 
@@ -222,7 +236,7 @@ export class EnclaveHost {
   }
 
   private async aggregate(r: HostedRound, d: RoundDetail, signal?: AbortSignal): Promise<void> {
-    r.aggregating = true
+    r.phase = { kind: 'aggregating' }
     const base = await this.baseModel(d.round.baseModel, signal)
     const envelopes: Array<[string, Uint8Array]> = []
     const memberKeys: Array<[string, Uint8Array]> = []
@@ -240,26 +254,25 @@ export class EnclaveHost {
     const firstNonce = await this.components.ledger.nextNonce(this.options.enclaveId, signal)
     const first = await this.components.enclave.aggregate({ ...request, nonce: firstNonce }, { signal })
     if (first.kind === 'insufficient') {
-      r.insufficient = true
+      r.phase = { kind: 'insufficient' }
       this.components.logger.warn({ round: r.id, valid: first.valid, needed: first.needed }, 'too few valid updates for Multi-Krum; the round is left to abort')
       return
     }
     await this.storeModel(first.model, first.modelCid)
     const res = await this.submit(`round.result for '${r.id}'`, async (nonce) => (nonce === firstNonce ? first : ((await this.components.enclave.aggregate({ ...request, nonce }, { signal })) as AggregatedResponse)), signal)
-    r.sealed = res.sealed
-    r.window = window
+    r.phase = { kind: 'released', sealed: res.sealed, window, keyClosed: false }
     this.components.logger.info({ round: r.id, model: res.modelCid.toString(), included: res.included.length, excluded: res.excluded.map((e) => `${e.member}: ${e.reason}`) }, 'result submitted')
   }
 
-  private async reaggregate(r: HostedRound, d: RoundDetail, signal?: AbortSignal): Promise<void> {
+  private async reaggregate(r: HostedRound, phase: Extract<HostPhase, { kind: 'released' }>, sealed: Uint8Array, d: RoundDetail, signal?: AbortSignal): Promise<void> {
     const base = await this.baseModel(d.round.baseModel, signal)
-    const request = { chain: this.options.chainId, round: r.id, dimension: base.length, sealed: r.sealed!, without: d.round.reaggregate, baseModel: float32ToLeBytes(base) }
+    const request = { chain: this.options.chainId, round: r.id, dimension: base.length, sealed, without: d.round.reaggregate, baseModel: float32ToLeBytes(base) }
     const res = await this.submit(`re-aggregation of '${r.id}'`, async (nonce) => {
       const made = await this.components.enclave.reaggregate({ ...request, nonce }, { signal })
       await this.storeModel(made.model, made.modelCid)
       return made
     }, signal)
-    r.sealed = res.sealed
+    phase.sealed = res.sealed
     this.components.logger.info({ round: r.id, without: d.round.reaggregate, model: res.modelCid.toString() }, 're-aggregated')
   }
 
@@ -272,10 +285,10 @@ export class EnclaveHost {
     await this.components.enclave.checkpointAnchored({ chain: this.options.chainId, seq })
     this.checkpointSeq = seq
     for (const r of this.rounds.values()) {
-      if (r.window !== undefined && r.window <= seq) {
-        r.sealed = undefined
-        if (TERMINAL.has(r.status)) r.done = true
-      }
+      const phase = r.phase
+      if (phase.kind !== 'released' || phase.window > seq) continue
+      phase.sealed = undefined
+      if (phase.keyClosed) r.phase = { kind: 'done' } // closed, its key destroyed, and now its inputs erased
     }
     this.components.logger.info({ checkpoint: seq }, 'checkpoint anchored: sealed inputs of its rounds erased')
   }

@@ -161,6 +161,25 @@ describe('EnclaveHost update/1', () => {
   })
 })
 
+describe('EnclaveHost round phases', () => {
+  it('keys a round until the ledger has its key, then collects; a round of another enclave, or one the ledger aborted, is done', async () => {
+    const { ledger, enclaveHost, peers, host } = await setup({ refuseRoundKeys: 1 })
+    const phase = (id: string) => enclaveHost.summary().find((r) => r.round === id)?.phase
+    expect(phase('r1')).toBe('keying') // its round key was refused
+    await enclaveHost.step()
+    expect(phase('r1')).toBe('collecting')
+    await accepted(peers.bankA, host, 'r1', 'bank-a', envelopeOf())
+
+    const r1 = ledger.rounds.get('r1')!
+    ledger.rounds.set('r9', { record: roundRecord({ id: 'r9', baseModel: r1.record.baseModel, enclave: 'enclave-other', eligibleCount: 1 }), eligible: ['bank-a'], commits: [] })
+    r1.record = { ...r1.record, status: 'aborted' }
+    await enclaveHost.step()
+    expect([phase('r9'), phase('r1')]).toEqual(['done', 'done'])
+    expect(envelopesIn(enclaveHost, 'r1')).toBe(0) // its key closed, its envelopes gone
+    expect(await refused(peers.bankA, host, update('r1', 'bank-a', envelopeOf()))).toMatch(/does not take updates here now/)
+  })
+})
+
 describe('EnclaveHost round keys', () => {
   it('asks the enclave again for a round key the ledger refused, at its next pass', async () => {
     const { ledger, enclaveHost, log } = await setup({ refuseRoundKeys: 1 })
