@@ -372,7 +372,7 @@ export class Replica {
 
   private signTimeout(view: number): void {
     const signed = this.safety.timeoutFor(this.epoch, view, this.highQC)
-    if (signed === null) return
+    if (!signed.ok) return
     if (signed.fresh) this.emit({ type: 'persist-safety', state: this.safety.state, blocks: this.tree.uncommitted() })
     // attach (unsigned, and so refreshable on every re-send) our highest QC and the TC that got us
     // here, so replicas still in an earlier view catch up

@@ -12,12 +12,30 @@
  *   higher than the current lock (the head of the highest 2-chain).
  * Timeout rule:
  *   T1. v ≥ lastTimeoutView; asked again for lastTimeoutView, the stored timeout is returned.
+ * A refusal is a returned SafetyError whose code names the condition (S1 ALREADY_VOTED,
+ * S2 TIMED_OUT, S3 NOT_SAFE, T1 BEHIND); going backwards is always one of them.
  */
+import { CodedError } from '../primitives/index.ts'
 import type { QuorumSigner } from './crypto.ts'
 import { timeoutMessage, voteMessage, blockId } from './signing.ts'
 import type { Block, QuorumCertificate, SafetyState, Timeout, Vote } from './types.ts'
 
-export type VoteDecision = { ok: true; vote: Vote; fresh: boolean } | { ok: false; reason: string }
+/** Why the safety rules refused to sign: the numbered condition that failed. */
+export type SafetyErrorCode =
+  /** S1: a vote in a view at or below the last one voted in (going backwards) */
+  | 'ALREADY_VOTED'
+  /** S2: a vote in a view this replica has timed out of */
+  | 'TIMED_OUT'
+  /** S3: a block that neither extends the locked block nor justifies a newer QC */
+  | 'NOT_SAFE'
+  /** T1: a timeout for a view below the last one timed out (going backwards) */
+  | 'BEHIND'
+
+/** A refusal of the safety rules. Returned, not thrown: a refused vote or timeout is normal, and the replica simply does not sign. */
+export class SafetyError extends CodedError<SafetyErrorCode> {}
+
+export type VoteDecision = { ok: true; vote: Vote; fresh: boolean } | { ok: false; error: SafetyError }
+export type TimeoutDecision = { ok: true; timeout: Timeout; fresh: boolean } | { ok: false; error: SafetyError }
 
 export class SafetyRules {
   #state: SafetyState
@@ -45,9 +63,9 @@ export class SafetyRules {
     const s = this.#state
     const id = blockId(block)
     if (block.view === s.lastVotedView && s.lastVote !== null && sameBytes(s.lastVote.block, id)) return { ok: true, vote: s.lastVote, fresh: false }
-    if (block.view <= s.lastVotedView) return { ok: false, reason: `S1: already voted in view ${s.lastVotedView}` }
-    if (block.view <= s.lastTimeoutView) return { ok: false, reason: `S2: timed out in view ${s.lastTimeoutView}` }
-    if (!extendsLocked && !(block.justify.view > s.lockedQC.view)) return { ok: false, reason: `S3: does not extend the lock (view ${s.lockedQC.view}) and justifies view ${block.justify.view}` }
+    if (block.view <= s.lastVotedView) return refuse('ALREADY_VOTED', `S1: already voted in view ${s.lastVotedView}`)
+    if (block.view <= s.lastTimeoutView) return refuse('TIMED_OUT', `S2: timed out in view ${s.lastTimeoutView}`)
+    if (!extendsLocked && !(block.justify.view > s.lockedQC.view)) return refuse('NOT_SAFE', `S3: does not extend the lock (view ${s.lockedQC.view}) and justifies view ${block.justify.view}`)
     const vote: Vote = {
       kind: 'vote',
       epoch: block.epoch,
@@ -68,15 +86,19 @@ export class SafetyRules {
     return true
   }
 
-  /** Signs a timeout for `view` carrying `highQC`, or returns the stored one; null if `view` is behind (T1). */
-  timeoutFor(epoch: number, view: number, highQC: QuorumCertificate): { timeout: Timeout; fresh: boolean } | null {
+  /** Signs a timeout for `view` carrying `highQC`, or returns the stored one; refuses (BEHIND) a view below the last timed out (T1). */
+  timeoutFor(epoch: number, view: number, highQC: QuorumCertificate): TimeoutDecision {
     const s = this.#state
-    if (view < s.lastTimeoutView) return null
-    if (view === s.lastTimeoutView && s.lastTimeout !== null) return { timeout: s.lastTimeout, fresh: false }
+    if (view < s.lastTimeoutView) return refuse('BEHIND', `T1: timed out in view ${s.lastTimeoutView} already`)
+    if (view === s.lastTimeoutView && s.lastTimeout !== null) return { ok: true, timeout: s.lastTimeout, fresh: false }
     const timeout: Timeout = { kind: 'timeout', epoch, view, highQC, tc: null, voter: this.signer.index, signature: this.signer.sign(timeoutMessage(epoch, view)) }
     this.#state = { ...s, lastTimeoutView: view, lastTimeout: timeout }
-    return { timeout, fresh: true }
+    return { ok: true, timeout, fresh: true }
   }
+}
+
+function refuse(code: SafetyErrorCode, message: string): { ok: false; error: SafetyError } {
+  return { ok: false, error: new SafetyError(code, message) }
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,6 +1,6 @@
 // The safety rules (consensus/safety.ts), condition by condition.
 import { describe, expect, it } from 'vitest'
-import { blockId, genesisQC, makeGenesis, SafetyRules, type Block, type QuorumCertificate, type SafetyState } from '../../consensus/index.ts'
+import { blockId, genesisQC, makeGenesis, SafetyError, SafetyRules, type Block, type QuorumCertificate, type SafetyState } from '../../consensus/index.ts'
 import { simSecrets, simSigner } from './sim/sim-scheme.ts'
 
 const genesis = makeGenesis(0, 4)
@@ -22,15 +22,15 @@ describe('SafetyRules', () => {
     const again = s.voteFor(b2, true)
     expect(again).toMatchObject({ ok: true, fresh: false })
     if (first.ok && again.ok) expect(again.vote).toBe(first.vote)
-    expect(s.voteFor(block(2, genesis, gqc, 'conflicting'), true)).toMatchObject({ ok: false, reason: expect.stringMatching(/^S1/) })
-    expect(s.voteFor(block(1, genesis, gqc), true)).toMatchObject({ ok: false, reason: expect.stringMatching(/^S1/) })
+    expect(s.voteFor(block(2, genesis, gqc, 'conflicting'), true)).toMatchObject({ ok: false, error: { code: 'ALREADY_VOTED', message: expect.stringMatching(/^S1/) } })
+    expect(s.voteFor(block(1, genesis, gqc), true)).toMatchObject({ ok: false, error: { code: 'ALREADY_VOTED' } })
     expect(s.state.lastVotedView).toBe(2)
   })
 
   it('S2: no vote in a view it timed out in', () => {
     const s = new SafetyRules(fresh(), signer)
-    expect(s.timeoutFor(0, 3, gqc)).toMatchObject({ fresh: true })
-    expect(s.voteFor(block(3, genesis, gqc), true)).toMatchObject({ ok: false, reason: expect.stringMatching(/^S2/) })
+    expect(s.timeoutFor(0, 3, gqc)).toMatchObject({ ok: true, fresh: true })
+    expect(s.voteFor(block(3, genesis, gqc), true)).toMatchObject({ ok: false, error: { code: 'TIMED_OUT', message: expect.stringMatching(/^S2/) } })
     expect(s.voteFor(block(4, genesis, gqc), true)).toMatchObject({ ok: true })
   })
 
@@ -39,7 +39,7 @@ describe('SafetyRules', () => {
     const lock = qcFor(b1)
     const s = new SafetyRules({ ...fresh(), lockedQC: lock }, signer)
     const fork = block(5, genesis, gqc, 'fork') // does not extend b1, justify view 0 < 1
-    expect(s.voteFor(fork, false)).toMatchObject({ ok: false, reason: expect.stringMatching(/^S3/) })
+    expect(s.voteFor(fork, false)).toMatchObject({ ok: false, error: { code: 'NOT_SAFE', message: expect.stringMatching(/^S3/) } })
     const other = block(2, genesis, gqc, 'other')
     const forkWithNewerQC = block(6, other, qcFor(other)) // justify view 2 > lock view 1
     expect(s.voteFor(forkWithNewerQC, false)).toMatchObject({ ok: true })
@@ -56,9 +56,12 @@ describe('SafetyRules', () => {
 
   it('T1: timeouts only forwards; re-asking returns the stored timeout', () => {
     const s = new SafetyRules(fresh(), signer)
-    const t = s.timeoutFor(0, 5, gqc)!
-    expect(s.timeoutFor(0, 5, gqc)).toEqual({ timeout: t.timeout, fresh: false })
-    expect(s.timeoutFor(0, 4, gqc)).toBeNull()
+    const t = s.timeoutFor(0, 5, gqc)
+    if (!t.ok) throw t.error
+    expect(s.timeoutFor(0, 5, gqc)).toEqual({ ok: true, timeout: t.timeout, fresh: false })
+    const behind = s.timeoutFor(0, 4, gqc)
+    expect(behind).toMatchObject({ ok: false, error: { code: 'BEHIND', message: expect.stringMatching(/^T1/) } })
+    expect(!behind.ok && behind.error).toBeInstanceOf(SafetyError)
   })
 
   it('a restarted replica with the persisted state never signs a second vote in a view', () => {
