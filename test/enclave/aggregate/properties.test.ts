@@ -64,7 +64,10 @@ describe('Multi-Krum properties', () => {
         expectClose(b.aggregate, a.aggregate, 1e-12 * (1 + maxAbs(updates)))
       }
     }), { numRuns: 300 })
-    expect(strict).toBeGreaterThan(runs / 2) // the strong branch is the common one
+    // the strong branch must be exercised, not skipped. It takes 50-61 % of the random cases
+    // (149-182 of 300 in six runs; ties at the cut are common), so the former bound at half
+    // failed now and then (CI saw exactly 150 of 300); a quarter still proves it runs
+    expect(strict).toBeGreaterThan(runs / 4)
   })
 
   it('selected has m distinct ascending indices with the m lowest scores; Krum is Multi-Krum with m = 1 and returns an input exactly', () => {
