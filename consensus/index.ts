@@ -14,7 +14,7 @@ export { makeGenesis, nextEpochGenesis, genesisQC, quorumSize, commandKey } from
 export { LeaderReputation, RoundRobin, type LeaderElection, type ReputationOptions } from './leader.ts'
 export { BlockTree } from './blocktree.ts'
 export { SafetyError, SafetyRules, type SafetyErrorCode, type TimeoutDecision, type VoteDecision } from './safety.ts'
-export { FifoMempool, type Mempool } from './mempool.ts'
+export { FifoMempool, type KeySet, type Mempool } from './mempool.ts'
 export { Replica, type ReplicaComponents, type ReplicaOptions } from './replica.ts'
 export { MessageVerifier, type Verdict, type RejectReason, type VerifierOptions } from './verify.ts'
 export * from './crypto/index.ts'

@@ -8,9 +8,14 @@
 import { commandKey } from './genesis.ts'
 import type { Block } from './types.ts'
 
+/** The commands a proposal must leave out, by commandKey (a Set, or a view over several). */
+export interface KeySet {
+  has(key: string): boolean
+}
+
 export interface Mempool {
   /** up to `maxCount` commands and `maxBytes` bytes, oldest first, skipping keys in `exclude` */
-  take(maxCount: number, maxBytes: number, exclude: ReadonlySet<string>): Uint8Array[]
+  take(maxCount: number, maxBytes: number, exclude: KeySet): Uint8Array[]
   /** commands waiting */
   size(): number
 }
@@ -25,7 +30,7 @@ export class FifoMempool implements Mempool {
     return true
   }
 
-  take(maxCount: number, maxBytes: number, exclude: ReadonlySet<string>): Uint8Array[] {
+  take(maxCount: number, maxBytes: number, exclude: KeySet): Uint8Array[] {
     const out: Uint8Array[] = []
     let bytes = 0
     for (const [key, c] of this.commands) {

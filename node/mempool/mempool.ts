@@ -42,7 +42,7 @@
  * The committed state arrives through `onCommit`; between commits the pool reads
  * nothing else, so `take` is a pure function of the pool and its arguments.
  */
-import { commandKey, type Mempool } from '../../consensus/index.ts'
+import { commandKey, type KeySet, type Mempool } from '../../consensus/index.ts'
 import { MAX_TX_BYTES, type DecodedTx } from '../../ledger/index.ts'
 import { bytesEqual } from '../../primitives/index.ts'
 import { checkSignature, precheck } from './admission.ts'
@@ -195,7 +195,7 @@ export class TxMempool implements Mempool {
     return { ok: true, id: error }
   }
 
-  take(maxCount: number, maxBytes: number, exclude: ReadonlySet<string>): Uint8Array[] {
+  take(maxCount: number, maxBytes: number, exclude: KeySet): Uint8Array[] {
     const out: Uint8Array[] = []
     if (maxCount <= 0) return out
     // One candidate per sender (its lowest takeable nonce), oldest arrival first.
@@ -479,7 +479,7 @@ export class TxMempool implements Mempool {
 }
 
 /** The first transaction of `q` at or after nonce `from` that is not excluded, if the nonces up to it are all held (excluded ones are in pending blocks). */
-function runFrom(q: SenderQueue, from: number, exclude: ReadonlySet<string>): Entry | undefined {
+function runFrom(q: SenderQueue, from: number, exclude: KeySet): Entry | undefined {
   for (let n = from; ; n++) {
     const e = q.byNonce.get(n)
     if (e === undefined || !exclude.has(e.key)) return e
