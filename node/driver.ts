@@ -7,11 +7,10 @@
  *    leaves the node, so no vote or timeout is sent that a crash could forget;
  *  - broadcasts go out on the consensus gossip topic, sends on a direct protocol;
  *  - committed blocks are recorded (consensus store) where the core emits them, and
- *    handed to the block executor (executor.ts) once the other outputs of the same
- *    input (its vote, its proposal) have left; the executor runs them beside this
- *    queue, so the next input does not wait for them (see `run`);
- *  - at an epoch's end the executor is drained, the next validator set is read from
- *    the app (the ledger state after the last block) and the next epoch starts.
+ *    executed by the app in height order once the other outputs of the same input
+ *    (its vote, its proposal) have left, before the next input (see `run`);
+ *  - at an epoch's end the next validator set is read from the app (the ledger
+ *    state after the last block) and the next epoch starts.
  * Message verification happens in Epochs.receive; its verdict becomes the gossip
  * accept / ignore / reject, and a peer that sends invalid data directly is penalised.
  */
@@ -22,7 +21,6 @@ import {
 import type { NodeMetrics } from './api/index.ts'
 import type { App, ValidatorInfo } from './app.ts'
 import type { ConsensusStore, EpochRecord } from './consensus-store.ts'
-import type { BlockExecutor } from './executor.ts'
 import type { P2PHost, ValidationResult } from './p2p/index.ts'
 import type { Logger } from './logger.ts'
 import type { TxGossip } from './tx-gossip.ts'
@@ -31,8 +29,6 @@ export interface DriverComponents {
   epochs: Epochs
   store: ConsensusStore
   app: App
-  /** executes the committed blocks this driver records (its mempool view is the one `epochs` proposes from) */
-  executor: BlockExecutor
   host: P2PHost
   /** transaction gossip (ledger app only; a noop app's commands stay where they were submitted) */
   txs?: TxGossip
@@ -43,7 +39,9 @@ export interface DriverComponents {
   now(): number
   /** testnets only: rewrites what the core asks to send (node/byzantine.ts) */
   misbehave?: (outputs: readonly EpochOutput[]) => EpochOutput[]
-  /** a broken internal invariant (e.g. a store write failed): the node must stop */
+  /** called with blocks once they are executed (benchmarks, tools) */
+  onCommitted?: (blocks: readonly Block[]) => void
+  /** a broken internal invariant (e.g. the ledger refused a committed block): the node must stop */
   onFatal(error: unknown): void
 }
 
@@ -87,6 +85,8 @@ export class ConsensusDriver {
   private unsubscribe: Array<() => void> = []
   /** messages waiting for the queue; past MAX_QUEUED new ones are dropped (ignored), not buffered */
   private queued = 0
+  /** when this node last committed a block (local ms) */
+  lastCommitAt: number | undefined
 
   constructor(components: DriverComponents, options: DriverOptions) {
     this.components = components
@@ -110,7 +110,7 @@ export class ConsensusDriver {
     if (this.emptyBlockIntervalMs > 0) this.idleTicker = setInterval(() => this.commandsAvailable(), Math.max(50, this.emptyBlockIntervalMs / 2))
   }
 
-  /** Stops taking inputs and timers; waits for the input being handled (its writes) and the block being executed to finish. */
+  /** Stops taking inputs and timers; waits for the input being handled (its writes) to finish. */
   async stop(): Promise<void> {
     this.stopped = true
     clearInterval(this.idleTicker)
@@ -120,7 +120,6 @@ export class ConsensusDriver {
     for (const u of this.unsubscribe) u()
     this.unsubscribe = []
     await this.queue.catch(() => {})
-    await this.components.executor.stop()
   }
 
   /** A transaction or command from a local client: admitted to the mempool, gossiped, proposed. */
@@ -194,19 +193,18 @@ export class ConsensusDriver {
 
   /**
    * Carries out the core's outputs in order, with one exception: a committed block is
-   * recorded (consensus store) where the core emitted it, but handed to the executor
-   * only after the other outputs of the same input (the vote or proposal it came with)
-   * have been carried out. The executor runs it beside this queue: under load, a block
-   * of hundreds of transactions executed on this queue held every vote, proposal and
-   * timeout behind it and made views outlast their timeouts. Recording first keeps
-   * crash recovery as it was: a recorded block the ledger has not reached is executed
-   * at the next start. Proposals leave out the commands of blocks still waiting to be
-   * executed (`BlockExecutor.mempoolView`). An epoch-end waits until every committed
-   * block is executed (the next validator set is read from the executed state).
+   * recorded (consensus store) where the core emitted it, but executed by the app only
+   * after the other outputs of the same input (the vote or proposal it came with) have
+   * left, and before the next input. Under load, executing a block of hundreds of
+   * transactions ahead of the vote put two executions on every view's critical path and
+   * made views outlast their timeouts. Recording first keeps crash recovery as it was: a
+   * recorded block the ledger has not reached is executed at the next start. The core
+   * leaves blocks committed in this step out of the next proposal (`committedThisStep`),
+   * so the mempool need not have seen them executed. An epoch-end executes what is
+   * pending first (the next validator set is read from the executed state).
    */
   private async run(outputs: EpochOutput[]): Promise<void> {
-    const { executor } = this.components
-    const recorded: Block[][] = []
+    const toExecute: Block[][] = []
     for (const o of this.components.misbehave?.(outputs) ?? outputs) {
       switch (o.type) {
         case 'persist-safety':
@@ -224,16 +222,15 @@ export class ConsensusDriver {
           this.setTimer(o.epoch, o.view, o.at)
           break
         case 'commit':
-          recorded.push(await this.record(o.blocks))
+          toExecute.push(await this.record(o.blocks))
           break
         case 'epoch-end':
-          for (const blocks of recorded.splice(0)) executor.push(blocks)
-          await executor.drain()
+          for (const blocks of toExecute.splice(0)) await this.execute(blocks)
           await this.nextEpoch(o.epoch, o.block, o.proof)
           break
       }
     }
-    for (const blocks of recorded) executor.push(blocks)
+    for (const blocks of toExecute) await this.execute(blocks)
     const r = this.components.epochs.replica
     if (r !== null) this.components.metrics?.setView(r.view)
   }
@@ -248,11 +245,29 @@ export class ConsensusDriver {
     this.timers.set(epoch, t)
   }
 
-  /** Records committed blocks the app has not executed yet; returns them, for the executor. */
+  /** Records committed blocks the app has not executed yet; returns them, for `execute`. */
   private async record(blocks: Block[]): Promise<Block[]> {
     const fresh = blocks.filter((b) => b.height > this.components.app.height())
     if (fresh.length > 0) await this.components.store.saveBlocks(fresh)
     return fresh
+  }
+
+  /** Executes recorded committed blocks, in height order. */
+  private async execute(blocks: Block[]): Promise<void> {
+    const fresh = blocks.filter((b) => b.height > this.components.app.height())
+    if (fresh.length === 0) return
+    let txs = 0
+    for (const b of fresh) txs += (await this.components.app.commit(b)).txs
+    const last = fresh.at(-1)!
+    const now = this.components.now()
+    this.components.metrics?.onCommit(fresh.length, txs, Math.max(0, now - last.time * 1000), last.height)
+    this.components.metrics?.setMempoolSize(this.components.app.mempoolSize())
+    this.lastCommitAt = now
+    this.components.onCommitted?.(fresh)
+    // the ledger keeps its own blocks; a noop app has only these records, so they stay
+    if (this.components.app.kind === 'ledger' && last.height % 1000 === 0) await this.components.store.pruneBelow(last.height - 5000)
+    this.components.logger.debug({ height: last.height, blocks: fresh.length, txs }, 'committed')
+    if (this.components.app.mempoolSize() > 0) this.commandsAvailable()
   }
 
   private async nextEpoch(epoch: number, last: Block, proof: SyncInfo): Promise<void> {

@@ -5,8 +5,7 @@
  * the store closed last, after the driver has finished the input in hand.
  *
  * On start it recovers: blocks recorded as committed by consensus but not yet
- * executed by the ledger (a crash in between, or a stop while the block executor
- * had blocks waiting) are executed first; the replica
+ * executed by the ledger (a crash in between) are executed first; the replica
  * resumes from the last committed block with the persisted safety state; an epoch
  * whose last block was executed but whose successor was never recorded is
  * advanced from the ledger state.
@@ -20,7 +19,6 @@ import { LedgerApp, NoopApp, type App, type SubmitResult, type ValidatorInfo } f
 import { HOME_FILES, type NodeConfig, type ValidatorKey } from './config.ts'
 import { ConsensusStore, type EpochRecord } from './consensus-store.ts'
 import { ConsensusDriver, epochSetup, finiteOr, nextEpochRecord } from './driver.ts'
-import { BlockExecutor } from './executor.ts'
 import type { Logger } from './logger.ts'
 import { TxGossip } from './tx-gossip.ts'
 import { Byzantine } from './byzantine.ts'
@@ -47,7 +45,6 @@ export class ValidatorNode {
   private epochs: Epochs | null = null
   private host: P2PHost | null = null
   private driver: ConsensusDriver | null = null
-  private executor: BlockExecutor | null = null
   private api: ApiServer | null = null
   private chain: ChainStore | null = null
   readonly registry = new Registry()
@@ -107,10 +104,8 @@ export class ValidatorNode {
     const history = (await consensusStore.blocksFrom(Math.max(0, app.height() - 200))).filter((b: Block) => b.epoch === record.epoch)
     const peerIdOf = (v: ValidatorInfo) => peerIdOfPublicKey(v.publicKey)
     const setup = epochSetup(record, peerIdOf)
-    const executor = new BlockExecutor({ app, store: consensusStore, metrics: this.metrics, logger: logger.child({ module: 'executor' }), now: () => Date.now(), onCommitted: this.options.onCommitted, onCommandsLeft: () => this.driver?.commandsAvailable(), onFatal: (e) => this.options.onFatal?.(e) })
-    this.executor = executor
     this.epochs = new Epochs(
-      { signer: (index) => ed25519Signer(index, key.secretKey), mempool: executor.mempoolView(app.mempool) },
+      { signer: (index) => ed25519Signer(index, key.secretKey), mempool: app.mempool },
       {
         self: this.peerId,
         setup,
@@ -136,7 +131,7 @@ export class ValidatorNode {
     const byzantine = config.byzantine === undefined || config.byzantine.length === 0 ? undefined
       : new Byzantine({ signer: ed25519Signer(0, key.secretKey), validators: () => epochs.setup.validators, self: this.peerId, logger: logger.child({ module: 'byzantine' }) }, config.byzantine)
     if (byzantine !== undefined) logger.warn({ behaviours: config.byzantine }, 'this validator is Byzantine on purpose (testnet fault injection)')
-    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, executor, host: this.host, txs, misbehave: byzantine === undefined ? undefined : (o) => byzantine.apply(o), peerIdOf, metrics: this.metrics, logger: logger.child({ module: 'consensus' }), now: () => Date.now(), onFatal: (e) => this.options.onFatal?.(e) }, { chainId, emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs })
+    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, txs, misbehave: byzantine === undefined ? undefined : (o) => byzantine.apply(o), peerIdOf, metrics: this.metrics, logger: logger.child({ module: 'consensus' }), now: () => Date.now(), onCommitted: this.options.onCommitted, onFatal: (e) => this.options.onFatal?.(e) }, { chainId, emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs })
     await this.driver.start()
 
     if (this.chain !== null && app instanceof LedgerApp) {
@@ -160,7 +155,7 @@ export class ValidatorNode {
     await this.driver?.stop()
     await this.host?.stop()
     await this.kv?.close()
-    this.api = this.driver = this.host = this.executor = null
+    this.api = this.driver = this.host = null
     this.kv = null
   }
 
@@ -205,7 +200,7 @@ export class ValidatorNode {
       mempoolSize: this.app?.mempoolSize() ?? 0,
       syncing: false,
       version: VERSION,
-      lastCommitAt: this.executor?.lastCommitAt,
+      lastCommitAt: this.driver?.lastCommitAt,
     }
   }
 }

@@ -1,35 +1,26 @@
 // The order in which ConsensusDriver carries out the core's outputs: a committed block
 // is recorded where the core emitted it, but executed only after the vote and the
-// proposal of the same input have left, by the block executor beside the consensus
-// queue (the next input does not wait for it); an epoch-end executes what is pending
-// first.
-import { describe, expect, it, vi } from 'vitest'
+// proposal of the same input have left (block execution off a view's critical path),
+// and before the next input; an epoch-end executes what is pending first.
+import { describe, expect, it } from 'vitest'
 import type { Block, EpochOutput, Epochs } from '../../consensus/index.ts'
 import type { App } from '../../node/app.ts'
 import type { ConsensusStore } from '../../node/consensus-store.ts'
 import { ConsensusDriver } from '../../node/driver.ts'
-import { BlockExecutor } from '../../node/executor.ts'
 import { silentLogger } from '../../node/index.ts'
 import type { P2PHost } from '../../node/p2p/index.ts'
 
 const block = (height: number) => ({ height, time: 0, payload: [] }) as unknown as Block
 const vote = { kind: 'vote' } as unknown as EpochOutput extends { message: infer M } ? M : never
 
-/** A driver over recording fakes whose first input (start) has `outputs`; `executing` (if given) holds each block's execution until it resolves. */
-function harness(outputs: EpochOutput[], executing?: () => Promise<void>) {
+/** Runs one input whose outputs are `outputs` through a driver over recording fakes; returns what happened, in order. */
+async function carryOut(outputs: EpochOutput[]): Promise<string[]> {
   const events: string[] = []
   let height = 0
   let given = false
   const epochs = {
-    // the first input (start) gets `outputs`; any later one nothing
-    handle: (input: { type: string }) => {
-      if (given) {
-        events.push(`input ${input.type}`)
-        return []
-      }
-      given = true
-      return outputs
-    },
+    // the first input (start) gets `outputs`; any later one (the next epoch's start) nothing
+    handle: () => (given ? [] : ((given = true), outputs)),
     get replica() {
       return null
     },
@@ -45,7 +36,7 @@ function harness(outputs: EpochOutput[], executing?: () => Promise<void>) {
     kind: 'noop',
     height: () => height,
     commit: async (b: Block) => {
-      await (executing?.() ?? new Promise((r) => setTimeout(r, 5))) // execution takes a while
+      await new Promise((r) => setTimeout(r, 5)) // execution takes a while
       height = b.height
       events.push(`execute ${b.height}`)
       return { txs: 0 }
@@ -61,17 +52,8 @@ function harness(outputs: EpochOutput[], executing?: () => Promise<void>) {
     send: async () => void events.push('send vote'),
     penalise: () => {},
   } as unknown as P2PHost
-  const onFatal = (e: unknown) => void events.push(`fatal ${String(e)}`)
-  const executor = new BlockExecutor({ app, store, logger: silentLogger, now: () => 0, onCommandsLeft: () => {}, onFatal })
-  const driver = new ConsensusDriver({ epochs, store, app, executor, host, peerIdOf: (v) => v.id, logger: silentLogger, now: () => 0, onFatal }, { chainId: 'order-test' })
-  return { events, driver, executor }
-}
-
-/** Runs one input whose outputs are `outputs` through a driver over recording fakes; returns what happened, in order. */
-async function carryOut(outputs: EpochOutput[]): Promise<string[]> {
-  const { events, driver, executor } = harness(outputs)
+  const driver = new ConsensusDriver({ epochs, store, app, host, peerIdOf: (v) => v.id, logger: silentLogger, now: () => 0, onFatal: (e) => events.push(`fatal ${String(e)}`) }, { chainId: 'order-test' })
   await driver.start() // the start input's outputs are `outputs`
-  await executor.drain()
   await driver.stop()
   return events
 }
@@ -97,20 +79,5 @@ describe('ConsensusDriver output order', () => {
     const events = await carryOut(outputs)
     expect(events.slice(0, 3)).toEqual(['record 1', 'send vote', 'execute 1'])
     expect(events.indexOf('execute 1')).toBeLessThan(events.findIndex((e) => e === 'save epoch' || e.startsWith('fatal')))
-  })
-
-  it('handles the next input while a committed block is still executing', async () => {
-    let release!: () => void
-    const held = new Promise<void>((r) => (release = r))
-    const { events, driver, executor } = harness([{ type: 'commit', blocks: [block(1)] }], () => held)
-    await driver.start()
-    driver.commandsAvailable()
-    // on one queue, this input would wait for block 1's execution, which waits for `release`
-    await vi.waitFor(() => expect(events).toContain('input commands-available'), { timeout: 2_000, interval: 10 })
-    expect(events).not.toContain('execute 1')
-    release()
-    await executor.drain()
-    expect(events).toEqual(['record 1', 'input commands-available', 'execute 1'])
-    await driver.stop()
   })
 })
