@@ -22,16 +22,34 @@
  * Messages reaching `handle` are verified (verify.ts): signatures, QCs and TCs are
  * valid for this epoch. The replica still checks everything that depends on its
  * own state (views, leaders, ancestry).
+ *
+ * Its parts, each in its own file: vote and timeout counting (votes.ts), the view
+ * timer (pacemaker.ts), what a leader proposes (proposer.ts), and the voting and
+ * timeout rules (safety.ts). What the safety rules sign comes sealed with its
+ * safety record, and this file sends a vote, timeout or proposal only through
+ * `emitSigned`, which emits that record's `persist-safety` first; other outputs
+ * cannot carry them (`PlainOutput`).
  */
 import type { QuorumScheme, QuorumSigner } from './crypto.ts'
 import { BlockTree } from './blocktree.ts'
 import { collectDown, MAX_FETCHED_SYNCS, ServeAllowance, syncBytes } from './block-sync.ts'
 import type { Mempool } from './mempool.ts'
-import { SafetyRules } from './safety.ts'
+import { Pacemaker } from './pacemaker.ts'
+import { nextBlock } from './proposer.ts'
+import { release, SafetyRules, type Signed } from './safety.ts'
 import { blockId, hashKey, proposalMessage } from './signing.ts'
 import type { Block, BlockRequest, Hash, BlockResponse, ConsensusMessage, Input, Output, Proposal, QuorumCertificate, SafetyState, SyncInfo, Timeout, TimeoutCertificate, ValidatorIndex, Vote } from './types.ts'
 import { commandKey, genesisQC, quorumSize } from './genesis.ts'
 import { LeaderReputation, RoundRobin, type LeaderElection, type ReputationOptions } from './leader.ts'
+import { TimeoutCollector, VoteCollector } from './votes.ts'
+
+/** Messages that carry this replica's signature under the safety rules, or need its vote persisted first (its proposal). */
+type SignedMessage = Vote | Timeout | Proposal
+/** Outputs that carry none: they may leave at any time. */
+type PlainOutput =
+  | Exclude<Output, { type: 'broadcast' | 'send' }>
+  | { type: 'broadcast'; message: Exclude<ConsensusMessage, SignedMessage> }
+  | { type: 'send'; to: ValidatorIndex; message: Exclude<ConsensusMessage, SignedMessage> }
 
 /** How far ahead of a voter's clock a block's time may be (so a Byzantine leader cannot push block time, and empty blocks, away) */
 export const MAX_FUTURE_BLOCK_MS = 60_000
@@ -98,11 +116,10 @@ export class Replica {
   highQC: QuorumCertificate
   private lastTC: TimeoutCertificate | null = null
   private proposedView = 0
-  private consecutiveTimeouts = 0
-  private timerView = 0
-  /** votes collected as next leader: view → block key → voter → vote */
-  private readonly votes = new Map<number, Map<string, Map<ValidatorIndex, Vote>>>()
-  private readonly timeouts = new Map<number, Map<ValidatorIndex, Timeout>>()
+  private readonly pacemaker: Pacemaker
+  /** votes collected as next leader, and timeouts of the views this replica is in */
+  private readonly votes: VoteCollector
+  private readonly timeouts: TimeoutCollector
   /** proposals waiting for missing ancestors, by the missing parent's key */
   private readonly waiting = new Map<string, { proposal: Proposal; from: ValidatorIndex }>()
   /**
@@ -149,6 +166,9 @@ export class Replica {
       emptyBlockIntervalMs: options.emptyBlockIntervalMs ?? 0,
     }
     this.served = new ServeAllowance(this.opts.baseTimeoutMs, this.opts.maxSyncBytes)
+    this.pacemaker = new Pacemaker({ baseTimeoutMs: this.opts.baseTimeoutMs, maxTimeoutMs: this.opts.maxTimeoutMs })
+    this.votes = new VoteCollector(this.epoch, this.quorum, this.scheme)
+    this.timeouts = new TimeoutCollector(this.epoch, this.quorum, this.scheme)
     this.leaders = options.leaderElection === 'round-robin' ? new RoundRobin(this.n) : new LeaderReputation(this.n, this.epoch, options.reputation, options.history)
     this.lastHeight = options.lastHeight ?? Number.POSITIVE_INFINITY
     const committed = options.committed ?? options.genesis
@@ -211,7 +231,7 @@ export class Replica {
         this.tryPropose()
         break
       case 'timer':
-        if (input.view === this.view && input.view === this.timerView) this.localTimeout()
+        if (input.view === this.view && this.pacemaker.isArmed(input.view)) this.localTimeout()
         break
       case 'message': {
         const m = input.message
@@ -231,42 +251,52 @@ export class Replica {
   // ---- proposals and votes -------------------------------------------------
 
   private onProposal(p: Proposal, from: ValidatorIndex): void {
+    const b = this.acceptProposal(p, from)
+    if (b === undefined) return
+    const decision = this.safety.voteFor(b, this.tree.extends(b, this.safety.lockedQC.block))
+    if (decision.ok) this.castVote(decision.signed, [])
+  }
+
+  /**
+   * A proposal's checks that depend on this replica's state (leader, views, the
+   * epoch's end, ancestry, block time); its certificates are applied and its block
+   * added. Returns the block if it is one to vote on now.
+   */
+  private acceptProposal(p: Proposal, from: ValidatorIndex): Block | undefined {
     const b = p.block
-    if (b.epoch !== this.epoch || b.proposer !== this.leaderOf(b.view)) return
+    if (b.epoch !== this.epoch || b.proposer !== this.leaderOf(b.view)) return undefined
     const enteredBy = p.tc !== null ? p.tc.view : b.justify.view
-    if (b.view !== enteredBy + 1 || (p.tc !== null && p.tc.view < b.justify.view)) return
-    if (b.height > this.lastHeight && b.payload.length > 0) return // past the epoch's end only empty blocks
+    if (b.view !== enteredBy + 1 || (p.tc !== null && p.tc.view < b.justify.view)) return undefined
+    if (b.height > this.lastHeight && b.payload.length > 0) return undefined // past the epoch's end only empty blocks
     if (p.tc !== null) this.processTC(p.tc)
     this.processQC(b.justify)
     if (!this.tree.has(b.parent)) {
       if (b.height > this.tree.committed.height) this.requestBlocks(p, from)
-      return
+      return undefined
     }
-    if (!this.tree.add(b)) return
+    if (!this.tree.add(b)) return undefined
     this.releaseWaiting(b)
-    if (b.view !== this.view) return
-    if (b.time * 1000 > this.now + MAX_FUTURE_BLOCK_MS) return // a block time from the future is not voted for
-    const decision = this.safety.voteFor(b, this.tree.extends(b, this.safety.lockedQC.block))
-    if (!decision.ok) return
-    if (decision.fresh) this.emit({ type: 'persist-safety', state: this.safety.state, blocks: this.tree.uncommitted() })
-    const next = this.leaderOf(b.view + 1)
-    if (next === this.index) this.onVote(decision.vote)
-    else this.emit({ type: 'send', to: next, message: decision.vote })
+    if (b.view !== this.view) return undefined
+    if (b.time * 1000 > this.now + MAX_FUTURE_BLOCK_MS) return undefined // a block time from the future is not voted for
+    return b
+  }
+
+  /** Sends a vote to the next view's leader (or counts it, if that is us), after `before` (our proposal) and after its safety write. */
+  private castVote(signed: Signed<Vote>, before: Array<{ type: 'broadcast'; message: Proposal }>): void {
+    let mine: Vote | undefined
+    this.emitSigned(signed, (vote) => {
+      const next = this.leaderOf(vote.view + 1)
+      if (next !== this.index) return [...before, { type: 'send', to: next, message: vote }]
+      mine = vote
+      return before
+    })
+    if (mine !== undefined) this.onVote(mine)
   }
 
   private onVote(v: Vote): void {
     if (v.epoch !== this.epoch || this.leaderOf(v.view + 1) !== this.index || v.view + 1 < this.view) return
-    let byBlock = this.votes.get(v.view)
-    if (byBlock === undefined) this.votes.set(v.view, (byBlock = new Map()))
-    const key = hashKey(v.block)
-    let voters = byBlock.get(key)
-    if (voters === undefined) byBlock.set(key, (voters = new Map()))
-    if (voters.has(v.voter) || voters.size >= this.quorum) return
-    voters.set(v.voter, v)
-    if (voters.size < this.quorum) return
-    const parts = [...voters.values()].map((x) => ({ signer: x.voter, signature: x.signature }))
-    const qc: QuorumCertificate = { epoch: this.epoch, view: v.view, block: v.block, height: v.height, votes: this.scheme.aggregate(parts) }
-    this.processQC(qc)
+    const qc = this.votes.add(v)
+    if (qc !== undefined) this.processQC(qc)
   }
 
   /** highQC, locking and commit rules, view advance. */
@@ -286,7 +316,7 @@ export class Replica {
       }
     }
     if (qc.view + 1 > this.view) {
-      this.consecutiveTimeouts = 0
+      this.pacemaker.progressed()
       this.enterView(qc.view + 1)
     }
   }
@@ -300,8 +330,8 @@ export class Replica {
 
   private enterView(view: number): void {
     this.view = view
-    for (const v of this.votes.keys()) if (v + 1 < view) this.votes.delete(v)
-    for (const v of this.timeouts.keys()) if (v < view) this.timeouts.delete(v)
+    this.votes.prune(view)
+    this.timeouts.prune(view)
     this.armTimer()
     this.tryPropose()
   }
@@ -314,30 +344,21 @@ export class Replica {
     if (!byQC && tc === null) return
     const parent = this.tree.get(this.highQC.block)
     if (parent === undefined) return
-    const branch = this.tree.pathFromCommitted(parent) ?? []
-    const inFlight = new Set<string>(this.committedThisStep)
-    for (const blk of branch) for (const c of blk.payload) inFlight.add(commandKey(c))
-    const payload = parent.height >= this.lastHeight ? [] : this.mempool.take(this.opts.maxBatch, this.opts.maxBatchBytes, inFlight)
-    const unfinished = branch.some((blk) => blk.payload.length > 0 || blk.height >= this.lastHeight)
-    if (payload.length === 0 && !unfinished && !this.emptyBlockDue(parent)) return // idle: nothing to order, nothing to finish
-    const block: Block = {
-      epoch: this.epoch,
-      view,
-      height: parent.height + 1,
-      parent: blockId(parent),
-      justify: this.highQC,
-      proposer: this.index,
-      time: Math.max(parent.time, Math.floor(this.now / 1000)),
-      payload,
-    }
+    const block = nextBlock(
+      { epoch: this.epoch, view, proposer: this.index, parent, highQC: this.highQC, branch: this.tree.pathFromCommitted(parent) ?? [], committedThisStep: this.committedThisStep, lastHeight: this.lastHeight, nowMs: this.now, emptyBlockDue: this.emptyBlockDue(parent) },
+      this.mempool,
+      this.opts,
+    )
+    if (block === undefined) return // idle: nothing to order, nothing to finish
     const proposal: Proposal = { kind: 'proposal', block, tc: byQC ? null : tc, signature: this.signer.sign(proposalMessage(this.epoch, blockId(block))) }
     this.proposedView = view
-    // Vote first, broadcast after the vote's safety write: a leader that crashes in between
-    // restarts with lastVotedView = view and never proposes a second block in this view.
-    const start = this.out.length
-    this.onProposal(proposal, this.index)
-    const persisted = this.out.findIndex((o, i) => i >= start && o.type === 'persist-safety')
-    this.out.splice(persisted < 0 ? start : persisted + 1, 0, { type: 'broadcast', message: proposal })
+    // The leader votes for its own block, and the proposal leaves after that vote's safety
+    // write: a leader that crashes in between restarts with lastVotedView = view and never
+    // proposes a second block in this view. A leader whose rules refuse that vote (it has
+    // timed out of the view, S2) proposes nothing: the view ends by a TC.
+    if (this.acceptProposal(proposal, this.index) === undefined) return
+    const decision = this.safety.voteFor(block, this.tree.extends(block, this.safety.lockedQC.block))
+    if (decision.ok) this.castVote(decision.signed, [{ type: 'broadcast', message: proposal }])
   }
 
   // ---- pacemaker -----------------------------------------------------------
@@ -356,30 +377,30 @@ export class Replica {
   }
 
   private armTimer(): void {
-    if (this.timerView === this.view || !this.hasWork()) return
-    const ms = Math.min(this.opts.maxTimeoutMs, this.opts.baseTimeoutMs * 2 ** Math.min(this.consecutiveTimeouts, 20))
-    this.timerView = this.view
-    this.emit({ type: 'set-timer', view: this.view, at: this.now + ms })
+    if (this.pacemaker.isArmed(this.view) || !this.hasWork()) return
+    const at = this.pacemaker.arm(this.view, this.now)
+    if (at !== undefined) this.emit({ type: 'set-timer', view: this.view, at })
   }
 
   private localTimeout(): void {
-    this.consecutiveTimeouts++
-    this.timerView = 0
+    this.pacemaker.timedOut()
     this.retrySync()
     this.signTimeout(this.view)
     this.armTimer() // back-off timer in case the TC does not form
   }
 
   private signTimeout(view: number): void {
-    const signed = this.safety.timeoutFor(this.epoch, view, this.highQC)
-    if (!signed.ok) return
-    if (signed.fresh) this.emit({ type: 'persist-safety', state: this.safety.state, blocks: this.tree.uncommitted() })
+    const decision = this.safety.timeoutFor(this.epoch, view, this.highQC)
+    if (!decision.ok) return
     // attach (unsigned, and so refreshable on every re-send) our highest QC and the TC that got us
     // here, so replicas still in an earlier view catch up
     const tc = this.lastTC !== null && this.lastTC.view === view - 1 ? this.lastTC : null
-    const timeout: Timeout = { ...signed.timeout, highQC: this.highQC, tc }
-    this.emit({ type: 'broadcast', message: timeout })
-    this.onTimeout(timeout)
+    let timeout: Timeout | undefined
+    this.emitSigned(decision.signed, (signed) => {
+      timeout = { ...signed, highQC: this.highQC, tc }
+      return [{ type: 'broadcast', message: timeout }]
+    })
+    this.onTimeout(timeout!)
   }
 
   private onTimeout(t: Timeout): void {
@@ -388,17 +409,12 @@ export class Replica {
     this.processQC(t.highQC)
     if (t.voter !== this.index && t.highQC.view < this.highQC.view && this.mayAnswer(this.syncSent, t.voter)) this.sendSync(t.voter, t.highQC.height)
     if (t.view < this.view) return
-    let byVoter = this.timeouts.get(t.view)
-    if (byVoter === undefined) this.timeouts.set(t.view, (byVoter = new Map()))
-    if (byVoter.has(t.voter)) return
-    byVoter.set(t.voter, t)
+    const counted = this.timeouts.add(t)
+    if (counted === undefined) return
     const f = this.n - this.quorum
     // f+1 replicas gave up on this view: at least one honest one did, so join them.
-    if (byVoter.size >= f + 1 && this.safety.state.lastTimeoutView < t.view) this.signTimeout(t.view)
-    if (byVoter.size === this.quorum) {
-      const parts = [...byVoter.values()].map((x) => ({ signer: x.voter, signature: x.signature }))
-      this.processTC({ epoch: this.epoch, view: t.view, timeouts: this.scheme.aggregate(parts) })
-    }
+    if (counted.count >= f + 1 && this.safety.state.lastTimeoutView < t.view) this.signTimeout(t.view)
+    if (counted.tc !== undefined) this.processTC(counted.tc)
   }
 
   // ---- block sync ----------------------------------------------------------
@@ -529,7 +545,7 @@ export class Replica {
     this.waiting.clear()
     this.fetched.clear()
     this.continuation = null
-    this.timerView = 0
+    this.pacemaker.stop()
     // pushed directly: from here on emit() drops whatever the rest of this step would send
     this.out.push({ type: 'epoch-end', block: blocks.at(-1)!, proof: this.endProof })
   }
@@ -587,7 +603,22 @@ export class Replica {
     this.onProposal(w.proposal, w.from)
   }
 
-  private emit(o: Output): void {
+  /** An output that carries no signature of ours. */
+  private emit(o: PlainOutput): void {
+    this.push(o)
+  }
+
+  /**
+   * The only way a vote, timeout or proposal of ours leaves: the safety record the
+   * signature was made under goes out first (persist-safety, with the uncommitted
+   * blocks), then what `outputs` makes of the signed message.
+   */
+  private emitSigned<M extends Vote | Timeout>(signed: Signed<M>, outputs: (message: M) => Output[]): void {
+    const message = release(signed, (record: SafetyState) => this.push({ type: 'persist-safety', state: record, blocks: this.tree.uncommitted() }))
+    for (const o of outputs(message)) this.push(o)
+  }
+
+  private push(o: Output): void {
     if (this.endProof !== null && !this.serving) return // the epoch is over: no more votes, proposals or timers
     this.out.push(o)
   }

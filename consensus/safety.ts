@@ -14,6 +14,11 @@
  *   T1. v ≥ lastTimeoutView; asked again for lastTimeoutView, the stored timeout is returned.
  * A refusal is a returned SafetyError whose code names the condition (S1 ALREADY_VOTED,
  * S2 TIMED_OUT, S3 NOT_SAFE, T1 BEHIND); going backwards is always one of them.
+ *
+ * What the rules sign comes out as a `Signed` value, whose message can only be taken
+ * out with `release`, which first hands over the safety record the signature was made
+ * under: the caller cannot get hold of a vote or timeout without being given the
+ * record to persist ahead of it.
  */
 import { CodedError } from '../primitives/index.ts'
 import type { QuorumSigner } from './crypto.ts'
@@ -34,8 +39,33 @@ export type SafetyErrorCode =
 /** A refusal of the safety rules. Returned, not thrown: a refused vote or timeout is normal, and the replica simply does not sign. */
 export class SafetyError extends CodedError<SafetyErrorCode> {}
 
-export type VoteDecision = { ok: true; vote: Vote; fresh: boolean } | { ok: false; error: SafetyError }
-export type TimeoutDecision = { ok: true; timeout: Timeout; fresh: boolean } | { ok: false; error: SafetyError }
+const MESSAGE = Symbol('signed message')
+const RECORD = Symbol('safety record')
+
+/**
+ * A vote or timeout signed by the safety rules, sealed with the safety record it was
+ * signed under (null when it is the stored one, asked for again: that record is
+ * durable already). Only SafetyRules makes these; `release` opens them.
+ */
+export interface Signed<M extends Vote | Timeout> {
+  readonly [MESSAGE]: M
+  readonly [RECORD]: SafetyState | null
+}
+
+/** The signed message, after `persist` was handed its safety record (if it has one to write): emit that first. */
+export function release<M extends Vote | Timeout>(signed: Signed<M>, persist: (record: SafetyState) => void): M {
+  const record = signed[RECORD]
+  if (record !== null) persist(record)
+  return signed[MESSAGE]
+}
+
+/** Whether `signed` is a new signature (its record must be written) rather than the stored one given again. */
+export function isFresh(signed: Signed<Vote | Timeout>): boolean {
+  return signed[RECORD] !== null
+}
+
+export type VoteDecision = { ok: true; signed: Signed<Vote> } | { ok: false; error: SafetyError }
+export type TimeoutDecision = { ok: true; signed: Signed<Timeout> } | { ok: false; error: SafetyError }
 
 export class SafetyRules {
   #state: SafetyState
@@ -57,12 +87,12 @@ export class SafetyRules {
   /**
    * Decides a vote for `block`. `extendsLocked` tells whether the block extends the
    * locked block (the caller walks its block tree). A fresh vote changes the state,
-   * which must be persisted before the vote is sent.
+   * which is sealed with it: `release` hands it over to persist before the vote.
    */
   voteFor(block: Block, extendsLocked: boolean): VoteDecision {
     const s = this.#state
     const id = blockId(block)
-    if (block.view === s.lastVotedView && s.lastVote !== null && sameBytes(s.lastVote.block, id)) return { ok: true, vote: s.lastVote, fresh: false }
+    if (block.view === s.lastVotedView && s.lastVote !== null && sameBytes(s.lastVote.block, id)) return { ok: true, signed: seal(s.lastVote, null) }
     if (block.view <= s.lastVotedView) return refuse('ALREADY_VOTED', `S1: already voted in view ${s.lastVotedView}`)
     if (block.view <= s.lastTimeoutView) return refuse('TIMED_OUT', `S2: timed out in view ${s.lastTimeoutView}`)
     if (!extendsLocked && !(block.justify.view > s.lockedQC.view)) return refuse('NOT_SAFE', `S3: does not extend the lock (view ${s.lockedQC.view}) and justifies view ${block.justify.view}`)
@@ -76,7 +106,7 @@ export class SafetyRules {
       signature: this.signer.sign(voteMessage(block.epoch, block.view, id, block.height)),
     }
     this.#state = { ...s, lastVotedView: block.view, lastVote: vote }
-    return { ok: true, vote, fresh: true }
+    return { ok: true, signed: seal(vote, this.#state) }
   }
 
   /** Locking rule: `qc2` is the justify of the block `qc` certifies (the 2-chain head). Returns true if the lock moved. */
@@ -90,11 +120,15 @@ export class SafetyRules {
   timeoutFor(epoch: number, view: number, highQC: QuorumCertificate): TimeoutDecision {
     const s = this.#state
     if (view < s.lastTimeoutView) return refuse('BEHIND', `T1: timed out in view ${s.lastTimeoutView} already`)
-    if (view === s.lastTimeoutView && s.lastTimeout !== null) return { ok: true, timeout: s.lastTimeout, fresh: false }
+    if (view === s.lastTimeoutView && s.lastTimeout !== null) return { ok: true, signed: seal(s.lastTimeout, null) }
     const timeout: Timeout = { kind: 'timeout', epoch, view, highQC, tc: null, voter: this.signer.index, signature: this.signer.sign(timeoutMessage(epoch, view)) }
     this.#state = { ...s, lastTimeoutView: view, lastTimeout: timeout }
-    return { ok: true, timeout, fresh: true }
+    return { ok: true, signed: seal(timeout, this.#state) }
   }
+}
+
+function seal<M extends Vote | Timeout>(message: M, record: SafetyState | null): Signed<M> {
+  return { [MESSAGE]: message, [RECORD]: record }
 }
 
 function refuse(code: SafetyErrorCode, message: string): { ok: false; error: SafetyError } {

@@ -1,6 +1,6 @@
 // The safety rules (consensus/safety.ts), condition by condition.
 import { describe, expect, it } from 'vitest'
-import { blockId, genesisQC, makeGenesis, SafetyError, SafetyRules, type Block, type QuorumCertificate, type SafetyState } from '../../consensus/index.ts'
+import { blockId, genesisQC, isFresh, makeGenesis, release, SafetyError, SafetyRules, type Block, type QuorumCertificate, type SafetyState, type Signed, type Timeout, type Vote } from '../../consensus/index.ts'
 import { simSecrets, simSigner } from './sim/sim-scheme.ts'
 
 const genesis = makeGenesis(0, 4)
@@ -11,6 +11,12 @@ const fresh = (): SafetyState => ({ epoch: 0, lastVotedView: 0, lastVote: null, 
 function block(view: number, parent: Block, justify: QuorumCertificate, tag = ''): Block {
   return { epoch: 0, view, height: parent.height + 1, parent: blockId(parent), justify, proposer: view % 4, time: 0, payload: tag ? [new TextEncoder().encode(tag)] : [] }
 }
+/** Opens a signed vote or timeout; returns it with the records handed over to persist (none for a stored one). */
+function opened<M extends Vote | Timeout>(signed: Signed<M>): { message: M; persisted: SafetyState[] } {
+  const persisted: SafetyState[] = []
+  const message = release(signed, (record) => persisted.push(record))
+  return { message, persisted }
+}
 const qcFor = (b: Block): QuorumCertificate => ({ epoch: 0, view: b.view, block: blockId(b), height: b.height, votes: { signers: new Uint8Array(1), signature: new Uint8Array(0) } })
 
 describe('SafetyRules', () => {
@@ -18,10 +24,18 @@ describe('SafetyRules', () => {
     const s = new SafetyRules(fresh(), signer)
     const b2 = block(2, genesis, gqc)
     const first = s.voteFor(b2, true)
-    expect(first).toMatchObject({ ok: true, fresh: true })
+    if (!first.ok) throw first.error
+    expect(isFresh(first.signed)).toBe(true)
+    const vote = opened(first.signed)
+    // a fresh vote comes with the record that says so, to persist before it leaves
+    expect(vote.persisted).toEqual([s.state])
+    expect(vote.persisted[0]).toMatchObject({ lastVotedView: 2, lastVote: vote.message })
     const again = s.voteFor(b2, true)
-    expect(again).toMatchObject({ ok: true, fresh: false })
-    if (first.ok && again.ok) expect(again.vote).toBe(first.vote)
+    if (!again.ok) throw again.error
+    expect(isFresh(again.signed)).toBe(false)
+    const stored = opened(again.signed)
+    expect(stored.message).toBe(vote.message)
+    expect(stored.persisted).toEqual([])
     expect(s.voteFor(block(2, genesis, gqc, 'conflicting'), true)).toMatchObject({ ok: false, error: { code: 'ALREADY_VOTED', message: expect.stringMatching(/^S1/) } })
     expect(s.voteFor(block(1, genesis, gqc), true)).toMatchObject({ ok: false, error: { code: 'ALREADY_VOTED' } })
     expect(s.state.lastVotedView).toBe(2)
@@ -29,7 +43,8 @@ describe('SafetyRules', () => {
 
   it('S2: no vote in a view it timed out in', () => {
     const s = new SafetyRules(fresh(), signer)
-    expect(s.timeoutFor(0, 3, gqc)).toMatchObject({ ok: true, fresh: true })
+    const t = s.timeoutFor(0, 3, gqc)
+    expect(t.ok && isFresh(t.signed)).toBe(true)
     expect(s.voteFor(block(3, genesis, gqc), true)).toMatchObject({ ok: false, error: { code: 'TIMED_OUT', message: expect.stringMatching(/^S2/) } })
     expect(s.voteFor(block(4, genesis, gqc), true)).toMatchObject({ ok: true })
   })
@@ -58,7 +73,12 @@ describe('SafetyRules', () => {
     const s = new SafetyRules(fresh(), signer)
     const t = s.timeoutFor(0, 5, gqc)
     if (!t.ok) throw t.error
-    expect(s.timeoutFor(0, 5, gqc)).toEqual({ ok: true, timeout: t.timeout, fresh: false })
+    const first = opened(t.signed)
+    expect(first.persisted).toEqual([s.state])
+    expect(first.persisted[0]).toMatchObject({ lastTimeoutView: 5, lastTimeout: first.message })
+    const again = s.timeoutFor(0, 5, gqc)
+    if (!again.ok) throw again.error
+    expect(opened(again.signed)).toEqual({ message: first.message, persisted: [] })
     const behind = s.timeoutFor(0, 4, gqc)
     expect(behind).toMatchObject({ ok: false, error: { code: 'BEHIND', message: expect.stringMatching(/^T1/) } })
     expect(!behind.ok && behind.error).toBeInstanceOf(SafetyError)

@@ -222,6 +222,18 @@ export function simulate(cfg: SimConfig): SimResult {
     }
   }
 
+  /** An honest replica's own vote, timeout or proposal must leave after the safety write that covers it (a crash then cannot make it sign again). */
+  const unpersisted = (node: Node, m: ConsensusMessage) => {
+    const self = node.epochs?.setup.validators.indexOf(nodeId(node.index)) ?? -1
+    let signed: { epoch: number; view: number; needs: 'vote' | 'timeout' } | undefined
+    if (m.kind === 'proposal' && m.block.proposer === self) signed = { epoch: m.block.epoch, view: m.block.view, needs: 'vote' }
+    else if ((m.kind === 'vote' || m.kind === 'timeout') && m.voter === self) signed = { epoch: m.epoch, view: m.view, needs: m.kind }
+    if (signed === undefined) return
+    const s = node.safety
+    const covered = s !== undefined && s.epoch === signed.epoch && (signed.needs === 'timeout' ? s.lastTimeoutView : s.lastVotedView) >= signed.view
+    if (!covered) violations.push(`replica ${node.index} sent its ${m.kind} of epoch ${signed.epoch} view ${signed.view} before persisting the safety state that covers it`)
+  }
+
   const run = (node: Node, outputs: EpochOutput[], now: number) => {
     const epochs = node.epochs
     if (epochs === null) return
@@ -251,6 +263,7 @@ export function simulate(cfg: SimConfig): SimResult {
         node.recent = []
         run(node, epochs.handle({ type: 'next-epoch', setup: node.setup, now }), now)
       } else {
+        if (honest(node.index)) unpersisted(node, o.message)
         if (o.message.kind === 'vote' && honest(node.index)) recordVote(node.index, o.message.epoch, o.message.view, hashKey(o.message.block))
         messages++
         if (o.message.kind === 'timeout') timedOut.add(`${o.message.epoch}/${o.message.view}`)
