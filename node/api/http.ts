@@ -1,31 +1,10 @@
 /**
- * node:http plumbing for the API: splitting the request target, reading a body
- * under a byte cap, and writing JSON, text, bytes and error responses. Nothing here
- * knows about the ledger.
+ * node:http plumbing for the API's handlers: reading a body under a byte cap, the
+ * media type of a request, the headers every response carries, and the raw error
+ * response of a connection-level failure. Nothing here knows about the ledger.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import { ApiError, ApiErrorCode, badRequest, errorBody } from './errors.ts'
-
-/** Splits an origin-form request target into its raw path segments and query. */
-export function splitTarget(url: string | undefined): { path: string; segments: string[]; query: URLSearchParams } {
-  const target = url ?? ''
-  if (!target.startsWith('/')) throw badRequest('request target must be an absolute path')
-  const q = target.indexOf('?')
-  const path = q === -1 ? target : target.slice(0, q)
-  const query = new URLSearchParams(q === -1 ? '' : target.slice(q + 1))
-  const segments = path.split('/').slice(1)
-  if (segments.length > 1 && segments.at(-1) === '') segments.pop() // tolerate one trailing slash
-  return { path, segments, query }
-}
-
-/** Decodes one percent-encoded path segment; %2F stays inside the segment. */
-export function decodeSegment(raw: string): string {
-  try {
-    return decodeURIComponent(raw)
-  } catch {
-    throw badRequest('path segment is not valid percent-encoded UTF-8')
-  }
-}
+import type { IncomingMessage } from 'node:http'
+import { ApiError, ApiErrorCode } from './errors.ts'
 
 /** The media type of a Content-Type header, lowercased, without parameters. */
 export function mediaType(header: string | undefined): string | undefined {
@@ -77,30 +56,8 @@ function tooLarge(maxBytes: number): ApiError {
   return new ApiError(413, ApiErrorCode.PAYLOAD_TOO_LARGE, `request body is larger than ${maxBytes} bytes`, { headers: { connection: 'close' } })
 }
 
-const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), headers)
-}
-
-export function sendText(res: ServerResponse, status: number, contentType: string, text: string): void {
-  send(res, status, contentType, text, {})
-}
-
-export function sendBytes(res: ServerResponse, status: number, contentType: string, bytes: Uint8Array): void {
-  send(res, status, contentType, bytes, {})
-}
-
-export function sendError(res: ServerResponse, err: ApiError): void {
-  sendJson(res, err.status, errorBody(err), err.headers)
-}
-
-function send(res: ServerResponse, status: number, contentType: string, body: string | Uint8Array, headers: Record<string, string>): void {
-  if (res.headersSent || res.destroyed || res.writableEnded) return
-  const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-  res.writeHead(status, { ...COMMON_HEADERS, ...headers, 'content-type': contentType, 'content-length': String(payload.length) })
-  res.end(payload)
-}
+/** Headers every API response carries. */
+export const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
 
 /** The raw response a connection-level failure (bad request line, timeout) gets, written to the socket directly. */
 export function rawErrorResponse(status: number, reason: string, code: string, message: string): string {

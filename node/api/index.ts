@@ -2,7 +2,7 @@
  * node/api/: the validator's HTTP JSON API, its OpenAPI document and its
  * Prometheus metrics. `LedgerQueries` reads the committed chain (ChainStore) and
  * the current LedgerState and returns JSON-ready views (bytes as lowercase hex,
- * CIDs as strings, lists paged by cursor); `ApiServer` serves them on node:http
+ * CIDs as strings, lists paged by cursor); `ApiServer` serves them on fastify
  * with /v1 routes, POST /v1/txs (raw DAG-CBOR or {"tx": "<base64>"}) and
  * /v1/txs/batch (up to MAX_BATCH_TXS per request, one result each), committed
  * blocks as Server-Sent Events at /v1/events/blocks (from an optional `blocks`
@@ -15,10 +15,10 @@
  * `NodeMetrics` owns every metric name so the driver only calls methods. It is
  * not a light client or a wallet: it never signs, never writes the chain, and
  * holds no state of its own beyond a per-state list index and the last encoded
- * snapshot. It serves its own OpenAPI 3.1 document at /openapi.json (openapi.ts:
- * the operations of operations.json with component schemas generated from the
- * zod schemas of schemas.ts, which clients parse responses with) and an index of
- * the routes for people at /v1.
+ * snapshot. It serves its own OpenAPI 3.1 document at /openapi.json, generated from
+ * the routes it registers (routes.ts with route-docs.ts; openapi.ts) and the zod
+ * schemas of schemas.ts, which it validates parameters with and clients parse
+ * responses with, and an index of the routes for people at /v1.
  */
 export { ApiServer, DEFAULT_MAX_BODY_BYTES, type ApiServerComponents, type ApiServerOptions } from './server.ts'
 export { DEFAULT_MAX_BATCH_BODY_BYTES, MAX_BATCH_TXS, type BatchItemResult } from './batch.ts'
@@ -29,7 +29,8 @@ export { encodeSnapshot, SNAPSHOT_CONTENT_TYPE, type SnapshotBody, type Snapshot
 export { NodeMetrics, type ApiRequestObserver, type MessageVerdict, type NodeMetricsComponents, type NodeMetricsOptions } from './metrics.ts'
 export { ApiError, ApiErrorCode, SubmitError, type SubmitErrorReason } from './errors.ts'
 export { statusToJson, type NodeStatus, type NodeStatusJson } from './status.ts'
-export { MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH, ROUTES, type ApiAdmin, type SubmitFn } from './routes.ts'
+export { MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH, ROUTES, type ApiAdmin, type HttpMethod, type RouteDef, type SubmitFn } from './routes.ts'
+export { API_TAGS, type ResponseDoc, type RouteDoc } from './route-docs.ts'
 export { openApiDocument, operationList } from './openapi.ts'
 export {
   ApiClient, ApiClientError, isApiClientError, sleep, SUBMIT_RETRY_MS,

@@ -1,9 +1,9 @@
 /**
- * The API's routes: one table of method, path template and handler. The server
- * dispatches from this table and nothing else, and the OpenAPI test compares it
- * with the document the node serves (openapi.ts: operations.json plus schemas
- * generated from schemas.ts), so the document cannot silently drift from what is
- * served.
+ * The API's routes: one table of method, path template, handler and what the
+ * route says about itself (route-docs.ts). The server registers exactly these on
+ * fastify, validates their parameters with the documented zod schemas, and builds
+ * the OpenAPI document it serves from the registered routes (openapi.ts), so the
+ * document cannot drift from what is served.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
@@ -12,18 +12,20 @@ import { ApiError, ApiErrorCode, badRequest, notFound, notReady, submitFailure, 
 import { mediaType, readBody } from './http.ts'
 import type { BlockEvents } from './events.ts'
 import { decodeBase64 } from './json.ts'
-import { openApiBytes, operationList } from './openapi.ts'
-import { AdminDelay, AdminPeers, MAX_ADMIN_DELAY_MS, MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH } from './schemas.ts'
+import { operationList } from './openapi.ts'
+import * as D from './route-docs.ts'
+import { AdminDelay, AdminPeers, MAX_ADMIN_DELAY_MS, MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH, TxSubmission } from './schemas.ts'
 
 export { MAX_ADMIN_DELAY_MS, MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH }
 import type { LedgerQueries } from './queries.ts'
 import { SNAPSHOT_CONTENT_TYPE } from './snapshots.ts'
-import type { HttpMethod } from './router.ts'
 import type { Logger } from '../logger.ts'
 import type { PageRequest } from './state-index.ts'
 import { lagOf, statusToJson, type NodeStatus } from './status.ts'
 
 export type SubmitFn = (bytes: Uint8Array, signal?: AbortSignal) => Promise<{ id: string }>
+
+export type HttpMethod = 'GET' | 'POST'
 
 /**
  * Testnet-only fault injection behind POST /v1/admin/block, /unblock and /delay:
@@ -64,6 +66,8 @@ export interface RouteDeps {
   /** the body cap of POST /v1/txs/batch */
   maxBatchBodyBytes: number
   healthTimeoutMs: number
+  /** the OpenAPI document of the routes served (GET /openapi.json, and the index at GET /v1) */
+  openapi(): Record<string, unknown>
 }
 
 export interface RouteContext {
@@ -88,8 +92,11 @@ export type RouteResult =
 
 export interface RouteDef {
   method: HttpMethod
+  /** the path template, parameters in braces: `/v1/blocks/{ref}` */
   path: string
   handle: (deps: RouteDeps, ctx: RouteContext) => Promise<RouteResult> | RouteResult
+  /** what the document says about it; its parameter schemas are checked before `handle` runs */
+  doc: D.RouteDoc
 }
 
 const ok = (json: unknown): RouteResult => ({ status: 200, json })
@@ -101,45 +108,46 @@ const found = <T>(value: T | undefined, what: string): RouteResult => {
 }
 
 export const ROUTES: readonly RouteDef[] = [
-  { method: 'POST', path: '/v1/txs', handle: submitTx },
-  { method: 'POST', path: '/v1/txs/batch', handle: submitBatch },
-  { method: 'GET', path: '/v1/txs/{id}', handle: async (d, c) => found(await d.queries.tx(c.params.id!), `transaction ${q(c.params.id)}`) },
-  { method: 'GET', path: '/v1/blocks/latest', handle: async (d) => found(await d.queries.latestBlock(), 'block (only genesis is committed)') },
-  { method: 'GET', path: '/v1/blocks/{ref}', handle: async (d, c) => found(await d.queries.block(c.params.ref!), `block ${q(c.params.ref)}`) },
-  { method: 'GET', path: '/v1/members', handle: (d, c) => ok(d.queries.members(pageOf(c.query))) },
-  { method: 'GET', path: '/v1/members/{id}', handle: (d, c) => found(d.queries.member(c.params.id!), `member '${q(c.params.id)}'`) },
-  { method: 'GET', path: '/v1/enclaves', handle: (d, c) => ok(d.queries.enclaves(pageOf(c.query))) },
-  { method: 'GET', path: '/v1/rounds', handle: (d, c) => ok(d.queries.rounds(pageOf(c.query))) },
-  { method: 'GET', path: '/v1/rounds/{id}', handle: (d, c) => found(d.queries.round(c.params.id!, pageOf(c.query)), `round '${q(c.params.id)}'`) },
-  { method: 'GET', path: '/v1/budgets/{member}', handle: (d, c) => found(d.queries.budget(c.params.member!), `budget of '${q(c.params.member)}'`) },
-  { method: 'GET', path: '/v1/checkpoints', handle: (d, c) => ok(d.queries.checkpoints(pageOf(c.query))) },
-  { method: 'GET', path: '/v1/checkpoints/latest', handle: (d) => found(d.queries.latestCheckpoint(), 'checkpoint (none anchored yet)') },
-  { method: 'GET', path: '/v1/checkpoints/{seq}', handle: (d, c) => found(d.queries.checkpoint(c.params.seq!), `checkpoint ${q(c.params.seq)}`) },
-  { method: 'GET', path: '/v1/validators', handle: (d) => ok(d.queries.validators()) },
-  { method: 'GET', path: '/v1/params', handle: (d) => ok(d.queries.params()) },
-  { method: 'GET', path: '/v1/proofs/{key}', handle: (d, c) => ok(d.queries.proof(c.params.key!)) },
-  { method: 'GET', path: '/v1/snapshots/{height}', handle: (d, c) => ({ status: 200, bytes: d.queries.snapshotBytes(c.params.height!), contentType: SNAPSHOT_CONTENT_TYPE }) },
-  { method: 'GET', path: '/v1/status', handle: (d) => ok(statusToJson(nodeStatus(d))) },
-  { method: 'GET', path: '/v1/events/blocks', handle: (d, c) => d.events.route(c.query) },
-  { method: 'GET', path: '/healthz', handle: health },
-  { method: 'POST', path: '/v1/admin/block', handle: (d, c) => adminCall(d, c, 'block') },
-  { method: 'POST', path: '/v1/admin/unblock', handle: (d, c) => adminCall(d, c, 'unblock') },
-  { method: 'POST', path: '/v1/admin/delay', handle: (d, c) => adminCall(d, c, 'delay') },
-  { method: 'GET', path: '/metrics', handle: async (d) => ({ status: 200, text: await d.registry.metrics(), contentType: d.registry.contentType }) },
-  { method: 'GET', path: '/openapi.json', handle: () => ({ status: 200, bytes: openApiBytes(), contentType: 'application/json' }) },
-  { method: 'GET', path: '/v1', handle: () => ({ status: 200, text: indexPage(), contentType: 'text/html; charset=utf-8' }) },
+  { method: 'POST', path: '/v1/txs', handle: submitTx, doc: D.submitTx },
+  { method: 'POST', path: '/v1/txs/batch', handle: submitBatch, doc: D.submitTxBatch },
+  { method: 'GET', path: '/v1/txs/{id}', handle: async (d, c) => found(await d.queries.tx(c.params.id!), `transaction ${q(c.params.id)}`), doc: D.getTx },
+  { method: 'GET', path: '/v1/blocks/latest', handle: async (d) => found(await d.queries.latestBlock(), 'block (only genesis is committed)'), doc: D.getLatestBlock },
+  { method: 'GET', path: '/v1/blocks/{ref}', handle: async (d, c) => found(await d.queries.block(c.params.ref!), `block ${q(c.params.ref)}`), doc: D.getBlock },
+  { method: 'GET', path: '/v1/members', handle: (d, c) => ok(d.queries.members(pageOf(c.query))), doc: D.listMembers },
+  { method: 'GET', path: '/v1/members/{id}', handle: (d, c) => found(d.queries.member(c.params.id!), `member '${q(c.params.id)}'`), doc: D.getMember },
+  { method: 'GET', path: '/v1/enclaves', handle: (d, c) => ok(d.queries.enclaves(pageOf(c.query))), doc: D.listEnclaves },
+  { method: 'GET', path: '/v1/rounds', handle: (d, c) => ok(d.queries.rounds(pageOf(c.query))), doc: D.listRounds },
+  { method: 'GET', path: '/v1/rounds/{id}', handle: (d, c) => found(d.queries.round(c.params.id!, pageOf(c.query)), `round '${q(c.params.id)}'`), doc: D.getRound },
+  { method: 'GET', path: '/v1/budgets/{member}', handle: (d, c) => found(d.queries.budget(c.params.member!), `budget of '${q(c.params.member)}'`), doc: D.getBudget },
+  { method: 'GET', path: '/v1/checkpoints', handle: (d, c) => ok(d.queries.checkpoints(pageOf(c.query))), doc: D.listCheckpoints },
+  { method: 'GET', path: '/v1/checkpoints/latest', handle: (d) => found(d.queries.latestCheckpoint(), 'checkpoint (none anchored yet)'), doc: D.getLatestCheckpoint },
+  { method: 'GET', path: '/v1/checkpoints/{seq}', handle: (d, c) => found(d.queries.checkpoint(c.params.seq!), `checkpoint ${q(c.params.seq)}`), doc: D.getCheckpoint },
+  { method: 'GET', path: '/v1/validators', handle: (d) => ok(d.queries.validators()), doc: D.getValidators },
+  { method: 'GET', path: '/v1/params', handle: (d) => ok(d.queries.params()), doc: D.getParams },
+  { method: 'GET', path: '/v1/proofs/{key}', handle: (d, c) => ok(d.queries.proof(c.params.key!)), doc: D.getProof },
+  { method: 'GET', path: '/v1/snapshots/{height}', handle: (d, c) => ({ status: 200, bytes: d.queries.snapshotBytes(c.params.height!), contentType: SNAPSHOT_CONTENT_TYPE }), doc: D.getSnapshot },
+  { method: 'GET', path: '/v1/status', handle: (d) => ok(statusToJson(nodeStatus(d))), doc: D.getStatus },
+  { method: 'GET', path: '/v1/events/blocks', handle: (d, c) => d.events.route(c.query), doc: D.blockEvents },
+  { method: 'GET', path: '/healthz', handle: health, doc: D.health },
+  { method: 'POST', path: '/v1/admin/block', handle: (d, c) => adminCall(d, c, 'block'), doc: D.adminBlock },
+  { method: 'POST', path: '/v1/admin/unblock', handle: (d, c) => adminCall(d, c, 'unblock'), doc: D.adminUnblock },
+  { method: 'POST', path: '/v1/admin/delay', handle: (d, c) => adminCall(d, c, 'delay'), doc: D.adminDelay },
+  { method: 'GET', path: '/metrics', handle: async (d) => ({ status: 200, text: await d.registry.metrics(), contentType: d.registry.contentType }), doc: D.metrics },
+  { method: 'GET', path: '/openapi.json', handle: (d) => ({ status: 200, json: d.openapi() }), doc: D.openapi },
+  { method: 'GET', path: '/v1', handle: (d) => ({ status: 200, text: indexPage(d.openapi()), contentType: 'text/html; charset=utf-8' }), doc: D.index },
 ]
 
-let index: string | undefined
+const indexes = new WeakMap<object, string>()
 
 /** GET /v1: every route with its summary, grouped as the document lists them, and a link to the document. */
-function indexPage(): string {
-  if (index !== undefined) return index
+function indexPage(document: Record<string, unknown>): string {
+  const cached = indexes.get(document)
+  if (cached !== undefined) return cached
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
-  const rows = operationList()
+  const rows = operationList(document)
     .map((o) => `<tr><td>${esc(o.tag)}</td><td><code>${esc(o.method)}</code></td><td><code>${esc(o.path)}</code></td><td>${esc(o.summary)}</td></tr>`)
     .join('\n')
-  index = `<!doctype html>
+  const index = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>fedledger validator API</title></head>
 <body>
 <h1>fedledger validator API</h1>
@@ -152,6 +160,7 @@ ${rows}
 </table>
 </body></html>
 `
+  indexes.set(document, index)
   return index
 }
 
@@ -188,10 +197,9 @@ async function submitTx(d: RouteDeps, c: RouteContext): Promise<RouteResult> {
   let tx: Uint8Array
   if (type === 'application/cbor') tx = body
   else {
-    const parsed = parseJson(body)
-    const field = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>).tx : undefined
-    if (typeof field !== 'string') throw badRequest('JSON body must be {"tx": "<base64 of the DAG-CBOR transaction>"}')
-    tx = decodeBase64(field, 'tx')
+    const parsed = TxSubmission.safeParse(parseJson(body))
+    if (!parsed.success) throw badRequest('JSON body must be {"tx": "<base64 of the DAG-CBOR transaction>"}')
+    tx = decodeBase64(parsed.data.tx, 'tx')
   }
   if (tx.length === 0) throw badRequest('empty transaction')
   let result: { id: string }

@@ -309,6 +309,12 @@ export const Health = named(
   }),
 )
 
+export const TxSubmission = named(
+  'TxSubmission',
+  z.strictObject({ tx: z.string().meta({ contentEncoding: 'base64', description: 'the encoded signed transaction, base64 (standard alphabet, padded)' }) }),
+  'a transaction submitted as JSON (POST /v1/txs with application/json)',
+)
+
 export const Submitted = named('Submitted', z.strictObject({ id: Cid }))
 
 /** At most this many peer ids per admin request. */

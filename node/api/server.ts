@@ -1,24 +1,33 @@
 /**
- * The validator's HTTP JSON API on node:http: the routes of routes.ts, JSON
- * errors with stable codes, a body cap, and timeouts against slow or partial
- * requests. Bad input never throws past a request: malformed requests get a 4xx,
- * anything unexpected a 500 whose cause is logged, never sent. `stop()` ends
- * open event streams at once, lets in-flight requests finish for a grace
- * period, then closes every socket, keep-alive ones included.
+ * The validator's HTTP JSON API on fastify: the routes of routes.ts, their path and
+ * query parameters validated with the routes' zod schemas, JSON errors with stable
+ * codes, body caps, and timeouts against slow or partial requests. Bad input never
+ * throws past a request: malformed requests get a 4xx, anything unexpected a 500
+ * whose cause is logged, never sent. The OpenAPI document is generated from the
+ * registered routes (@fastify/swagger, openapi.ts) and served at /openapi.json.
+ * `stop()` ends open event streams at once, lets in-flight requests finish for a
+ * grace period, then closes every socket, keep-alive ones included.
+ *
+ * Handlers read request bodies themselves (http.ts `readBody`), so that each route
+ * keeps its own cap and a batch can be refused before its body is read: the server
+ * registers one content-type parser that leaves the body unread.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import swagger from '@fastify/swagger'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { hasZodFastifySchemaValidationErrors, validatorCompiler } from 'fastify-type-provider-zod'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Registry } from 'prom-client'
 import type { Logger } from '../logger.ts'
 import { DEFAULT_MAX_BATCH_BODY_BYTES } from './batch.ts'
-import { ApiError, ApiErrorCode, toApiError, type SubmitError } from './errors.ts'
+import { ApiError, ApiErrorCode, badRequest, errorBody, toApiError, type SubmitError } from './errors.ts'
 import { BlockEvents, DEFAULT_EVENT_KEEP_ALIVE_MS, DEFAULT_EVENT_MAX_BUFFERED_BYTES, DEFAULT_MAX_EVENT_STREAMS, type BlockFeed } from './events.ts'
-import { rawErrorResponse, sendBytes, sendError, sendJson, sendText, splitTarget } from './http.ts'
+import { COMMON_HEADERS, rawErrorResponse } from './http.ts'
 import type { ApiRequestObserver } from './metrics.ts'
+import { fastifyPath, openApiDocumentOf, swaggerOptions, swaggerSchema } from './openapi.ts'
 import type { LedgerQueries } from './queries.ts'
-import { Router } from './router.ts'
-import { ROUTES, type ApiAdmin, type RouteDef, type RouteDeps, type SubmitFn } from './routes.ts'
+import { ROUTES, type ApiAdmin, type RouteDef, type RouteDeps, type RouteResult, type SubmitFn } from './routes.ts'
 import type { NodeStatus } from './status.ts'
 
 export interface ApiServerComponents {
@@ -72,21 +81,26 @@ export interface ApiServerOptions {
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
+/** Methods a path may be asked for; those a path does not serve answer 405 with Allow. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const
+
 export class ApiServer {
   private readonly deps: RouteDeps
-  private readonly router = new Router<RouteDef>(ROUTES)
   private readonly metrics: ApiRequestObserver | undefined
   private readonly logger: Logger | undefined
   private readonly opts: Required<ApiServerOptions>
+  private app: FastifyInstance | undefined
   private server: Server | undefined
   /** aborted by stop(): open event streams end */
   private shutdown = new AbortController()
   private bound: { host: string; port: number } | undefined
+  /** the response in flight on each connection (none: idle or never used) */
   private readonly responses = new WeakMap<Duplex, ServerResponse>()
   /** every open connection, so stop() can close the ones without a request at once */
   private readonly sockets = new Set<Duplex>()
-  /** the server while stop() waits for it to close */
-  private closing: Server | undefined
+  private closing = false
+  /** the document of this server's routes, built on first request */
+  private document: Record<string, unknown> | undefined
 
   constructor(components: ApiServerComponents, options: ApiServerOptions = {}) {
     const requestTimeoutMs = options.requestTimeoutMs ?? 10_000
@@ -116,41 +130,69 @@ export class ApiServer {
     this.deps = {
       queries: components.queries, submit: components.submit, submitRefusal: components.submitRefusal ?? (() => undefined), status: components.status, registry: components.registry, admin: components.admin, events, logger: components.logger,
       maxBodyBytes: o.maxBodyBytes, maxBatchBodyBytes: o.maxBatchBodyBytes, healthTimeoutMs: o.healthTimeoutMs,
+      openapi: () => this.openapi(),
     }
     this.metrics = components.metrics
     this.logger = components.logger
   }
 
   async start(): Promise<void> {
-    if (this.server !== undefined) throw new Error('ApiServer already started')
+    if (this.app !== undefined) throw new Error('ApiServer already started')
     const o = this.opts
     this.shutdown = new AbortController()
-    const server = createServer({
-      requestTimeout: o.requestTimeoutMs,
-      headersTimeout: o.headersTimeoutMs,
-      keepAliveTimeout: o.keepAliveTimeoutMs,
-      // request and header timeouts are only checked this often
-      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(Math.min(o.requestTimeoutMs, o.headersTimeoutMs) / 4))),
+    this.closing = false
+    this.document = undefined
+    const app = Fastify({
+      serverFactory: (handler) => {
+        const server = createServer({
+          requestTimeout: o.requestTimeoutMs,
+          headersTimeout: o.headersTimeoutMs,
+          keepAliveTimeout: o.keepAliveTimeoutMs,
+          // request and header timeouts are only checked this often
+          connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(Math.min(o.requestTimeoutMs, o.headersTimeoutMs) / 4))),
+        }, handler)
+        server.maxConnections = o.maxConnections
+        server.timeout = o.idleTimeoutMs
+        return server
+      },
+      clientErrorHandler: (err, socket) => this.onClientError(err, socket),
+      // stop() closes connections itself (idle ones at once, the rest after the grace period)
+      forceCloseConnections: false,
+      exposeHeadRoutes: false,
+      routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
+      logger: false,
     })
-    server.maxConnections = o.maxConnections
-    server.timeout = o.idleTimeoutMs
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res))
-    server.on('connection', (socket: Duplex) => {
+    app.server.on('connection', (socket: Duplex) => {
       this.sockets.add(socket)
       socket.once('close', () => this.sockets.delete(socket))
     })
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket))
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(o.port, o.host, () => {
-        server.off('error', reject)
-        resolve()
+    app.addHook('onRequest', async (req, reply) => {
+      const socket = req.raw.socket
+      const res = reply.raw
+      this.responses.set(socket, res)
+      res.once('close', () => {
+        if (this.responses.get(socket) === res) this.responses.delete(socket)
+        // while stopping, a keep-alive socket whose response is done is closed at once
+        if (this.closing) setImmediate(() => this.server?.closeIdleConnections())
       })
     })
-    server.on('error', (err) => this.logger?.error({ err }, 'api server error'))
-    const addr = server.address() as AddressInfo
+    const shutdown = this.shutdown
+    await buildRoutes(app, this.deps, {
+      closing: () => shutdown.signal,
+      observe: (req, reply, route, started) => this.metrics?.onApiRequest(route, req.method, reply.statusCode, performance.now() - started),
+      logFailure: (err, route, method) => this.logger?.error({ err, method, route }, 'api request failed'),
+    })
+    try {
+      await app.listen({ port: o.port, host: o.host })
+    } catch (e) {
+      await app.close()
+      throw e
+    }
+    app.server.on('error', (err) => this.logger?.error({ err }, 'api server error'))
+    const addr = app.server.address() as AddressInfo
     this.bound = { host: addr.address, port: addr.port }
-    this.server = server
+    this.app = app
+    this.server = app.server
   }
 
   /**
@@ -160,23 +202,24 @@ export class ApiServer {
    * every socket.
    */
   async stop(): Promise<void> {
+    const app = this.app
     const server = this.server
-    if (server === undefined) return
-    this.server = undefined
+    if (app === undefined || server === undefined) return
+    this.app = undefined
     this.bound = undefined
-    this.closing = server
-    await new Promise<void>((resolve) => {
-      const grace = setTimeout(() => server.closeAllConnections(), this.opts.shutdownGraceMs)
-      server.close(() => {
-        clearTimeout(grace)
-        resolve()
-      })
-      server.closeIdleConnections()
-      // node counts a connection that never sent a request as active, not idle
-      for (const socket of this.sockets) if (!this.responses.has(socket)) socket.destroy()
-      this.shutdown.abort()
-    })
-    this.closing = undefined
+    this.closing = true
+    const grace = setTimeout(() => server.closeAllConnections(), this.opts.shutdownGraceMs)
+    const closed = app.close()
+    server.closeIdleConnections()
+    // node counts a connection that never sent a request as active, not idle
+    for (const socket of this.sockets) if (!this.responses.has(socket)) socket.destroy()
+    this.shutdown.abort()
+    try {
+      await closed
+    } finally {
+      clearTimeout(grace)
+      this.server = undefined
+    }
   }
 
   /** Where the server listens; only while started. */
@@ -186,48 +229,11 @@ export class ApiServer {
     return { host, port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` }
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const socket = req.socket
-    this.responses.set(socket, res)
-    res.once('close', () => {
-      if (this.responses.get(socket) === res) this.responses.delete(socket)
-      // while stopping, a keep-alive socket whose response is done is closed at once
-      if (this.closing !== undefined) setImmediate(() => this.closing?.closeIdleConnections())
-    })
-    this.handle(req, res).catch((err: unknown) => {
-      this.logger?.error({ err }, 'api request failed after its response started')
-      res.destroy()
-    })
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now()
-    const method = req.method ?? ''
-    let route = 'unmatched'
-    const abort = new AbortController()
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort(new Error('client went away'))
-    })
-    try {
-      const { segments, query } = splitTarget(req.url)
-      const match = this.router.match(method, segments)
-      if (match.kind === 'none') throw new ApiError(404, ApiErrorCode.NO_ROUTE, 'no such route (see /v1 routes in the OpenAPI document)')
-      if (match.kind === 'method') {
-        throw new ApiError(405, ApiErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed here; use ${match.allowed.join(' or ')}`, { headers: { allow: match.allowed.join(', ') } })
-      }
-      route = match.route.path
-      const result = await match.route.handle(this.deps, { params: match.params, query, req, signal: abort.signal })
-      if ('stream' in result) result.stream(res, this.shutdown.signal)
-      else if ('text' in result) sendText(res, result.status, result.contentType, result.text)
-      else if ('bytes' in result) sendBytes(res, result.status, result.contentType, result.bytes)
-      else sendJson(res, result.status, result.json, result.headers)
-    } catch (e) {
-      const err = toApiError(e)
-      if (err.code === ApiErrorCode.INTERNAL) this.logger?.error({ err: err.cause ?? e, method, route }, 'api request failed')
-      sendError(res, err)
-    } finally {
-      this.metrics?.onApiRequest(route, method, res.statusCode, performance.now() - started)
-    }
+  /** The OpenAPI document of the routes this server serves. */
+  private openapi(): Record<string, unknown> {
+    if (this.app === undefined) throw new ApiError(503, ApiErrorCode.NOT_READY, 'the server is stopping')
+    this.document ??= openApiDocumentOf(this.app)
+    return this.document
   }
 
   /** Connection-level failures (unparsable request, header overflow, request timeout): a JSON error if nothing was sent yet, then close. */
@@ -245,4 +251,118 @@ export class ApiServer {
     }
     socket.destroy()
   }
+}
+
+export interface RouteHooks {
+  /** aborted when the server stops: open event streams end */
+  closing(): AbortSignal
+  /** each finished request: its route template (or 'unmatched') and when it started */
+  observe?(req: FastifyRequest, reply: FastifyReply, route: string, started: number): void
+  /** an unexpected failure (the client got a 500 'internal error') */
+  logFailure?(err: unknown, route: string, method: string): void
+}
+
+/**
+ * Registers the API on a fastify instance: the routes (with their schemas, for
+ * validation and the document), 405 with Allow for the other methods of a served
+ * path, 404 NO_ROUTE for any other path, one error handler that answers with the
+ * API's JSON errors, and the document generator. `openapi.ts` builds a document
+ * from an instance set up the same way.
+ */
+export async function buildRoutes(app: FastifyInstance, deps: RouteDeps, hooks: RouteHooks): Promise<void> {
+  app.setValidatorCompiler(validatorCompiler)
+  // bodies are read and parsed by the handlers; responses are sent as serialized bytes
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data))
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined))
+  await app.register(swagger, swaggerOptions())
+
+  const started = new WeakMap<FastifyRequest, number>()
+  app.addHook('onRequest', async (req) => void started.set(req, performance.now()))
+  app.addHook('onResponse', async (req, reply) => hooks.observe?.(req, reply, routeOf(req), started.get(req) ?? performance.now()))
+
+  app.setErrorHandler((e: FastifyError, req, reply) => {
+    const err = fromFastify(e)
+    if (err.code === ApiErrorCode.INTERNAL) hooks.logFailure?.(err.cause ?? e, routeOf(req), req.method)
+    return sendError(reply, err)
+  })
+  app.setNotFoundHandler((_req, reply) => sendError(reply, new ApiError(404, ApiErrorCode.NO_ROUTE, 'no such route (see the routes at /v1 and the OpenAPI document at /openapi.json)')))
+
+  const served = new Map<string, Set<string>>()
+  for (const def of ROUTES) served.set(def.path, (served.get(def.path) ?? new Set()).add(def.method))
+  for (const def of ROUTES) {
+    app.route({
+      method: def.method,
+      url: fastifyPath(def.path),
+      schema: swaggerSchema(def.doc),
+      handler: (req, reply) => serve(def, deps, hooks.closing(), req, reply),
+    })
+  }
+  for (const [path, methods] of served) {
+    const allowed = [...methods].sort()
+    const others = METHODS.filter((m) => !methods.has(m))
+    app.route({
+      method: others,
+      url: fastifyPath(path),
+      schema: { hide: true },
+      handler: async (req) => {
+        throw new ApiError(405, ApiErrorCode.METHOD_NOT_ALLOWED, `${req.method} is not allowed here; use ${allowed.join(' or ')}`, { headers: { allow: allowed.join(', ') } })
+      },
+    })
+  }
+}
+
+/** The route template a request matched (the metrics label), or 'unmatched'. */
+function routeOf(req: FastifyRequest): string {
+  const url = req.routeOptions.url
+  return url === undefined ? 'unmatched' : url.replace(/:([A-Za-z]+)/g, '{$1}')
+}
+
+async function serve(def: RouteDef, deps: RouteDeps, closing: AbortSignal, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  const abort = new AbortController()
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) abort.abort(new Error('client went away'))
+  })
+  const target = req.raw.url ?? ''
+  const q = target.indexOf('?')
+  const query = new URLSearchParams(q === -1 ? '' : target.slice(q + 1))
+  const result: RouteResult = await def.handle(deps, { params: req.params as Record<string, string>, query, req: req.raw, signal: abort.signal })
+  if ('stream' in result) {
+    // the route writes the response itself from here on
+    reply.hijack()
+    try {
+      result.stream(reply.raw, closing)
+    } catch (e) {
+      const err = toApiError(e)
+      if (!reply.raw.headersSent) {
+        reply.raw.writeHead(err.status, { ...COMMON_HEADERS, ...err.headers, 'content-type': 'application/json; charset=utf-8' })
+        reply.raw.end(JSON.stringify(errorBody(err)))
+      } else reply.raw.destroy()
+    }
+    return undefined
+  }
+  reply.code(result.status).headers(COMMON_HEADERS)
+  if ('text' in result) return reply.type(result.contentType).send(result.text)
+  if ('bytes' in result) return reply.type(result.contentType).send(Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength))
+  if (result.headers !== undefined) reply.headers(result.headers)
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify(result.json))
+}
+
+function sendError(reply: FastifyReply, err: ApiError): FastifyReply {
+  return reply.code(err.status).headers({ ...COMMON_HEADERS, ...err.headers }).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(err)))
+}
+
+/** An error a handler threw, or one fastify raised before the handler (validation, framing), as the API's error. */
+function fromFastify(e: FastifyError): ApiError {
+  if (e instanceof ApiError) return e
+  if (hasZodFastifySchemaValidationErrors(e)) {
+    const issue = e.validation[0]
+    const where = `${e.validationContext ?? 'request'}${issue?.instancePath ? issue.instancePath.replaceAll('/', '.') : ''}`
+    return badRequest(`${issue?.message ?? 'invalid'} (${where})`)
+  }
+  if (typeof e.code === 'string' && e.code.startsWith('FST_ERR_') && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    const code = e.statusCode === 413 ? ApiErrorCode.PAYLOAD_TOO_LARGE : e.statusCode === 415 ? ApiErrorCode.UNSUPPORTED_MEDIA_TYPE : ApiErrorCode.BAD_REQUEST
+    return new ApiError(e.statusCode, code, e.message, { cause: e })
+  }
+  return toApiError(e)
 }

@@ -184,7 +184,7 @@ describe('POST /v1/txs/batch', () => {
     const r = await postBatch(encode([new Uint8Array(70 * 1024)]))
     expect([r.status, r.body.error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE'])
     expect(small.submitted).toHaveLength(0)
-    const doc = openapiDocument()
+    const doc = await openapiDocument()
     expect(doc.paths['/v1/txs/batch'].post.responses['413'].description).toContain('4 MiB')
   })
 

@@ -9,6 +9,6 @@ export function documentedSchema(name: string): z.ZodType {
 }
 
 /** The document as the node serves it at GET /openapi.json. */
-export function openapiDocument(): any {
-  return openApiDocument()
+export async function openapiDocument(): Promise<any> {
+  return await openApiDocument()
 }

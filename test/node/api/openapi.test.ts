@@ -202,6 +202,30 @@ describe('GET /openapi.json', () => {
     expect(page).toContain('href="/openapi.json"')
   })
 
+  it("validates path and query parameters with the route's own schemas, the ones the document shows", async () => {
+    api = await startApi(built)
+    const cases: Array<[string, string, string]> = [
+      // [path, parameter, the message the route's zod schema gives]
+      ['/v1/members?limit=0', 'limit', 'limit must be a positive integer'],
+      ['/v1/rounds?cursor=' + 'c'.repeat(257), 'cursor', 'cursor must be 1 to 256 characters'],
+      ['/v1/checkpoints/abc', 'seq', 'a checkpoint sequence number is a decimal integer'],
+      ['/v1/snapshots/-1', 'height', 'a height is a non-negative decimal integer'],
+      ['/v1/proofs/' + 'k'.repeat(513), 'key', 'a state key is at most 512 characters'],
+      ['/v1/events/blocks?txs=maybe', 'txs', "txs must be 'true' or 'false'"],
+    ]
+    for (const [path, param, message] of cases) {
+      const res = await fetch(api.url + path)
+      const body = (await res.json()) as any
+      expect([path, res.status, body.error.code, body.error.message.startsWith(message)]).toEqual([path, 400, 'BAD_REQUEST', true])
+      // and the document describes that parameter, from the same route definition
+      const template = ROUTES.find((r) => r.method === 'GET' && new RegExp(`^${r.path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path.split('?')[0]!))!.path
+      const params = doc.paths[template].get.parameters as Array<{ name: string; in: string }>
+      expect([template, params.some((p) => p.name === param)]).toEqual([template, true])
+    }
+    // what the schemas accept still reaches the handler
+    expect((await fetch(`${api.url}/v1/members?limit=2&unknown=1`)).status).toBe(200)
+  })
+
   it('the schemas are strict enough to catch drift', () => {
     const member = schemaFor({ $ref: '#/components/schemas/Member' })
     const good = { id: 'a', org: 'o', roles: ['participant'], publicKey: 'ab', attestation: null, registeredAt: 0, revokedAt: null, revocationReason: null, revoked: false }

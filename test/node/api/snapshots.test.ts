@@ -34,7 +34,7 @@ describe('GET /v1/snapshots/{height}', () => {
     const res = await fetch(`${url}/v1/snapshots/${h}`)
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe(SNAPSHOT_CONTENT_TYPE)
-    expect(Object.keys(openapiDocument().paths['/v1/snapshots/{height}'].get.responses['200'].content)).toEqual([SNAPSHOT_CONTENT_TYPE])
+    expect(Object.keys((await openapiDocument()).paths['/v1/snapshots/{height}'].get.responses['200'].content)).toEqual([SNAPSHOT_CONTENT_TYPE])
     const bytes = new Uint8Array(await res.arrayBuffer())
     expect(Number(res.headers.get('content-length'))).toBe(bytes.length)
     const body = decode<SnapshotBody>(bytes, Number.MAX_SAFE_INTEGER)
@@ -64,7 +64,7 @@ describe('GET /v1/snapshots/{height}', () => {
       expect(body.error.message).toContain(`retains heights ${from} to ${to}`)
       expect(errorSchema.safeParse(body).success).toBe(true)
     }
-    expect(openapiDocument().paths['/v1/snapshots/{height}'].get.responses['404'].description).toMatch(/SNAPSHOT_NOT_RETAINED/)
+    expect((await openapiDocument()).paths['/v1/snapshots/{height}'].get.responses['404'].description).toMatch(/SNAPSHOT_NOT_RETAINED/)
   })
 
   it('answers 400 for a height that is not a non-negative integer', async () => {
