@@ -15,7 +15,7 @@
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, validatorCompiler } from 'fastify-type-provider-zod'
-import { createServer, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Registry } from 'prom-client'
@@ -166,9 +166,9 @@ export class ApiServer {
       this.sockets.add(socket)
       socket.once('close', () => this.sockets.delete(socket))
     })
-    app.addHook('onRequest', async (req, reply) => {
-      const socket = req.raw.socket
-      const res = reply.raw
+    // beside fastify's own request listener: which connection has a response in flight
+    app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const socket = req.socket
       this.responses.set(socket, res)
       res.once('close', () => {
         if (this.responses.get(socket) === res) this.responses.delete(socket)
@@ -179,7 +179,7 @@ export class ApiServer {
     const shutdown = this.shutdown
     await buildRoutes(app, this.deps, {
       closing: () => shutdown.signal,
-      observe: (req, reply, route, started) => this.metrics?.onApiRequest(route, req.method, reply.statusCode, performance.now() - started),
+      observe: (req, reply, route, elapsedMs) => this.metrics?.onApiRequest(route, req.method, reply.statusCode, elapsedMs),
       logFailure: (err, route, method) => this.logger?.error({ err, method, route }, 'api request failed'),
     })
     try {
@@ -256,8 +256,8 @@ export class ApiServer {
 export interface RouteHooks {
   /** aborted when the server stops: open event streams end */
   closing(): AbortSignal
-  /** each finished request: its route template (or 'unmatched') and when it started */
-  observe?(req: FastifyRequest, reply: FastifyReply, route: string, started: number): void
+  /** each finished request: its route template (or 'unmatched') and how long it took (ms) */
+  observe?(req: FastifyRequest, reply: FastifyReply, route: string, elapsedMs: number): void
   /** an unexpected failure (the client got a 500 'internal error') */
   logFailure?(err: unknown, route: string, method: string): void
 }
@@ -277,9 +277,13 @@ export async function buildRoutes(app: FastifyInstance, deps: RouteDeps, hooks: 
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined))
   await app.register(swagger, swaggerOptions())
 
-  const started = new WeakMap<FastifyRequest, number>()
-  app.addHook('onRequest', async (req) => void started.set(req, performance.now()))
-  app.addHook('onResponse', async (req, reply) => hooks.observe?.(req, reply, routeOf(req), started.get(req) ?? performance.now()))
+  const observe = hooks.observe
+  if (observe !== undefined) {
+    app.addHook('onResponse', (req, reply, done) => {
+      observe(req, reply, routeOf(req), reply.elapsedTime)
+      done()
+    })
+  }
 
   app.setErrorHandler((e: FastifyError, req, reply) => {
     const err = fromFastify(e)
