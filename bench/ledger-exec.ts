@@ -24,7 +24,7 @@ function consortium(): TestChain {
 
 function time(state: LedgerState, txs: Uint8Array[]): number {
   const t = process.hrtime.bigint()
-  const out = executeBlock(state, { height: state.height + 1, time: 1_700_000_100, txs }, { attestation: testVerifier })
+  const out = executeBlock(state, { height: state.height + 1, timeSec: 1_700_000_100, txs }, { attestation: testVerifier })
   const s = seconds(t)
   const bad = out.receipts.find((r) => r.code !== 'OK')
   if (bad) throw new Error(`benchmark transaction refused: ${bad.code} ${bad.message}`)

@@ -36,17 +36,17 @@ export interface EpochSetup {
 }
 
 export type EpochInput =
-  | { type: 'start'; now: number }
-  | { type: 'timer'; epoch: number; view: number; now: number }
-  | { type: 'commands-available'; now: number }
+  | { type: 'start'; nowMs: number }
+  | { type: 'timer'; epoch: number; view: number; nowMs: number }
+  | { type: 'commands-available'; nowMs: number }
   /** the next epoch, after an `epoch-end` output (the driver executed the last block and read the new set) */
-  | { type: 'next-epoch'; setup: EpochSetup; now: number }
+  | { type: 'next-epoch'; setup: EpochSetup; nowMs: number }
 
 export type EpochOutput =
   | { type: 'persist-safety'; state: SafetyState; blocks: Block[] }
   | { type: 'broadcast'; message: ConsensusMessage }
   | { type: 'send'; to: string; message: ConsensusMessage }
-  | { type: 'set-timer'; epoch: number; view: number; at: number }
+  | { type: 'set-timer'; epoch: number; view: number; atMs: number }
   | { type: 'commit'; blocks: Block[] }
   | { type: 'epoch-end'; epoch: number; block: Block; proof: SyncInfo }
 
@@ -124,55 +124,55 @@ export class Epochs {
   handle(input: EpochInput): EpochOutput[] {
     this.out = []
     const r = this.current.replica
-    if (input.type === 'next-epoch') this.advance(input.setup, input.now)
+    if (input.type === 'next-epoch') this.advance(input.setup, input.nowMs)
     else if (input.type === 'timer') {
       if (input.epoch !== this.epoch) return this.out
-      if (r !== null) this.run(this.current, r.handle({ type: 'timer', view: input.view, now: input.now }))
-      else if (input.view === FOLLOW_VIEW) this.follow(input.now)
+      if (r !== null) this.run(this.current, r.handle({ type: 'timer', view: input.view, nowMs: input.nowMs }))
+      else if (input.view === FOLLOW_VIEW) this.follow(input.nowMs)
     } else if (r !== null) this.run(this.current, r.handle(input))
-    else if (input.type === 'start') this.follow(input.now)
+    else if (input.type === 'start') this.follow(input.nowMs)
     return this.out
   }
 
   /** Not a validator of this epoch: keep asking for the proof that it ended (nothing else would tell us). */
-  private follow(now: number): void {
+  private follow(nowMs: number): void {
     if (this.current.ended !== null || Number.isFinite(this.current.setup.lastHeight) === false) return
     this.out.push({ type: 'broadcast', message: { kind: 'epoch-request', epoch: this.epoch } })
-    this.out.push({ type: 'set-timer', epoch: this.epoch, view: FOLLOW_VIEW, at: now + (this.options.followIntervalMs ?? 1000) })
+    this.out.push({ type: 'set-timer', epoch: this.epoch, view: FOLLOW_VIEW, atMs: nowMs + (this.options.followIntervalMs ?? 1000) })
   }
 
   /** Verifies a message from peer `from` and, if valid, hands it to the replica of its epoch. */
-  receive(from: string, message: ConsensusMessage, now: number): { verdict: Verdict; outputs: EpochOutput[] } {
+  receive(from: string, message: ConsensusMessage, nowMs: number): { verdict: Verdict; outputs: EpochOutput[] } {
     this.out = []
-    const verdict = this.route(from, message, now)
+    const verdict = this.route(from, message, nowMs)
     return { verdict, outputs: this.out }
   }
 
-  private route(from: string, m: ConsensusMessage, now: number): Verdict {
+  private route(from: string, m: ConsensusMessage, nowMs: number): Verdict {
     if (m.kind === 'epoch-request') {
       if (!Number.isInteger(m.epoch) || m.epoch < 0) return ignore('malformed', `epoch ${m.epoch}`)
       const proof = this.proofs.get(m.epoch)
-      if (proof !== undefined && this.mayAnswer(from, now)) this.out.push({ type: 'send', to: from, message: proof })
+      if (proof !== undefined && this.mayAnswer(from, nowMs)) this.out.push({ type: 'send', to: from, message: proof })
       return { ok: true }
     }
-    if (m.kind === 'block-request') return this.blockRequest(from, m, now)
+    if (m.kind === 'block-request') return this.blockRequest(from, m, nowMs)
     const epoch = epochOf(m) ?? this.epoch
     if (epoch > this.epoch) {
       // the sender is ahead: ask it how our epoch ended
-      if (this.mayAnswer(from, now)) this.out.push({ type: 'send', to: from, message: { kind: 'epoch-request', epoch: this.epoch } })
+      if (this.mayAnswer(from, nowMs)) this.out.push({ type: 'send', to: from, message: { kind: 'epoch-request', epoch: this.epoch } })
       return ignore('wrong-epoch', `epoch ${epoch} is ahead of ours (${this.epoch})`)
     }
     const running = epoch === this.epoch ? this.current : (this.previous.find((r) => r.setup.epoch === epoch) ?? null)
     if (running === null || (running.ended !== null && running.replica === null)) {
       const proof = this.proofs.get(epoch)
-      if (proof !== undefined && m.kind !== 'sync' && m.kind !== 'block-response' && this.mayAnswer(from, now)) this.out.push({ type: 'send', to: from, message: proof })
+      if (proof !== undefined && m.kind !== 'sync' && m.kind !== 'block-response' && this.mayAnswer(from, nowMs)) this.out.push({ type: 'send', to: from, message: proof })
       return ignore('wrong-epoch', `epoch ${epoch} has ended here and is no longer served`)
     }
     const sender = running.setup.validators.indexOf(from)
     if (sender < 0) return { ok: false, action: 'reject', reason: 'unknown-signer', detail: `${from} is not a validator of epoch ${epoch}` }
     const verdict = running.verifier.verify(m, sender, running.replica?.view ?? 0)
     if (!verdict.ok) return verdict
-    if (running.replica !== null) this.run(running, running.replica.handle({ type: 'message', from: sender, message: m, now }))
+    if (running.replica !== null) this.run(running, running.replica.handle({ type: 'message', from: sender, message: m, nowMs }))
     else if (m.kind === 'sync' && running.ended === null) {
       // following an epoch we do not validate: wait for the proof that it ended
       const last = verifyEpochEnd(m, running.setup.lastHeight)
@@ -182,7 +182,7 @@ export class Epochs {
   }
 
   /** Block requests carry no epoch: the replicas of this epoch and the kept ended ones answer what they hold. */
-  private blockRequest(from: string, m: BlockRequest, now: number): Verdict {
+  private blockRequest(from: string, m: BlockRequest, nowMs: number): Verdict {
     let known = false
     for (const running of [this.current, ...this.previous]) {
       const sender = running.setup.validators.indexOf(from)
@@ -190,7 +190,7 @@ export class Epochs {
       known = true
       const verdict = running.verifier.verify(m, sender, running.replica.view)
       if (!verdict.ok) return verdict
-      this.run(running, running.replica.handle({ type: 'message', from: sender, message: m, now }))
+      this.run(running, running.replica.handle({ type: 'message', from: sender, message: m, nowMs }))
     }
     return known ? { ok: true } : { ok: false, action: 'ignore', reason: 'unknown-signer', detail: `${from} is not a validator of epoch ${this.epoch} or the one before` }
   }
@@ -201,7 +201,7 @@ export class Epochs {
       if (o.type === 'send') {
         const to = running.setup.validators[o.to]
         if (to !== undefined) this.out.push({ type: 'send', to, message: o.message })
-      } else if (o.type === 'set-timer') this.out.push({ type: 'set-timer', epoch: running.setup.epoch, view: o.view, at: o.at })
+      } else if (o.type === 'set-timer') this.out.push({ type: 'set-timer', epoch: running.setup.epoch, view: o.view, atMs: o.atMs })
       else if (o.type === 'epoch-end') this.ended(running, o.block, o.proof)
       else this.out.push(o)
     }
@@ -216,7 +216,7 @@ export class Epochs {
     this.out.push({ type: 'epoch-end', epoch: running.setup.epoch, block: last, proof })
   }
 
-  private advance(setup: EpochSetup, now: number): void {
+  private advance(setup: EpochSetup, nowMs: number): void {
     if (this.current.ended === null) throw new Error(`next-epoch ${setup.epoch} before epoch ${this.epoch} ended`)
     if (setup.epoch !== this.epoch + 1) throw new Error(`next-epoch ${setup.epoch} does not follow epoch ${this.epoch}`)
     const last = this.current.ended.blocks.at(-1)!
@@ -226,8 +226,8 @@ export class Epochs {
     // proofs of older epochs stay (they are small); the replicas of the last few stay to serve their blocks
     this.previous = [this.current, ...this.previous].slice(0, this.options.keepEpochs ?? 4)
     this.current = this.open(setup, {})
-    if (this.current.replica !== null) this.run(this.current, this.current.replica.handle({ type: 'start', now }))
-    else this.follow(now)
+    if (this.current.replica !== null) this.run(this.current, this.current.replica.handle({ type: 'start', nowMs }))
+    else this.follow(nowMs)
   }
 
   private open(setup: EpochSetup, restart: Pick<ReplicaOptions, 'safety' | 'committed' | 'history' | 'pending'>): Running {
@@ -246,10 +246,10 @@ export class Epochs {
     return { setup, index: index < 0 ? null : index, replica, verifier, ended: null }
   }
 
-  private mayAnswer(peer: string, now: number): boolean {
+  private mayAnswer(peer: string, nowMs: number): boolean {
     const prev = this.answered.get(peer)
-    if (prev !== undefined && now - prev < (this.options.answerIntervalMs ?? 500)) return false
-    this.answered.set(peer, now)
+    if (prev !== undefined && nowMs - prev < (this.options.answerIntervalMs ?? 500)) return false
+    this.answered.set(peer, nowMs)
     if (this.answered.size > 10_000) this.answered.clear()
     return true
   }

@@ -13,7 +13,7 @@ function noSignatures(n: number): QuorumCertificate['votes'] {
 }
 
 /** The genesis block of an epoch (view 0, height `height`), committed by definition. */
-export function makeGenesis(epoch: number, n: number, height = 0, time = 0, parent: Hash = ZERO): Block {
+export function makeGenesis(epoch: number, n: number, height = 0, timeSec = 0, parent: Hash = ZERO): Block {
   return {
     epoch,
     view: 0,
@@ -21,7 +21,7 @@ export function makeGenesis(epoch: number, n: number, height = 0, time = 0, pare
     parent,
     justify: { epoch, view: 0, block: ZERO, height: Math.max(0, height - 1), votes: noSignatures(n) },
     proposer: 0,
-    time,
+    timeSec,
     payload: [],
   }
 }
@@ -32,7 +32,7 @@ export function makeGenesis(epoch: number, n: number, height = 0, time = 0, pare
  * on across epochs, and the next epoch's first block has height last.height + 1.
  */
 export function nextEpochGenesis(epoch: number, n: number, last: Block): Block {
-  return makeGenesis(epoch, n, last.height, last.time, blockId(last))
+  return makeGenesis(epoch, n, last.height, last.timeSec, blockId(last))
 }
 
 /** The QC of view 0 that certifies the genesis block. */

@@ -46,7 +46,7 @@ export function nextBlock(ctx: ProposalContext, mempool: Mempool, limits: BatchL
     parent: blockId(ctx.parent),
     justify: ctx.highQC,
     proposer: ctx.proposer,
-    time: Math.max(ctx.parent.time, Math.floor(ctx.nowMs / 1000)),
+    timeSec: Math.max(ctx.parent.timeSec, Math.floor(ctx.nowMs / 1000)),
     payload,
   }
 }

@@ -141,7 +141,7 @@ export class Replica {
   /** set while answering peers after the end (the only outputs an ended replica makes) */
   private serving = false
   private out: Output[] = []
-  private now = 0
+  private nowMs = 0
   /**
    * Commands committed during the current step: the driver removes them from the
    * mempool only after carrying out this step's outputs, so a proposal made in the
@@ -215,7 +215,7 @@ export class Replica {
 
   handle(input: Input): Output[] {
     this.out = []
-    this.now = input.now
+    this.nowMs = input.nowMs
     if (this.committedThisStep.size > 0) this.committedThisStep = new Set()
     if (this.endProof !== null) {
       if (input.type === 'message') this.afterEnd(input.message, input.from)
@@ -277,7 +277,7 @@ export class Replica {
     if (!this.tree.add(b)) return undefined
     this.releaseWaiting(b)
     if (b.view !== this.view) return undefined
-    if (b.time * 1000 > this.now + MAX_FUTURE_BLOCK_MS) return undefined // a block time from the future is not voted for
+    if (b.timeSec * 1000 > this.nowMs + MAX_FUTURE_BLOCK_MS) return undefined // a block time from the future is not voted for
     return b
   }
 
@@ -345,7 +345,7 @@ export class Replica {
     const parent = this.tree.get(this.highQC.block)
     if (parent === undefined) return
     const block = nextBlock(
-      { epoch: this.epoch, view, proposer: this.index, parent, highQC: this.highQC, branch: this.tree.pathFromCommitted(parent) ?? [], committedThisStep: this.committedThisStep, lastHeight: this.lastHeight, nowMs: this.now, emptyBlockDue: this.emptyBlockDue(parent) },
+      { epoch: this.epoch, view, proposer: this.index, parent, highQC: this.highQC, branch: this.tree.pathFromCommitted(parent) ?? [], committedThisStep: this.committedThisStep, lastHeight: this.lastHeight, nowMs: this.nowMs, emptyBlockDue: this.emptyBlockDue(parent) },
       this.mempool,
       this.opts,
     )
@@ -373,13 +373,13 @@ export class Replica {
   /** An idle chain's empty block is due after `intervals` × emptyBlockIntervalMs: leaders propose after one; timers arm after three (our highQC may lag a block) */
   private emptyBlockDue(parent: Block, intervals = 1): boolean {
     const interval = this.opts.emptyBlockIntervalMs
-    return interval > 0 && parent.height < this.lastHeight && this.now - parent.time * 1000 >= intervals * interval
+    return interval > 0 && parent.height < this.lastHeight && this.nowMs - parent.timeSec * 1000 >= intervals * interval
   }
 
   private armTimer(): void {
     if (this.pacemaker.isArmed(this.view) || !this.hasWork()) return
-    const at = this.pacemaker.arm(this.view, this.now)
-    if (at !== undefined) this.emit({ type: 'set-timer', view: this.view, at })
+    const at = this.pacemaker.arm(this.view, this.nowMs)
+    if (at !== undefined) this.emit({ type: 'set-timer', view: this.view, atMs: at })
   }
 
   private localTimeout(): void {
@@ -439,7 +439,7 @@ export class Replica {
   }
 
   private onBlockRequest(r: BlockRequest, from: ValidatorIndex): void {
-    const budget = this.served.take(from, this.now)
+    const budget = this.served.take(from, this.nowMs)
     if (budget <= 0) return
     const { blocks, bytes } = collectDown((id) => this.tree.get(id), r.ids.slice(0, 16), r.knownHeight, Math.min(budget, this.opts.maxSyncBytes))
     this.served.spent(from, bytes)
@@ -499,8 +499,8 @@ export class Replica {
   private continueFetch(id: Hash, peer: ValidatorIndex): void {
     const key = hashKey(id)
     const c = this.continuation
-    if (c !== null && c.key === key && this.now - c.at < this.opts.baseTimeoutMs) return
-    this.continuation = { key, peer, at: this.now }
+    if (c !== null && c.key === key && this.nowMs - c.at < this.opts.baseTimeoutMs) return
+    this.continuation = { key, peer, at: this.nowMs }
     this.emit({ type: 'send', to: peer, message: { kind: 'block-request', ids: [id], knownHeight: this.tree.committed.height } satisfies BlockRequest })
   }
 
@@ -510,8 +510,8 @@ export class Replica {
    */
   private mayAnswer(last: Map<ValidatorIndex, number>, peer: ValidatorIndex): boolean {
     const prev = last.get(peer)
-    if (prev !== undefined && this.now - prev < this.opts.baseTimeoutMs) return false
-    last.set(peer, this.now)
+    if (prev !== undefined && this.nowMs - prev < this.opts.baseTimeoutMs) return false
+    last.set(peer, this.nowMs)
     return true
   }
 

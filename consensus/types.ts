@@ -46,7 +46,7 @@ export interface Block {
   justify: QuorumCertificate
   proposer: ValidatorIndex
   /** unix seconds from the proposer's clock: the ledger's block time */
-  time: number
+  timeSec: number
   /** ordered commands (ledger transactions, or opaque bytes in benchmarks) */
   payload: Uint8Array[]
 }
@@ -116,11 +116,11 @@ export type ConsensusMessage = Proposal | Vote | Timeout | BlockRequest | BlockR
 
 /** Inputs to `Replica.handle`. Network messages arrive already verified (see verify.ts). */
 export type Input =
-  | { type: 'start'; now: number }
-  | { type: 'message'; from: ValidatorIndex; message: ConsensusMessage; now: number }
-  | { type: 'timer'; view: number; now: number }
+  | { type: 'start'; nowMs: number }
+  | { type: 'message'; from: ValidatorIndex; message: ConsensusMessage; nowMs: number }
+  | { type: 'timer'; view: number; nowMs: number }
   /** the mempool has commands (a leader of an idle view may propose) */
-  | { type: 'commands-available'; now: number }
+  | { type: 'commands-available'; nowMs: number }
 
 /** Outputs, carried out in order by the driver (or the simulator). */
 export type Output =
@@ -129,8 +129,8 @@ export type Output =
   | { type: 'persist-safety'; state: SafetyState; blocks: Block[] }
   | { type: 'broadcast'; message: ConsensusMessage }
   | { type: 'send'; to: ValidatorIndex; message: ConsensusMessage }
-  /** deliver a `timer` input for `view` at time `at` (ms); a newer set-timer replaces it */
-  | { type: 'set-timer'; view: number; at: number }
+  /** deliver a `timer` input for `view` at `atMs` (ms on the input clock); a newer set-timer replaces it */
+  | { type: 'set-timer'; view: number; atMs: number }
   /** blocks newly committed, oldest first */
   | { type: 'commit'; blocks: Block[] }
   /** the epoch's last block committed (after its `commit`); `proof` shows it to others */

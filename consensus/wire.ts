@@ -121,7 +121,7 @@ const FIELDS = {
   aggregate: fieldsOf<AggregateSignature>()('signers', 'signature'),
   qc: fieldsOf<QuorumCertificate>()('epoch', 'view', 'block', 'height', 'votes'),
   tc: fieldsOf<TimeoutCertificate>()('epoch', 'view', 'timeouts'),
-  block: fieldsOf<Block>()('epoch', 'view', 'height', 'parent', 'justify', 'proposer', 'time', 'payload'),
+  block: fieldsOf<Block>()('epoch', 'view', 'height', 'parent', 'justify', 'proposer', 'timeSec', 'payload'),
   proposal: fieldsOf<Proposal>()('kind', 'block', 'tc', 'signature'),
   vote: fieldsOf<Vote>()('kind', 'epoch', 'view', 'block', 'height', 'voter', 'signature'),
   timeout: fieldsOf<Timeout>()('kind', 'epoch', 'view', 'highQC', 'tc', 'voter', 'signature'),
@@ -214,7 +214,7 @@ function block(v: unknown, path: string, lim: Limits): Block {
     parent: hash(o.parent, `${path}.parent`),
     justify: qc(o.justify, `${path}.justify`),
     proposer: uint(o.proposer, `${path}.proposer`),
-    time: uint(o.time, `${path}.time`),
+    timeSec: uint(o.timeSec, `${path}.timeSec`),
     payload: payload(o.payload, `${path}.payload`, lim),
   }
 }

@@ -144,13 +144,13 @@ export class LedgerApp implements App, BlockFeed, SnapshotSource {
 
   async commit(block: Block): Promise<{ txs: number }> {
     if (block.height !== this.current.height + 1) throw new Error(`ledger at height ${this.current.height} asked to execute block ${block.height}`)
-    const outcome = executeBlock(this.current, { height: block.height, time: block.time, txs: block.payload }, this.execution)
-    this.headBlock = await this.store.commitBlock({ chain: this.params.chainId, height: block.height, time: block.time, parent: this.headBlock, txs: block.payload }, outcome)
+    const outcome = executeBlock(this.current, { height: block.height, timeSec: block.timeSec, txs: block.payload }, this.execution)
+    this.headBlock = await this.store.commitBlock({ chain: this.params.chainId, height: block.height, timeSec: block.timeSec, parent: this.headBlock, txs: block.payload }, outcome)
     this.current = outcome.state
     this.retain(outcome.state)
     this.pool.onCommit(block.payload, mempoolStateFrom(outcome.state))
     if (this.blockListeners.size > 0) {
-      const committed: CommittedBlock = { height: block.height, id: this.headBlock.toString(), time: block.time, txs: block.payload.map((t) => txId(t).toString()) }
+      const committed: CommittedBlock = { height: block.height, id: this.headBlock.toString(), time: block.timeSec, txs: block.payload.map((t) => txId(t).toString()) }
       for (const l of this.blockListeners) {
         try {
           l(committed)

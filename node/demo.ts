@@ -102,7 +102,7 @@ export async function runLedgerDemo(opts: DemoOptions): Promise<{ height: number
     }
     const block = async (label: string, txs: Uint8Array[]): Promise<Receipt[]> => {
       const head = (await chain.head())!
-      const b = { chain: CHAIN, height: state.height + 1, time: now + state.height + 1, parent: head.block, txs }
+      const b = { chain: CHAIN, height: state.height + 1, timeSec: now + state.height + 1, parent: head.block, txs }
       const outcome = executeBlock(state, b, components)
       await chain.commitBlock(b, outcome)
       state = outcome.state

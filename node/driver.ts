@@ -106,7 +106,7 @@ export class ConsensusDriver {
       }),
     )
     this.components.txs?.start()
-    await this.enqueue(() => this.run(this.components.epochs.handle({ type: 'start', now: this.components.now() })))
+    await this.enqueue(() => this.run(this.components.epochs.handle({ type: 'start', nowMs: this.components.now() })))
     if (this.emptyBlockIntervalMs > 0) this.idleTicker = setInterval(() => this.commandsAvailable(), Math.max(50, this.emptyBlockIntervalMs / 2))
   }
 
@@ -139,7 +139,7 @@ export class ConsensusDriver {
     setImmediate(() => {
       this.commandsPending = false
       if (this.stopped) return
-      void this.enqueue(() => this.run(this.components.epochs.handle({ type: 'commands-available', now: this.components.now() })))
+      void this.enqueue(() => this.run(this.components.epochs.handle({ type: 'commands-available', nowMs: this.components.now() })))
     })
   }
 
@@ -219,7 +219,7 @@ export class ConsensusDriver {
           void this.components.host.send(o.to, consensusProtocol(this.chainId), encodeMessage(o.message))
           break
         case 'set-timer':
-          this.setTimer(o.epoch, o.view, o.at)
+          this.setTimer(o.epoch, o.view, o.atMs)
           break
         case 'commit':
           toExecute.push(await this.record(o.blocks))
@@ -240,7 +240,7 @@ export class ConsensusDriver {
     if (this.stopped) return
     const t = setTimeout(() => {
       this.timers.delete(epoch)
-      void this.enqueue(() => this.run(this.components.epochs.handle({ type: 'timer', epoch, view, now: this.components.now() })))
+      void this.enqueue(() => this.run(this.components.epochs.handle({ type: 'timer', epoch, view, nowMs: this.components.now() })))
     }, Math.max(0, at - this.components.now()))
     this.timers.set(epoch, t)
   }
@@ -260,7 +260,7 @@ export class ConsensusDriver {
     for (const b of fresh) txs += (await this.components.app.commit(b)).txs
     const last = fresh.at(-1)!
     const now = this.components.now()
-    this.components.metrics?.onCommit(fresh.length, txs, Math.max(0, now - last.time * 1000), last.height)
+    this.components.metrics?.onCommit(fresh.length, txs, Math.max(0, now - last.timeSec * 1000), last.height)
     this.components.metrics?.setMempoolSize(this.components.app.mempoolSize())
     this.lastCommitAt = now
     this.components.onCommitted?.(fresh)
@@ -281,7 +281,7 @@ export class ConsensusDriver {
     await this.components.store.saveEpoch(record, { epoch, proof })
     this.components.metrics?.setEpoch(epoch + 1)
     this.components.logger.info({ epoch: epoch + 1, validators: record.validators.map((v) => v.id), from: last.height + 1 }, 'epoch started')
-    await this.run(this.components.epochs.handle({ type: 'next-epoch', setup: epochSetup(record, this.components.peerIdOf), now: this.components.now() }))
+    await this.run(this.components.epochs.handle({ type: 'next-epoch', setup: epochSetup(record, this.components.peerIdOf), nowMs: this.components.now() }))
   }
 }
 

@@ -36,7 +36,7 @@ export interface ExecutionComponents {
 export interface BlockInfo {
   height: number
   /** block time in unix seconds, as agreed by consensus */
-  time: number
+  timeSec: number
 }
 
 export type Sender = { kind: 'member'; record: MemberRecord } | { kind: 'enclave'; record: EnclaveRecord }
@@ -144,7 +144,7 @@ export function verifyEnclaveEvidence(ctx: TxContext, att: AttestationEvidence, 
   const reject = (why: string) => new LedgerError('ATTESTATION_REJECTED', why)
   if (!policy.formats.includes(att.format)) throw reject(`evidence format '${att.format}' is not allowed on this chain`)
   const trustAnchors = Object.hasOwn(policy.trustAnchors, att.format) ? policy.trustAnchors[att.format]! : []
-  const v = ctx.components.attestation.verify(att.format, att.evidence, { at: ctx.block.time, maxAgeSeconds: policy.maxEvidenceAgeSeconds, trustAnchors })
+  const v = ctx.components.attestation.verify(att.format, att.evidence, { at: ctx.block.timeSec, maxAgeSeconds: policy.maxEvidenceAgeSeconds, trustAnchors })
   if (v.debug) throw reject('enclave runs in debug mode')
   if (v.platform !== expect.platform) throw reject(`evidence is for platform '${v.platform}', not '${expect.platform}'`)
   if (!bytesEqual(v.measurement, expect.measurement)) throw reject('evidence measurement differs from the expected one')

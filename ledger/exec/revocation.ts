@@ -29,7 +29,7 @@ export function checkRevocationEvidence(ctx: TxContext, subject: { kind: 'member
   if (entry.subject.kind !== subject.kind || entry.subject.id !== subject.id) {
     throw new LedgerError('BAD_ARGUMENT', `revocation entry is for ${entry.subject.kind} '${entry.subject.id}', not ${subject.kind} '${subject.id}'`)
   }
-  if (entry.issuedAt > ctx.block.time + MAX_CLOCK_SKEW_SECONDS) throw new LedgerError('BAD_ARGUMENT', 'revocation entry is issued in the future')
+  if (entry.issuedAt > ctx.block.timeSec + MAX_CLOCK_SKEW_SECONDS) throw new LedgerError('BAD_ARGUMENT', 'revocation entry is issued in the future')
   const serialKey = StateKey.revocationSerial(entry.authority)
   const next = (ctx.state.get<number>(serialKey) ?? 0) + 1
   if (entry.serial !== next) {

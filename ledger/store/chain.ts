@@ -19,7 +19,7 @@ export interface LedgerBlock {
   chain: string
   height: number
   /** unix seconds, agreed by consensus */
-  time: number
+  timeSec: number
   parent: CID | null
   txs: Uint8Array[]
 }

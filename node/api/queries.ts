@@ -108,7 +108,7 @@ export class LedgerQueries {
       id: commit.block.toString(),
       chain: block.chain,
       height: block.height,
-      time: block.time,
+      time: block.timeSec,
       parent: block.parent === null ? null : block.parent.toString(),
       stateRoot: toHex(commit.stateRoot),
       txs: receipts.map((r) => r.tx),

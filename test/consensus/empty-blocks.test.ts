@@ -39,7 +39,7 @@ describe('empty blocks on an idle chain', () => {
 const clockAhead: Behaviour = (ctx, outputs) =>
   outputs.map((o): EpochOutput => {
     if (o.type !== 'broadcast' || o.message.kind !== 'proposal') return o
-    const block = { ...o.message.block, time: o.message.block.time + 3_600 }
+    const block = { ...o.message.block, timeSec: o.message.block.timeSec + 3_600 }
     return { ...o, message: { ...o.message, block, signature: ctx.sign(proposalMessage(block.epoch, blockId(block))) } }
   })
 

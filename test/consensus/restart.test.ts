@@ -16,7 +16,7 @@ describe('leader restart', () => {
   }
 
   it('persists the vote on its own block before broadcasting the proposal, and never proposes twice in a view', () => {
-    const outs: Output[] = replica().handle({ type: 'start', now: 0 })
+    const outs: Output[] = replica().handle({ type: 'start', nowMs: 0 })
     const persist = outs.findIndex((o) => o.type === 'persist-safety')
     const proposal = outs.findIndex((o) => o.type === 'broadcast' && o.message.kind === 'proposal')
     expect(persist).toBeGreaterThanOrEqual(0)
@@ -25,7 +25,7 @@ describe('leader restart', () => {
     expect(saved.blocks.map((b) => b.view)).toEqual([1]) // its own block is persisted with the vote
     // crash after the safety write: the restarted leader is in view 1 again but proposes nothing new
     const again = replica(saved.state, saved.blocks)
-    const outs2 = again.handle({ type: 'start', now: 10 })
+    const outs2 = again.handle({ type: 'start', nowMs: 10 })
     expect(outs2.some((o) => o.type === 'broadcast' && o.message.kind === 'proposal')).toBe(false)
     expect(again.view).toBe(1)
   })

@@ -9,7 +9,7 @@ const signer = simSigner(1, simSecrets(4)[1]!)
 const fresh = (): SafetyState => ({ epoch: 0, lastVotedView: 0, lastVote: null, lastTimeoutView: 0, lastTimeout: null, lockedQC: gqc })
 
 function block(view: number, parent: Block, justify: QuorumCertificate, tag = ''): Block {
-  return { epoch: 0, view, height: parent.height + 1, parent: blockId(parent), justify, proposer: view % 4, time: 0, payload: tag ? [new TextEncoder().encode(tag)] : [] }
+  return { epoch: 0, view, height: parent.height + 1, parent: blockId(parent), justify, proposer: view % 4, timeSec: 0, payload: tag ? [new TextEncoder().encode(tag)] : [] }
 }
 /** Opens a signed vote or timeout; returns it with the records handed over to persist (none for a stored one). */
 function opened<M extends Vote | Timeout>(signed: Signed<M>): { message: M; persisted: SafetyState[] } {

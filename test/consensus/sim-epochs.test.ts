@@ -36,7 +36,7 @@ function endedEpoch(): { proof: SyncInfo; last: Block; committed: Block[] } {
       }
     }
   }
-  nodes.forEach((node, i) => take(i, node.handle({ type: 'start', now: 0 })))
+  nodes.forEach((node, i) => take(i, node.handle({ type: 'start', nowMs: 0 })))
   for (let steps = 0; queue.length > 0 && end === undefined && steps < 10_000; steps++) {
     const m = queue.shift()!
     nodes.forEach((node, i) => {
@@ -71,7 +71,7 @@ describe('epoch ends', () => {
     const scheme = simScheme(secrets)
     const e = new Epochs({ signer: (k) => simSigner(k, secrets[0]!), mempool: new FifoMempool() }, { self: nodeId(0), setup: { epoch: 0, validators: [0, 1, 2, 3].map(nodeId), scheme, genesis: makeGenesis(0, 4), lastHeight: 5 } })
     const g = nextEpochGenesis(1, 4, makeGenesis(0, 4, 5))
-    expect(() => e.handle({ type: 'next-epoch', setup: { epoch: 1, validators: [0, 1, 2, 3].map(nodeId), scheme, genesis: g, lastHeight: 10 }, now: 0 })).toThrow(/before epoch 0 ended/)
+    expect(() => e.handle({ type: 'next-epoch', setup: { epoch: 1, validators: [0, 1, 2, 3].map(nodeId), scheme, genesis: g, lastHeight: 10 }, nowMs: 0 })).toThrow(/before epoch 0 ended/)
   })
 
   it('a node outside the current set never signs, and asks for the epoch end until it gets it', () => {
@@ -79,8 +79,8 @@ describe('epoch ends', () => {
     const scheme = simScheme(secrets.slice(0, 4))
     const e = new Epochs({ signer: (k) => simSigner(k, secrets[4]!), mempool: new FifoMempool() }, { self: nodeId(4), setup: { epoch: 0, validators: [0, 1, 2, 3].map(nodeId), scheme, genesis: makeGenesis(0, 4), lastHeight: 5 } })
     expect(e.replica).toBeNull()
-    const outs = e.handle({ type: 'start', now: 0 })
-    expect(outs).toEqual([{ type: 'broadcast', message: { kind: 'epoch-request', epoch: 0 } }, { type: 'set-timer', epoch: 0, view: 0, at: 1000 }])
-    expect(e.handle({ type: 'timer', epoch: 0, view: 0, now: 1000 }).map((o) => o.type)).toEqual(['broadcast', 'set-timer'])
+    const outs = e.handle({ type: 'start', nowMs: 0 })
+    expect(outs).toEqual([{ type: 'broadcast', message: { kind: 'epoch-request', epoch: 0 } }, { type: 'set-timer', epoch: 0, view: 0, atMs: 1000 }])
+    expect(e.handle({ type: 'timer', epoch: 0, view: 0, nowMs: 1000 }).map((o) => o.type)).toEqual(['broadcast', 'set-timer'])
   })
 })

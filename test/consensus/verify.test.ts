@@ -11,7 +11,7 @@ const gqc = genesisQC(genesis)
 const verifier = () => new MessageVerifier(scheme, { epoch: 0, genesis, maxViewsAhead: 100, maxPayloadCount: 10, maxPayloadBytes: 1000 })
 
 function proposal(over: Partial<Block> = {}, signerIndex = 1): Proposal {
-  const block: Block = { epoch: 0, view: 1, height: 1, parent: blockId(genesis), justify: gqc, proposer: 1, time: 0, payload: [], ...over }
+  const block: Block = { epoch: 0, view: 1, height: 1, parent: blockId(genesis), justify: gqc, proposer: 1, timeSec: 0, payload: [], ...over }
   return { kind: 'proposal', block, tc: null, signature: simSigner(signerIndex, secrets[signerIndex]!).sign(proposalMessage(0, blockId(block))) }
 }
 function vote(over: Partial<Vote> = {}): Vote {

@@ -30,7 +30,7 @@ const sign = (i: number, msg: Uint8Array) => simSigner(i, secrets[i]!).sign(msg)
 const genesis = makeGenesis(0, n)
 const gqc = genesisQC(genesis)
 const commands = [new Uint8Array([1, 2, 3]), new Uint8Array(0), new Uint8Array(300).fill(7)]
-const b1: Block = { epoch: 0, view: 1, height: 1, parent: blockId(genesis), justify: gqc, proposer: 1, time: 1_700_000_000, payload: commands }
+const b1: Block = { epoch: 0, view: 1, height: 1, parent: blockId(genesis), justify: gqc, proposer: 1, timeSec: 1_700_000_000, payload: commands }
 const qc1: QuorumCertificate = {
   epoch: 0,
   view: 1,
@@ -39,7 +39,7 @@ const qc1: QuorumCertificate = {
   votes: scheme.aggregate([0, 1, 2].map((i) => ({ signer: i, signature: sign(i, voteMessage(0, 1, blockId(b1), 1)) }))),
 }
 const tc2: TimeoutCertificate = { epoch: 0, view: 2, timeouts: scheme.aggregate([1, 2, 3].map((i) => ({ signer: i, signature: sign(i, timeoutMessage(0, 2)) }))) }
-const b3: Block = { epoch: 0, view: 3, height: 2, parent: blockId(b1), justify: qc1, proposer: 3, time: 1_700_000_005, payload: [new Uint8Array([9])] }
+const b3: Block = { epoch: 0, view: 3, height: 2, parent: blockId(b1), justify: qc1, proposer: 3, timeSec: 1_700_000_005, payload: [new Uint8Array([9])] }
 
 const samples: Record<string, ConsensusMessage> = {
   'proposal with a TC and payload': { kind: 'proposal', block: b3, tc: tc2, signature: sign(3, proposalMessage(0, blockId(b3))) },
@@ -100,7 +100,7 @@ const shape = (fields: Record<string, Check>): Check => (v) => plain(v) && Objec
 const AGG = shape({ signers: B, signature: B })
 const QC = shape({ epoch: U, view: U, block: H, height: U, votes: AGG })
 const TC = orNull(shape({ epoch: U, view: U, timeouts: AGG }))
-const BLOCK = shape({ epoch: U, view: U, height: U, parent: H, justify: QC, proposer: U, time: U, payload: list(B, 10_000) })
+const BLOCK = shape({ epoch: U, view: U, height: U, parent: H, justify: QC, proposer: U, timeSec: U, payload: list(B, 10_000) })
 const MESSAGE = [
   shape({ kind: lit('proposal'), block: BLOCK, tc: TC, signature: B }),
   shape({ kind: lit('vote'), epoch: U, view: U, block: H, height: U, voter: U, signature: B }),
@@ -165,7 +165,7 @@ const blob = fc.uint8Array({ maxLength: 80 })
 const aggregate = rec({ signers: fc.uint8Array({ maxLength: 4 }), signature: blob })
 const qcArb = rec({ epoch: uint, view: uint, block: hash, height: uint, votes: aggregate })
 const tcArb = fc.option(rec({ epoch: uint, view: uint, timeouts: aggregate }), { nil: null })
-const blockArb = rec({ epoch: uint, view: uint, height: uint, parent: hash, justify: qcArb, proposer: uint, time: uint, payload: fc.array(blob, { maxLength: 5 }) })
+const blockArb = rec({ epoch: uint, view: uint, height: uint, parent: hash, justify: qcArb, proposer: uint, timeSec: uint, payload: fc.array(blob, { maxLength: 5 }) })
 const messageArb: fc.Arbitrary<ConsensusMessage> = fc.oneof(
   rec({ kind: fc.constant('proposal' as const), block: blockArb, tc: tcArb, signature: blob }),
   rec({ kind: fc.constant('vote' as const), epoch: uint, view: uint, block: hash, height: uint, voter: uint, signature: blob }),
@@ -322,7 +322,7 @@ describe('consensus wire encoding: refusals', () => {
   it('refuses negative, fractional, too large or non-numeric integers', () => {
     expectRefused(variant(vote, (o) => (o.view = -1)), 'malformed', /vote\.view: expected a non-negative integer, got -1/)
     expectRefused(variant(proposal, (o) => (o.block.justify.height = -5)), 'malformed', /proposal\.block\.justify\.height/)
-    expectRefused(variant(proposal, (o) => (o.block.time = 1.5)), 'malformed', /proposal\.block\.time/)
+    expectRefused(variant(proposal, (o) => (o.block.timeSec = 1.5)), 'malformed', /proposal\.block\.timeSec/)
     expectRefused(variant(samples['timeout with TC']!, (o) => (o.tc.view = 2n ** 64n - 1n)), 'malformed', /timeout\.tc\.view/)
     expectRefused(variant(samples['epoch-request']!, (o) => (o.epoch = '7')), 'malformed', /epoch-request\.epoch/)
     expectRefused(variant(samples['block-request']!, (o) => (o.knownHeight = null)), 'malformed', /knownHeight/)

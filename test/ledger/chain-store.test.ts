@@ -23,7 +23,7 @@ async function commitBlocks(store: ChainStore, n: number): Promise<TestChain> {
   for (let i = 0; i < n; i++) {
     const height = chain.state.height + 1
     const head = (await store.head())!
-    const block: LedgerBlock = { chain: CHAIN, height, time: 1_700_000_000 + height, parent: head.block, txs: [chain.tx('gov-1', 'budget.grant', { member: 'bank-a', epsilon: height, delta: 1e-5 })] }
+    const block: LedgerBlock = { chain: CHAIN, height, timeSec: 1_700_000_000 + height, parent: head.block, txs: [chain.tx('gov-1', 'budget.grant', { member: 'bank-a', epsilon: height, delta: 1e-5 })] }
     const outcome = executeBlock(chain.state, block, { attestation: testVerifier })
     await store.commitBlock(block, outcome)
     chain.state = outcome.state
@@ -56,7 +56,7 @@ describe('ChainStore', () => {
     chain.state = await store.initialize(chain.state)
     const tx = chain.tx('gov-1', 'budget.grant', { member: 'bank-a', epsilon: 2, delta: 1e-5 })
     for (const height of [1, 2]) {
-      const block: LedgerBlock = { chain: CHAIN, height, time: height, parent: (await store.head())!.block, txs: [tx] }
+      const block: LedgerBlock = { chain: CHAIN, height, timeSec: height, parent: (await store.head())!.block, txs: [tx] }
       const outcome = executeBlock(chain.state, block, { attestation: testVerifier })
       await store.commitBlock(block, outcome)
       chain.state = outcome.state
@@ -71,7 +71,7 @@ describe('ChainStore', () => {
     chain.state = await store.initialize(chain.state)
     const t0 = chain.tx('gov-1', 'budget.grant', { member: 'bank-a', epsilon: 2, delta: 1e-5 }, { nonce: 0 })
     const t1 = chain.tx('gov-1', 'budget.grant', { member: 'bank-b', epsilon: 2, delta: 1e-5 }, { nonce: 1 })
-    const block: LedgerBlock = { chain: CHAIN, height: 1, time: 1, parent: null, txs: [t1, t0, t1] } // t1 first refused (nonce), then committed
+    const block: LedgerBlock = { chain: CHAIN, height: 1, timeSec: 1, parent: null, txs: [t1, t0, t1] } // t1 first refused (nonce), then committed
     const outcome = executeBlock(chain.state, block, { attestation: testVerifier })
     expect(outcome.receipts.map((r) => r.code)).toEqual(['BAD_NONCE', 'OK', 'OK'])
     await store.commitBlock(block, outcome)
@@ -81,9 +81,9 @@ describe('ChainStore', () => {
   it('refuses to commit a block that does not follow the head', async () => {
     const store = new ChainStore({ kv: new MemoryKeyValueStore() })
     const chain = await commitBlocks(store, 1)
-    const outcome = executeBlock(chain.state, { height: 2, time: 0, txs: [] }, { attestation: testVerifier })
-    await expect(store.commitBlock({ chain: CHAIN, height: 5, time: 0, parent: null, txs: [] }, outcome)).rejects.toThrow(/does not follow/)
-    await expect(store.commitBlock({ chain: CHAIN, height: 2, time: 0, parent: null, txs: [] }, outcome)).rejects.toThrow(/parent/) // right height, wrong parent
+    const outcome = executeBlock(chain.state, { height: 2, timeSec: 0, txs: [] }, { attestation: testVerifier })
+    await expect(store.commitBlock({ chain: CHAIN, height: 5, timeSec: 0, parent: null, txs: [] }, outcome)).rejects.toThrow(/does not follow/)
+    await expect(store.commitBlock({ chain: CHAIN, height: 2, timeSec: 0, parent: null, txs: [] }, outcome)).rejects.toThrow(/parent/) // right height, wrong parent
   })
 
   it('detects a state that does not match the head root', async () => {

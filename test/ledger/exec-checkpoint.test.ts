@@ -46,7 +46,7 @@ class RootedChain {
     c.time += 5
     const tx = c.tx('coord', 'checkpoint', body, { nonce: c.get<number>(StateKey.nonce('coord')) ?? 0 })
     const components = withHistory ? { attestation: testVerifier, stateRootAt: (h: number) => this.roots.get(h) } : { attestation: testVerifier }
-    const out = executeBlock(c.state, { height: c.state.height + 1, time: c.time, txs: [tx] }, components)
+    const out = executeBlock(c.state, { height: c.state.height + 1, timeSec: c.time, txs: [tx] }, components)
     c.state = out.state
     this.roots.set(c.state.height, c.state.root)
     return out.receipts[0]!

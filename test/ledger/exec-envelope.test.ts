@@ -49,7 +49,7 @@ describe('transaction envelope rules', () => {
     const forged = c.tx('gov-1', 'budget.grant', grant, { key: 'gov-2', nonce: 0 })
     const asked: Array<[string, string]> = []
     const run = (vouch: (id: string, key: Uint8Array) => boolean) =>
-      codes(executeBlock(c.state, { height: c.state.height + 1, time: 0, txs: [forged] }, {
+      codes(executeBlock(c.state, { height: c.state.height + 1, timeSec: 0, txs: [forged] }, {
         attestation: testVerifier,
         verifiedSender: (id, key) => (asked.push([id, Buffer.from(key).toString('hex')]), vouch(id, key)),
       }).receipts)
@@ -67,7 +67,7 @@ describe('transaction envelope rules', () => {
     const unknown = c.tx('gov-1', 'budget.grant', { ...grant, epsilon: 5 }, { nonce: 1 })
     const asked: Uint8Array[] = []
     const cached = decodeTx(known)
-    const outcome = executeBlock(c.state, { height: c.state.height + 1, time: 0, txs: [known, unknown] }, {
+    const outcome = executeBlock(c.state, { height: c.state.height + 1, timeSec: 0, txs: [known, unknown] }, {
       attestation: testVerifier,
       decoded: (bytes) => (asked.push(bytes), bytes === known ? cached : undefined),
     })
@@ -99,12 +99,12 @@ describe('transaction envelope rules', () => {
   it('never throws out of a block, whatever the bytes', () => {
     const c = new TestChain()
     const junk = [new Uint8Array(0), encode(null), encode([1, 2, 3]), encode({ tx: {}, sig: new Uint8Array(64) }), encode({ tx: { chain: CHAIN, type: 'round.open', sender: 'coord', nonce: 0, body: null }, sig: new Uint8Array(64) })]
-    const out = executeBlock(c.state, { height: 1, time: 0, txs: junk }, { attestation: testVerifier })
+    const out = executeBlock(c.state, { height: 1, timeSec: 0, txs: junk }, { attestation: testVerifier })
     expect(out.receipts.every((r) => r.code !== 'OK' && r.code !== 'INTERNAL')).toBe(true)
   })
 
   it('throws when asked to execute at the wrong height (caller invariant)', () => {
     const c = new TestChain()
-    expect(() => executeBlock(c.state, { height: 5, time: 0, txs: [] }, { attestation: testVerifier })).toThrow(/height/)
+    expect(() => executeBlock(c.state, { height: 5, timeSec: 0, txs: [] }, { attestation: testVerifier })).toThrow(/height/)
   })
 })

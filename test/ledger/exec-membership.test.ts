@@ -138,8 +138,8 @@ describe('membership and governance', () => {
 
   it('refuses to execute on a node that cannot verify a format its chain allows', () => {
     const c = new TestChain()
-    expect(() => executeBlock(c.state, { height: 1, time: 0, txs: [] }, { attestation: new AttestationVerifierRegistry() })).toThrow(/cannot verify evidence formats/)
-    expect(() => executeBlock(c.state, { height: 1, time: 0, txs: ['not bytes' as never] }, { attestation: testVerifier })).toThrow(/byte arrays/)
+    expect(() => executeBlock(c.state, { height: 1, timeSec: 0, txs: [] }, { attestation: new AttestationVerifierRegistry() })).toThrow(/cannot verify evidence formats/)
+    expect(() => executeBlock(c.state, { height: 1, timeSec: 0, txs: ['not bytes' as never] }, { attestation: testVerifier })).toThrow(/byte arrays/)
   })
 
   it('refuses an enclave whose measurement is not allowed', () => {

@@ -136,7 +136,7 @@ describe('execution properties', () => {
         c.advanceTo(1)
         const before = c.state.root
         // wrong chain id: always refused, whatever the body
-        const out = executeBlock(c.state, { height: 2, time: 0, txs: txs.map(({ sender, tx }) => c.tx(sender, tx.type, tx.body as never, { chain: 'elsewhere', nonce: 0 })) }, { attestation: testVerifier })
+        const out = executeBlock(c.state, { height: 2, timeSec: 0, txs: txs.map(({ sender, tx }) => c.tx(sender, tx.type, tx.body as never, { chain: 'elsewhere', nonce: 0 })) }, { attestation: testVerifier })
         expect(out.receipts.every((r) => r.code === 'WRONG_CHAIN' || r.code === 'MALFORMED')).toBe(true)
         expect(out.stateRoot).toEqual(before)
       }),

@@ -137,7 +137,7 @@ export class TestChain {
   /** Executes one block holding `txs`; resets the auto-nonce of senders whose transaction failed. */
   exec(...txs: Uint8Array[]): Receipt[] {
     this.time += 5
-    this.last = executeBlock(this.state, { height: this.state.height + 1, time: this.time, txs }, { attestation: testVerifier })
+    this.last = executeBlock(this.state, { height: this.state.height + 1, timeSec: this.time, txs }, { attestation: testVerifier })
     this.state = this.last.state
     this.resyncNonces()
     return this.last.receipts

@@ -14,7 +14,7 @@ function byzantine(behaviours: ByzantineBehaviour[]): Byzantine {
   return new Byzantine({ signer, validators: () => PEERS, self: 'me', logger: { warn: () => {} } }, behaviours)
 }
 
-const block: Block = { epoch: 0, view: 7, height: 5, parent: new Uint8Array(32), justify: { epoch: 0, view: 6, block: new Uint8Array(32), height: 4, votes: new Uint8Array(0) } as never, proposer: 0, time: 1, payload: [new Uint8Array([1, 2, 3])] }
+const block: Block = { epoch: 0, view: 7, height: 5, parent: new Uint8Array(32), justify: { epoch: 0, view: 6, block: new Uint8Array(32), height: 4, votes: new Uint8Array(0) } as never, proposer: 0, timeSec: 1, payload: [new Uint8Array([1, 2, 3])] }
 const proposal: Proposal = { kind: 'proposal', block, tc: null, signature: signer.sign(proposalMessage(0, blockId(block))) }
 const vote: Vote = { kind: 'vote', epoch: 0, view: 7, block: blockId(block), height: 5, voter: 0, signature: signer.sign(voteMessage(0, 7, blockId(block), 5)) }
 const safety: EpochOutput = { type: 'persist-safety', state: {} as never, blocks: [] }

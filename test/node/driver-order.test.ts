@@ -10,7 +10,7 @@ import { ConsensusDriver } from '../../node/driver.ts'
 import { silentLogger } from '../../node/index.ts'
 import type { P2PHost } from '../../node/p2p/index.ts'
 
-const block = (height: number) => ({ height, time: 0, payload: [] }) as unknown as Block
+const block = (height: number) => ({ height, timeSec: 0, payload: [] }) as unknown as Block
 const vote = { kind: 'vote' } as unknown as EpochOutput extends { message: infer M } ? M : never
 
 /** Runs one input whose outputs are `outputs` through a driver over recording fakes; returns what happened, in order. */

@@ -68,7 +68,7 @@ export class AppChain {
   async commit(...txs: Uint8Array[]): Promise<Receipt[]> {
     this.time += 5
     // LedgerApp reads a consensus block's height, time and payload only
-    const block = { height: this.height + 1, time: this.time, payload: txs } as Partial<Block> as Block
+    const block = { height: this.height + 1, timeSec: this.time, payload: txs } as Partial<Block> as Block
     await this.app.commit(block)
     return (await this.store.commitAt(block.height))!.receipts
   }

@@ -85,7 +85,7 @@ describe('generateTestnet', () => {
     const tx = load.next()
     expect(decodeTx(tx).signed.approvals).toBeUndefined()
     const state = genesisState(genesis)
-    const outcome = executeBlock(state, { height: 1, time: 0, txs: [tx, load.next()] }, { attestation: new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier()) })
+    const outcome = executeBlock(state, { height: 1, timeSec: 0, txs: [tx, load.next()] }, { attestation: new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier()) })
     expect(outcome.receipts.map((r) => r.code)).toEqual(['OK', 'OK'])
     // the consortium's own governance, without load senders, still needs both governors
     const plain = await sandbox.dir()

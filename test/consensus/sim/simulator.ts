@@ -237,7 +237,7 @@ export function simulate(cfg: SimConfig): SimResult {
   const run = (node: Node, outputs: EpochOutput[], now: number) => {
     const epochs = node.epochs
     if (epochs === null) return
-    if (cfg.trace) for (const o of outputs) cfg.trace(`${now} n${node.id}(e${epochs.epoch} v${epochs.replica?.view}) → ${o.type} ${o.type === 'send' || o.type === 'broadcast' ? `${o.message.kind}${'view' in o.message ? ` v${o.message.view}` : ''}${o.type === 'send' ? ` to ${o.to}` : ''}` : o.type === 'set-timer' ? `v${o.view}@${o.at}` : ''}`)
+    if (cfg.trace) for (const o of outputs) cfg.trace(`${now} n${node.id}(e${epochs.epoch} v${epochs.replica?.view}) → ${o.type} ${o.type === 'send' || o.type === 'broadcast' ? `${o.message.kind}${'view' in o.message ? ` v${o.message.view}` : ''}${o.type === 'send' ? ` to ${o.to}` : ''}` : o.type === 'set-timer' ? `v${o.view}@${o.atMs}` : ''}`)
     const behaviour = cfg.byzantine?.[node.index]
     if (behaviour !== undefined) {
       const k = epochs.setup.validators.indexOf(nodeId(node.index))
@@ -249,8 +249,8 @@ export function simulate(cfg: SimConfig): SimResult {
         node.pending = o.blocks
       }
       else if (o.type === 'set-timer') {
-        node.timer = { epoch: o.epoch, view: o.view, at: o.at }
-        push({ at: o.at, kind: 'timer', to: node.id, epoch: o.epoch, view: o.view })
+        node.timer = { epoch: o.epoch, view: o.view, at: o.atMs }
+        push({ at: o.atMs, kind: 'timer', to: node.id, epoch: o.epoch, view: o.view })
       } else if (o.type === 'commit') onCommit(node, o.blocks)
       else if (o.type === 'epoch-end') {
         // the driver's part: the ledger says who validates next (here: the schedule)
@@ -261,7 +261,7 @@ export function simulate(cfg: SimConfig): SimResult {
         node.setup = setupOf(o.epoch + 1, nextEpochGenesis(o.epoch + 1, next.length, o.block))
         node.safety = undefined
         node.recent = []
-        run(node, epochs.handle({ type: 'next-epoch', setup: node.setup, now }), now)
+        run(node, epochs.handle({ type: 'next-epoch', setup: node.setup, nowMs: now }), now)
       } else {
         if (honest(node.index)) unpersisted(node, o.message)
         if (o.message.kind === 'vote' && honest(node.index)) recordVote(node.index, o.message.epoch, o.message.view, hashKey(o.message.block))
@@ -315,7 +315,7 @@ export function simulate(cfg: SimConfig): SimResult {
       if (c.restartAt !== undefined) push({ at: c.restartAt, kind: 'restart', to: node.id })
     }
   }
-  for (const node of nodes) run(node, node.epochs!.handle({ type: 'start', now: 0 }), 0)
+  for (const node of nodes) run(node, node.epochs!.handle({ type: 'start', nowMs: 0 }), 0)
   const tickMs = cfg.emptyBlockIntervalMs === undefined || cfg.emptyBlockIntervalMs <= 0 ? 0 : Math.max(1, Math.floor(cfg.emptyBlockIntervalMs / 2))
   if (tickMs > 0) push({ at: tickMs, kind: 'tick' })
 
@@ -328,14 +328,14 @@ export function simulate(cfg: SimConfig): SimResult {
       break
     }
     if (e.kind === 'tick') {
-      for (const node of nodes) if (node.epochs !== null) run(node, node.epochs.handle({ type: 'commands-available', now: e.at }), e.at)
+      for (const node of nodes) if (node.epochs !== null) run(node, node.epochs.handle({ type: 'commands-available', nowMs: e.at }), e.at)
       push({ at: e.at + tickMs, kind: 'tick' })
       continue
     }
     if (e.kind === 'inject') {
       for (const node of nodes) {
         if (!node.mempool.add(e.command) || node.epochs === null) continue
-        run(node, node.epochs.handle({ type: 'commands-available', now: e.at }), e.at)
+        run(node, node.epochs.handle({ type: 'commands-available', nowMs: e.at }), e.at)
       }
       continue
     }
@@ -345,13 +345,13 @@ export function simulate(cfg: SimConfig): SimResult {
       node.timer = null
     } else if (e.kind === 'restart') {
       node.epochs = makeEpochs(node)
-      run(node, node.epochs.handle({ type: 'start', now: e.at }), e.at)
+      run(node, node.epochs.handle({ type: 'start', nowMs: e.at }), e.at)
     } else if (node.epochs === null) {
       continue
     } else if (e.kind === 'timer') {
       if (node.timer === null || node.timer.epoch !== e.epoch || node.timer.view !== e.view || node.timer.at !== e.at) continue
       node.timer = null
-      run(node, node.epochs.handle({ type: 'timer', epoch: e.epoch, view: e.view, now: e.at }), e.at)
+      run(node, node.epochs.handle({ type: 'timer', epoch: e.epoch, view: e.view, nowMs: e.at }), e.at)
     } else if (e.kind === 'deliver') {
       const { outputs } = node.epochs.receive(e.from, e.message, e.at)
       run(node, outputs, e.at)

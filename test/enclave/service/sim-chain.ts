@@ -39,7 +39,7 @@ export class SimChain {
 
   exec(...txs: Uint8Array[]): Receipt[] {
     this.time += 5
-    const out = executeBlock(this.state, { height: this.state.height + 1, time: this.time, txs }, { attestation: verifier })
+    const out = executeBlock(this.state, { height: this.state.height + 1, timeSec: this.time, txs }, { attestation: verifier })
     this.state = out.state
     return out.receipts
   }

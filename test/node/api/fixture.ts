@@ -32,7 +32,7 @@ export async function buildChain(): Promise<BuiltChain> {
   const commit = async (...txs: Uint8Array[]): Promise<Receipt[]> => {
     const head = (await store.head())!
     chain.time += 5
-    const block: LedgerBlock = { chain: CHAIN, height: chain.state.height + 1, time: chain.time, parent: head.block, txs }
+    const block: LedgerBlock = { chain: CHAIN, height: chain.state.height + 1, timeSec: chain.time, parent: head.block, txs }
     const outcome = executeBlock(chain.state, block, { attestation: testVerifier })
     await store.commitBlock(block, outcome)
     chain.state = outcome.state

@@ -61,7 +61,7 @@ export class Fixture {
 /** What the ledger says of `txs` as the next block, without committing it. */
 export function ledgerCodes(fx: Fixture, txs: Uint8Array[]): string[] {
   const { state } = fx.chain
-  return executeBlock(state, { height: state.height + 1, time: fx.chain.time + 5, txs }, { attestation: testVerifier }).receipts.map((r) => r.code)
+  return executeBlock(state, { height: state.height + 1, timeSec: fx.chain.time + 5, txs }, { attestation: testVerifier }).receipts.map((r) => r.code)
 }
 
 /** "sender:nonce" of each encoded transaction, for order assertions. */
