@@ -1,32 +1,19 @@
 /**
- * Quorum-certificate signatures: ed25519 multi-signatures (node:crypto) against
- * BLS12-381 min-sig aggregates (@noble/curves), for n = 4, 16, 64 validators and
- * a 2f+1 quorum (f = floor((n-1)/3)). Per scheme and n:
+ * Quorum-certificate signatures, ed25519 multi-signatures (node:crypto), for n = 4,
+ * 16, 64 validators and a 2f+1 quorum (f = floor((n-1)/3)). Per n:
  *   sign        one vote signature
  *   vote        verifying one vote (the message hash already cached, as for the
  *               2nd..q-th vote a leader checks)
- *   aggregate   q verified votes into a QC (the same signature objects the scheme
- *               verified); "cold" = fresh copies, so BLS decodes every signature
+ *   aggregate   q verified votes into a QC; "cold" = fresh copies of the signatures
  *   QC verify   one QC on a message this replica has not seen: the number every
  *               replica pays per proposal / certificate it receives
  *   form QC     the leader's view: verify q votes one by one, then aggregate
- *   QC bytes    bitmap + signature(s)
+ *   QC bytes    bitmap + signatures
  * Every time is the median over distinct messages (one sample each, after a
- * warm-up). Run: node_modules/.bin/node bench/qc-verify.ts
- *
- * Recorded (2 cores AMD EPYC, 24 GiB, node v24.21.0):
- * | scheme           |  n |  q |    sign | vote verify | aggregate | aggregate (cold) | QC verify | form QC (leader) | QC bytes |
- * |------------------|---:|---:|--------:|------------:|----------:|-----------------:|----------:|-----------------:|---------:|
- * | ed25519-multisig |  4 |  3 |   34 µs |      102 µs |      2 µs |             2 µs |    307 µs |           316 µs |      193 |
- * | bls12-381        |  4 |  3 | 5.52 ms |     12.2 ms |   1.07 ms |          4.41 ms |   17.9 ms |          45.1 ms |       49 |
- * | ed25519-multisig | 16 | 11 |   33 µs |      103 µs |      5 µs |             3 µs |   1.12 ms |          1.16 ms |      706 |
- * | bls12-381        | 16 | 11 | 5.48 ms |     12.1 ms |   1.13 ms |          13.2 ms |   17.0 ms |         148.8 ms |       50 |
- * | ed25519-multisig | 64 | 43 |   35 µs |      105 µs |     19 µs |             7 µs |   4.55 ms |          4.62 ms |     2760 |
- * | bls12-381        | 64 | 43 | 5.13 ms |     11.9 ms |   1.32 ms |          48.0 ms |   17.2 ms |         568.0 ms |       56 |
- * QC verify: ed25519 58× / 15× / 3.8× faster at n = 4 / 16 / 64; break-even
- * near q ≈ 160 (n ≈ 240). Hence the default, DEFAULT_QUORUM_SCHEME = ed25519.
+ * warm-up). Run: npm run bench:qc. BLS12-381 aggregates were measured here too
+ * (BENCHMARKS.md, 2026-11-21) and removed from the code: 55x slower per QC at n = 4.
  */
-import { blsKeyPairFromSeed, blsScheme, blsSigner, ed25519Scheme, ed25519Signer } from '../consensus/crypto/index.ts'
+import { ed25519Scheme, ed25519Signer } from '../consensus/crypto/index.ts'
 import type { QuorumScheme, QuorumSigner } from '../consensus/crypto.ts'
 import type { AggregateSignature } from '../consensus/types.ts'
 import { keyPairFromSeed } from '../primitives/index.ts'
@@ -34,7 +21,7 @@ import { machine, median } from './machine.ts'
 
 const SIZES = [4, 16, 64]
 /** distinct messages (samples) per scheme and n */
-const SAMPLES = { 'ed25519-multisig': 201, 'bls12-381': 15 } as const
+const SAMPLES = { 'ed25519-multisig': 201 } as const
 const WARMUP = 2
 
 interface Setup {
@@ -49,11 +36,6 @@ const seed = (tag: number, i: number): Uint8Array => Uint8Array.from({ length: 3
 function ed25519Setup(n: number): Setup {
   const keys = Array.from({ length: n }, (_, i) => keyPairFromSeed(seed(1, i)))
   return { name: 'ed25519-multisig', scheme: () => ed25519Scheme(keys.map((k) => k.publicKey)), signers: keys.map((k, i) => ed25519Signer(i, k.secretKey)) }
-}
-
-function blsSetup(n: number): Setup {
-  const keys = Array.from({ length: n }, (_, i) => blsKeyPairFromSeed(seed(2, i)))
-  return { name: 'bls12-381', scheme: () => blsScheme(keys.map((k) => k.publicKey)), signers: keys.map((k, i) => blsSigner(i, k.secretKey)) }
 }
 
 /** a vote-sized message (domain tag, epoch, view, block hash, height), distinct per k */
@@ -148,9 +130,9 @@ function measure(setup: Setup, n: number): Row {
 const fmt = (x: number): string => (x >= 10 ? `${x.toFixed(1)} ms` : x >= 1 ? `${x.toFixed(2)} ms` : `${(x * 1000).toFixed(0)} µs`)
 
 console.log(`machine: ${machine()}`)
-console.log(`median over distinct messages: ed25519 ${SAMPLES['ed25519-multisig']}, BLS ${SAMPLES['bls12-381']} (after ${WARMUP} warm-up)\n`)
+console.log(`median over ${SAMPLES['ed25519-multisig']} distinct messages (after ${WARMUP} warm-up)\n`)
 const rows: Row[] = []
-for (const n of SIZES) for (const setup of [ed25519Setup(n), blsSetup(n)]) rows.push(measure(setup, n))
+for (const n of SIZES) rows.push(measure(ed25519Setup(n), n))
 
 const header = ['scheme', 'n', 'q', 'sign', 'vote verify', 'aggregate', 'aggregate (cold)', 'QC verify', 'form QC (leader)', 'QC bytes']
 const table = rows.map((r) => [r.scheme, `${r.n}`, `${r.q}`, fmt(r.sign), fmt(r.vote), fmt(r.aggregate), fmt(r.aggregateCold), fmt(r.qcVerify), fmt(r.formQc), `${r.qcBytes}`])
@@ -160,20 +142,3 @@ console.log(line(header))
 console.log(`|${widths.map((w, i) => (i < 1 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|')}|`)
 for (const t of table) console.log(line(t))
 
-console.log('')
-for (const n of SIZES) {
-  const ed = rows.find((r) => r.n === n && r.scheme === 'ed25519-multisig')!
-  const bls = rows.find((r) => r.n === n && r.scheme === 'bls12-381')!
-  const [fast, slow] = ed.qcVerify <= bls.qcVerify ? [ed, bls] : [bls, ed]
-  console.log(
-    `n = ${n}: QC verify ${fast.scheme} ${(slow.qcVerify / fast.qcVerify).toFixed(1)}× faster; ` +
-      `leader's QC ${(Math.max(ed.formQc, bls.formQc) / Math.min(ed.formQc, bls.formQc)).toFixed(0)}× faster with ${ed.formQc <= bls.formQc ? ed.scheme : bls.scheme}; ` +
-      `QC ${ed.qcBytes} vs ${bls.qcBytes} bytes`,
-  )
-}
-// where one BLS pairing check catches up with q ed25519 verifications
-const big = rows.filter((r) => r.n === SIZES[SIZES.length - 1])
-const perSig = big.find((r) => r.scheme === 'ed25519-multisig')!.qcVerify / big[0]!.q
-const blsQc = big.find((r) => r.scheme === 'bls12-381')!.qcVerify
-const qStar = blsQc / perSig
-console.log(`break-even for QC verify: q ≈ ${qStar.toFixed(0)} signers (n ≈ ${Math.round((qStar * 3) / 2)}), at ${fmt(perSig)} per ed25519 signature and ${fmt(blsQc)} per BLS QC`)

@@ -26,7 +26,7 @@
  * Nothing here does network or disk I/O; node/enclave runs the service as a process.
  */
 export { SIM_FORMAT, certifyPlatform, issueSimEvidence, SimAttestationVerifier, type SimReport, type SimPlatformCert } from './attestation/sim.ts'
-export { multiKrum, krum, trimmedMean, median, pairwiseSquaredDistances, DistanceWorkers, AggregationError, AggregationErrorCode, isAggregationError, type Update, type MultiKrumOptions, type KrumOptions, type MultiKrumResult, type TrimmedMeanOptions, type AggregateResult } from './aggregate/index.ts'
+export { multiKrum, krum, pairwiseSquaredDistances, DistanceWorkers, AggregationError, AggregationErrorCode, isAggregationError, type Update, type MultiKrumOptions, type KrumOptions, type MultiKrumResult, type AggregateResult } from './aggregate/index.ts'
 export * from './updates/index.ts'
 export { NITRO_FORMAT, NITRO_ROOT_SHA256, NITRO_MAX_EVIDENCE_BYTES, NITRO_MAX_USER_DATA_BYTES, NitroAttestationVerifier, parseNitroDocument, encodeNitroUserData, decodeNitroUserDataKeys, type NitroDocument } from './attestation/nitro.ts'
 export { SEV_SNP_FORMAT, SEV_SNP_MILAN_ARK_SHA256, SNP_REPORT_BYTES, SNP_SIGNED_BYTES, SevSnpAttestationVerifier, encodeSnpEvidence, snpReportData, snpPlatformId, verifySnpReport, type SnpEvidence, type SnpCertChain, type SnpReportFacts, type SnpTcb } from './attestation/sev-snp.ts'

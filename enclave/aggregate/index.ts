@@ -1,9 +1,10 @@
 /**
  * enclave/aggregate: robust aggregation rules as pure, deterministic functions
  * over flat update vectors (Float32Array or Float64Array): Multi-Krum and Krum
- * (Blanchard et al., NeurIPS 2017), coordinate-wise trimmed mean (Yin et al.,
- * ICML 2018) and coordinate-wise median, plus the pairwise squared-distance
- * kernel Krum is built on (the piece a WASM-SIMD kernel may replace later).
+ * (Blanchard et al., NeurIPS 2017), plus the pairwise squared-distance kernel
+ * Krum is built on (a WebAssembly SIMD kernel, and worker threads for large rounds).
+ * Coordinate-wise trimmed mean and median were here, unused by the ledger, and were
+ * removed: a round's rule is Multi-Krum, whose DP sensitivity the enclave accounts for.
  * Same input → bit-identical output: summation orders are fixed, ties go to the
  * lower index, and results are always fresh Float64Arrays (float64 accumulation;
  * callers narrow explicitly). Bad input raises an AggregationError with a code.
@@ -13,5 +14,4 @@
 export { AggregationError, AggregationErrorCode, isAggregationError, type Update } from './errors.ts'
 export { pairwiseSquaredDistances } from './distances.ts'
 export { DistanceWorkers } from './distanceWorkers.ts'
-export { multiKrum, krum, type MultiKrumOptions, type KrumOptions, type MultiKrumResult } from './krum.ts'
-export { trimmedMean, median, type TrimmedMeanOptions, type AggregateResult } from './trimmed.ts'
+export { multiKrum, krum, type AggregateResult, type MultiKrumOptions, type KrumOptions, type MultiKrumResult } from './krum.ts'

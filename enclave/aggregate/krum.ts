@@ -31,7 +31,6 @@
  */
 import { AggregationError, checkAggregate, checkInteger, checkOptions, checkUpdates, type Update } from './errors.ts'
 import { squaredDistanceMatrix } from './distances.ts'
-import type { AggregateResult } from './trimmed.ts'
 
 export interface MultiKrumOptions {
   /** assumed upper bound on Byzantine updates */
@@ -47,6 +46,11 @@ export interface MultiKrumOptions {
 
 export interface KrumOptions {
   readonly f: number
+}
+
+export interface AggregateResult {
+  /** the aggregate, one float64 per coordinate */
+  readonly aggregate: Float64Array<ArrayBuffer>
 }
 
 export interface MultiKrumResult extends AggregateResult {

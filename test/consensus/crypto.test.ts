@@ -1,9 +1,9 @@
-// The quorum-signature port's contract, run against both schemes (ed25519
-// multi-signatures and BLS12-381 aggregates), plus each scheme's key checks.
+// The quorum-signature port's contract, run against the node's scheme (ed25519
+// multi-signatures), plus its key checks.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { bitmapOf, type QuorumScheme, type QuorumSigner } from '../../consensus/crypto.ts'
-import { blsKeyPairFromSeed, blsScheme, blsSigner, ed25519Scheme, ed25519Signer } from '../../consensus/crypto/index.ts'
+import { ed25519Scheme, ed25519Signer } from '../../consensus/crypto/index.ts'
 import type { AggregateSignature } from '../../consensus/types.ts'
 import { keyPairFromSeed } from '../../primitives/index.ts'
 
@@ -27,12 +27,6 @@ function ed25519Fixture(): Fixture {
   return { name: 'ed25519-multisig', scheme: ed25519Scheme(keys.slice(0, N).map((k) => k.publicKey)), signers: signers.slice(0, N), outsider: signers[N]! }
 }
 
-function blsFixture(): Fixture {
-  const keys = Array.from({ length: N + 1 }, (_, i) => blsKeyPairFromSeed(seed(2, i)))
-  const signers = keys.map((k, i) => blsSigner(i, k.secretKey))
-  return { name: 'bls12-381', scheme: blsScheme(keys.slice(0, N).map((k) => k.publicKey)), signers: signers.slice(0, N), outsider: signers[N]! }
-}
-
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const MESSAGE = enc('vote epoch 1 view 7 block abc')
 const OTHER = enc('vote epoch 1 view 8 block abc')
@@ -40,7 +34,7 @@ const OTHER = enc('vote epoch 1 view 8 block abc')
 /** subsets of validators (non-empty), as sorted index arrays */
 const subset = fc.uniqueArray(fc.integer({ min: 0, max: N - 1 }), { minLength: 1, maxLength: N }).map((xs) => xs.sort((a, b) => a - b))
 
-describe.each([ed25519Fixture(), blsFixture()])('quorum scheme contract: $name', (fx) => {
+describe.each([ed25519Fixture()])('quorum scheme contract: $name', (fx) => {
   const { scheme } = fx
   // every validator's vote on the two messages, signed once
   const votes = new Map<Uint8Array, Uint8Array[]>([MESSAGE, OTHER].map((m) => [m, fx.signers.map((s) => s.sign(m))]))
@@ -180,21 +174,6 @@ describe.each([ed25519Fixture(), blsFixture()])('quorum scheme contract: $name',
   it('aggregating a signer outside the set is a programming error', () => {
     expect(() => scheme.aggregate([{ signer: N, signature: vote(0) }])).toThrow(RangeError)
     expect(() => scheme.aggregate([{ signer: -1, signature: vote(0) }])).toThrow(RangeError)
-  })
-})
-
-describe('the two schemes do not accept each other’s aggregates', () => {
-  const [ed, bls] = [ed25519Fixture(), blsFixture()]
-  const ids = Array.from({ length: QUORUM }, (_, i) => i)
-  const edQc = ed.scheme.aggregate(ids.map((signer) => ({ signer, signature: ed.signers[signer]!.sign(MESSAGE) })))
-  const blsQc = bls.scheme.aggregate(ids.map((signer) => ({ signer, signature: bls.signers[signer]!.sign(MESSAGE) })))
-  it('ed25519 QC into BLS, and back', () => {
-    expect(bls.scheme.verifyAggregate(MESSAGE, edQc)).toBe(false)
-    expect(ed.scheme.verifyAggregate(MESSAGE, blsQc)).toBe(false)
-  })
-  it('QC sizes: 64 bytes per ed25519 signer, 48 for a BLS aggregate', () => {
-    expect(edQc.signature.length).toBe(64 * QUORUM)
-    expect(blsQc.signature.length).toBe(48)
   })
 })
 
