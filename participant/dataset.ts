@@ -62,9 +62,3 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
   return { x, y, n: indices.length, features: f, classes: ds.classes }
 }
 
-/** Examples per class. */
-export function classCounts(y: Labels, classes: number): Int32Array {
-  const counts = new Int32Array(classes)
-  for (let i = 0; i < y.length; i++) counts[y[i]!]!++
-  return counts
-}

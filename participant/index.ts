@@ -22,7 +22,7 @@
  */
 export { ParticipantError, ParticipantErrorCode, isParticipantError } from './errors.ts'
 export { seededRng, cryptoRng, gaussianFrom, cryptoGaussian, shuffleInPlace, uniformInt, type Rng, type GaussianSource } from './random.ts'
-export { makeDataset, checkDataset, subset, classCounts, type Dataset, type Labels } from './dataset.ts'
+export { makeDataset, checkDataset, subset, type Dataset, type Labels } from './dataset.ts'
 export { denseExampleGradient, type Model, type ExampleGradient } from './models/model.ts'
 export { logisticRegression } from './models/logistic.ts'
 export { mlp } from './models/mlp.ts'

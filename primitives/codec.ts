@@ -60,10 +60,6 @@ export function cidOfBytes(bytes: Uint8Array): CID {
   return CID.createV1(dagCbor.code, Digest.create(sha256Hasher.code, sha256(bytes)))
 }
 
-export function cidOf(value: unknown): CID {
-  return cidOfBytes(encode(value))
-}
-
 export function signingBytes(tag: DomainTag, payload: unknown): Uint8Array {
   const tagBytes = new TextEncoder().encode(tag)
   const body = encode(payload)

@@ -4,8 +4,4 @@
  * one by one through node:crypto (a QC of q signatures verifies in about q × 0.1 ms:
  * 0.3 / 1.1 / 4.5 ms for n = 4 / 16 / 64). This module holds no keys and does no I/O.
  */
-import type { SchemeName } from '../crypto.ts'
-
-export const DEFAULT_QUORUM_SCHEME: SchemeName = 'ed25519-multisig'
-
 export { ED25519_SIGNATURE_BYTES, ed25519Scheme, ed25519Signer } from './ed25519.ts'

@@ -35,7 +35,7 @@ export {
   type Results,
   type WireError,
 } from './codec.ts'
-export { OPS, isOp, type Op } from './schemas.ts'
+export { isOp, type Op } from './schemas.ts'
 export { handleRequest, type HandleOptions } from './handler.ts'
 export { WireEnclaveClient, InProcessEnclave, throwIfAborted, type WireClientOptions, type InProcessEnclaveComponents } from './client.ts'
 export type * from './types.ts'

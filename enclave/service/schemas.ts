@@ -80,7 +80,6 @@ export const ResultSchemas = {
 } as const
 
 export type Op = keyof typeof RequestSchemas
-export const OPS = Object.keys(RequestSchemas) as Op[]
 
 export function isOp(op: unknown): op is Op {
   return typeof op === 'string' && Object.hasOwn(RequestSchemas, op)
