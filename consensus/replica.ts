@@ -354,11 +354,20 @@ export class Replica {
     this.proposedView = view
     // The leader votes for its own block, and the proposal leaves after that vote's safety
     // write: a leader that crashes in between restarts with lastVotedView = view and never
-    // proposes a second block in this view. A leader whose rules refuse that vote (it has
-    // timed out of the view, S2) proposes nothing: the view ends by a TC.
+    // proposes a second block in this view.
     if (this.acceptProposal(proposal, this.index) === undefined) return
     const decision = this.safety.voteFor(block, this.tree.extends(block, this.safety.lockedQC.block))
-    if (decision.ok) this.castVote(decision.signed, [{ type: 'broadcast', message: proposal }])
+    if (decision.ok) {
+      this.castVote(decision.signed, [{ type: 'broadcast', message: proposal }])
+      return
+    }
+    // It has timed out of this view already (S2): the timeout's record, durable since it
+    // left, covers the view (a restart never proposes in it again), so the proposal still
+    // goes out under it. The others may vote for it; a leader that gave up alone would
+    // otherwise hold a view nobody else has a reason to end.
+    if (decision.error.code !== 'TIMED_OUT') return
+    const cover = this.safety.timeoutFor(this.epoch, view, this.highQC)
+    if (cover.ok) this.emitSigned(cover.signed, () => [{ type: 'broadcast', message: proposal }])
   }
 
   // ---- pacemaker -----------------------------------------------------------

@@ -230,7 +230,8 @@ export function simulate(cfg: SimConfig): SimResult {
     else if ((m.kind === 'vote' || m.kind === 'timeout') && m.voter === self) signed = { epoch: m.epoch, view: m.view, needs: m.kind }
     if (signed === undefined) return
     const s = node.safety
-    const covered = s !== undefined && s.epoch === signed.epoch && (signed.needs === 'timeout' ? s.lastTimeoutView : s.lastVotedView) >= signed.view
+    // a proposal is covered by the leader's vote for it or by its timeout of the view (either way a restart never proposes in that view again)
+    const covered = s !== undefined && s.epoch === signed.epoch && (signed.needs === 'timeout' ? s.lastTimeoutView : signed.needs === 'vote' && m.kind === 'proposal' ? Math.max(s.lastVotedView, s.lastTimeoutView) : s.lastVotedView) >= signed.view
     if (!covered) violations.push(`replica ${node.index} sent its ${m.kind} of epoch ${signed.epoch} view ${signed.view} before persisting the safety state that covers it`)
   }
 
