@@ -66,8 +66,9 @@ export interface RouteDeps {
   /** the body cap of POST /v1/txs/batch */
   maxBatchBodyBytes: number
   healthTimeoutMs: number
-  /** the OpenAPI document of the routes served (GET /openapi.json, and the index at GET /v1) */
+  /** the OpenAPI document of the routes served (the index at GET /v1), and its bytes (GET /openapi.json) */
   openapi(): Record<string, unknown>
+  openapiBytes(): Uint8Array
 }
 
 export interface RouteContext {
@@ -133,7 +134,7 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'POST', path: '/v1/admin/unblock', handle: (d, c) => adminCall(d, c, 'unblock'), doc: D.adminUnblock },
   { method: 'POST', path: '/v1/admin/delay', handle: (d, c) => adminCall(d, c, 'delay'), doc: D.adminDelay },
   { method: 'GET', path: '/metrics', handle: async (d) => ({ status: 200, text: await d.registry.metrics(), contentType: d.registry.contentType }), doc: D.metrics },
-  { method: 'GET', path: '/openapi.json', handle: (d) => ({ status: 200, json: d.openapi() }), doc: D.openapi },
+  { method: 'GET', path: '/openapi.json', handle: (d) => ({ status: 200, bytes: d.openapiBytes(), contentType: 'application/json; charset=utf-8' }), doc: D.openapi },
   { method: 'GET', path: '/v1', handle: (d) => ({ status: 200, text: indexPage(d.openapi()), contentType: 'text/html; charset=utf-8' }), doc: D.index },
 ]
 

@@ -99,8 +99,9 @@ export class ApiServer {
   /** every open connection, so stop() can close the ones without a request at once */
   private readonly sockets = new Set<Duplex>()
   private closing = false
-  /** the document of this server's routes, built on first request */
+  /** the document of this server's routes, and its bytes as GET /openapi.json sends them (built by start) */
   private document: Record<string, unknown> | undefined
+  private documentBytes: Uint8Array | undefined
 
   constructor(components: ApiServerComponents, options: ApiServerOptions = {}) {
     const requestTimeoutMs = options.requestTimeoutMs ?? 10_000
@@ -130,7 +131,8 @@ export class ApiServer {
     this.deps = {
       queries: components.queries, submit: components.submit, submitRefusal: components.submitRefusal ?? (() => undefined), status: components.status, registry: components.registry, admin: components.admin, events, logger: components.logger,
       maxBodyBytes: o.maxBodyBytes, maxBatchBodyBytes: o.maxBatchBodyBytes, healthTimeoutMs: o.healthTimeoutMs,
-      openapi: () => this.openapi(),
+      openapi: () => this.openapi().document,
+      openapiBytes: () => this.openapi().bytes,
     }
     this.metrics = components.metrics
     this.logger = components.logger
@@ -156,8 +158,15 @@ export class ApiServer {
         return server
       },
       clientErrorHandler: (err, socket) => this.onClientError(err, socket),
-      // stop() closes connections itself (idle ones at once, the rest after the grace period)
+      // a path fastify cannot decode or a parameter past maxParamLength: the API's JSON error, never the path echoed
+      frameworkErrors: (e, _req, reply) => {
+        const tooLong = e.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        sendError(reply, badRequest(tooLong ? 'a path segment is too long' : 'the path is not valid percent-encoded UTF-8'))
+      },
+      // stop() closes connections itself (idle ones at once, the rest after the grace period);
+      // a request that arrives meanwhile on an open connection is answered as usual
       forceCloseConnections: false,
+      return503OnClosing: false,
       exposeHeadRoutes: false,
       routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
       logger: false,
@@ -193,6 +202,9 @@ export class ApiServer {
     this.bound = { host: addr.address, port: addr.port }
     this.app = app
     this.server = app.server
+    // built once, here, rather than by the first client that asks
+    this.document = openApiDocumentOf(app)
+    this.documentBytes = new TextEncoder().encode(JSON.stringify(this.document))
   }
 
   /**
@@ -230,10 +242,9 @@ export class ApiServer {
   }
 
   /** The OpenAPI document of the routes this server serves. */
-  private openapi(): Record<string, unknown> {
-    if (this.app === undefined) throw new ApiError(503, ApiErrorCode.NOT_READY, 'the server is stopping')
-    this.document ??= openApiDocumentOf(this.app)
-    return this.document
+  private openapi(): { document: Record<string, unknown>; bytes: Uint8Array } {
+    if (this.document === undefined || this.documentBytes === undefined) throw new ApiError(503, ApiErrorCode.NOT_READY, 'the server is not started')
+    return { document: this.document, bytes: this.documentBytes }
   }
 
   /** Connection-level failures (unparsable request, header overflow, request timeout): a JSON error if nothing was sent yet, then close. */
@@ -290,7 +301,16 @@ export async function buildRoutes(app: FastifyInstance, deps: RouteDeps, hooks: 
     if (err.code === ApiErrorCode.INTERNAL) hooks.logFailure?.(err.cause ?? e, routeOf(req), req.method)
     return sendError(reply, err)
   })
-  app.setNotFoundHandler((_req, reply) => sendError(reply, new ApiError(404, ApiErrorCode.NO_ROUTE, 'no such route (see the routes at /v1 and the OpenAPI document at /openapi.json)')))
+  const noRoute = () => new ApiError(404, ApiErrorCode.NO_ROUTE, 'no such route (see the routes at /v1 and the OpenAPI document at /openapi.json)')
+  app.setNotFoundHandler((_req, reply) => sendError(reply, noRoute()))
+  // The router decodes the whole path before matching; a route's fixed words must arrive as
+  // written (`/v1/%61dmin/block` is not `/v1/admin/block`), so that a proxy rule on the
+  // plain path cannot be sidestepped by encoding it.
+  app.addHook('onRequest', (req, reply, done) => {
+    const template = req.routeOptions.url
+    if (template !== undefined && !literalsAsWritten(template, req.raw.url ?? '')) return void sendError(reply, noRoute())
+    done()
+  })
 
   const served = new Map<string, Set<string>>()
   for (const def of ROUTES) served.set(def.path, (served.get(def.path) ?? new Set()).add(def.method))
@@ -316,6 +336,18 @@ export async function buildRoutes(app: FastifyInstance, deps: RouteDeps, hooks: 
   }
 }
 
+/** Whether every fixed word of a fastify route template appears unencoded at its place in the raw request target. */
+function literalsAsWritten(template: string, target: string): boolean {
+  let path = target.split('?', 1)[0]!
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(path) // absolute-form: the path after the authority
+  if (scheme !== null) path = path.slice(scheme[0].length) || '/'
+  const raw = path.split('/')
+  if (raw.length > 1 && raw.at(-1) === '') raw.pop() // one trailing slash is tolerated
+  const parts = template.split('/')
+  if (raw.length !== parts.length) return false
+  return parts.every((p, i) => p.startsWith(':') || p === raw[i])
+}
+
 /** The route template a request matched (the metrics label), or 'unmatched'. */
 function routeOf(req: FastifyRequest): string {
   const url = req.routeOptions.url
@@ -327,9 +359,11 @@ async function serve(def: RouteDef, deps: RouteDeps, closing: AbortSignal, req: 
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) abort.abort(new Error('client went away'))
   })
-  const target = req.raw.url ?? ''
-  const q = target.indexOf('?')
-  const query = new URLSearchParams(q === -1 ? '' : target.slice(q + 1))
+  // the query as fastify parsed and the route's schema checked it
+  const query = new URLSearchParams()
+  for (const [k, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
+    for (const x of Array.isArray(v) ? v : [v]) if (x !== undefined) query.append(k, String(x))
+  }
   const result: RouteResult = await def.handle(deps, { params: req.params as Record<string, string>, query, req: req.raw, signal: abort.signal })
   if ('stream' in result) {
     // the route writes the response itself from here on

@@ -204,6 +204,22 @@ describe('routing and readiness', () => {
     expect((await get('/v1/members/')).status).toBe(200) // one trailing slash is tolerated
   })
 
+  it("takes a route's fixed words only as written, and answers undecodable or overlong paths with the API's own errors", async () => {
+    // the router decodes before matching: an encoded word must not reach the route (a proxy rule on /metrics or /v1/admin would be sidestepped)
+    for (const path of ['/%6detrics', '/v1/%6dembers', '/v1/members/%62ank-a/x', '/v1%2Fmembers']) {
+      const r = await get(path)
+      expect([path, r.status, r.body.error.code]).toEqual([path, 404, 'NO_ROUTE'])
+    }
+    const decoded = await get('/v1/members/%62ank-a') // a parameter is decoded, as before
+    expect([decoded.status, decoded.body.member?.id]).toEqual([200, 'bank-a'])
+    for (const [path, message] of [['/v1/proofs/%FF', /percent-encoded/], ['/v1/txs/' + 'a'.repeat(9000), /too long/]] as const) {
+      const r = await get(path)
+      expect([r.status, r.body.error.code, r.headers.get('cache-control')]).toEqual([400, 'BAD_REQUEST', 'no-store'])
+      expect(r.body.error.message).toMatch(message)
+      expect(JSON.stringify(r.body)).not.toContain('aaaaaaaa') // the path is not echoed
+    }
+  })
+
   it('answers 503 NOT_READY while the node has no state or the store no chain', async () => {
     const empty = new ChainStore({ kv: new MemoryKeyValueStore() })
     const queries = new LedgerQueries({ store: empty, state: () => { throw new Error('not started') } })
