@@ -16,7 +16,7 @@ import { ed25519Signer, Epochs, makeGenesis, type Block } from '../consensus/ind
 import { ChainStore, LedgerError, LevelKeyValueStore, type Genesis, type KeyValueStore } from '../ledger/index.ts'
 import { ApiServer, LedgerQueries, NodeMetrics, SubmitError, type NodeStatus } from './api/index.ts'
 import { LedgerApp, NoopApp, type App, type SubmitResult, type ValidatorInfo } from './app.ts'
-import { HOME_FILES, type NodeConfig, type ValidatorKey } from './config.ts'
+import { ConfigError, HOME_FILES, type NodeConfig, type ValidatorKey } from './config.ts'
 import { ConsensusStore, type EpochRecord } from './consensus-store.ts'
 import { ConsensusDriver, epochSetup, finiteOr, nextEpochRecord } from './driver.ts'
 import type { Logger } from './logger.ts'
@@ -72,6 +72,11 @@ export class ValidatorNode {
     await kv.open()
     this.kv = kv
     const consensusStore = new ConsensusStore({ kv })
+    const lastRecorded = await consensusStore.lastBlock()
+    if (lastRecorded !== undefined && typeof lastRecorded.timeSec !== 'number') {
+      // blocks written before block time was named timeSec (7477180): their ids no longer match
+      throw new ConfigError(`the data folder ${join(this.options.home, HOME_FILES.db)} was written by an earlier fedledger version (its blocks have no timeSec); start this validator from a new folder`)
+    }
     const first: ValidatorInfo[] = genesis.validators.map((v) => ({ id: v.id, publicKey: v.publicKey }))
     let app: App
     if (config.app === 'ledger') {
