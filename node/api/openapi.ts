@@ -10,7 +10,7 @@ import type { SwaggerOptions } from '@fastify/swagger'
 import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify'
 import { z } from 'zod'
 import type { ResponseDoc, RouteDoc } from './route-docs.ts'
-import { API_TAGS } from './route-docs.ts'
+import { API_TAGS, ERR } from './route-docs.ts'
 import { API_SCHEMAS, apiSchema, apiSchemaNames } from './schemas.ts'
 
 type Json = Record<string, unknown>
@@ -100,7 +100,8 @@ function routeSchemaJson(doc: RouteDoc): Json {
   if (doc.params !== undefined) out.params = toJson(doc.params, 'input')
   if (doc.query !== undefined) out.querystring = toJson(doc.query, 'input')
   if (doc.body !== undefined) out.body = { content: mapValues(doc.body, (s) => ({ schema: toJson(s, 'input') })) }
-  out.response = mapValues(doc.responses, responseJson)
+  // every route can answer 405 (the path, another method) and 500
+  out.response = mapValues({ 405: ERR.MethodNotAllowed, 500: ERR.Internal, ...doc.responses }, responseJson)
   return out
 }
 

@@ -47,14 +47,22 @@ const error = (description: string): ResponseDoc => ({ description, content: jso
 const bytes = (mediaType: string, description: string) => z.string().meta({ contentMediaType: mediaType, description })
 const RETRY_AFTER = { 'Retry-After': z.number().int().min(0).describe('seconds to wait before offering the request again') }
 
-/** The error responses many routes share. */
-const ERR = {
+/** The error responses many routes share; 405 and 500 every route has (openapi.ts adds them). */
+export const ERR = {
   BadRequest: error('malformed request (bad id, CID, limit, cursor, key, JSON or base64)'),
   NotFound: error('no such object (code NOT_FOUND); an unknown path gets code NO_ROUTE'),
   MethodNotAllowed: { ...error('the path exists for other methods (see the Allow header)'), headers: { Allow: z.string().describe('the methods this path serves') } },
   NotReady: error('the node has no chain state yet, or the store does not answer'),
   Internal: error("an unexpected failure; the message is always 'internal error'"),
 } satisfies Record<string, ResponseDoc>
+
+/** The answers every admin route shares (ADMIN_DISABLED on production nodes, the 64 KiB body cap, JSON only). */
+const ADMIN_ERRORS = {
+  404: error("admin routes are disabled on this node (code ADMIN_DISABLED): they exist only on testnets, enabled via config api.admin"),
+  413: error("body larger than 64 KiB"),
+  415: error("content type is not application/json"),
+} satisfies Record<number, ResponseDoc>
+const PEERS_REFUSED = error("malformed body: not JSON, not {\"peers\": [...]}, 0 or more than 100 peers, or a peer id that is empty, longer than 128 characters, not letters and digits, or not a libp2p peer id")
 
 /** ?limit=&cursor= of the paged lists */
 const PAGE = z.object({
@@ -68,15 +76,13 @@ export const submitTx: RouteDoc = {
   tags: ["txs"],
   body: {"application/cbor": bytes("application/cbor", "the encoded signed transaction (canonical DAG-CBOR), as raw bytes"), "application/json": S.TxSubmission},
   responses: {
-    202: { description: "accepted into the mempool (not yet committed); poll GET /v1/txs/{id}", content: {"application/json": S.Submitted}, headers: { Location: z.string().describe("/v1/txs/{id} of the accepted transaction") } },
-    413: { description: "body larger than the cap (1 MiB by default)", content: {"application/json": S.ErrorBody} },
-    415: { description: "content type is neither application/cbor nor application/json", content: {"application/json": S.ErrorBody} },
-    422: { description: "the node or the ledger refused the transaction; the code says why (e.g. MALFORMED, BAD_SIGNATURE, BAD_NONCE)", content: {"application/json": S.ErrorBody} },
-    429: { description: "not now, for this sender: RATE_LIMITED (it sends faster than the mempool admits), SENDER_LIMIT (too many of its transactions pending) or NONCE_GAP (the nonce is too far ahead of its committed one, or the nonce before it is neither committed nor held here: submit in nonce order); offer it again after Retry-After", content: {"application/json": S.ErrorBody}, headers: RETRY_AFTER },
+    202: { description: "accepted into the mempool (not yet committed); poll GET /v1/txs/{id}", content: json(S.Submitted), headers: { Location: z.string().describe("/v1/txs/{id} of the accepted transaction") } },
+    413: error("body larger than the cap (1 MiB by default)"),
+    415: error("content type is neither application/cbor nor application/json"),
+    422: error("the node or the ledger refused the transaction; the code says why (e.g. MALFORMED, BAD_SIGNATURE, BAD_NONCE)"),
+    429: { description: "not now, for this sender: RATE_LIMITED (it sends faster than the mempool admits), SENDER_LIMIT (too many of its transactions pending) or NONCE_GAP (the nonce is too far ahead of its committed one, or the nonce before it is neither committed nor held here: submit in nonce order); offer it again after Retry-After", content: json(S.ErrorBody), headers: RETRY_AFTER },
     400: ERR.BadRequest,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
-    503: { description: "FULL: the node's mempool holds as many transactions as it takes from clients (offer it again after Retry-After), or NOT_READY: the node is not running yet", content: {"application/json": S.ErrorBody}, headers: RETRY_AFTER },
+    503: { description: "FULL: the node's mempool holds as many transactions as it takes from clients (offer it again after Retry-After), or NOT_READY: the node is not running yet", content: json(S.ErrorBody), headers: RETRY_AFTER },
   },
 }
 
@@ -87,13 +93,11 @@ export const submitTxBatch: RouteDoc = {
   tags: ["txs"],
   body: {"application/cbor": bytes("application/cbor", "DAG-CBOR of an array of 1 to 1,000 byte strings, each one an encoded signed transaction (canonical DAG-CBOR) exactly as POST /v1/txs takes it. At most 4 MiB by default (API server option maxBatchBodyBytes).")},
   responses: {
-    200: { description: "one result per transaction, in the order of the request", content: {"application/json": S.BatchResults} },
-    400: { description: "malformed batch (nothing was submitted): not DAG-CBOR, not an array, empty, more than 1,000 items, an item that is not a byte string, or an empty item", content: {"application/json": S.ErrorBody} },
-    405: ERR.MethodNotAllowed,
-    413: { description: "body larger than the batch cap (4 MiB by default)", content: {"application/json": S.ErrorBody} },
-    415: { description: "content type is not application/cbor", content: {"application/json": S.ErrorBody} },
-    500: ERR.Internal,
-    503: { description: "the node takes no client transaction now (FULL: its mempool holds as many as it takes from clients); nothing was read or submitted; offer the batch again after Retry-After", content: {"application/json": S.ErrorBody}, headers: RETRY_AFTER },
+    200: { description: "one result per transaction, in the order of the request", content: json(S.BatchResults) },
+    400: error("malformed batch (nothing was submitted): not DAG-CBOR, not an array, empty, more than 1,000 items, an item that is not a byte string, or an empty item"),
+    413: error("body larger than the batch cap (4 MiB by default)"),
+    415: error("content type is not application/cbor"),
+    503: { description: "the node takes no client transaction now (FULL: its mempool holds as many as it takes from clients); nothing was read or submitted; offer the batch again after Retry-After", content: json(S.ErrorBody), headers: RETRY_AFTER },
   },
 }
 
@@ -103,11 +107,9 @@ export const getTx: RouteDoc = {
   tags: ["txs"],
   params: z.object({ id: z.string().describe("the transaction id: CID of its DAG-CBOR envelope") }),
   responses: {
-    200: { description: "OK", content: {"application/json": S.TxView} },
+    200: { description: "OK", content: json(S.TxView) },
     400: ERR.BadRequest,
     404: ERR.NotFound,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -117,10 +119,8 @@ export const getLatestBlock: RouteDoc = {
   summary: "The last committed block (404 while only genesis exists)",
   tags: ["blocks"],
   responses: {
-    200: { description: "OK", content: {"application/json": S.BlockView} },
+    200: { description: "OK", content: json(S.BlockView) },
     404: ERR.NotFound,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -131,11 +131,9 @@ export const getBlock: RouteDoc = {
   tags: ["blocks"],
   params: z.object({ ref: z.string().describe("a height (decimal; 0 is genesis, which has no block) or a block CID") }),
   responses: {
-    200: { description: "OK", content: {"application/json": S.BlockView} },
+    200: { description: "OK", content: json(S.BlockView) },
     400: ERR.BadRequest,
     404: ERR.NotFound,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -146,10 +144,8 @@ export const listMembers: RouteDoc = {
   tags: ["state"],
   query: PAGE,
   responses: {
-    200: { description: "OK", content: {"application/json": S.MemberPage} },
+    200: { description: "OK", content: json(S.MemberPage) },
     400: ERR.BadRequest,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -160,10 +156,8 @@ export const getMember: RouteDoc = {
   tags: ["state"],
   params: z.object({ id: z.string().describe("member id") }),
   responses: {
-    200: { description: "OK", content: {"application/json": S.MemberDetail} },
+    200: { description: "OK", content: json(S.MemberDetail) },
     404: ERR.NotFound,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -174,10 +168,8 @@ export const listEnclaves: RouteDoc = {
   tags: ["state"],
   query: PAGE,
   responses: {
-    200: { description: "OK", content: {"application/json": S.EnclavePage} },
+    200: { description: "OK", content: json(S.EnclavePage) },
     400: ERR.BadRequest,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -188,10 +180,8 @@ export const listRounds: RouteDoc = {
   tags: ["state"],
   query: PAGE,
   responses: {
-    200: { description: "OK", content: {"application/json": S.RoundPage} },
+    200: { description: "OK", content: json(S.RoundPage) },
     400: ERR.BadRequest,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -203,11 +193,9 @@ export const getRound: RouteDoc = {
   params: z.object({ id: z.string().describe("round id") }),
   query: PAGE,
   responses: {
-    200: { description: "OK", content: {"application/json": S.RoundDetail} },
+    200: { description: "OK", content: json(S.RoundDetail) },
     400: ERR.BadRequest,
     404: ERR.NotFound,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -218,10 +206,8 @@ export const getBudget: RouteDoc = {
   tags: ["state"],
   params: z.object({ member: z.string().describe("member id") }),
   responses: {
-    200: { description: "OK", content: {"application/json": S.Budget} },
+    200: { description: "OK", content: json(S.Budget) },
     404: ERR.NotFound,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -232,10 +218,8 @@ export const listCheckpoints: RouteDoc = {
   tags: ["state"],
   query: PAGE,
   responses: {
-    200: { description: "OK", content: {"application/json": S.CheckpointPage} },
+    200: { description: "OK", content: json(S.CheckpointPage) },
     400: ERR.BadRequest,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -245,10 +229,8 @@ export const getLatestCheckpoint: RouteDoc = {
   summary: "The latest checkpoint (404 before the first)",
   tags: ["state"],
   responses: {
-    200: { description: "OK", content: {"application/json": S.CheckpointResponse} },
+    200: { description: "OK", content: json(S.CheckpointResponse) },
     404: ERR.NotFound,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -259,11 +241,9 @@ export const getCheckpoint: RouteDoc = {
   tags: ["state"],
   params: z.object({ seq: z.string().regex(/^[0-9]+$/, 'a checkpoint sequence number is a decimal integer').describe("checkpoint sequence number") }),
   responses: {
-    200: { description: "OK", content: {"application/json": S.CheckpointResponse} },
+    200: { description: "OK", content: json(S.CheckpointResponse) },
     400: ERR.BadRequest,
     404: ERR.NotFound,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -273,9 +253,7 @@ export const getValidators: RouteDoc = {
   summary: "The validator set in force and the pending one",
   tags: ["state"],
   responses: {
-    200: { description: "OK", content: {"application/json": S.Validators} },
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
+    200: { description: "OK", content: json(S.Validators) },
     503: ERR.NotReady,
   },
 }
@@ -285,9 +263,7 @@ export const getParams: RouteDoc = {
   summary: "The chain parameters",
   tags: ["state"],
   responses: {
-    200: { description: "OK", content: {"application/json": S.Params} },
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
+    200: { description: "OK", content: json(S.Params) },
     503: ERR.NotReady,
   },
 }
@@ -298,10 +274,8 @@ export const getProof: RouteDoc = {
   tags: ["state"],
   params: z.object({ key: z.string().min(1, 'the key is empty').max(MAX_PROOF_KEY_LENGTH, `a state key is at most ${MAX_PROOF_KEY_LENGTH} characters`).describe("the state key, percent-encoded as one path segment (e.g. budget%2Fbank-a); 1 to 512 characters") }),
   responses: {
-    200: { description: "OK", content: {"application/json": S.Proof} },
+    200: { description: "OK", content: json(S.Proof) },
     400: ERR.BadRequest,
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -315,9 +289,7 @@ export const getSnapshot: RouteDoc = {
   responses: {
     200: { description: "the snapshot, DAG-CBOR-encoded", content: {"application/vnd.ipld.dag-cbor": bytes("application/vnd.ipld.dag-cbor", "DAG-CBOR of {height: integer, stateRoot: bytes(32), entries: [[key: string, value: bytes], \u2026] sorted by key}")} },
     400: ERR.BadRequest,
-    404: { description: "the node does not retain the state at this height (code SNAPSHOT_NOT_RETAINED; the message names the heights it retains)", content: {"application/json": S.ErrorBody} },
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
+    404: error("the node does not retain the state at this height (code SNAPSHOT_NOT_RETAINED; the message names the heights it retains)"),
     503: ERR.NotReady,
   },
 }
@@ -327,9 +299,7 @@ export const getStatus: RouteDoc = {
   summary: "The node's consensus and sync status",
   tags: ["node"],
   responses: {
-    200: { description: "OK", content: {"application/json": S.NodeStatus} },
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
+    200: { description: "OK", content: json(S.NodeStatus) },
     503: ERR.NotReady,
   },
 }
@@ -342,11 +312,9 @@ export const blockEvents: RouteDoc = {
   query: z.object({ txs: z.enum(['true', 'false'], "txs must be 'true' or 'false'").optional().describe("false leaves the transaction ids out of each event (default true)") }),
   responses: {
     200: { description: "the event stream; it stays open until the client goes away, falls too far behind, or the node's API stops", content: {"text/event-stream": z.string().describe("`event: block\\ndata: <BlockEvent JSON>\\n\\n` per committed block, and `: keep-alive\\n\\n` comments")} },
-    400: { description: "txs is neither 'true' nor 'false'", content: {"application/json": S.ErrorBody} },
-    404: { description: "this node serves no event streams (code EVENTS_DISABLED): its API was built without a block feed", content: {"application/json": S.ErrorBody} },
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
-    503: { description: "the server already holds its maximum of open streams (code TOO_MANY_STREAMS, with Retry-After), or it is stopping (NOT_READY)", content: {"application/json": S.ErrorBody}, headers: RETRY_AFTER },
+    400: error("txs is neither 'true' nor 'false'"),
+    404: error("this node serves no event streams (code EVENTS_DISABLED): its API was built without a block feed"),
+    503: { description: "the server already holds its maximum of open streams (code TOO_MANY_STREAMS, with Retry-After), or it is stopping (NOT_READY)", content: json(S.ErrorBody), headers: RETRY_AFTER },
   },
 }
 
@@ -355,15 +323,11 @@ export const adminBlock: RouteDoc = {
   summary: "Block libp2p peers (testnet-only fault injection: network partitions by connection gating)",
   description: "Testnet-only fault injection. Refuses connections to and from these peers (both directions) and closes the open ones, so a test harness can split the network into partitions. Blocking a peer that is already blocked is a no-op; duplicates in the list are ignored.",
   tags: ["admin"],
-  body: {"application/json": S.AdminPeers},
+  body: json(S.AdminPeers),
   responses: {
-    200: { description: "done; lists every peer blocked now", content: {"application/json": S.BlockedPeers} },
-    400: { description: "malformed body: not JSON, not {\"peers\": [...]}, 0 or more than 100 peers, or a peer id that is empty, longer than 128 characters, not letters and digits, or not a libp2p peer id", content: {"application/json": S.ErrorBody} },
-    404: { description: "admin routes are disabled on this node (code ADMIN_DISABLED): they exist only on testnets, enabled via config api.admin", content: {"application/json": S.ErrorBody} },
-    405: ERR.MethodNotAllowed,
-    413: { description: "body larger than 64 KiB", content: {"application/json": S.ErrorBody} },
-    415: { description: "content type is not application/json", content: {"application/json": S.ErrorBody} },
-    500: ERR.Internal,
+    200: { description: "done; lists every peer blocked now", content: json(S.BlockedPeers) },
+    400: PEERS_REFUSED,
+    ...ADMIN_ERRORS,
   },
 }
 
@@ -372,15 +336,11 @@ export const adminUnblock: RouteDoc = {
   summary: "Unblock libp2p peers (testnet-only fault injection: network partitions by connection gating)",
   description: "Testnet-only fault injection. Lifts a block set by POST /v1/admin/block, healing a partition; static peers among them are redialled at once. Unblocking a peer that is not blocked is a no-op.",
   tags: ["admin"],
-  body: {"application/json": S.AdminPeers},
+  body: json(S.AdminPeers),
   responses: {
-    200: { description: "done; lists every peer blocked now", content: {"application/json": S.BlockedPeers} },
-    400: { description: "malformed body: not JSON, not {\"peers\": [...]}, 0 or more than 100 peers, or a peer id that is empty, longer than 128 characters, not letters and digits, or not a libp2p peer id", content: {"application/json": S.ErrorBody} },
-    404: { description: "admin routes are disabled on this node (code ADMIN_DISABLED): they exist only on testnets, enabled via config api.admin", content: {"application/json": S.ErrorBody} },
-    405: ERR.MethodNotAllowed,
-    413: { description: "body larger than 64 KiB", content: {"application/json": S.ErrorBody} },
-    415: { description: "content type is not application/json", content: {"application/json": S.ErrorBody} },
-    500: ERR.Internal,
+    200: { description: "done; lists every peer blocked now", content: json(S.BlockedPeers) },
+    400: PEERS_REFUSED,
+    ...ADMIN_ERRORS,
   },
 }
 
@@ -389,15 +349,11 @@ export const adminDelay: RouteDoc = {
   summary: "Delay this node's outgoing libp2p traffic (testnet-only fault injection: a slow validator)",
   description: "Testnet-only fault injection. From now on every gossip message this node publishes and every direct message or request it sends leaves `ms` milliseconds after the node made it, in the order made (gossip it forwards for others and responses it serves are not held back). `ms` 0 turns the delay off; messages already waiting still leave at their time. The delay lives in the node's memory, so a restarted validator comes back without it; messages still waiting when the node stops are dropped.",
   tags: ["admin"],
-  body: {"application/json": S.AdminDelay},
+  body: json(S.AdminDelay),
   responses: {
-    200: { description: "done; the delay in force now", content: {"application/json": S.DelayState} },
-    400: { description: "malformed body: not JSON, not {\"ms\": N}, or N not an integer from 0 to 10000", content: {"application/json": S.ErrorBody} },
-    404: { description: "admin routes are disabled on this node (code ADMIN_DISABLED): they exist only on testnets, enabled via config api.admin", content: {"application/json": S.ErrorBody} },
-    405: ERR.MethodNotAllowed,
-    413: { description: "body larger than 64 KiB", content: {"application/json": S.ErrorBody} },
-    415: { description: "content type is not application/json", content: {"application/json": S.ErrorBody} },
-    500: ERR.Internal,
+    200: { description: "done; the delay in force now", content: json(S.DelayState) },
+    400: error("malformed body: not JSON, not {\"ms\": N}, or N not an integer from 0 to 10000"),
+    ...ADMIN_ERRORS,
   },
 }
 
@@ -406,9 +362,7 @@ export const health: RouteDoc = {
   summary: "Liveness: 200 when the server runs and the store answers; reports the lag",
   tags: ["node"],
   responses: {
-    200: { description: "OK", content: {"application/json": S.Health} },
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
+    200: { description: "OK", content: json(S.Health) },
     503: ERR.NotReady,
   },
 }
@@ -419,8 +373,6 @@ export const metrics: RouteDoc = {
   tags: ["node"],
   responses: {
     200: { description: "metrics", content: {"text/plain": z.string()} },
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
     503: ERR.NotReady,
   },
 }
@@ -431,8 +383,6 @@ export const openapi: RouteDoc = {
   tags: ["node"],
   responses: {
     200: { description: "the OpenAPI document", content: {"application/json": z.object({}).loose()} },
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
   },
 }
 
@@ -442,8 +392,6 @@ export const index: RouteDoc = {
   tags: ["node"],
   responses: {
     200: { description: "an HTML page", content: {"text/html": z.string()} },
-    405: ERR.MethodNotAllowed,
-    500: ERR.Internal,
   },
 }
 

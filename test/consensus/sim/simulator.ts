@@ -225,13 +225,14 @@ export function simulate(cfg: SimConfig): SimResult {
   /** An honest replica's own vote, timeout or proposal must leave after the safety write that covers it (a crash then cannot make it sign again). */
   const unpersisted = (node: Node, m: ConsensusMessage) => {
     const self = node.epochs?.setup.validators.indexOf(nodeId(node.index)) ?? -1
-    let signed: { epoch: number; view: number; needs: 'vote' | 'timeout' } | undefined
-    if (m.kind === 'proposal' && m.block.proposer === self) signed = { epoch: m.block.epoch, view: m.block.view, needs: 'vote' }
-    else if ((m.kind === 'vote' || m.kind === 'timeout') && m.voter === self) signed = { epoch: m.epoch, view: m.view, needs: m.kind }
-    if (signed === undefined) return
     const s = node.safety
+    let signed: { epoch: number; view: number; coveredUpTo: number } | undefined
     // a proposal is covered by the leader's vote for it or by its timeout of the view (either way a restart never proposes in that view again)
-    const covered = s !== undefined && s.epoch === signed.epoch && (signed.needs === 'timeout' ? s.lastTimeoutView : signed.needs === 'vote' && m.kind === 'proposal' ? Math.max(s.lastVotedView, s.lastTimeoutView) : s.lastVotedView) >= signed.view
+    if (m.kind === 'proposal' && m.block.proposer === self) signed = { epoch: m.block.epoch, view: m.block.view, coveredUpTo: Math.max(s?.lastVotedView ?? 0, s?.lastTimeoutView ?? 0) }
+    else if (m.kind === 'vote' && m.voter === self) signed = { epoch: m.epoch, view: m.view, coveredUpTo: s?.lastVotedView ?? 0 }
+    else if (m.kind === 'timeout' && m.voter === self) signed = { epoch: m.epoch, view: m.view, coveredUpTo: s?.lastTimeoutView ?? 0 }
+    if (signed === undefined) return
+    const covered = s !== undefined && s.epoch === signed.epoch && signed.coveredUpTo >= signed.view
     if (!covered) violations.push(`replica ${node.index} sent its ${m.kind} of epoch ${signed.epoch} view ${signed.view} before persisting the safety state that covers it`)
   }
 
