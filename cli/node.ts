@@ -2,6 +2,7 @@
 import { resolve } from 'node:path'
 import { pino } from 'pino'
 import { readGenesis, readKey, readNodeConfig, ValidatorNode } from '../node/index.ts'
+import { isCodedError } from '../primitives/index.ts'
 import { type Command, parseOptions, UsageError } from './io.ts'
 
 export const nodeCommand: Command = {
@@ -23,9 +24,9 @@ export const nodeCommand: Command = {
     // a missing or invalid file is a ConfigError, which main prints as `error CONFIG: …`
     const [config, genesis, key] = await Promise.all([readNodeConfig(home), readGenesis(home), readKey(home)])
     const logger = pino({ level: config.log.level, base: { node: config.id } })
-    let fatal = false
+    let fatal: { error: unknown } | undefined
     let onFatal = (): void => {}
-    const node = new ValidatorNode({ home, config, genesis, key, logger, onFatal: () => ((fatal = true), onFatal()) })
+    const node = new ValidatorNode({ home, config, genesis, key, logger, onFatal: (error) => ((fatal = { error }), onFatal()) })
     const stopped = new Promise<void>((done) => {
       let stopping = false
       const stop = (signal: string) => {
@@ -44,6 +45,8 @@ export const nodeCommand: Command = {
     await node.start()
     await stopped
     logger.info({}, 'stopped')
-    return fatal ? 1 : 0
+    // a typed fatal error (e.g. STATE_DIVERGED) is printed as one line, `fedledger node: error CODE: message`
+    if (fatal !== undefined && isCodedError(fatal.error)) throw fatal.error
+    return fatal === undefined ? 0 : 1
   },
 }

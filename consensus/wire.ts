@@ -11,7 +11,8 @@
  * is a `WireError`, never another exception. Signatures, certificates and epochs
  * are not judged here: that is the verifier's job (verify.ts).
  */
-import { bytesEqual, CodecError, CodedError, decode, encode } from '../primitives/index.ts'
+import { bytesEqual, CID, CodecError, CodedError, decode, encode } from '../primitives/index.ts'
+import type { CommitCertificate, CommitHeader, CommitMessage, CommitRequest, CommitResponse, CommitVote } from './commits.ts'
 import type {
   AggregateSignature,
   Block,
@@ -67,6 +68,27 @@ export function encodeMessage(m: ConsensusMessage): Uint8Array {
 
 /** Decodes untrusted bytes into a well-formed message. Throws WireError ('oversized' or 'malformed') only. */
 export function decodeMessage(bytes: Uint8Array, limits: WireLimits = {}): ConsensusMessage {
+  return decodeWith(bytes, limits, readMessage)
+}
+
+/** Most certificates in one commit-response (and heights in one commit-request). */
+export const MAX_COMMIT_BATCH = 256
+
+/** Decodes untrusted bytes into a well-formed commit message (commits.ts). Throws WireError only. */
+export function decodeCommitMessage(bytes: Uint8Array, limits: WireLimits = {}): CommitMessage {
+  return decodeWith(bytes, limits, readCommitMessage)
+}
+
+/** The canonical bytes of a commit message. */
+export function encodeCommitMessage(m: CommitMessage): Uint8Array {
+  try {
+    return encode(m)
+  } catch (e) {
+    throw new WireError('malformed', `cannot encode ${m.kind} message: ${(e as Error).message}`, { cause: e })
+  }
+}
+
+function decodeWith<M extends { kind: string }>(bytes: Uint8Array, limits: WireLimits, read: (v: unknown, lim: Limits) => M): M {
   const lim: Required<WireLimits> = {
     maxMessageBytes: limits.maxMessageBytes ?? DEFAULT_WIRE_LIMITS.maxMessageBytes,
     maxPayloadCount: limits.maxPayloadCount ?? DEFAULT_WIRE_LIMITS.maxPayloadCount,
@@ -83,7 +105,7 @@ export function decodeMessage(bytes: Uint8Array, limits: WireLimits = {}): Conse
     const code = e instanceof CodecError && e.code === 'OVERSIZED' ? 'oversized' : 'malformed'
     throw new WireError(code, `consensus message: ${(e as Error).message}`, { cause: e })
   }
-  const message = readMessage(raw, lim)
+  const message = read(raw, lim)
   // Canonical form: strict DAG-CBOR already refuses some variants (indefinite lengths, duplicate keys);
   // re-encoding catches the rest (key order, integers sent as floats, non-minimal lengths).
   if (!bytesEqual(encode(message), bytes)) throw new WireError('malformed', `${message.kind} message is not in canonical DAG-CBOR form`)
@@ -129,6 +151,11 @@ const FIELDS = {
   'block-response': fieldsOf<BlockResponse>()('kind', 'blocks'),
   sync: fieldsOf<SyncInfo>()('kind', 'highQC', 'blocks'),
   'epoch-request': fieldsOf<EpochRequest>()('kind', 'epoch'),
+  header: fieldsOf<CommitHeader>()('chain', 'epoch', 'height', 'block', 'ledgerBlock', 'stateRoot'),
+  certificate: fieldsOf<CommitCertificate>()('header', 'signatures'),
+  'commit-vote': fieldsOf<CommitVote>()('kind', 'header', 'voter', 'signature'),
+  'commit-request': fieldsOf<CommitRequest>()('kind', 'from', 'count'),
+  'commit-response': fieldsOf<CommitResponse>()('kind', 'certificates'),
 } as const
 
 function isMap(v: unknown): v is Fields {
@@ -278,4 +305,57 @@ function readMessage(v: unknown, lim: Limits): ConsensusMessage {
   if (typeof kind !== 'string') throw malformed('kind', 'a string', kind)
   if (!Object.hasOwn(readers, kind)) throw new WireError('malformed', `malformed consensus message: unknown kind ${describe(kind)}`)
   return readers[kind as ConsensusMessage['kind']](v, lim)
+}
+
+// ---- commit certificates (commits.ts) ----
+
+function cidOrNull(v: unknown, path: string): CID | null {
+  if (v === null) return null
+  const cid = CID.asCID(v)
+  if (cid === null) throw malformed(path, 'a CID or null', v)
+  return cid
+}
+
+function header(v: unknown, path: string): CommitHeader {
+  const o = map(v, path, FIELDS.header)
+  if (typeof o.chain !== 'string' || o.chain.length === 0 || o.chain.length > 128) throw malformed(`${path}.chain`, 'a chain id (1 to 128 characters)', o.chain)
+  return {
+    chain: o.chain,
+    epoch: uint(o.epoch, `${path}.epoch`),
+    height: uint(o.height, `${path}.height`),
+    block: hash(o.block, `${path}.block`),
+    ledgerBlock: cidOrNull(o.ledgerBlock, `${path}.ledgerBlock`),
+    stateRoot: hash(o.stateRoot, `${path}.stateRoot`),
+  }
+}
+
+function certificate(v: unknown, path: string): CommitCertificate {
+  const o = map(v, path, FIELDS.certificate)
+  return { header: header(o.header, `${path}.header`), signatures: aggregate(o.signatures, `${path}.signatures`) }
+}
+
+const commitReaders: { [K in CommitMessage['kind']]: (v: unknown) => Extract<CommitMessage, { kind: K }> } = {
+  'commit-vote': (v) => {
+    const o = map(v, 'commit-vote', FIELDS['commit-vote'])
+    return { kind: 'commit-vote', header: header(o.header, 'commit-vote.header'), voter: uint(o.voter, 'commit-vote.voter'), signature: bytes(o.signature, 'commit-vote.signature') }
+  },
+  'commit-request': (v) => {
+    const o = map(v, 'commit-request', FIELDS['commit-request'])
+    const count = uint(o.count, 'commit-request.count')
+    if (count < 1 || count > MAX_COMMIT_BATCH) throw malformed('commit-request.count', `1 to ${MAX_COMMIT_BATCH}`, count)
+    return { kind: 'commit-request', from: uint(o.from, 'commit-request.from'), count }
+  },
+  'commit-response': (v) => {
+    const o = map(v, 'commit-response', FIELDS['commit-response'])
+    const certificates = list(o.certificates, 'commit-response.certificates', MAX_COMMIT_BATCH, 'certificates').map((c, i) => certificate(c, `commit-response.certificates[${i}]`))
+    return { kind: 'commit-response', certificates }
+  },
+}
+
+function readCommitMessage(v: unknown): CommitMessage {
+  if (!isMap(v)) throw malformed('(message)', 'a map', v)
+  const kind = v.kind
+  if (typeof kind !== 'string') throw malformed('kind', 'a string', kind)
+  if (!Object.hasOwn(commitReaders, kind)) throw new WireError('malformed', `malformed commit message: unknown kind ${describe(kind)}`)
+  return commitReaders[kind as CommitMessage['kind']](v)
 }

@@ -12,7 +12,7 @@
  * - `NoopApp` orders opaque commands and executes nothing: the HotStuff paper's
  *   benchmark workload (workload A). One epoch that never ends.
  */
-import { commandKey, FifoMempool, type Block, type Mempool } from '../consensus/index.ts'
+import { blockId, commandKey, FifoMempool, type Block, type Mempool } from '../consensus/index.ts'
 import {
   ChainStore,
   executeBlock,
@@ -43,13 +43,22 @@ export interface ValidatorInfo {
   publicKey: Uint8Array
 }
 
+/** What executing one committed block gave: what a commit certificate binds (consensus/commits.ts). */
+export interface Executed {
+  txs: number
+  /** the state root after the block */
+  stateRoot: Uint8Array
+  /** the ledger's block at this height (null: the app keeps none) */
+  ledgerBlock: CID | null
+}
+
 export interface App {
   readonly kind: 'ledger' | 'noop'
   readonly mempool: Mempool
   /** the height of the last executed block */
   height(): number
   /** executes the next committed block (height() + 1); durable when the promise resolves */
-  commit(block: Block): Promise<{ txs: number }>
+  commit(block: Block): Promise<Executed>
   /** the validators of the epoch that starts after the last executed block */
   validators(): ValidatorInfo[]
   /** the height of `epoch`'s last block (Infinity: it does not end) */
@@ -142,7 +151,7 @@ export class LedgerApp implements App, BlockFeed, SnapshotSource {
     return this.current.height
   }
 
-  async commit(block: Block): Promise<{ txs: number }> {
+  async commit(block: Block): Promise<Executed> {
     if (block.height !== this.current.height + 1) throw new Error(`ledger at height ${this.current.height} asked to execute block ${block.height}`)
     const outcome = executeBlock(this.current, { height: block.height, timeSec: block.timeSec, txs: block.payload }, this.execution)
     this.headBlock = await this.store.commitBlock({ chain: this.params.chainId, height: block.height, timeSec: block.timeSec, parent: this.headBlock, txs: block.payload }, outcome)
@@ -159,7 +168,7 @@ export class LedgerApp implements App, BlockFeed, SnapshotSource {
         }
       }
     }
-    return { txs: block.payload.length }
+    return { txs: block.payload.length, stateRoot: outcome.state.root, ledgerBlock: this.headBlock }
   }
 
   validators(): ValidatorInfo[] {
@@ -240,11 +249,15 @@ export class NoopApp implements App {
     return this.executed
   }
 
-  async commit(block: Block): Promise<{ txs: number }> {
+  /**
+   * A noop app's state is the ordered log itself, and the block id commits to all of
+   * it (each block names its parent): the id is the state root a certificate binds.
+   */
+  async commit(block: Block): Promise<Executed> {
     if (block.height !== this.executed + 1) throw new Error(`noop app at height ${this.executed} asked to execute block ${block.height}`)
     this.executed = block.height
     this.mempool.removeCommitted([block])
-    return { txs: block.payload.length }
+    return { txs: block.payload.length, stateRoot: blockId(block), ledgerBlock: null }
   }
 
   validators(): ValidatorInfo[] {

@@ -7,11 +7,13 @@
  *    proofs of epochs that ended, to help peers that are behind;
  *  - committed consensus blocks by height (with their QCs), written before the
  *    ledger executes them: on restart the ledger re-executes any block recorded
- *    here but not yet in its store, and the replica restarts from the last one.
+ *    here but not yet in its store, and the replica restarts from the last one;
+ *  - commit certificates by height (consensus/commits.ts), kept for every height:
+ *    they are what light clients, followers and auditors verify the ledger by.
  */
 import { decode, encode } from '../primitives/index.ts'
 import { Bucket, bucketKey, bucketRange, u64be, type KeyValueStore } from '../ledger/index.ts'
-import type { Block, SafetyState, SyncInfo } from '../consensus/index.ts'
+import type { Block, CommitCertificate, SafetyState, SyncInfo } from '../consensus/index.ts'
 
 /** An epoch as persisted: enough to rebuild its EpochSetup (the scheme comes from the keys). */
 export interface EpochRecord {
@@ -28,6 +30,7 @@ const SAFETY = bucketKey(Bucket.CONSENSUS, enc.encode('safety'))
 const PENDING = bucketKey(Bucket.CONSENSUS, enc.encode('pending'))
 const EPOCH = bucketKey(Bucket.CONSENSUS, enc.encode('epoch'))
 const proofKey = (epoch: number) => bucketKey(Bucket.CONSENSUS, concat(enc.encode('proof/'), u64be(epoch)))
+const certKey = (height: number) => bucketKey(Bucket.CONSENSUS, concat(enc.encode('cert/'), u64be(height)))
 const blockKey = (height: number) => bucketKey(Bucket.CONSENSUS, concat(enc.encode('block/'), u64be(height)))
 
 export interface ConsensusStoreComponents {
@@ -81,6 +84,30 @@ export class ConsensusStore {
       out.set(proof.highQC.epoch, proof)
     }
     return out
+  }
+
+  /** Records commit certificates (one batch). A certificate already held for a height is replaced by the same header's. */
+  async saveCertificates(certs: readonly CommitCertificate[]): Promise<void> {
+    await this.kv.batch(certs.map((c) => ({ type: 'put' as const, key: certKey(c.header.height), value: encode(c) })))
+  }
+
+  async certificate(height: number): Promise<CommitCertificate | undefined> {
+    const raw = await this.kv.get(certKey(height))
+    return raw === undefined ? undefined : decode<CommitCertificate>(raw)
+  }
+
+  /** Certificates of heights `from` … `from + count − 1` that are held, ascending. */
+  async certificatesFrom(from: number, count: number): Promise<CommitCertificate[]> {
+    const out: CommitCertificate[] = []
+    const range = bucketRange(Bucket.CONSENSUS, enc.encode('cert/'))
+    for await (const [, v] of this.kv.iterate({ ...range, gte: certKey(Math.max(0, from)), lt: certKey(from + count) })) out.push(decode<CommitCertificate>(v))
+    return out
+  }
+
+  /** The highest certified height held (0: none). */
+  async lastCertifiedHeight(): Promise<number> {
+    for await (const [, v] of this.kv.iterate({ ...bucketRange(Bucket.CONSENSUS, enc.encode('cert/')), reverse: true })) return decode<CommitCertificate>(v).header.height
+    return 0
   }
 
   async saveBlocks(blocks: readonly Block[]): Promise<void> {

@@ -15,11 +15,12 @@
  * accept / ignore / reject, and a peer that sends invalid data directly is penalised.
  */
 import {
-  decodeMessage, ed25519Scheme, encodeMessage, nextEpochGenesis, WireError,
+  blockId, decodeMessage, ed25519Scheme, encodeMessage, nextEpochGenesis, WireError,
   type Block, type ConsensusMessage, type EpochOutput, type EpochSetup, type Epochs, type SyncInfo, type Verdict,
 } from '../consensus/index.ts'
 import type { NodeMetrics } from './api/index.ts'
 import type { App, ValidatorInfo } from './app.ts'
+import type { Certification } from './certification.ts'
 import type { ConsensusStore, EpochRecord } from './consensus-store.ts'
 import type { P2PHost, ValidationResult } from './p2p/index.ts'
 import type { Logger } from './logger.ts'
@@ -39,6 +40,8 @@ export interface DriverComponents {
   now(): number
   /** testnets only: rewrites what the core asks to send (node/byzantine.ts) */
   misbehave?: (outputs: readonly EpochOutput[]) => EpochOutput[]
+  /** commit certificates: told of each executed height and of each epoch */
+  certification?: Pick<Certification, 'executed' | 'addEpoch'>
   /** called with blocks once they are executed (benchmarks, tools) */
   onCommitted?: (blocks: readonly Block[]) => void
   /** a broken internal invariant (e.g. the ledger refused a committed block): the node must stop */
@@ -112,6 +115,21 @@ export class ConsensusDriver {
 
   /** Stops taking inputs and timers; waits for the input being handled (its writes) to finish. */
   async stop(): Promise<void> {
+    this.quiesce()
+    await this.queue.catch(() => {})
+  }
+
+  /**
+   * Stops voting at once and reports `error` as fatal: a broken invariant found
+   * outside the input queue (a quorum certified a state this node did not compute).
+   */
+  halt(error: unknown): void {
+    if (this.stopped) return
+    this.quiesce()
+    this.components.onFatal(error)
+  }
+
+  private quiesce(): void {
     this.stopped = true
     clearInterval(this.idleTicker)
     this.components.txs?.stop()
@@ -119,7 +137,6 @@ export class ConsensusDriver {
     this.timers.clear()
     for (const u of this.unsubscribe) u()
     this.unsubscribe = []
-    await this.queue.catch(() => {})
   }
 
   /** A transaction or command from a local client: admitted to the mempool, gossiped, proposed. */
@@ -257,7 +274,12 @@ export class ConsensusDriver {
     const fresh = blocks.filter((b) => b.height > this.components.app.height())
     if (fresh.length === 0) return
     let txs = 0
-    for (const b of fresh) txs += (await this.components.app.commit(b)).txs
+    for (const b of fresh) {
+      const r = await this.components.app.commit(b)
+      txs += r.txs
+      this.components.certification?.executed({ chain: this.chainId, epoch: b.epoch, height: b.height, block: blockId(b), ledgerBlock: r.ledgerBlock, stateRoot: r.stateRoot })
+      if (this.stopped) return
+    }
     const last = fresh.at(-1)!
     const now = this.components.now()
     this.components.metrics?.onCommit(fresh.length, txs, Math.max(0, now - last.timeSec * 1000), last.height)
@@ -281,7 +303,9 @@ export class ConsensusDriver {
     await this.components.store.saveEpoch(record, { epoch, proof })
     this.components.metrics?.setEpoch(epoch + 1)
     this.components.logger.info({ epoch: epoch + 1, validators: record.validators.map((v) => v.id), from: last.height + 1 }, 'epoch started')
-    await this.run(this.components.epochs.handle({ type: 'next-epoch', setup: epochSetup(record, this.components.peerIdOf), nowMs: this.components.now() }))
+    const setup = epochSetup(record, this.components.peerIdOf)
+    this.components.certification?.addEpoch(setup)
+    await this.run(this.components.epochs.handle({ type: 'next-epoch', setup, nowMs: this.components.now() }))
   }
 }
 

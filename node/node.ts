@@ -12,11 +12,12 @@
  */
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
-import { ed25519Signer, Epochs, makeGenesis, type Block } from '../consensus/index.ts'
+import { blockId, ed25519Signer, Epochs, makeGenesis, type Block, type CommitHeader } from '../consensus/index.ts'
 import { ChainStore, LedgerError, LevelKeyValueStore, type Genesis, type KeyValueStore } from '../ledger/index.ts'
 import { ApiServer, LedgerQueries, NodeMetrics, SubmitError, type NodeStatus } from './api/index.ts'
 import { LedgerApp, NoopApp, type App, type SubmitResult, type ValidatorInfo } from './app.ts'
 import { ConfigError, HOME_FILES, type NodeConfig, type ValidatorKey } from './config.ts'
+import { Certification } from './certification.ts'
 import { ConsensusStore, type EpochRecord } from './consensus-store.ts'
 import { ConsensusDriver, epochSetup, finiteOr, nextEpochRecord } from './driver.ts'
 import type { Logger } from './logger.ts'
@@ -45,6 +46,7 @@ export class ValidatorNode {
   private epochs: Epochs | null = null
   private host: P2PHost | null = null
   private driver: ConsensusDriver | null = null
+  private certification: Certification | null = null
   private api: ApiServer | null = null
   private chain: ChainStore | null = null
   readonly registry = new Registry()
@@ -132,22 +134,34 @@ export class ValidatorNode {
     const chainId = genesis.chainId
     // the ledger's transactions travel in gossip batches; a noop app's commands stay where they were submitted
     const txs = app instanceof LedgerApp ? new TxGossip({ host: this.host, app, logger: logger.child({ module: 'tx-gossip' }), onAdmitted: () => this.driver?.commandsAvailable() }, { chainId }) : undefined
+    const certification = new Certification(
+      { self: this.peerId, signer: (index) => ed25519Signer(index, key.secretKey), host: this.host, store: consensusStore, metrics: this.metrics, logger: logger.child({ module: 'certification' }), now: () => Date.now(), onDiverged: (e) => this.driver?.halt(e) },
+      { chainId },
+    )
+    this.certification = certification
+    certification.addEpoch(setup)
+    await certification.start()
+    // heights executed before a restart whose certificate this node never saw: vote again (peers may be waiting for it)
+    for (let h = Math.max(certification.certifiedHeight(), app.height() - 64) + 1; h <= app.height(); h++) {
+      const header = await this.headerAt(consensusStore, h, chainId)
+      if (header?.epoch === record.epoch) certification.executed(header)
+    }
     const epochs = this.epochs
     const byzantine = config.byzantine === undefined || config.byzantine.length === 0 ? undefined
       : new Byzantine({ signer: ed25519Signer(0, key.secretKey), validators: () => epochs.setup.validators, self: this.peerId, logger: logger.child({ module: 'byzantine' }) }, config.byzantine)
     if (byzantine !== undefined) logger.warn({ behaviours: config.byzantine }, 'this validator is Byzantine on purpose (testnet fault injection)')
-    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, txs, misbehave: byzantine === undefined ? undefined : (o) => byzantine.apply(o), peerIdOf, metrics: this.metrics, logger: logger.child({ module: 'consensus' }), now: () => Date.now(), onCommitted: this.options.onCommitted, onFatal: (e) => this.options.onFatal?.(e) }, { chainId, emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs })
+    this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, txs, misbehave: byzantine === undefined ? undefined : (o) => byzantine.apply(o), certification, peerIdOf, metrics: this.metrics, logger: logger.child({ module: 'consensus' }), now: () => Date.now(), onCommitted: this.options.onCommitted, onFatal: (e) => this.options.onFatal?.(e) }, { chainId, emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs })
     await this.driver.start()
 
     if (this.chain !== null && app instanceof LedgerApp) {
       const ledger = app
       this.api = new ApiServer(
-        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state, snapshots: ledger }), submit: (bytes) => this.submit(bytes), submitRefusal: () => this.submitRefusal(), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined, blocks: ledger },
+        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state, snapshots: ledger }), submit: (bytes) => this.submit(bytes), submitRefusal: () => this.submitRefusal(), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined, blocks: ledger, commits: certification },
         { host: config.api.host, port: config.api.port },
       )
     } else {
       this.api = new ApiServer(
-        { queries: new LedgerQueries({ store: new ChainStore({ kv }), state: () => { throw new LedgerError('NOT_FOUND', 'a noop node keeps no ledger state') } }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined },
+        { queries: new LedgerQueries({ store: new ChainStore({ kv }), state: () => { throw new LedgerError('NOT_FOUND', 'a noop node keeps no ledger state') } }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined, commits: certification },
         { host: config.api.host, port: config.api.port },
       )
     }
@@ -158,10 +172,20 @@ export class ValidatorNode {
   async stop(): Promise<void> {
     await this.api?.stop()
     await this.driver?.stop()
+    await this.certification?.stop()
     await this.host?.stop()
     await this.kv?.close()
-    this.api = this.driver = this.host = null
+    this.api = this.driver = this.certification = this.host = null
     this.kv = null
+  }
+
+  /** The header this node's execution gave for height `h`, rebuilt from its stores (undefined: a block it no longer keeps). */
+  private async headerAt(consensusStore: ConsensusStore, h: number, chain: string): Promise<CommitHeader | undefined> {
+    const block = await consensusStore.blockAt(h)
+    if (block === undefined) return undefined
+    if (this.chain === null) return { chain, epoch: block.epoch, height: h, block: blockId(block), ledgerBlock: null, stateRoot: blockId(block) }
+    const commit = await this.chain.commitAt(h)
+    return commit === undefined ? undefined : { chain, epoch: block.epoch, height: h, block: blockId(block), ledgerBlock: commit.block, stateRoot: commit.stateRoot }
   }
 
   async submit(bytes: Uint8Array): Promise<{ id: string }> {

@@ -24,6 +24,7 @@ export const DomainTag = {
   CONSENSUS_PROPOSAL: 'fedledger/consensus/proposal/v1',
   CONSENSUS_VOTE: 'fedledger/consensus/vote/v1',
   CONSENSUS_TIMEOUT: 'fedledger/consensus/timeout/v1',
+  CONSENSUS_COMMIT: 'fedledger/consensus/commit/v1',
 } as const
 export type DomainTag = (typeof DomainTag)[keyof typeof DomainTag]
 

@@ -29,7 +29,7 @@ export { encodeSnapshot, SNAPSHOT_CONTENT_TYPE, type SnapshotBody, type Snapshot
 export { NodeMetrics, type ApiRequestObserver, type MessageVerdict, type NodeMetricsComponents, type NodeMetricsOptions } from './metrics.ts'
 export { ApiError, ApiErrorCode, SubmitError, type SubmitErrorReason } from './errors.ts'
 export { statusToJson, type NodeStatus, type NodeStatusJson } from './status.ts'
-export { MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH, ROUTES, type ApiAdmin, type HttpMethod, type RouteDef, type SubmitFn } from './routes.ts'
+export { MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH, ROUTES, type ApiAdmin, type CommitSource, type HttpMethod, type RouteDef, type SubmitFn } from './routes.ts'
 export { API_TAGS, type ResponseDoc, type RouteDoc } from './route-docs.ts'
 export { openApiDocument, operationList } from './openapi.ts'
 export {
@@ -40,4 +40,4 @@ export {
 export * as apiSchemas from './schemas.ts'
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type Page, type PageRequest } from './state-index.ts'
 export { toJson, trieProofFromJson, trieProofToJson, type JsonValue, type TrieProofJson } from './json.ts'
-export type { BlockView, BudgetView, ProofView, ReceiptView, RoundSummary, TxView } from './views.ts'
+export type { BlockView, BudgetView, CommitView, ProofView, ReceiptView, RoundSummary, TxView } from './views.ts'

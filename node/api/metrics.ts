@@ -28,6 +28,7 @@ export interface ApiRequestObserver {
 export class NodeMetrics implements ApiRequestObserver {
   readonly registry: Registry
   private readonly committedHeight: Gauge
+  private readonly certifiedHeight: Gauge
   private readonly view: Gauge
   private readonly epoch: Gauge
   private readonly leaderChanges: Counter
@@ -48,6 +49,7 @@ export class NodeMetrics implements ApiRequestObserver {
     const p = options.prefix ?? 'fedledger_'
     this.registry = components.registry
     this.committedHeight = new Gauge({ name: `${p}committed_height`, help: 'Height of the last committed block', registers })
+    this.certifiedHeight = new Gauge({ name: `${p}certified_height`, help: 'Highest height with a commit certificate (a quorum signed its state root)', registers })
     this.view = new Gauge({ name: `${p}consensus_view`, help: 'Current HotStuff view', registers })
     this.epoch = new Gauge({ name: `${p}consensus_epoch`, help: 'Current validator-set epoch', registers })
     this.leaderChanges = new Counter({ name: `${p}leader_changes_total`, help: 'Times the leader of the current view changed', registers })
@@ -82,6 +84,10 @@ export class NodeMetrics implements ApiRequestObserver {
     this.txsCommitted.inc(nonNegative(txs))
     if (Number.isFinite(latencyMs) && latencyMs >= 0) this.commitLatency.observe(latencyMs / 1000)
     if (height !== undefined) this.setCommittedHeight(height)
+  }
+
+  setCertifiedHeight(height: number): void {
+    this.certifiedHeight.set(height)
   }
 
   setCommittedHeight(height: number): void {

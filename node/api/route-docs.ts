@@ -268,6 +268,31 @@ export const getParams: RouteDoc = {
   },
 }
 
+export const getLatestCommit: RouteDoc = {
+  operationId: "getLatestCommit",
+  summary: "The commit certificate of the highest certified height this node holds",
+  tags: ["blocks"],
+  responses: {
+    200: { description: "OK", content: json(S.CommitCertificate) },
+    404: ERR.NotFound,
+    503: ERR.NotReady,
+  },
+}
+
+export const getCommit: RouteDoc = {
+  operationId: "getCommit",
+  summary: "The commit certificate of a height: a quorum of its epoch's validators signed its block and the state root after it",
+  description: "Like CometBFT's /commit. A height is certified once 2f+1 validators of its epoch have executed it and signed the same header; 404 until then (or if this node never received it).",
+  tags: ["blocks"],
+  params: z.object({ height: z.string().regex(/^[0-9]{1,15}$/, 'a height is a non-negative decimal integer').describe("block height (1 or more)") }),
+  responses: {
+    200: { description: "OK", content: json(S.CommitCertificate) },
+    400: ERR.BadRequest,
+    404: ERR.NotFound,
+    503: ERR.NotReady,
+  },
+}
+
 export const getProof: RouteDoc = {
   operationId: "getProof",
   summary: "A Merkle proof that a state key holds its value, or is absent, under the current state root",

@@ -20,6 +20,8 @@ export { MAX_ADMIN_DELAY_MS, MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH }
 import type { LedgerQueries } from './queries.ts'
 import { SNAPSHOT_CONTENT_TYPE } from './snapshots.ts'
 import type { Logger } from '../logger.ts'
+import type { CommitCertificate } from '../../consensus/index.ts'
+import { commitView } from './views.ts'
 import type { PageRequest } from './state-index.ts'
 import { lagOf, statusToJson, type NodeStatus } from './status.ts'
 
@@ -50,8 +52,16 @@ export interface ApiAdmin {
 /** Admin bodies are small: 100 ids of 128 characters fit well under this. */
 const ADMIN_MAX_BODY_BYTES = 64 * 1024
 
+/** Commit certificates (node/certification.ts), for GET /v1/commits/… */
+export interface CommitSource {
+  certifiedHeight(): number
+  certificate(height: number): Promise<CommitCertificate | undefined>
+}
+
 export interface RouteDeps {
   queries: LedgerQueries
+  /** undefined: this node keeps no commit certificates (those routes answer 404) */
+  commits: CommitSource | undefined
   submit: SubmitFn
   /** the refusal any client transaction would get now, if any (ApiServerComponents.submitRefusal) */
   submitRefusal: () => SubmitError | undefined
@@ -125,6 +135,8 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/v1/checkpoints/{seq}', handle: (d, c) => found(d.queries.checkpoint(c.params.seq!), `checkpoint ${q(c.params.seq)}`), doc: D.getCheckpoint },
   { method: 'GET', path: '/v1/validators', handle: (d) => ok(d.queries.validators()), doc: D.getValidators },
   { method: 'GET', path: '/v1/params', handle: (d) => ok(d.queries.params()), doc: D.getParams },
+  { method: 'GET', path: '/v1/commits/latest', handle: (d) => commit(d, d.commits?.certifiedHeight() ?? 0), doc: D.getLatestCommit },
+  { method: 'GET', path: '/v1/commits/{height}', handle: (d, c) => commit(d, Number(c.params.height)), doc: D.getCommit },
   { method: 'GET', path: '/v1/proofs/{key}', handle: (d, c) => ok(d.queries.proof(c.params.key!)), doc: D.getProof },
   { method: 'GET', path: '/v1/snapshots/{height}', handle: (d, c) => ({ status: 200, bytes: d.queries.snapshotBytes(c.params.height!), contentType: SNAPSHOT_CONTENT_TYPE }), doc: D.getSnapshot },
   { method: 'GET', path: '/v1/status', handle: (d) => ok(statusToJson(nodeStatus(d))), doc: D.getStatus },
@@ -137,6 +149,12 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/openapi.json', handle: (d) => ({ status: 200, bytes: d.openapiBytes(), contentType: 'application/json; charset=utf-8' }), doc: D.openapi },
   { method: 'GET', path: '/v1', handle: (d) => ({ status: 200, text: indexPage(d.openapi()), contentType: 'text/html; charset=utf-8' }), doc: D.index },
 ]
+
+async function commit(d: RouteDeps, height: number): Promise<RouteResult> {
+  const cert = height < 1 ? undefined : await d.commits?.certificate(height)
+  if (cert === undefined) throw notFound(height < 1 ? 'no height is certified yet' : `no commit certificate for height ${height} on this node`)
+  return ok(commitView(cert))
+}
 
 const indexes = new WeakMap<object, string>()
 

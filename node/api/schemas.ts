@@ -276,6 +276,30 @@ export const Proof = named(
   }),
 )
 
+export const CommitHeader = named(
+  'CommitHeader',
+  z.strictObject({
+    chain: Id,
+    epoch: count,
+    height,
+    block: Hash.describe("the consensus block's id (sha256 of its DAG-CBOR)"),
+    ledgerBlock: nullable(Cid).describe("the ledger block's CID (its transactions and time); null on a node that runs no ledger"),
+    stateRoot: Hash.describe('the state root after the block'),
+  }),
+  'what a commit certificate binds: one committed height and the state after it',
+)
+
+export const CommitCertificate = named(
+  'CommitCertificate',
+  z.strictObject({
+    header: CommitHeader,
+    signers: z.array(count).describe("the indexes, in the epoch's validator set, of the validators that signed"),
+    signatures: z.strictObject({ signers: Hex.describe('bitmap, bit i set iff validator i signed'), signature: Hex.describe("the signers' 64-byte ed25519 signatures, in index order") }),
+    certificateCbor: Hex.describe('the certificate as DAG-CBOR ({header, signatures}): what a light client checks against the epoch\'s validator keys'),
+  }),
+  'a commit certificate: a quorum of the epoch\'s validators signed the header (signing bytes: "fedledger/consensus/commit/v1" ‖ 0x00 ‖ DAG-CBOR(header))',
+)
+
 export const ValidatorRef = named('ValidatorRef', z.strictObject({ id: z.string(), index: count }))
 
 export const NodeStatus = named(

@@ -27,7 +27,7 @@ import { COMMON_HEADERS, rawErrorResponse } from './http.ts'
 import type { ApiRequestObserver } from './metrics.ts'
 import { fastifyPath, openApiDocumentOf, swaggerOptions, swaggerSchema } from './openapi.ts'
 import type { LedgerQueries } from './queries.ts'
-import { ROUTES, type ApiAdmin, type RouteDef, type RouteDeps, type RouteResult, type SubmitFn } from './routes.ts'
+import { ROUTES, type ApiAdmin, type CommitSource, type RouteDef, type RouteDeps, type RouteResult, type SubmitFn } from './routes.ts'
 import type { NodeStatus } from './status.ts'
 
 export interface ApiServerComponents {
@@ -46,6 +46,8 @@ export interface ApiServerComponents {
   admin?: ApiAdmin
   /** committed blocks for GET /v1/events/blocks; leave out and that route answers 404 EVENTS_DISABLED */
   blocks?: BlockFeed
+  /** commit certificates for GET /v1/commits/…; leave out and those routes answer 404 */
+  commits?: CommitSource
 }
 
 export interface ApiServerOptions {
@@ -129,7 +131,7 @@ export class ApiServer {
       { keepAliveMs: o.idleTimeoutMs > 0 ? Math.max(10, Math.min(o.eventKeepAliveMs, Math.floor(o.idleTimeoutMs / 2))) : o.eventKeepAliveMs, maxBufferedBytes: o.maxEventBufferedBytes, maxStreams: o.maxEventStreams },
     )
     this.deps = {
-      queries: components.queries, submit: components.submit, submitRefusal: components.submitRefusal ?? (() => undefined), status: components.status, registry: components.registry, admin: components.admin, events, logger: components.logger,
+      queries: components.queries, commits: components.commits, submit: components.submit, submitRefusal: components.submitRefusal ?? (() => undefined), status: components.status, registry: components.registry, admin: components.admin, events, logger: components.logger,
       maxBodyBytes: o.maxBodyBytes, maxBatchBodyBytes: o.maxBatchBodyBytes, healthTimeoutMs: o.healthTimeoutMs,
       openapi: () => this.openapi().document,
       openapiBytes: () => this.openapi().bytes,

@@ -4,6 +4,8 @@
  * openapi.json documents the same shapes.
  */
 import { epsilonFromRdp, StateKey, type BudgetRecord, type ChainParams, type LedgerState, type RoundRecord } from '../../ledger/index.ts'
+import { signersOf, type CommitCertificate } from '../../consensus/index.ts'
+import { encode, toHex } from '../../primitives/index.ts'
 import { toJson, type JsonValue, type TrieProofJson } from './json.ts'
 
 export type JsonObject = { [key: string]: JsonValue }
@@ -127,5 +129,24 @@ export function budgetView(state: LedgerState, params: ChainParams, b: BudgetRec
     epsilonCommitted,
     epsilonAvailable: Math.max(0, b.epsilonCap - epsilonCommitted),
     reservations,
+  }
+}
+
+export interface CommitView {
+  header: { chain: string; epoch: number; height: number; block: string; ledgerBlock: string | null; stateRoot: string }
+  signers: number[]
+  signatures: { signers: string; signature: string }
+  certificateCbor: string
+}
+
+/** A commit certificate as GET /v1/commits/{height} shows it, with its DAG-CBOR for light clients. */
+export function commitView(cert: CommitCertificate): CommitView {
+  const h = cert.header
+  const { signers, signature } = cert.signatures
+  return {
+    header: { chain: h.chain, epoch: h.epoch, height: h.height, block: toHex(h.block), ledgerBlock: h.ledgerBlock?.toString() ?? null, stateRoot: toHex(h.stateRoot) },
+    signers: signersOf(signers, signers.length * 8),
+    signatures: { signers: toHex(signers), signature: toHex(signature) },
+    certificateCbor: toHex(encode(cert)),
   }
 }

@@ -209,12 +209,6 @@ export async function logLines(home: string): Promise<LogLine[]> {
 }
 
 /**
- * What every validator's log says went wrong among honest validators: an error
- * or fatal line (e.g. a broken invariant stopping the consensus driver), a
- * consensus message from a validator rejected, or a validator banned. The last
- * two mean a correct validator sent something judged invalid (or forged).
- */
-/**
  * What each validator says of itself (height, view, leader, peers, mempool) and its
  * last warnings: printed when an e2e test fails, so that a CI log shows why.
  */
@@ -230,6 +224,12 @@ export async function netSummary(net: Net): Promise<string> {
   return lines.join('\n')
 }
 
+/**
+ * What every validator's log says went wrong among honest validators: an error
+ * or fatal line (e.g. a broken invariant stopping the consensus driver), a
+ * consensus message from a validator rejected, or a validator banned. The last
+ * two mean a correct validator sent something judged invalid (or forged).
+ */
 export async function validatorFaults(net: Net): Promise<string[]> {
   const faults: string[] = []
   for (const [i, home] of net.homes.entries()) {

@@ -8,10 +8,15 @@
  * equivocation throughout, and every validator's log is checked for errors and
  * for honest validators rejecting or banning each other.
  */
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ApiClient } from '../../node/api/index.ts'
-import { blockEvents, kill, restart } from '../../testnet/index.ts'
-import { chainOf, getJson, heights, netSummary, validatorFaults, metric, sleep, startNet, statusOf, stopNet, waitCommitted, waitFor, type Net, type TxView } from './net.ts'
+import { checkCertificate, ed25519Scheme, type CommitCertificate } from '../../consensus/index.ts'
+import { Bucket, bucketKey, ChainStore, LevelKeyValueStore } from '../../ledger/index.ts'
+import { ApiClient, type CommitView } from '../../node/api/index.ts'
+import { HOME_FILES, readGenesis } from '../../node/index.ts'
+import { decode, encode, fromHex } from '../../primitives/index.ts'
+import { blockEvents, isOurProcess, kill, readPid, restart } from '../../testnet/index.ts'
+import { chainOf, getJson, heights, logLines, netSummary, validatorFaults, metric, sleep, startNet, statusOf, stopNet, waitCommitted, waitFor, type Net, type TxView } from './net.ts'
 import { SafetyMonitor } from './monitor.ts'
 import { TxSender } from './sender.ts'
 import { rogueAttacks } from './attacks.ts'
@@ -50,6 +55,51 @@ async function expectOneChain(indices: readonly number[]): Promise<number> {
   const chains = await Promise.all(indices.map((i) => chainOf(N().apis[i]!, 1, top)))
   for (const c of chains.slice(1)) expect(c).toEqual(chains[0])
   return top
+}
+
+/**
+ * Every validator in `indices` holds a commit certificate for each height in `heights`,
+ * of one header, which checks against the genesis validator keys and names the block
+ * and state root the validators report for that height.
+ */
+async function expectCertified(indices: readonly number[], at: readonly number[]): Promise<void> {
+  const genesis = await readGenesis(N().homes[0]!)
+  const scheme = ed25519Scheme(genesis.validators.map((v) => v.publicKey))
+  for (const h of at) {
+    const views = await waitFor(`a commit certificate for height ${h} on validators ${indices.join(', ')}`, async () => {
+      const vs = await Promise.all(apisOf(indices).map((api) => getJson<CommitView>(api, `/v1/commits/${h}`)))
+      return vs.every((v) => v !== null) ? (vs as CommitView[]) : false
+    }, 20_000)
+    for (const v of views) expect(v.header).toEqual(views[0]!.header)
+    const cert = decode<CommitCertificate>(fromHex(views[0]!.certificateCbor))
+    expect(checkCertificate(cert, genesis.chainId, scheme)).toEqual({ ok: true })
+    const block = await getJson<{ id: string; stateRoot: string }>(N().apis[indices[0]!]!, `/v1/blocks/${h}`)
+    expect(views[0]!.header).toMatchObject({ height: h, ledgerBlock: block!.id, stateRoot: block!.stateRoot })
+  }
+}
+
+/**
+ * Corrupts a stopped validator's ledger state the way a disk or a bad build would: one
+ * more entry in its state, and a head whose root matches it, so the store opens cleanly
+ * and only the next execution shows that this validator computes a different state.
+ */
+async function corruptState(home: string): Promise<void> {
+  const kv = new LevelKeyValueStore(join(home, HOME_FILES.db))
+  await kv.open()
+  try {
+    const chain = new ChainStore({ kv })
+    const state = await chain.loadState()
+    const key = 'corrupt/e2e'
+    const corrupted = state.apply([[key, encode('not what the others hold')]], state.height)
+    const head = (await chain.head())!
+    await kv.batch([
+      { type: 'put', key: bucketKey(Bucket.STATE, new TextEncoder().encode(key)), value: encode('not what the others hold') },
+      { type: 'put', key: bucketKey(Bucket.META, new TextEncoder().encode('head')), value: encode({ ...head, stateRoot: corrupted.root }) },
+    ])
+    expect((await chain.loadState()).root).toEqual(corrupted.root)
+  } finally {
+    await kv.close()
+  }
 }
 
 /** After each step: no equivocation seen on the wire, no validator error, no honest validator judged another faulty. */
@@ -91,6 +141,8 @@ describe('4 validators over libp2p on 127.0.0.1', () => {
     expect(new Set(hs).size).toBeGreaterThan(1)
     expect(await expectOneChain(ALL)).toBeGreaterThanOrEqual(Math.max(...hs))
     expect(monitor!.seen.proposals).toBeGreaterThan(0)
+    // each height that carried the load is certified: the same signed state root everywhere
+    await expectCertified(ALL, [...new Set(hs)])
     await expectNoSafetyFaults()
   })
 
@@ -229,5 +281,28 @@ describe('4 validators over libp2p on 127.0.0.1', () => {
     console.info(`safety monitor saw ${JSON.stringify(monitor!.seen)}`)
     expect(monitor!.seen.qcs).toBeGreaterThan(100)
     expect(monitor!.seen.timeouts).toBeGreaterThan(0)
+  })
+
+  // Last: it leaves validator 3 halted.
+  it('a validator whose state is corrupted halts with STATE_DIVERGED at the next certified height; the other three go on', { timeout: 120_000 }, async () => {
+    const victim = 3
+    const others = [0, 1, 2]
+    const home = N().homes[victim]!
+    expect((await kill(N().dir, victim, 'SIGTERM')).exited).toBe(true)
+    await corruptState(home)
+    await restart(N().dir, victim, { timeoutMs: 60_000 })
+    const pid = (await readPid(home))!
+    const [before] = await heights(N(), [victim])
+
+    const fresh = await sender.sendMany(apisOf(others), 5, 100)
+    const landed = await waitCommitted(N(), others, fresh, 60_000)
+    await waitFor(`validator-${victim} to halt`, async () => !(await isOurProcess(pid, home)), 30_000)
+    const halted = (await logLines(home)).find((l) => l.code === 'STATE_DIVERGED')
+    expect(halted).toBeDefined()
+    // the first height it executed after the restart is where its root differed from the quorum's
+    expect(halted!.height).toBe(before! + 1)
+    expect(String(halted!.msg)).toMatch(/execution diverged at height \d+: this validator computed state root [0-9a-f]{64}, a quorum certified [0-9a-f]{64}/)
+    // the three honest validators certified past it
+    await expectCertified(others, [Math.max(...[...landed.values()].map((w) => w.height))])
   })
 })

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client'
 import { ChainStore, executeBlock, MemoryKeyValueStore, txId, type LedgerBlock, type LedgerState, type Receipt, type TxBody } from '../../../ledger/index.ts'
 import { sha256 } from '../../../primitives/index.ts'
 import type { Logger } from '../../../node/index.ts'
-import { ApiServer, LedgerQueries, NodeMetrics, type ApiAdmin, type ApiServerOptions, type BlockFeed, type NodeStatus, type SubmitFn, type SubmitError } from '../../../node/api/index.ts'
+import { ApiServer, LedgerQueries, NodeMetrics, type ApiAdmin, type ApiServerOptions, type BlockFeed, type CommitSource, type NodeStatus, type SubmitFn, type SubmitError } from '../../../node/api/index.ts'
 import { CHAIN, keysFor, modelCid, TestChain, testEvidence, testVerifier } from '../../ledger/harness.ts'
 
 export interface BuiltChain {
@@ -95,6 +95,7 @@ export interface StartOptions {
   logger?: Logger
   admin?: ApiAdmin
   blocks?: BlockFeed
+  commits?: CommitSource
 }
 
 export function statusOf(built: BuiltChain, over: Partial<NodeStatus> = {}): NodeStatus {
@@ -113,7 +114,7 @@ export async function startApi(built: BuiltChain, opts: StartOptions = {}): Prom
     return { id: txId(bytes).toString() }
   })
   const queries = opts.queries ?? new LedgerQueries({ store: built.store, state: () => built.chain.state })
-  const server = new ApiServer({ queries, submit, submitRefusal: opts.submitRefusal, status: opts.status ?? (() => statusOf(built)), registry, metrics, logger: opts.logger, admin: opts.admin, blocks: opts.blocks }, { host: '127.0.0.1', port: 0, ...opts.options })
+  const server = new ApiServer({ queries, submit, submitRefusal: opts.submitRefusal, status: opts.status ?? (() => statusOf(built)), registry, metrics, logger: opts.logger, admin: opts.admin, blocks: opts.blocks, commits: opts.commits }, { host: '127.0.0.1', port: 0, ...opts.options })
   await server.start()
   return { server, url: server.address().url, registry, metrics, submitted }
 }

@@ -1,8 +1,10 @@
 // The API's read routes over a real committed chain: the data they return, pagination, 404s and bad input.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ChainStore, MemoryKeyValueStore, StateKey, verifyProof, type BudgetRecord } from '../../../ledger/index.ts'
-import { decode, fromHex, toHex } from '../../../primitives/index.ts'
-import { LedgerQueries, trieProofFromJson, type TrieProofJson } from '../../../node/api/index.ts'
+import { checkCertificate, commitMessage, ed25519Scheme, ed25519Signer, type CommitCertificate, type CommitHeader } from '../../../consensus/index.ts'
+import { decode, fromHex, keyPairFromSeed, toHex } from '../../../primitives/index.ts'
+import { LedgerQueries, trieProofFromJson, type CommitSource, type TrieProofJson } from '../../../node/api/index.ts'
+import { documentedSchema } from './documented.ts'
 import { CHAIN, keysFor, modelCid } from '../../ledger/harness.ts'
 import { buildChain, R1_ELIGIBLE, startApi, type BuiltChain, type StartedApi } from './fixture.ts'
 
@@ -230,5 +232,39 @@ describe('routing and readiness', () => {
     }
     // a 503 does not say why in internal terms
     expect(JSON.stringify((await get('/v1/members')).body)).not.toMatch(/not started/)
+  })
+})
+
+describe('commit certificates', () => {
+  const keys = [1, 2, 3, 4].map((i) => keyPairFromSeed(new Uint8Array(32).fill(i)))
+  const scheme = ed25519Scheme(keys.map((k) => k.publicKey))
+  const certAt = (height: number): CommitCertificate => {
+    const header: CommitHeader = { chain: CHAIN, epoch: 0, height, block: new Uint8Array(32).fill(height), ledgerBlock: null, stateRoot: built.chain.state.root }
+    const parts = [0, 1, 3].map((i) => ({ signer: i, signature: ed25519Signer(i, keys[i]!.secretKey).sign(commitMessage(header)) }))
+    return { header, signatures: scheme.aggregate(parts) }
+  }
+  const commits: CommitSource = { certifiedHeight: () => HEAD, certificate: async (h) => (h === HEAD || h === 3 ? certAt(h) : undefined) }
+
+  it('serves a height\'s certificate as JSON and as the DAG-CBOR a light client checks', async () => {
+    api = await startApi(built, { commits })
+    const { status, body } = await get(`/v1/commits/${HEAD}`)
+    expect(status).toBe(200)
+    expect(documentedSchema('CommitCertificate').safeParse(body).success).toBe(true)
+    expect(body).toMatchObject({ header: { chain: CHAIN, epoch: 0, height: HEAD, ledgerBlock: null, stateRoot: toHex(built.chain.state.root) }, signers: [0, 1, 3] })
+    const cert = decode<CommitCertificate>(fromHex(body.certificateCbor))
+    expect(checkCertificate(cert, CHAIN, scheme)).toEqual({ ok: true })
+    expect((await get('/v1/commits/latest')).body).toEqual(body)
+    expect((await get('/v1/commits/3')).body.header.height).toBe(3)
+  })
+
+  it('404s a height without a certificate or a node that keeps none, 400s a height that is not one', async () => {
+    api = await startApi(built, { commits })
+    expect((await get('/v1/commits/5')).status).toBe(404)
+    expect((await get('/v1/commits/0')).status).toBe(404)
+    expect((await get('/v1/commits/x1')).body).toMatchObject({ error: { code: 'BAD_REQUEST' } })
+    await api.server.stop()
+    api = await startApi(built)
+    expect((await get(`/v1/commits/${HEAD}`)).status).toBe(404)
+    expect((await get('/v1/commits/latest')).status).toBe(404)
   })
 })

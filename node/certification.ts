@@ -1,0 +1,247 @@
+/**
+ * Certification: the validator's side of commit certificates (consensus/commits.ts).
+ * After the app executes a committed height, the driver hands its header here; this
+ * signs it and sends the vote to the epoch's other validators on
+ * `/fedledger/<chain>/commit/1`, counts theirs, and records every certificate in
+ * the consensus store. Votes travel outside the consensus queue: certifying is
+ * never on a view's critical path.
+ *
+ * A certificate whose header differs from the one this validator executed is a
+ * `StateDivergenceError`: `onDiverged` stops the node (it must not vote on a chain
+ * whose state it computes differently). A height this validator executed but could
+ * not certify (it was down while the others voted, or restarted) is fetched from a
+ * peer with a `commit-request`, and the answer is checked like any vote.
+ */
+import {
+  CommitCertifier, decodeCommitMessage, describeHeader, encodeCommitMessage, MAX_COMMIT_BATCH, StateDivergenceError, WireError,
+  type CertifierEvent, type CommitCertificate, type CommitHeader, type CommitMessage, type EpochKeys, type EpochSetup, type QuorumSigner,
+} from '../consensus/index.ts'
+import type { NodeMetrics } from './api/index.ts'
+import type { ConsensusStore } from './consensus-store.ts'
+import type { Logger } from './logger.ts'
+import type { P2PHost } from './p2p/index.ts'
+
+export function commitProtocol(chainId: string): string {
+  return `/fedledger/${chainId}/commit/1`
+}
+
+/** A commit message is small: a header, a bitmap and n signatures (a response holds up to MAX_COMMIT_BATCH). */
+const MAX_COMMIT_MESSAGE_BYTES = 1024 * 1024
+/** how long an executed height may wait for its certificate before peers are asked for it */
+const FETCH_AFTER_MS = 2_000
+
+export interface CertificationComponents {
+  /** this node's peer id, and its signer at a validator index (the key is the same in every epoch) */
+  self: string
+  signer(index: number): QuorumSigner
+  host: Pick<P2PHost, 'handle' | 'send' | 'request' | 'penalise'>
+  store: Pick<ConsensusStore, 'saveCertificates' | 'certificate' | 'certificatesFrom' | 'lastCertifiedHeight'>
+  metrics?: Pick<NodeMetrics, 'setCertifiedHeight'>
+  logger: Logger
+  now(): number
+  /** a quorum certified a state this validator did not compute: stop voting and halt */
+  onDiverged(error: StateDivergenceError): void
+}
+
+export interface CertificationOptions {
+  chainId: string
+  /** how often to look for executed heights still without a certificate (ms; 0: never) */
+  fetchIntervalMs?: number
+}
+
+interface EpochPeers {
+  keys: EpochKeys
+  /** the epoch's validators' peer ids, in index order */
+  validators: readonly string[]
+}
+
+export class Certification {
+  private readonly components: CertificationComponents
+  private readonly chainId: string
+  private readonly fetchIntervalMs: number
+  private readonly certifier: CommitCertifier
+  private readonly epochs = new Map<number, EpochPeers>()
+  /** executed heights without a certificate yet → when they were executed (ms) */
+  private readonly waiting = new Map<number, number>()
+  /** certificates formed and not yet written (written in one batch at a time) */
+  private unsaved: CommitCertificate[] = []
+  private writing: Promise<void> = Promise.resolve()
+  private ticker: ReturnType<typeof setInterval> | undefined
+  private unhandle: (() => void) | undefined
+  private certified = 0
+  private halted = false
+
+  constructor(components: CertificationComponents, options: CertificationOptions) {
+    this.components = components
+    this.chainId = options.chainId
+    this.fetchIntervalMs = options.fetchIntervalMs ?? 1_000
+    this.certifier = new CommitCertifier({ chain: options.chainId })
+  }
+
+  async start(): Promise<void> {
+    this.certified = await this.components.store.lastCertifiedHeight()
+    this.components.metrics?.setCertifiedHeight(this.certified)
+    this.unhandle = this.components.host.handle(commitProtocol(this.chainId), (from, data) => this.onMessage(from, data))
+    if (this.fetchIntervalMs > 0) this.ticker = setInterval(() => void this.fetchMissing(), this.fetchIntervalMs)
+  }
+
+  /** Stops taking messages; waits for the certificates formed so far to be written. */
+  async stop(): Promise<void> {
+    clearInterval(this.ticker)
+    this.unhandle?.()
+    this.unhandle = undefined
+    await this.flush()
+  }
+
+  /** The highest certified height this node holds. */
+  certifiedHeight(): number {
+    return this.certified
+  }
+
+  /** The certificate of `height`, if this node holds it (formed here or fetched). */
+  async certificate(height: number): Promise<CommitCertificate | undefined> {
+    return this.unsaved.find((c) => c.header.height === height) ?? (await this.components.store.certificate(height))
+  }
+
+  /** An epoch's validators and keys: from then on its votes are counted (and signed, if this node is one of them). */
+  addEpoch(setup: EpochSetup): void {
+    const index = setup.validators.indexOf(this.components.self)
+    const keys: EpochKeys = { epoch: setup.epoch, scheme: setup.scheme, signer: index < 0 ? null : this.components.signer(index) }
+    const validators = setup.validators
+    this.epochs.set(keys.epoch, { keys, validators })
+    for (const e of this.epochs.keys()) if (e < keys.epoch - 1) this.epochs.delete(e)
+    this.certifier.addEpoch(keys)
+  }
+
+  /** This node executed `header.height`: sign it, send the vote to the epoch's other validators. */
+  executed(header: CommitHeader): void {
+    if (this.halted) return
+    this.waiting.set(header.height, this.components.now())
+    const { vote, events } = this.certifier.executed(header)
+    if (vote !== undefined) {
+      const peers = this.epochs.get(header.epoch)
+      const bytes = encodeCommitMessage(vote)
+      peers?.validators.forEach((peer, i) => {
+        if (i !== vote.voter) void this.components.host.send(peer, commitProtocol(this.chainId), bytes)
+      })
+    }
+    this.apply(events)
+    if (!this.certifier.awaiting(header.height)) this.waiting.delete(header.height)
+  }
+
+  /** Waits until every certificate formed so far is durable. */
+  async flush(): Promise<void> {
+    while (this.unsaved.length > 0) {
+      const batch = this.unsaved
+      this.unsaved = []
+      await this.components.store.saveCertificates(batch)
+    }
+    await this.writing
+  }
+
+  private async onMessage(from: string, data: Uint8Array): Promise<Uint8Array | undefined> {
+    let message: CommitMessage
+    try {
+      message = decodeCommitMessage(data, { maxMessageBytes: MAX_COMMIT_MESSAGE_BYTES })
+    } catch (e) {
+      this.components.host.penalise(from, `commit: ${e instanceof WireError ? e.message : String(e)}`)
+      return undefined
+    }
+    switch (message.kind) {
+      case 'commit-vote': {
+        const peers = this.epochs.get(message.header.epoch)
+        if (peers !== undefined && peers.validators[message.voter] !== from) {
+          this.components.host.penalise(from, `commit: vote signed as validator ${message.voter}, which is not the sender`)
+          return undefined
+        }
+        const { verdict, events } = this.certifier.receive(message)
+        if (!verdict.ok && verdict.action === 'reject') this.components.host.penalise(from, `commit: ${verdict.detail}`)
+        this.apply(events)
+        return undefined
+      }
+      case 'commit-request': {
+        await this.flush()
+        const certificates = await this.components.store.certificatesFrom(message.from, Math.min(message.count, MAX_COMMIT_BATCH))
+        return encodeCommitMessage({ kind: 'commit-response', certificates })
+      }
+      case 'commit-response':
+        // responses arrive as answers to our requests (fetchMissing), never unasked
+        this.components.host.penalise(from, 'commit: unsolicited commit-response')
+        return undefined
+    }
+  }
+
+  /** Asks one validator for the certificates of executed heights that have waited longer than FETCH_AFTER_MS. */
+  private async fetchMissing(): Promise<void> {
+    if (this.halted) return
+    const now = this.components.now()
+    for (const h of this.waiting.keys()) if (!this.certifier.awaiting(h)) this.waiting.delete(h)
+    const late = [...this.waiting].filter(([, at]) => now - at >= FETCH_AFTER_MS).map(([h]) => h).sort((a, b) => a - b)
+    if (late.length === 0) return
+    const from = late[0]!
+    const count = Math.min(MAX_COMMIT_BATCH, late.at(-1)! - from + 1)
+    const candidates = [...this.epochs.values()].flatMap((e) => e.validators.filter((_, i) => i !== e.keys.signer?.index))
+    if (candidates.length === 0) return
+    const peer = candidates[Math.floor(now / this.fetchIntervalMs) % candidates.length]!
+    let answer: CommitMessage
+    try {
+      answer = decodeCommitMessage(await this.components.host.request(peer, commitProtocol(this.chainId), encodeCommitMessage({ kind: 'commit-request', from, count })), { maxMessageBytes: MAX_COMMIT_MESSAGE_BYTES })
+    } catch (e) {
+      if (e instanceof WireError) this.components.host.penalise(peer, `commit: ${e.message}`)
+      this.components.logger.debug({ peer, from, count, err: (e as Error).message }, 'commit certificate request failed')
+      return
+    }
+    if (answer.kind !== 'commit-response') {
+      this.components.host.penalise(peer, `commit: answered a commit-request with a ${answer.kind}`)
+      return
+    }
+    for (const cert of answer.certificates) {
+      const { verdict, events } = this.certifier.receiveCertificate(cert)
+      if (!verdict.ok && verdict.action === 'reject') {
+        this.components.host.penalise(peer, `commit: ${verdict.detail}`)
+        this.components.logger.warn({ peer, height: cert.header.height, detail: verdict.detail }, 'a peer served an invalid commit certificate')
+        return
+      }
+      this.apply(events)
+    }
+  }
+
+  private apply(events: readonly CertifierEvent[]): void {
+    for (const e of events) {
+      switch (e.type) {
+        case 'certified':
+          this.onCertified(e.certificate)
+          break
+        case 'disagreement':
+          this.components.logger.warn({ voter: e.voter, height: e.local.height, local: describeHeader(e.local), theirs: describeHeader(e.theirs) }, 'a validator signed a different state for a height this node executed')
+          break
+        case 'diverged': {
+          if (this.halted) break
+          this.halted = true
+          clearInterval(this.ticker)
+          const error = new StateDivergenceError(e.height, e.local, e.certified)
+          this.components.logger.error({ code: error.code, height: e.height, local: describeHeader(e.local), certified: describeHeader(e.certified) }, error.message)
+          this.components.onDiverged(error)
+          break
+        }
+      }
+    }
+  }
+
+  private onCertified(cert: CommitCertificate): void {
+    const height = cert.header.height
+    this.waiting.delete(height)
+    if (height > this.certified) {
+      this.certified = height
+      this.components.metrics?.setCertifiedHeight(height)
+    }
+    this.unsaved.push(cert)
+    // one write in flight at a time; certificates formed meanwhile go in the next batch
+    this.writing = this.writing.then(async () => {
+      if (this.unsaved.length === 0) return
+      const batch = this.unsaved
+      this.unsaved = []
+      await this.components.store.saveCertificates(batch)
+    }).catch((e: unknown) => this.components.logger.error({ err: (e as Error).message }, 'could not record commit certificates'))
+  }
+}
