@@ -2,9 +2,9 @@
  * Commit certificates: the state after each committed height, signed by a quorum
  * of the validators of the block's epoch (docs/ARCHITECTURE.md §3, "Certified
  * state"). Execution is decoupled from ordering, as in Aptos' LedgerInfo: once a
- * validator has executed committed height h it signs a `CommitHeader` (chain,
- * epoch, height, consensus block id, the ledger block's CID, the state root after
- * h) and sends that commit vote to the epoch's other validators; 2f+1 matching
+ * validator has executed committed height h it signs a `CommitHeader` (chain id
+ * and genesis hash, epoch, height, consensus block id, the ledger block's CID, the
+ * state root after h) and sends that commit vote to the epoch's other validators; 2f+1 matching
  * votes form the height's `CommitCertificate`, which anyone holding the epoch's
  * validator keys can check without the block, the state or the node that served
  * it.
@@ -23,8 +23,10 @@ import type { AggregateSignature, Hash, ValidatorIndex } from './types.ts'
 
 /** What a commit certificate binds: one committed height and the state after it. */
 export interface CommitHeader {
-  /** the chain id (from the genesis): a certificate of one network never passes on another */
+  /** the chain id, as the genesis names it */
   chain: string
+  /** the network's genesis hash (the state root at height 0): a certificate of one network never passes on another, even one with the same chain id and keys */
+  genesis: Hash
   /** the epoch of the block; its validators sign */
   epoch: number
   height: number
@@ -104,14 +106,28 @@ export function describeHeader(h: CommitHeader): string {
 
 export type CertificateCheck = { ok: true } | { ok: false; reason: string }
 
+/** Which network a party trusts: its chain id and genesis hash. */
+export interface NetworkId {
+  chain: string
+  genesis: Hash
+}
+
+/** Why a header is not of `network` (undefined: it is). */
+export function foreignHeader(header: CommitHeader, network: NetworkId): string | undefined {
+  if (header.chain !== network.chain) return `certificate of chain '${header.chain}', expected '${network.chain}'`
+  if (!bytesEqual(header.genesis, network.genesis)) return `certificate of genesis ${toHex(header.genesis).slice(0, 16)}…, expected ${toHex(network.genesis).slice(0, 16)}…`
+  return undefined
+}
+
 /**
  * Checks a certificate against the validator set of its epoch: a well-formed signer
  * bitmap, at least a quorum of signers, and every signature valid over the header.
- * `chain` is the chain the caller trusts (its genesis); a certificate of another
- * chain is refused even if the keys are the same.
+ * `network` is the one the caller trusts (from its genesis); a certificate of another
+ * network is refused even if the keys are the same.
  */
-export function checkCertificate(cert: CommitCertificate, chain: string, scheme: QuorumScheme): CertificateCheck {
-  if (cert.header.chain !== chain) return { ok: false, reason: `certificate of chain '${cert.header.chain}', expected '${chain}'` }
+export function checkCertificate(cert: CommitCertificate, network: NetworkId, scheme: QuorumScheme): CertificateCheck {
+  const foreign = foreignHeader(cert.header, network)
+  if (foreign !== undefined) return { ok: false, reason: foreign }
   const { signers } = cert.signatures
   if (!bitmapWellFormed(signers, scheme.size)) return { ok: false, reason: `signer bitmap is not ${Math.ceil(scheme.size / 8)} bytes for ${scheme.size} validators` }
   const count = signersOf(signers, scheme.size).length
@@ -139,7 +155,7 @@ export interface EpochKeys {
 }
 
 export interface CertifierOptions {
-  chain: string
+  network: NetworkId
   /** votes for heights more than this far above the highest executed are ignored (bounds memory against a lying peer) */
   maxHeightsAhead?: number
 }
@@ -154,7 +170,7 @@ interface Pending {
 }
 
 export class CommitCertifier {
-  private readonly chain: string
+  private readonly network: NetworkId
   private readonly maxHeightsAhead: number
   private readonly epochs = new Map<number, EpochKeys>()
   /** heights with votes or a local header and no local header matched to a certificate yet */
@@ -162,7 +178,7 @@ export class CommitCertifier {
   private executedHeight = 0
 
   constructor(options: CertifierOptions) {
-    this.chain = options.chain
+    this.network = options.network
     this.maxHeightsAhead = options.maxHeightsAhead ?? 1000
   }
 
@@ -204,7 +220,8 @@ export class CommitCertifier {
   /** A vote from the network. Checks it (epoch known, voter in range, signature) and counts it. Never throws. */
   receive(vote: CommitVote): { verdict: VoteVerdict; events: CertifierEvent[] } {
     const h = vote.header
-    if (h.chain !== this.chain) return { verdict: { ok: false, action: 'reject', detail: `commit vote for chain '${h.chain}'` }, events: [] }
+    const foreign = foreignHeader(h, this.network)
+    if (foreign !== undefined) return { verdict: { ok: false, action: 'reject', detail: `commit vote: ${foreign}` }, events: [] }
     const keys = this.epochs.get(h.epoch)
     if (keys === undefined) return { verdict: { ok: false, action: 'ignore', detail: `commit vote of epoch ${h.epoch}, whose validators this node does not hold` }, events: [] }
     if (vote.voter >= keys.scheme.size) return { verdict: { ok: false, action: 'reject', detail: `voter ${vote.voter} of ${keys.scheme.size}` }, events: [] }
@@ -227,7 +244,7 @@ export class CommitCertifier {
   receiveCertificate(cert: CommitCertificate): { verdict: VoteVerdict; events: CertifierEvent[] } {
     const keys = this.epochs.get(cert.header.epoch)
     if (keys === undefined) return { verdict: { ok: false, action: 'ignore', detail: `certificate of epoch ${cert.header.epoch}, whose validators this node does not hold` }, events: [] }
-    const check = checkCertificate(cert, this.chain, keys.scheme)
+    const check = checkCertificate(cert, this.network, keys.scheme)
     if (!check.ok) return { verdict: { ok: false, action: 'reject', detail: `certificate for height ${cert.header.height}: ${check.reason}` }, events: [] }
     const p = this.pending.get(cert.header.height)
     if (p === undefined || p.certificate !== undefined) return { verdict: { ok: true }, events: [] }

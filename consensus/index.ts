@@ -21,7 +21,7 @@ export * from './crypto/index.ts'
 export { encodeMessage, decodeMessage, encodeCommitMessage, decodeCommitMessage, MAX_COMMIT_BATCH, WireError, DEFAULT_WIRE_LIMITS, HASH_BYTES, type WireErrorCode, type WireLimits } from './wire.ts'
 export { Epochs, epochOf, verifyEpochEnd, type EpochInput, type EpochOutput, type EpochSetup, type EpochsComponents, type EpochsOptions } from './epochs.ts'
 export {
-  checkCertificate, commitMessage, CommitCertifier, describeHeader, headerKey, headersEqual, StateDivergenceError,
+  checkCertificate, commitMessage, CommitCertifier, describeHeader, foreignHeader, headerKey, headersEqual, StateDivergenceError,
   type CertificateCheck, type CertifierEvent, type CertifierOptions, type CommitCertificate, type CommitHeader, type CommitMessage,
-  type CommitRequest, type CommitResponse, type CommitVote, type EpochKeys, type VoteVerdict,
+  type CommitRequest, type CommitResponse, type CommitVote, type EpochKeys, type NetworkId, type VoteVerdict,
 } from './commits.ts'

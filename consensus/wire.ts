@@ -151,7 +151,7 @@ const FIELDS = {
   'block-response': fieldsOf<BlockResponse>()('kind', 'blocks'),
   sync: fieldsOf<SyncInfo>()('kind', 'highQC', 'blocks'),
   'epoch-request': fieldsOf<EpochRequest>()('kind', 'epoch'),
-  header: fieldsOf<CommitHeader>()('chain', 'epoch', 'height', 'block', 'ledgerBlock', 'stateRoot'),
+  header: fieldsOf<CommitHeader>()('chain', 'genesis', 'epoch', 'height', 'block', 'ledgerBlock', 'stateRoot'),
   certificate: fieldsOf<CommitCertificate>()('header', 'signatures'),
   'commit-vote': fieldsOf<CommitVote>()('kind', 'header', 'voter', 'signature'),
   'commit-request': fieldsOf<CommitRequest>()('kind', 'from', 'count'),
@@ -321,6 +321,7 @@ function header(v: unknown, path: string): CommitHeader {
   if (typeof o.chain !== 'string' || o.chain.length === 0 || o.chain.length > 128) throw malformed(`${path}.chain`, 'a chain id (1 to 128 characters)', o.chain)
   return {
     chain: o.chain,
+    genesis: hash(o.genesis, `${path}.genesis`),
     epoch: uint(o.epoch, `${path}.epoch`),
     height: uint(o.height, `${path}.height`),
     block: hash(o.block, `${path}.block`),

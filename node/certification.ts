@@ -14,7 +14,7 @@
  */
 import {
   CommitCertifier, decodeCommitMessage, describeHeader, encodeCommitMessage, MAX_COMMIT_BATCH, StateDivergenceError, WireError,
-  type CertifierEvent, type CommitCertificate, type CommitHeader, type CommitMessage, type EpochKeys, type EpochSetup, type QuorumSigner,
+  type CertifierEvent, type CommitCertificate, type CommitHeader, type CommitMessage, type EpochKeys, type EpochSetup, type NetworkId, type QuorumSigner,
 } from '../consensus/index.ts'
 import type { NodeMetrics } from './api/index.ts'
 import type { ConsensusStore } from './consensus-store.ts'
@@ -43,8 +43,11 @@ export interface CertificationComponents {
   onDiverged(error: StateDivergenceError): void
 }
 
+/** What this node's execution of one height gave; the network's chain id and genesis hash complete the header. */
+export type ExecutedHeight = Omit<CommitHeader, 'chain' | 'genesis'>
+
 export interface CertificationOptions {
-  chainId: string
+  network: NetworkId
   /** how often to look for executed heights still without a certificate (ms; 0: never) */
   fetchIntervalMs?: number
 }
@@ -58,6 +61,7 @@ interface EpochPeers {
 export class Certification {
   private readonly components: CertificationComponents
   private readonly chainId: string
+  private readonly network: NetworkId
   private readonly fetchIntervalMs: number
   private readonly certifier: CommitCertifier
   private readonly epochs = new Map<number, EpochPeers>()
@@ -73,9 +77,10 @@ export class Certification {
 
   constructor(components: CertificationComponents, options: CertificationOptions) {
     this.components = components
-    this.chainId = options.chainId
+    this.network = options.network
+    this.chainId = options.network.chain
     this.fetchIntervalMs = options.fetchIntervalMs ?? 1_000
-    this.certifier = new CommitCertifier({ chain: options.chainId })
+    this.certifier = new CommitCertifier({ network: options.network })
   }
 
   async start(): Promise<void> {
@@ -113,9 +118,10 @@ export class Certification {
     this.certifier.addEpoch(keys)
   }
 
-  /** This node executed `header.height`: sign it, send the vote to the epoch's other validators. */
-  executed(header: CommitHeader): void {
+  /** This node executed a height: sign its header, send the vote to the epoch's other validators. */
+  executed(executed: ExecutedHeight): void {
     if (this.halted) return
+    const header: CommitHeader = { chain: this.network.chain, genesis: this.network.genesis, ...executed }
     this.waiting.set(header.height, this.components.now())
     const { vote, events } = this.certifier.executed(header)
     if (vote !== undefined) {

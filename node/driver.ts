@@ -277,7 +277,7 @@ export class ConsensusDriver {
     for (const b of fresh) {
       const r = await this.components.app.commit(b)
       txs += r.txs
-      this.components.certification?.executed({ chain: this.chainId, epoch: b.epoch, height: b.height, block: blockId(b), ledgerBlock: r.ledgerBlock, stateRoot: r.stateRoot })
+      this.components.certification?.executed({ epoch: b.epoch, height: b.height, block: blockId(b), ledgerBlock: r.ledgerBlock, stateRoot: r.stateRoot })
       if (this.stopped) return
     }
     const last = fresh.at(-1)!

@@ -12,12 +12,12 @@
  */
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
-import { blockId, ed25519Signer, Epochs, makeGenesis, type Block, type CommitHeader } from '../consensus/index.ts'
-import { ChainStore, LedgerError, LevelKeyValueStore, type Genesis, type KeyValueStore } from '../ledger/index.ts'
+import { blockId, ed25519Signer, Epochs, makeGenesis, type Block } from '../consensus/index.ts'
+import { ChainStore, genesisState, LedgerError, LevelKeyValueStore, type Genesis, type KeyValueStore } from '../ledger/index.ts'
 import { ApiServer, LedgerQueries, NodeMetrics, SubmitError, type NodeStatus } from './api/index.ts'
 import { LedgerApp, NoopApp, type App, type SubmitResult, type ValidatorInfo } from './app.ts'
 import { ConfigError, HOME_FILES, type NodeConfig, type ValidatorKey } from './config.ts'
-import { Certification } from './certification.ts'
+import { Certification, type ExecutedHeight } from './certification.ts'
 import { ConsensusStore, type EpochRecord } from './consensus-store.ts'
 import { ConsensusDriver, epochSetup, finiteOr, nextEpochRecord } from './driver.ts'
 import type { Logger } from './logger.ts'
@@ -136,14 +136,15 @@ export class ValidatorNode {
     const txs = app instanceof LedgerApp ? new TxGossip({ host: this.host, app, logger: logger.child({ module: 'tx-gossip' }), onAdmitted: () => this.driver?.commandsAvailable() }, { chainId }) : undefined
     const certification = new Certification(
       { self: this.peerId, signer: (index) => ed25519Signer(index, key.secretKey), host: this.host, store: consensusStore, metrics: this.metrics, logger: logger.child({ module: 'certification' }), now: () => Date.now(), onDiverged: (e) => this.driver?.halt(e) },
-      { chainId },
+      // the genesis hash is the state root at height 0 (a noop node has the same genesis file)
+      { network: { chain: chainId, genesis: genesisState(genesis).root } },
     )
     this.certification = certification
     certification.addEpoch(setup)
     await certification.start()
     // heights executed before a restart whose certificate this node never saw: vote again (peers may be waiting for it)
     for (let h = Math.max(certification.certifiedHeight(), app.height() - 64) + 1; h <= app.height(); h++) {
-      const header = await this.headerAt(consensusStore, h, chainId)
+      const header = await this.executedAt(consensusStore, h)
       if (header?.epoch === record.epoch) certification.executed(header)
     }
     const epochs = this.epochs
@@ -179,13 +180,13 @@ export class ValidatorNode {
     this.kv = null
   }
 
-  /** The header this node's execution gave for height `h`, rebuilt from its stores (undefined: a block it no longer keeps). */
-  private async headerAt(consensusStore: ConsensusStore, h: number, chain: string): Promise<CommitHeader | undefined> {
+  /** What this node's execution of height `h` gave, rebuilt from its stores (undefined: a block it no longer keeps). */
+  private async executedAt(consensusStore: ConsensusStore, h: number): Promise<ExecutedHeight | undefined> {
     const block = await consensusStore.blockAt(h)
     if (block === undefined) return undefined
-    if (this.chain === null) return { chain, epoch: block.epoch, height: h, block: blockId(block), ledgerBlock: null, stateRoot: blockId(block) }
+    if (this.chain === null) return { epoch: block.epoch, height: h, block: blockId(block), ledgerBlock: null, stateRoot: blockId(block) }
     const commit = await this.chain.commitAt(h)
-    return commit === undefined ? undefined : { chain, epoch: block.epoch, height: h, block: blockId(block), ledgerBlock: commit.block, stateRoot: commit.stateRoot }
+    return commit === undefined ? undefined : { epoch: block.epoch, height: h, block: blockId(block), ledgerBlock: commit.block, stateRoot: commit.stateRoot }
   }
 
   async submit(bytes: Uint8Array): Promise<{ id: string }> {

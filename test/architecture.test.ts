@@ -9,7 +9,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 const ROOT = resolve(import.meta.dirname, '..')
-const SOURCE_FOLDERS = ['primitives', 'consensus', 'ledger', 'enclave', 'participant', 'node', 'testnet', 'cli'] as const
+const SOURCE_FOLDERS = ['primitives', 'consensus', 'ledger', 'light', 'enclave', 'participant', 'node', 'testnet', 'cli'] as const
 type Folder = (typeof SOURCE_FOLDERS)[number]
 
 /** What each source folder may import besides itself (bench/ and test/ may import anything). */
@@ -17,11 +17,12 @@ const ALLOWED: Record<Folder, readonly string[]> = {
   primitives: [],
   ledger: ['primitives'],
   consensus: ['primitives'],
-  enclave: ['primitives', 'ledger'],
-  participant: ['primitives', 'ledger', 'enclave'],
-  node: ['primitives', 'consensus', 'ledger', 'enclave', 'participant'],
-  testnet: ['primitives', 'node', 'consensus', 'ledger', 'enclave', 'participant'],
-  cli: ['primitives', 'testnet', 'node', 'consensus', 'ledger', 'enclave', 'participant'],
+  light: ['primitives', 'consensus', 'ledger'],
+  enclave: ['primitives', 'ledger', 'light'],
+  participant: ['primitives', 'ledger', 'enclave', 'light'],
+  node: ['primitives', 'consensus', 'ledger', 'light', 'enclave', 'participant'],
+  testnet: ['primitives', 'node', 'consensus', 'ledger', 'light', 'enclave', 'participant'],
+  cli: ['primitives', 'testnet', 'node', 'consensus', 'ledger', 'light', 'enclave', 'participant'],
 }
 
 function* tsFiles(dir: string): Generator<string> {

@@ -280,6 +280,7 @@ export const CommitHeader = named(
   'CommitHeader',
   z.strictObject({
     chain: Id,
+    genesis: Hash.describe("the network's genesis hash: the state root at height 0"),
     epoch: count,
     height,
     block: Hash.describe("the consensus block's id (sha256 of its DAG-CBOR)"),

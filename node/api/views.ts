@@ -133,7 +133,7 @@ export function budgetView(state: LedgerState, params: ChainParams, b: BudgetRec
 }
 
 export interface CommitView {
-  header: { chain: string; epoch: number; height: number; block: string; ledgerBlock: string | null; stateRoot: string }
+  header: { chain: string; genesis: string; epoch: number; height: number; block: string; ledgerBlock: string | null; stateRoot: string }
   signers: number[]
   signatures: { signers: string; signature: string }
   certificateCbor: string
@@ -144,7 +144,7 @@ export function commitView(cert: CommitCertificate): CommitView {
   const h = cert.header
   const { signers, signature } = cert.signatures
   return {
-    header: { chain: h.chain, epoch: h.epoch, height: h.height, block: toHex(h.block), ledgerBlock: h.ledgerBlock?.toString() ?? null, stateRoot: toHex(h.stateRoot) },
+    header: { chain: h.chain, genesis: toHex(h.genesis), epoch: h.epoch, height: h.height, block: toHex(h.block), ledgerBlock: h.ledgerBlock?.toString() ?? null, stateRoot: toHex(h.stateRoot) },
     signers: signersOf(signers, signers.length * 8),
     signatures: { signers: toHex(signers), signature: toHex(signature) },
     certificateCbor: toHex(encode(cert)),

@@ -11,16 +11,18 @@ import { cidOfBytes, keyPairFromSeed } from '../../primitives/index.ts'
 
 const N = 4
 const CHAIN = 'fedledger-test'
+const GENESIS = new Uint8Array(32).fill(0xab)
+const NETWORK = { chain: CHAIN, genesis: GENESIS }
 const keys = Array.from({ length: N + 1 }, (_, i) => keyPairFromSeed(new Uint8Array(32).fill(i + 1)))
 const scheme = ed25519Scheme(keys.slice(0, N).map((k) => k.publicKey))
 const signers = keys.map((k, i) => ed25519Signer(i, k.secretKey))
 
 function header(height: number, root = 7, over: Partial<CommitHeader> = {}): CommitHeader {
-  return { chain: CHAIN, epoch: 0, height, block: new Uint8Array(32).fill(height % 256), ledgerBlock: cidOfBytes(new Uint8Array([height])), stateRoot: new Uint8Array(32).fill(root), ...over }
+  return { chain: CHAIN, genesis: GENESIS, epoch: 0, height, block: new Uint8Array(32).fill(height % 256), ledgerBlock: cidOfBytes(new Uint8Array([height])), stateRoot: new Uint8Array(32).fill(root), ...over }
 }
 
 function certifierOf(index: number): CommitCertifier {
-  const c = new CommitCertifier({ chain: CHAIN })
+  const c = new CommitCertifier({ network: NETWORK })
   c.addEpoch({ epoch: 0, scheme, signer: signers[index]! })
   return c
 }
@@ -42,7 +44,7 @@ describe('CommitCertifier', () => {
     expect(third.verdict).toEqual({ ok: true })
     const cert = (certified(third.events) as { certificate: CommitCertificate }).certificate
     expect(cert.header).toEqual(header(5))
-    expect(checkCertificate(cert, CHAIN, scheme)).toEqual({ ok: true })
+    expect(checkCertificate(cert, NETWORK, scheme)).toEqual({ ok: true })
     // the fourth vote comes late: the height is settled, nothing more happens
     expect(c.receive(v3!).events).toEqual([])
     expect(c.awaiting(5)).toBe(false)
@@ -97,6 +99,8 @@ describe('CommitCertifier', () => {
     expect(c.receive({ ...v1!, voter: 4 }).verdict).toMatchObject({ ok: false, action: 'reject' })
     const foreign = votesOn(header(2, 7, { chain: 'other-chain' }), [1])[0]!
     expect(c.receive(foreign).verdict).toMatchObject({ ok: false, action: 'reject' })
+    const otherGenesis = votesOn(header(2, 7, { genesis: new Uint8Array(32) }), [1])[0]!
+    expect(c.receive(otherGenesis).verdict).toMatchObject({ ok: false, action: 'reject' })
     const h1 = header(2, 7, { epoch: 1 })
     const nextEpoch: CommitVote = { kind: 'commit-vote', header: h1, voter: 1, signature: signers[1]!.sign(commitMessage(h1)) }
     expect(c.receive(nextEpoch).verdict).toMatchObject({ ok: false, action: 'ignore' })
@@ -144,20 +148,22 @@ describe('checkCertificate', () => {
   }
 
   it('accepts a quorum or more of valid signatures', () => {
-    expect(checkCertificate(cert([0, 1, 2]), CHAIN, scheme)).toEqual({ ok: true })
-    expect(checkCertificate(cert([0, 1, 2, 3]), CHAIN, scheme)).toEqual({ ok: true })
+    expect(checkCertificate(cert([0, 1, 2]), NETWORK, scheme)).toEqual({ ok: true })
+    expect(checkCertificate(cert([0, 1, 2, 3]), NETWORK, scheme)).toEqual({ ok: true })
   })
 
   it('refuses fewer than a quorum, another chain, a changed header, another set, and a malformed bitmap', () => {
-    expect(checkCertificate(cert([0, 1]), CHAIN, scheme)).toMatchObject({ ok: false, reason: expect.stringContaining('quorum') })
-    expect(checkCertificate(cert([0, 1, 2]), 'another', scheme)).toMatchObject({ ok: false, reason: expect.stringContaining('chain') })
+    expect(checkCertificate(cert([0, 1]), NETWORK, scheme)).toMatchObject({ ok: false, reason: expect.stringContaining('quorum') })
+    expect(checkCertificate(cert([0, 1, 2]), { ...NETWORK, chain: 'another' }, scheme)).toMatchObject({ ok: false, reason: expect.stringContaining('chain') })
+    // another network with the same chain id and the same keys: its genesis differs
+    expect(checkCertificate(cert([0, 1, 2]), { ...NETWORK, genesis: new Uint8Array(32) }, scheme)).toMatchObject({ ok: false, reason: expect.stringContaining('genesis') })
     const c = cert([0, 1, 2])
     for (const changed of [header(10, 8), header(11), header(10, 7, { epoch: 1 }), header(10, 7, { ledgerBlock: null })]) {
-      expect(checkCertificate({ ...c, header: changed }, CHAIN, scheme).ok).toBe(false)
+      expect(checkCertificate({ ...c, header: changed }, NETWORK, scheme).ok).toBe(false)
     }
     const otherSet = ed25519Scheme([keys[4]!.publicKey, ...keys.slice(1, N).map((k) => k.publicKey)])
-    expect(checkCertificate(c, CHAIN, otherSet).ok).toBe(false)
-    expect(checkCertificate({ ...c, signatures: { ...c.signatures, signers: new Uint8Array([0xff]) } }, CHAIN, scheme).ok).toBe(false)
+    expect(checkCertificate(c, NETWORK, otherSet).ok).toBe(false)
+    expect(checkCertificate({ ...c, signatures: { ...c.signatures, signers: new Uint8Array([0xff]) } }, NETWORK, scheme).ok).toBe(false)
   })
 })
 

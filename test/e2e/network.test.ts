@@ -11,7 +11,7 @@
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { checkCertificate, ed25519Scheme, type CommitCertificate } from '../../consensus/index.ts'
-import { Bucket, bucketKey, ChainStore, LevelKeyValueStore } from '../../ledger/index.ts'
+import { Bucket, bucketKey, ChainStore, genesisState, LevelKeyValueStore } from '../../ledger/index.ts'
 import { ApiClient, type CommitView } from '../../node/api/index.ts'
 import { HOME_FILES, readGenesis } from '../../node/index.ts'
 import { decode, encode, fromHex } from '../../primitives/index.ts'
@@ -72,7 +72,7 @@ async function expectCertified(indices: readonly number[], at: readonly number[]
     }, 20_000)
     for (const v of views) expect(v.header).toEqual(views[0]!.header)
     const cert = decode<CommitCertificate>(fromHex(views[0]!.certificateCbor))
-    expect(checkCertificate(cert, genesis.chainId, scheme)).toEqual({ ok: true })
+    expect(checkCertificate(cert, { chain: genesis.chainId, genesis: genesisState(genesis).root }, scheme)).toEqual({ ok: true })
     const block = await getJson<{ id: string; stateRoot: string }>(N().apis[indices[0]!]!, `/v1/blocks/${h}`)
     expect(views[0]!.header).toMatchObject({ height: h, ledgerBlock: block!.id, stateRoot: block!.stateRoot })
   }

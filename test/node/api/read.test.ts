@@ -236,10 +236,11 @@ describe('routing and readiness', () => {
 })
 
 describe('commit certificates', () => {
+  const GENESIS_ROOT = new Uint8Array(32).fill(0x0e)
   const keys = [1, 2, 3, 4].map((i) => keyPairFromSeed(new Uint8Array(32).fill(i)))
   const scheme = ed25519Scheme(keys.map((k) => k.publicKey))
   const certAt = (height: number): CommitCertificate => {
-    const header: CommitHeader = { chain: CHAIN, epoch: 0, height, block: new Uint8Array(32).fill(height), ledgerBlock: null, stateRoot: built.chain.state.root }
+    const header: CommitHeader = { chain: CHAIN, genesis: GENESIS_ROOT, epoch: 0, height, block: new Uint8Array(32).fill(height), ledgerBlock: null, stateRoot: built.chain.state.root }
     const parts = [0, 1, 3].map((i) => ({ signer: i, signature: ed25519Signer(i, keys[i]!.secretKey).sign(commitMessage(header)) }))
     return { header, signatures: scheme.aggregate(parts) }
   }
@@ -252,7 +253,7 @@ describe('commit certificates', () => {
     expect(documentedSchema('CommitCertificate').safeParse(body).success).toBe(true)
     expect(body).toMatchObject({ header: { chain: CHAIN, epoch: 0, height: HEAD, ledgerBlock: null, stateRoot: toHex(built.chain.state.root) }, signers: [0, 1, 3] })
     const cert = decode<CommitCertificate>(fromHex(body.certificateCbor))
-    expect(checkCertificate(cert, CHAIN, scheme)).toEqual({ ok: true })
+    expect(checkCertificate(cert, { chain: CHAIN, genesis: GENESIS_ROOT }, scheme)).toEqual({ ok: true })
     expect((await get('/v1/commits/latest')).body).toEqual(body)
     expect((await get('/v1/commits/3')).body.header.height).toBe(3)
   })
