@@ -23,7 +23,7 @@ import {
   type BudgetRecord,
 } from '../../ledger/index.ts'
 import { CID, encode, toHex } from '../../primitives/index.ts'
-import { badRequest, notReady } from './errors.ts'
+import { ApiError, ApiErrorCode, badRequest, notReady } from './errors.ts'
 import { toJson, trieProofToJson, type JsonValue } from './json.ts'
 import { SnapshotEncoder, type SnapshotSource } from './snapshots.ts'
 import { pageIds, pageLimit, type Page, type PageRequest } from './state-index.ts'
@@ -46,11 +46,18 @@ export class LedgerQueries {
   private readonly store: ChainStore
   private readonly current: () => LedgerState
   private readonly snapshots: SnapshotEncoder
+  private readonly states: SnapshotSource | undefined
 
   constructor(components: LedgerQueriesComponents) {
     this.store = components.store
     this.current = components.state
+    this.states = components.snapshots
     this.snapshots = new SnapshotEncoder(components.snapshots)
+  }
+
+  /** Whether a proof at `height` can be given (the node holds the state after it). */
+  provableAt(height: number): boolean {
+    return this.states?.snapshotAt(height) !== undefined
   }
 
   /** The state every query of one request reads; NOT_READY until the node holds a chain. */
@@ -219,11 +226,19 @@ export class LedgerQueries {
     return this.snapshots.encodeAt(height)
   }
 
-  /** A Merkle proof that `key` holds its value (or is absent) under the current state root. */
-  proof(key: string): ProofView {
+  /**
+   * A Merkle proof that `key` holds its value (or is absent) under the state root
+   * after `height` (a retained height; 404 SNAPSHOT_NOT_RETAINED otherwise), or under
+   * the current one. The route adds the height's commit certificate.
+   */
+  proof(key: string, height?: number): ProofView {
     if (key.length === 0 || key.length > MAX_PROOF_KEY_LENGTH) throw badRequest(`a state key is 1 to ${MAX_PROOF_KEY_LENGTH} characters`)
     if (!key.isWellFormed()) throw badRequest('state key is not well-formed Unicode')
-    const { state } = this.snapshot()
+    const state = height === undefined ? this.snapshot().state : this.states?.snapshotAt(height)
+    if (state === undefined) {
+      const retained = this.states?.retainedSnapshots()
+      throw new ApiError(404, ApiErrorCode.SNAPSHOT_NOT_RETAINED, `no state at height ${height}: ${retained === undefined ? 'this node retains none' : `this node retains heights ${retained.from} to ${retained.to}`}`)
+    }
     const proof = state.trie.prove(key)
     const raw = state.getRaw(key)
     return {

@@ -295,12 +295,15 @@ export const getCommit: RouteDoc = {
 
 export const getProof: RouteDoc = {
   operationId: "getProof",
-  summary: "A Merkle proof that a state key holds its value, or is absent, under the current state root",
+  summary: "A Merkle proof that a state key holds its value, or is absent, under a certified state root",
+  description: "Without `height`, the proof is under the newest height that is certified and whose state this node still holds (the last 128 heights it committed); with `height`, under that height. `certificate` is that height's commit certificate (null if this node holds none): a light client checks the certificate against the epoch's validators, then the proof against its state root, and so trusts no single node.",
   tags: ["state"],
   params: z.object({ key: z.string().min(1, 'the key is empty').max(MAX_PROOF_KEY_LENGTH, `a state key is at most ${MAX_PROOF_KEY_LENGTH} characters`).describe("the state key, percent-encoded as one path segment (e.g. budget%2Fbank-a); 1 to 512 characters") }),
+  query: z.object({ height: z.string().regex(/^[0-9]{1,15}$/, 'a height is a non-negative decimal integer').optional().describe("the height whose state to prove against (one this node retains)") }),
   responses: {
     200: { description: "OK", content: json(S.Proof) },
     400: ERR.BadRequest,
+    404: error("the node does not retain the state at this height (code SNAPSHOT_NOT_RETAINED; the message names the heights it retains)"),
     503: ERR.NotReady,
   },
 }

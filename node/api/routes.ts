@@ -137,7 +137,7 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/v1/params', handle: (d) => ok(d.queries.params()), doc: D.getParams },
   { method: 'GET', path: '/v1/commits/latest', handle: (d) => commit(d, d.commits?.certifiedHeight() ?? 0), doc: D.getLatestCommit },
   { method: 'GET', path: '/v1/commits/{height}', handle: (d, c) => commit(d, Number(c.params.height)), doc: D.getCommit },
-  { method: 'GET', path: '/v1/proofs/{key}', handle: (d, c) => ok(d.queries.proof(c.params.key!)), doc: D.getProof },
+  { method: 'GET', path: '/v1/proofs/{key}', handle: proof, doc: D.getProof },
   { method: 'GET', path: '/v1/snapshots/{height}', handle: (d, c) => ({ status: 200, bytes: d.queries.snapshotBytes(c.params.height!), contentType: SNAPSHOT_CONTENT_TYPE }), doc: D.getSnapshot },
   { method: 'GET', path: '/v1/status', handle: (d) => ok(statusToJson(nodeStatus(d))), doc: D.getStatus },
   { method: 'GET', path: '/v1/events/blocks', handle: (d, c) => d.events.route(c.query), doc: D.blockEvents },
@@ -149,6 +149,23 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/openapi.json', handle: (d) => ({ status: 200, bytes: d.openapiBytes(), contentType: 'application/json; charset=utf-8' }), doc: D.openapi },
   { method: 'GET', path: '/v1', handle: (d) => ({ status: 200, text: indexPage(d.openapi()), contentType: 'text/html; charset=utf-8' }), doc: D.index },
 ]
+
+/**
+ * A proof at the height asked for, or else at the newest height that is both
+ * certified and still held here (else the current state), with that height's
+ * certificate: what a light client needs to believe the value.
+ */
+async function proof(d: RouteDeps, c: RouteContext): Promise<RouteResult> {
+  const asked = c.query.get('height')
+  let height = asked === null ? undefined : Number(asked)
+  if (height === undefined && d.commits !== undefined) {
+    const newest = Math.min(d.commits.certifiedHeight(), d.queries.snapshot().state.height)
+    if (newest > 0 && d.queries.provableAt(newest)) height = newest
+  }
+  const view = d.queries.proof(c.params.key!, height)
+  const cert = view.height < 1 ? undefined : await d.commits?.certificate(view.height)
+  return ok({ ...view, certificate: cert === undefined ? null : commitView(cert) })
+}
 
 async function commit(d: RouteDeps, height: number): Promise<RouteResult> {
   const cert = height < 1 ? undefined : await d.commits?.certificate(height)

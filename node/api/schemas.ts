@@ -262,20 +262,6 @@ export const TrieProof = named(
   'a sparse Merkle proof; see ledger/state/trie-proof.ts for the hashing rules',
 )
 
-export const Proof = named(
-  'Proof',
-  z.strictObject({
-    key: z.string(),
-    height,
-    stateRoot: Hash,
-    included: z.boolean(),
-    value: z.unknown().describe('the value decoded from DAG-CBOR as JSON, or null when absent'),
-    valueCbor: nullable(Hex),
-    proof: TrieProof,
-    proofCbor: Hex.describe('DAG-CBOR of the proof: verifyProof(stateRoot, key, decode(bytes))'),
-  }),
-)
-
 export const CommitHeader = named(
   'CommitHeader',
   z.strictObject({
@@ -299,6 +285,21 @@ export const CommitCertificate = named(
     certificateCbor: Hex.describe('the certificate as DAG-CBOR ({header, signatures}): what a light client checks against the epoch\'s validator keys'),
   }),
   'a commit certificate: a quorum of the epoch\'s validators signed the header (signing bytes: "fedledger/consensus/commit/v1" ‖ 0x00 ‖ DAG-CBOR(header))',
+)
+
+export const Proof = named(
+  'Proof',
+  z.strictObject({
+    key: z.string(),
+    height,
+    stateRoot: Hash,
+    included: z.boolean(),
+    value: z.unknown().describe('the value decoded from DAG-CBOR as JSON, or null when absent'),
+    valueCbor: nullable(Hex),
+    proof: TrieProof,
+    proofCbor: Hex.describe('DAG-CBOR of the proof: verifyProof(stateRoot, key, decode(bytes))'),
+    certificate: nullable(CommitCertificate).describe("the commit certificate of `height`, or null if this node holds none"),
+  }),
 )
 
 export const ValidatorRef = named('ValidatorRef', z.strictObject({ id: z.string(), index: count }))

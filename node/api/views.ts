@@ -82,6 +82,8 @@ export interface ProofView {
   proof: TrieProofJson
   /** DAG-CBOR of the TrieProof (hex): `verifyProof(root, key, decode(bytes))` */
   proofCbor: string
+  /** the commit certificate of `height` (added by the route), null if the node holds none */
+  certificate?: CommitView | null
 }
 
 export function receiptView(r: { index: number; tx: unknown; code: string; message: string }): ReceiptView {

@@ -1,11 +1,12 @@
 // The API's read routes over a real committed chain: the data they return, pagination, 404s and bad input.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ChainStore, MemoryKeyValueStore, StateKey, verifyProof, type BudgetRecord } from '../../../ledger/index.ts'
+import { ChainStore, genesisState, MemoryKeyValueStore, StateKey, verifyProof, type BudgetRecord } from '../../../ledger/index.ts'
+import { LightClient } from '../../../light/index.ts'
 import { checkCertificate, commitMessage, ed25519Scheme, ed25519Signer, type CommitCertificate, type CommitHeader } from '../../../consensus/index.ts'
-import { decode, fromHex, keyPairFromSeed, toHex } from '../../../primitives/index.ts'
+import { decode, fromHex, toHex } from '../../../primitives/index.ts'
 import { LedgerQueries, trieProofFromJson, type CommitSource, type TrieProofJson } from '../../../node/api/index.ts'
 import { documentedSchema } from './documented.ts'
-import { CHAIN, keysFor, modelCid } from '../../ledger/harness.ts'
+import { CHAIN, defaultGenesis, keysFor, modelCid } from '../../ledger/harness.ts'
 import { buildChain, R1_ELIGIBLE, startApi, type BuiltChain, type StartedApi } from './fixture.ts'
 
 let built: BuiltChain
@@ -236,12 +237,12 @@ describe('routing and readiness', () => {
 })
 
 describe('commit certificates', () => {
-  const GENESIS_ROOT = new Uint8Array(32).fill(0x0e)
-  const keys = [1, 2, 3, 4].map((i) => keyPairFromSeed(new Uint8Array(32).fill(i)))
-  const scheme = ed25519Scheme(keys.map((k) => k.publicKey))
+  // the fixture chain's genesis (defaultGenesis): validators val-0…3
+  const GENESIS_ROOT = genesisState(defaultGenesis()).root
+  const scheme = ed25519Scheme([0, 1, 2, 3].map((i) => keysFor(`val-${i}`).publicKey))
   const certAt = (height: number): CommitCertificate => {
     const header: CommitHeader = { chain: CHAIN, genesis: GENESIS_ROOT, epoch: 0, height, block: new Uint8Array(32).fill(height), ledgerBlock: null, stateRoot: built.chain.state.root }
-    const parts = [0, 1, 3].map((i) => ({ signer: i, signature: ed25519Signer(i, keys[i]!.secretKey).sign(commitMessage(header)) }))
+    const parts = [0, 1, 3].map((i) => ({ signer: i, signature: ed25519Signer(i, keysFor(`val-${i}`).secretKey).sign(commitMessage(header)) }))
     return { header, signatures: scheme.aggregate(parts) }
   }
   const commits: CommitSource = { certifiedHeight: () => HEAD, certificate: async (h) => (h === HEAD || h === 3 ? certAt(h) : undefined) }
@@ -267,5 +268,20 @@ describe('commit certificates', () => {
     api = await startApi(built)
     expect((await get(`/v1/commits/${HEAD}`)).status).toBe(404)
     expect((await get('/v1/commits/latest')).status).toBe(404)
+  })
+
+  it('a proof comes with the certificate of its height, and a light client anchored in the genesis believes it', async () => {
+    const snapshots = { snapshotAt: (h: number) => (h === HEAD ? built.chain.state : undefined), retainedSnapshots: () => ({ from: HEAD, to: HEAD }) }
+    api = await startApi(built, { commits, queries: new LedgerQueries({ store: built.store, state: () => built.chain.state, snapshots }) })
+    const key = StateKey.budget('bank-a')
+    const { status, body } = await get(`/v1/proofs/${encodeURIComponent(key)}`)
+    expect(status).toBe(200)
+    expect(body).toMatchObject({ height: HEAD, included: true, certificate: { header: { height: HEAD } } })
+    const lc = LightClient.fromGenesis(defaultGenesis(), GENESIS_ROOT)
+    const verified = lc.verifyValue(decode(fromHex(body.certificate.certificateCbor)), key, decode(fromHex(body.proofCbor)), { latest: true })
+    expect(toHex(verified.value!)).toBe(body.valueCbor)
+    expect((await get(`/v1/proofs/${encodeURIComponent(key)}?height=${HEAD}`)).body).toEqual(body)
+    expect((await get(`/v1/proofs/${encodeURIComponent(key)}?height=5`)).body).toMatchObject({ error: { code: 'SNAPSHOT_NOT_RETAINED', message: expect.stringContaining('heights 8 to 8') } })
+    expect((await get(`/v1/proofs/${encodeURIComponent(key)}?height=-1`)).status).toBe(400)
   })
 })
