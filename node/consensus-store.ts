@@ -86,9 +86,13 @@ export class ConsensusStore {
     return out
   }
 
-  /** Records commit certificates (one batch). A certificate already held for a height is replaced by the same header's. */
+  /**
+   * Records commit certificates (one batch), not synced: a crash may lose the last
+   * ones, which peers serve again (node/certification.ts fetches what it lacks), and a
+   * synced write here would queue the consensus' own synced writes behind it.
+   */
   async saveCertificates(certs: readonly CommitCertificate[]): Promise<void> {
-    await this.kv.batch(certs.map((c) => ({ type: 'put' as const, key: certKey(c.header.height), value: encode(c) })))
+    await this.kv.batch(certs.map((c) => ({ type: 'put' as const, key: certKey(c.header.height), value: encode(c) })), { durable: false })
   }
 
   async certificate(height: number): Promise<CommitCertificate | undefined> {

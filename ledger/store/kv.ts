@@ -42,7 +42,11 @@ export interface KeyValueStore {
   put(key: Uint8Array, value: Uint8Array): Promise<void>
   del(key: Uint8Array): Promise<void>
   /** Applies every operation or none. */
-  batch(ops: readonly BatchOp[]): Promise<void>
+  /**
+   * Writes `ops` atomically. Durable when it resolves, unless `durable: false`: then it
+   * may be lost in a crash (whole, never in part), for data that can be fetched again.
+   */
+  batch(ops: readonly BatchOp[], options?: { durable?: boolean }): Promise<void>
   /** Entries in ascending (or descending) byte order of key. */
   iterate(range: RangeOptions): AsyncIterable<[Uint8Array, Uint8Array]>
 }

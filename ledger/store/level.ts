@@ -2,7 +2,8 @@
  * KeyValueStore over `level` (LevelDB; classic-level under Node). Level's batches are
  * written atomically through the write-ahead log, which is what gives
  * "one block = one atomic batch" its crash safety. Every write (put, del, batch)
- * is synced to disk before it resolves. Iterators read a snapshot taken when
+ * is synced to disk before it resolves, except a batch asked not to be durable
+ * (data that can be fetched again, such as commit certificates). Iterators read a snapshot taken when
  * they start.
  */
 import { Level } from 'level'
@@ -44,10 +45,10 @@ export class LevelKeyValueStore implements KeyValueStore {
   async del(key: Uint8Array): Promise<void> {
     await this.db.del(key, { sync: true })
   }
-  async batch(ops: readonly BatchOp[]): Promise<void> {
+  async batch(ops: readonly BatchOp[], options: { durable?: boolean } = {}): Promise<void> {
     await this.db.batch(
       ops.map((op) => (op.type === 'put' ? { type: 'put' as const, key: op.key, value: op.value } : { type: 'del' as const, key: op.key })),
-      { sync: true },
+      { sync: options.durable !== false },
     )
   }
   async *iterate(range: RangeOptions): AsyncIterable<[Uint8Array, Uint8Array]> {
