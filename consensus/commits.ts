@@ -38,7 +38,7 @@ export interface CommitHeader {
   stateRoot: Hash
 }
 
-/** One validator's signature over a header, sent to the epoch's other validators. */
+/** One validator's signature over a header. */
 export interface CommitVote {
   kind: 'commit-vote'
   header: CommitHeader
@@ -50,6 +50,12 @@ export interface CommitVote {
 export interface CommitCertificate {
   header: CommitHeader
   signatures: AggregateSignature
+}
+
+/** A validator's votes for the heights it executed lately, sent to the epoch's other validators in one message. */
+export interface CommitVotes {
+  kind: 'commit-votes'
+  votes: CommitVote[]
 }
 
 /** Asks a validator for the certificates of `count` heights from `from` (a node that missed the votes). */
@@ -64,7 +70,7 @@ export interface CommitResponse {
   certificates: CommitCertificate[]
 }
 
-export type CommitMessage = CommitVote | CommitRequest | CommitResponse
+export type CommitMessage = CommitVotes | CommitRequest | CommitResponse
 
 /**
  * This validator's execution of a committed height differs from what a quorum of

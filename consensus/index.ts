@@ -23,5 +23,5 @@ export { Epochs, epochOf, verifyEpochEnd, type EpochInput, type EpochOutput, typ
 export {
   checkCertificate, commitMessage, CommitCertifier, describeHeader, foreignHeader, headerKey, headersEqual, StateDivergenceError,
   type CertificateCheck, type CertifierEvent, type CertifierOptions, type CommitCertificate, type CommitHeader, type CommitMessage,
-  type CommitRequest, type CommitResponse, type CommitVote, type EpochKeys, type NetworkId, type VoteVerdict,
+  type CommitRequest, type CommitResponse, type CommitVote, type CommitVotes, type EpochKeys, type NetworkId, type VoteVerdict,
 } from './commits.ts'

@@ -12,7 +12,7 @@
  * are not judged here: that is the verifier's job (verify.ts).
  */
 import { bytesEqual, CID, CodecError, CodedError, decode, encode } from '../primitives/index.ts'
-import type { CommitCertificate, CommitHeader, CommitMessage, CommitRequest, CommitResponse, CommitVote } from './commits.ts'
+import type { CommitCertificate, CommitHeader, CommitMessage, CommitRequest, CommitResponse, CommitVote, CommitVotes } from './commits.ts'
 import type {
   AggregateSignature,
   Block,
@@ -71,7 +71,7 @@ export function decodeMessage(bytes: Uint8Array, limits: WireLimits = {}): Conse
   return decodeWith(bytes, limits, readMessage)
 }
 
-/** Most certificates in one commit-response (and heights in one commit-request). */
+/** Most certificates in one commit-response, votes in one commit-votes, and heights in one commit-request. */
 export const MAX_COMMIT_BATCH = 256
 
 /** Decodes untrusted bytes into a well-formed commit message (commits.ts). Throws WireError only. */
@@ -154,6 +154,7 @@ const FIELDS = {
   header: fieldsOf<CommitHeader>()('chain', 'genesis', 'epoch', 'height', 'block', 'ledgerBlock', 'stateRoot'),
   certificate: fieldsOf<CommitCertificate>()('header', 'signatures'),
   'commit-vote': fieldsOf<CommitVote>()('kind', 'header', 'voter', 'signature'),
+  'commit-votes': fieldsOf<CommitVotes>()('kind', 'votes'),
   'commit-request': fieldsOf<CommitRequest>()('kind', 'from', 'count'),
   'commit-response': fieldsOf<CommitResponse>()('kind', 'certificates'),
 } as const
@@ -335,10 +336,16 @@ function certificate(v: unknown, path: string): CommitCertificate {
   return { header: header(o.header, `${path}.header`), signatures: aggregate(o.signatures, `${path}.signatures`) }
 }
 
+function commitVote(v: unknown, path: string): CommitVote {
+  const o = map(v, path, FIELDS['commit-vote'])
+  if (o.kind !== 'commit-vote') throw malformed(`${path}.kind`, "'commit-vote'", o.kind)
+  return { kind: 'commit-vote', header: header(o.header, `${path}.header`), voter: uint(o.voter, `${path}.voter`), signature: bytes(o.signature, `${path}.signature`) }
+}
+
 const commitReaders: { [K in CommitMessage['kind']]: (v: unknown) => Extract<CommitMessage, { kind: K }> } = {
-  'commit-vote': (v) => {
-    const o = map(v, 'commit-vote', FIELDS['commit-vote'])
-    return { kind: 'commit-vote', header: header(o.header, 'commit-vote.header'), voter: uint(o.voter, 'commit-vote.voter'), signature: bytes(o.signature, 'commit-vote.signature') }
+  'commit-votes': (v) => {
+    const o = map(v, 'commit-votes', FIELDS['commit-votes'])
+    return { kind: 'commit-votes', votes: list(o.votes, 'commit-votes.votes', MAX_COMMIT_BATCH, 'votes').map((x, i) => commitVote(x, `commit-votes.votes[${i}]`)) }
   },
   'commit-request': (v) => {
     const o = map(v, 'commit-request', FIELDS['commit-request'])

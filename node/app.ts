@@ -63,6 +63,8 @@ export interface App {
   validators(): ValidatorInfo[]
   /** the height of `epoch`'s last block (Infinity: it does not end) */
   lastHeight(epoch: number): number
+  /** a proof of the validator set in the executed state (undefined: the app keeps no state to prove it in) */
+  proveValidators(): unknown
   /** a command from a client or a peer */
   submit(bytes: Uint8Array, from: 'local' | 'peer'): SubmitResult
   mempoolSize(): number
@@ -181,6 +183,10 @@ export class LedgerApp implements App, BlockFeed, SnapshotSource {
     return (epoch + 1) * this.params.epochLength - 1
   }
 
+  proveValidators(): unknown {
+    return this.current.trie.prove(StateKey.validators)
+  }
+
   submit(bytes: Uint8Array, from: 'local' | 'peer'): SubmitResult {
     const r = this.pool.add(bytes, { from })
     return r.ok ? r : refusal(r.error)
@@ -266,6 +272,10 @@ export class NoopApp implements App {
 
   lastHeight(): number {
     return Number.POSITIVE_INFINITY
+  }
+
+  proveValidators(): undefined {
+    return undefined
   }
 
   submit(bytes: Uint8Array): SubmitResult {

@@ -1,8 +1,8 @@
 /**
  * Certification: the validator's side of commit certificates (consensus/commits.ts).
  * After the app executes a committed height, the driver hands its header here; this
- * signs it and sends the vote to the epoch's other validators on
- * `/fedledger/<chain>/commit/1`, counts theirs, and records every certificate in
+ * signs it and sends the vote, with the others of the last 200 ms, to the epoch's
+ * other validators on `/fedledger/<chain>/commit/1`, counts theirs, and records every certificate in
  * the consensus store. Votes travel outside the consensus queue: certifying is
  * never on a view's critical path.
  *
@@ -14,7 +14,7 @@
  */
 import {
   CommitCertifier, decodeCommitMessage, describeHeader, encodeCommitMessage, MAX_COMMIT_BATCH, StateDivergenceError, WireError,
-  type CertifierEvent, type CommitCertificate, type CommitHeader, type CommitMessage, type EpochKeys, type EpochSetup, type NetworkId, type QuorumSigner,
+  type CertifierEvent, type CommitCertificate, type CommitHeader, type CommitMessage, type CommitVote, type EpochKeys, type EpochSetup, type NetworkId, type QuorumSigner,
 } from '../consensus/index.ts'
 import type { NodeMetrics } from './api/index.ts'
 import type { ConsensusStore } from './consensus-store.ts'
@@ -50,6 +50,8 @@ export interface CertificationOptions {
   network: NetworkId
   /** how often to look for executed heights still without a certificate (ms; 0: never) */
   fetchIntervalMs?: number
+  /** how long this node's votes wait to travel together (ms) */
+  voteBatchMs?: number
 }
 
 interface EpochPeers {
@@ -71,6 +73,10 @@ export class Certification {
   private unsaved: CommitCertificate[] = []
   private writing: Promise<void> = Promise.resolve()
   private ticker: ReturnType<typeof setInterval> | undefined
+  /** this node's votes not sent yet, and the timer that sends them */
+  private readonly outbox: CommitVote[] = []
+  private flushTimer: ReturnType<typeof setTimeout> | undefined
+  private readonly voteBatchMs: number
   private unhandle: (() => void) | undefined
   private certified = 0
   private halted = false
@@ -80,6 +86,7 @@ export class Certification {
     this.network = options.network
     this.chainId = options.network.chain
     this.fetchIntervalMs = options.fetchIntervalMs ?? 1_000
+    this.voteBatchMs = options.voteBatchMs ?? 200
     this.certifier = new CommitCertifier({ network: options.network })
   }
 
@@ -93,6 +100,8 @@ export class Certification {
   /** Stops taking messages; waits for the certificates formed so far to be written. */
   async stop(): Promise<void> {
     clearInterval(this.ticker)
+    clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
     this.unhandle?.()
     this.unhandle = undefined
     await this.flush()
@@ -125,14 +134,33 @@ export class Certification {
     this.waiting.set(header.height, this.components.now())
     const { vote, events } = this.certifier.executed(header)
     if (vote !== undefined) {
-      const peers = this.epochs.get(header.epoch)
-      const bytes = encodeCommitMessage(vote)
-      peers?.validators.forEach((peer, i) => {
-        if (i !== vote.voter) void this.components.host.send(peer, commitProtocol(this.chainId), bytes)
-      })
+      this.outbox.push(vote)
+      if (this.outbox.length >= MAX_COMMIT_BATCH) this.sendVotes()
+      else this.flushTimer ??= setTimeout(() => this.sendVotes(), this.voteBatchMs)
     }
     this.apply(events)
     if (!this.certifier.awaiting(header.height)) this.waiting.delete(header.height)
+  }
+
+  /**
+   * Sends the votes waiting in the outbox: one message per validator of each epoch
+   * they are for. Votes travel in batches (every voteBatchMs) because each message
+   * costs a libp2p stream: one per height and peer cost a third of workload A's
+   * throughput (BENCHMARKS.md).
+   */
+  private sendVotes(): void {
+    clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
+    const byEpoch = Map.groupBy(this.outbox.splice(0), (v) => v.header.epoch)
+    for (const [epoch, votes] of byEpoch) {
+      const peers = this.epochs.get(epoch)
+      if (peers === undefined) continue
+      const bytes = encodeCommitMessage({ kind: 'commit-votes', votes })
+      const self = votes[0]!.voter
+      peers.validators.forEach((peer, i) => {
+        if (i !== self) void this.components.host.send(peer, commitProtocol(this.chainId), bytes)
+      })
+    }
   }
 
   /** Waits until every certificate formed so far is durable. */
@@ -154,15 +182,20 @@ export class Certification {
       return undefined
     }
     switch (message.kind) {
-      case 'commit-vote': {
-        const peers = this.epochs.get(message.header.epoch)
-        if (peers !== undefined && peers.validators[message.voter] !== from) {
-          this.components.host.penalise(from, `commit: vote signed as validator ${message.voter}, which is not the sender`)
-          return undefined
+      case 'commit-votes': {
+        for (const vote of message.votes) {
+          const peers = this.epochs.get(vote.header.epoch)
+          if (peers !== undefined && peers.validators[vote.voter] !== from) {
+            this.components.host.penalise(from, `commit: vote signed as validator ${vote.voter}, which is not the sender`)
+            return undefined
+          }
+          const { verdict, events } = this.certifier.receive(vote)
+          if (!verdict.ok && verdict.action === 'reject') {
+            this.components.host.penalise(from, `commit: ${verdict.detail}`)
+            return undefined
+          }
+          this.apply(events)
         }
-        const { verdict, events } = this.certifier.receive(message)
-        if (!verdict.ok && verdict.action === 'reject') this.components.host.penalise(from, `commit: ${verdict.detail}`)
-        this.apply(events)
         return undefined
       }
       case 'commit-request': {
@@ -225,6 +258,7 @@ export class Certification {
           if (this.halted) break
           this.halted = true
           clearInterval(this.ticker)
+          clearTimeout(this.flushTimer)
           const error = new StateDivergenceError(e.height, e.local, e.certified)
           this.components.logger.error({ code: error.code, height: e.height, local: describeHeader(e.local), certified: describeHeader(e.certified) }, error.message)
           this.components.onDiverged(error)

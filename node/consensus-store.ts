@@ -25,11 +25,25 @@ export interface EpochRecord {
   lastHeight: number
 }
 
+/**
+ * How an epoch got its validator set: the trie proof of the `validators` state key
+ * under the state root after the previous epoch's last height. With that height's
+ * commit certificate it is what a light client needs to learn the set
+ * (light/ `verifyEpochChange`); served at GET /v1/epochs/{epoch}.
+ */
+export interface EpochChange {
+  epoch: number
+  /** the last height of the epoch before */
+  height: number
+  proof: unknown
+}
+
 const enc = new TextEncoder()
 const SAFETY = bucketKey(Bucket.CONSENSUS, enc.encode('safety'))
 const PENDING = bucketKey(Bucket.CONSENSUS, enc.encode('pending'))
 const EPOCH = bucketKey(Bucket.CONSENSUS, enc.encode('epoch'))
 const proofKey = (epoch: number) => bucketKey(Bucket.CONSENSUS, concat(enc.encode('proof/'), u64be(epoch)))
+const changeKey = (epoch: number) => bucketKey(Bucket.CONSENSUS, concat(enc.encode('epoch-change/'), u64be(epoch)))
 const certKey = (height: number) => bucketKey(Bucket.CONSENSUS, concat(enc.encode('cert/'), u64be(height)))
 const blockKey = (height: number) => bucketKey(Bucket.CONSENSUS, concat(enc.encode('block/'), u64be(height)))
 
@@ -70,11 +84,21 @@ export class ConsensusStore {
     return raw === undefined ? undefined : decode<EpochRecord>(raw)
   }
 
-  /** Starts a new epoch: its record, the proof of the one before, and a cleared safety state, in one batch. */
-  async saveEpoch(record: EpochRecord, previousProof?: { epoch: number; proof: SyncInfo }): Promise<void> {
+  /**
+   * Starts a new epoch: its record, the proof of the one before, the proof of its
+   * validator set (`change`), and a cleared safety state, in one batch.
+   */
+  async saveEpoch(record: EpochRecord, previousProof?: { epoch: number; proof: SyncInfo }, change?: EpochChange): Promise<void> {
     const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }> = [{ type: 'put', key: EPOCH, value: encode(record) }, { type: 'del', key: SAFETY }, { type: 'del', key: PENDING }]
     if (previousProof !== undefined) ops.push({ type: 'put', key: proofKey(previousProof.epoch), value: encode(previousProof.proof) })
+    if (change !== undefined) ops.push({ type: 'put', key: changeKey(change.epoch), value: encode(change) })
     await this.kv.batch(ops)
+  }
+
+  /** How epoch `epoch` (≥ 1) got its validators, if this node recorded it. */
+  async epochChange(epoch: number): Promise<EpochChange | undefined> {
+    const raw = await this.kv.get(changeKey(epoch))
+    return raw === undefined ? undefined : decode<EpochChange>(raw)
   }
 
   async proofs(): Promise<Map<number, SyncInfo>> {

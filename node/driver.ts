@@ -21,7 +21,7 @@ import {
 import type { NodeMetrics } from './api/index.ts'
 import type { App, ValidatorInfo } from './app.ts'
 import type { Certification } from './certification.ts'
-import type { ConsensusStore, EpochRecord } from './consensus-store.ts'
+import type { ConsensusStore, EpochChange, EpochRecord } from './consensus-store.ts'
 import type { P2PHost, ValidationResult } from './p2p/index.ts'
 import type { Logger } from './logger.ts'
 import type { TxGossip } from './tx-gossip.ts'
@@ -300,7 +300,7 @@ export class ConsensusDriver {
       return
     }
     const record = nextEpochRecord(this.components.app, epoch, last)
-    await this.components.store.saveEpoch(record, { epoch, proof })
+    await this.components.store.saveEpoch(record, { epoch, proof }, epochChange(this.components.app, record.epoch, last.height))
     this.components.metrics?.setEpoch(epoch + 1)
     this.components.logger.info({ epoch: epoch + 1, validators: record.validators.map((v) => v.id), from: last.height + 1 }, 'epoch started')
     const setup = epochSetup(record, this.components.peerIdOf)
@@ -313,6 +313,12 @@ export class ConsensusDriver {
 export function nextEpochRecord(app: App, epoch: number, last: Block): EpochRecord {
   const validators = app.validators()
   return { epoch: epoch + 1, validators, genesis: nextEpochGenesis(epoch + 1, validators.length, last), lastHeight: finiteOr(app.lastHeight(epoch + 1)) }
+}
+
+/** How `epoch` got its validators (the app's proof after `height`, the last height before it), if the app can prove it. */
+export function epochChange(app: App, epoch: number, height: number): EpochChange | undefined {
+  const proof = app.proveValidators()
+  return proof === undefined ? undefined : { epoch, height, proof }
 }
 
 export function finiteOr(height: number): number {

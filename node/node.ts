@@ -14,12 +14,12 @@ import { join } from 'node:path'
 import { Registry } from 'prom-client'
 import { blockId, ed25519Signer, Epochs, makeGenesis, type Block } from '../consensus/index.ts'
 import { ChainStore, genesisState, LedgerError, LevelKeyValueStore, type Genesis, type KeyValueStore } from '../ledger/index.ts'
-import { ApiServer, LedgerQueries, NodeMetrics, SubmitError, type NodeStatus } from './api/index.ts'
+import { ApiServer, LedgerQueries, NodeMetrics, SubmitError, type CommitSource, type NodeStatus } from './api/index.ts'
 import { LedgerApp, NoopApp, type App, type SubmitResult, type ValidatorInfo } from './app.ts'
 import { ConfigError, HOME_FILES, type NodeConfig, type ValidatorKey } from './config.ts'
 import { Certification, type ExecutedHeight } from './certification.ts'
 import { ConsensusStore, type EpochRecord } from './consensus-store.ts'
-import { ConsensusDriver, epochSetup, finiteOr, nextEpochRecord } from './driver.ts'
+import { ConsensusDriver, epochChange, epochSetup, finiteOr, nextEpochRecord } from './driver.ts'
 import type { Logger } from './logger.ts'
 import { TxGossip } from './tx-gossip.ts'
 import { Byzantine } from './byzantine.ts'
@@ -104,7 +104,7 @@ export class ValidatorNode {
       const last = await consensusStore.blockAt(record.lastHeight)
       if (last === undefined) throw new Error(`epoch ${record.epoch} ended at ${record.lastHeight} but its last block is not recorded`)
       record = nextEpochRecord(app, record.epoch, last)
-      await consensusStore.saveEpoch(record)
+      await consensusStore.saveEpoch(record, undefined, epochChange(app, record.epoch, last.height))
       safety = undefined
     }
     const committedBlock = await consensusStore.blockAt(app.height())
@@ -154,15 +154,16 @@ export class ValidatorNode {
     this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, txs, misbehave: byzantine === undefined ? undefined : (o) => byzantine.apply(o), certification, peerIdOf, metrics: this.metrics, logger: logger.child({ module: 'consensus' }), now: () => Date.now(), onCommitted: this.options.onCommitted, onFatal: (e) => this.options.onFatal?.(e) }, { chainId, emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs })
     await this.driver.start()
 
+    const commits: CommitSource = { certifiedHeight: () => certification.certifiedHeight(), certificate: (h) => certification.certificate(h), epochChange: (e) => consensusStore.epochChange(e) }
     if (this.chain !== null && app instanceof LedgerApp) {
       const ledger = app
       this.api = new ApiServer(
-        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state, snapshots: ledger }), submit: (bytes) => this.submit(bytes), submitRefusal: () => this.submitRefusal(), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined, blocks: ledger, commits: certification },
+        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state, snapshots: ledger }), submit: (bytes) => this.submit(bytes), submitRefusal: () => this.submitRefusal(), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined, blocks: ledger, commits },
         { host: config.api.host, port: config.api.port },
       )
     } else {
       this.api = new ApiServer(
-        { queries: new LedgerQueries({ store: new ChainStore({ kv }), state: () => { throw new LedgerError('NOT_FOUND', 'a noop node keeps no ledger state') } }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined, commits: certification },
+        { queries: new LedgerQueries({ store: new ChainStore({ kv }), state: () => { throw new LedgerError('NOT_FOUND', 'a noop node keeps no ledger state') } }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined, commits },
         { host: config.api.host, port: config.api.port },
       )
     }

@@ -293,6 +293,20 @@ export const getCommit: RouteDoc = {
   },
 }
 
+export const getEpochChange: RouteDoc = {
+  operationId: "getEpochChange",
+  summary: "How an epoch got its validator set: the previous epoch's last height, its certificate, and a proof of the set under its state root",
+  description: "A light client that trusts epoch e − 1's validators checks the certificate with them and the proof against the certified root, and from then on checks epoch e's certificates with the set the proof shows. 404 for epoch 0 (its set is in the genesis) and for an epoch this node did not see begin.",
+  tags: ["blocks"],
+  params: z.object({ epoch: z.string().regex(/^[0-9]{1,15}$/, 'an epoch is a non-negative decimal integer').describe("the epoch (1 or more)") }),
+  responses: {
+    200: { description: "OK", content: json(S.EpochChange) },
+    400: ERR.BadRequest,
+    404: ERR.NotFound,
+    503: ERR.NotReady,
+  },
+}
+
 export const getProof: RouteDoc = {
   operationId: "getProof",
   summary: "A Merkle proof that a state key holds its value, or is absent, under a certified state root",

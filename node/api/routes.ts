@@ -21,6 +21,7 @@ import type { LedgerQueries } from './queries.ts'
 import { SNAPSHOT_CONTENT_TYPE } from './snapshots.ts'
 import type { Logger } from '../logger.ts'
 import type { CommitCertificate } from '../../consensus/index.ts'
+import { encode, toHex } from '../../primitives/index.ts'
 import { commitView } from './views.ts'
 import type { PageRequest } from './state-index.ts'
 import { lagOf, statusToJson, type NodeStatus } from './status.ts'
@@ -52,10 +53,12 @@ export interface ApiAdmin {
 /** Admin bodies are small: 100 ids of 128 characters fit well under this. */
 const ADMIN_MAX_BODY_BYTES = 64 * 1024
 
-/** Commit certificates (node/certification.ts), for GET /v1/commits/… */
+/** Commit certificates (node/certification.ts) and epoch changes (node/consensus-store.ts), for GET /v1/commits/… and /v1/epochs/… */
 export interface CommitSource {
   certifiedHeight(): number
   certificate(height: number): Promise<CommitCertificate | undefined>
+  /** how epoch `epoch` (≥ 1) got its validators: the last height before it and the proof of the set under its root */
+  epochChange(epoch: number): Promise<{ epoch: number; height: number; proof: unknown } | undefined>
 }
 
 export interface RouteDeps {
@@ -137,6 +140,7 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/v1/params', handle: (d) => ok(d.queries.params()), doc: D.getParams },
   { method: 'GET', path: '/v1/commits/latest', handle: (d) => commit(d, d.commits?.certifiedHeight() ?? 0), doc: D.getLatestCommit },
   { method: 'GET', path: '/v1/commits/{height}', handle: (d, c) => commit(d, Number(c.params.height)), doc: D.getCommit },
+  { method: 'GET', path: '/v1/epochs/{epoch}', handle: (d, c) => epochChange(d, Number(c.params.epoch)), doc: D.getEpochChange },
   { method: 'GET', path: '/v1/proofs/{key}', handle: proof, doc: D.getProof },
   { method: 'GET', path: '/v1/snapshots/{height}', handle: (d, c) => ({ status: 200, bytes: d.queries.snapshotBytes(c.params.height!), contentType: SNAPSHOT_CONTENT_TYPE }), doc: D.getSnapshot },
   { method: 'GET', path: '/v1/status', handle: (d) => ok(statusToJson(nodeStatus(d))), doc: D.getStatus },
@@ -165,6 +169,15 @@ async function proof(d: RouteDeps, c: RouteContext): Promise<RouteResult> {
   const view = d.queries.proof(c.params.key!, height)
   const cert = view.height < 1 ? undefined : await d.commits?.certificate(view.height)
   return ok({ ...view, certificate: cert === undefined ? null : commitView(cert) })
+}
+
+/** How an epoch got its validators: what a light client verifies before it trusts the epoch's certificates. */
+async function epochChange(d: RouteDeps, epoch: number): Promise<RouteResult> {
+  if (epoch < 1) throw notFound('epoch 0 takes its validators from the genesis')
+  const change = await d.commits?.epochChange(epoch)
+  if (change === undefined) throw notFound(`no record of how epoch ${epoch} began on this node`)
+  const cert = await d.commits?.certificate(change.height)
+  return ok({ epoch, height: change.height, certificate: cert === undefined ? null : commitView(cert), proofCbor: toHex(encode(change.proof)) })
 }
 
 async function commit(d: RouteDeps, height: number): Promise<RouteResult> {

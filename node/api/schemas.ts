@@ -287,6 +287,17 @@ export const CommitCertificate = named(
   'a commit certificate: a quorum of the epoch\'s validators signed the header (signing bytes: "fedledger/consensus/commit/v1" ‖ 0x00 ‖ DAG-CBOR(header))',
 )
 
+export const EpochChange = named(
+  'EpochChange',
+  z.strictObject({
+    epoch: count,
+    height: height.describe('the last height of the epoch before'),
+    certificate: nullable(CommitCertificate).describe('the commit certificate of `height`, or null if this node holds none'),
+    proofCbor: Hex.describe("DAG-CBOR of the trie proof of the state key 'validators' under the state root after `height`: the set this epoch runs with"),
+  }),
+  'how an epoch got its validator set (for a light client: verifyEpochChange)',
+)
+
 export const Proof = named(
   'Proof',
   z.strictObject({

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   checkCertificate, commitMessage, CommitCertifier, decodeCommitMessage, ed25519Scheme, ed25519Signer, encodeCommitMessage, StateDivergenceError,
-  type CertifierEvent, type CommitCertificate, type CommitHeader, type CommitVote,
+  type CertifierEvent, type CommitCertificate, type CommitHeader, type CommitMessage, type CommitVote,
 } from '../../consensus/index.ts'
 import { cidOfBytes, keyPairFromSeed } from '../../primitives/index.ts'
 
@@ -169,23 +169,27 @@ describe('checkCertificate', () => {
 
 describe('commit messages on the wire', () => {
   it('round-trip in canonical form', () => {
-    const vote = votesOn(header(3), [2])[0]!
-    for (const m of [vote, { kind: 'commit-request' as const, from: 4, count: 16 }, { kind: 'commit-response' as const, certificates: [{ header: header(3, 7, { ledgerBlock: null }), signatures: { signers: new Uint8Array([7]), signature: new Uint8Array(192) } }] }]) {
+    const votes = { kind: 'commit-votes' as const, votes: votesOn(header(3), [2]).concat(votesOn(header(4), [2])) }
+    for (const m of [votes, { kind: 'commit-request' as const, from: 4, count: 16 }, { kind: 'commit-response' as const, certificates: [{ header: header(3, 7, { ledgerBlock: null }), signatures: { signers: new Uint8Array([7]), signature: new Uint8Array(192) } }] }]) {
       expect(decodeCommitMessage(encodeCommitMessage(m))).toEqual(m)
     }
   })
 
-  it('refuses extra fields, wrong hash lengths, a huge request and unknown kinds with a WireError', () => {
+  it('refuses extra fields, wrong hash lengths, too many votes, a huge request and unknown kinds with a WireError', () => {
     const vote = votesOn(header(3), [2])[0]!
+    const one = (v: unknown) => ({ kind: 'commit-votes', votes: [v] })
     const bad: unknown[] = [
-      { ...vote, extra: 1 },
-      { ...vote, header: { ...vote.header, stateRoot: new Uint8Array(31) } },
-      { ...vote, header: { ...vote.header, ledgerBlock: 'bafy' } },
-      { ...vote, header: { ...vote.header, chain: '' } },
+      one({ ...vote, extra: 1 }),
+      one({ ...vote, kind: 'vote' }),
+      one({ ...vote, header: { ...vote.header, stateRoot: new Uint8Array(31) } }),
+      one({ ...vote, header: { ...vote.header, ledgerBlock: 'bafy' } }),
+      one({ ...vote, header: { ...vote.header, chain: '' } }),
+      { kind: 'commit-votes', votes: Array.from({ length: 257 }, () => vote) },
+      vote,
       { kind: 'commit-request', from: 0, count: 100_000 },
       { kind: 'commit-request', from: 0, count: 0 },
       { kind: 'commit-gossip' },
     ]
-    for (const m of bad) expect(() => decodeCommitMessage(encodeCommitMessage(m as CommitVote))).toThrow(expect.objectContaining({ name: 'WireError' }))
+    for (const m of bad) expect(() => decodeCommitMessage(encodeCommitMessage(m as CommitMessage))).toThrow(expect.objectContaining({ name: 'WireError' }))
   })
 })

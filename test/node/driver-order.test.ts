@@ -44,6 +44,7 @@ async function carryOut(outputs: EpochOutput[]): Promise<string[]> {
     mempoolSize: () => 0,
     validators: () => [],
     lastHeight: () => Number.POSITIVE_INFINITY,
+    proveValidators: () => undefined,
   } as unknown as App
   const host = {
     subscribe: () => () => {},

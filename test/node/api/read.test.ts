@@ -245,7 +245,12 @@ describe('commit certificates', () => {
     const parts = [0, 1, 3].map((i) => ({ signer: i, signature: ed25519Signer(i, keysFor(`val-${i}`).secretKey).sign(commitMessage(header)) }))
     return { header, signatures: scheme.aggregate(parts) }
   }
-  const commits: CommitSource = { certifiedHeight: () => HEAD, certificate: async (h) => (h === HEAD || h === 3 ? certAt(h) : undefined) }
+  const commits: CommitSource = {
+    certifiedHeight: () => HEAD,
+    certificate: async (h) => (h === HEAD || h === 3 ? certAt(h) : undefined),
+    // as if epoch 1 had begun after HEAD (the fixture's chain is too short for a real epoch change)
+    epochChange: async (e) => (e === 1 ? { epoch: 1, height: HEAD, proof: built.chain.state.trie.prove(StateKey.validators) } : undefined),
+  }
 
   it('serves a height\'s certificate as JSON and as the DAG-CBOR a light client checks', async () => {
     api = await startApi(built, { commits })
@@ -268,6 +273,19 @@ describe('commit certificates', () => {
     api = await startApi(built)
     expect((await get(`/v1/commits/${HEAD}`)).status).toBe(404)
     expect((await get('/v1/commits/latest')).status).toBe(404)
+  })
+
+  it('serves how an epoch got its validators: the height, its certificate and the proof of the set under its root', async () => {
+    api = await startApi(built, { commits })
+    const { status, body } = await get('/v1/epochs/1')
+    expect(status).toBe(200)
+    expect(documentedSchema('EpochChange').safeParse(body).success).toBe(true)
+    expect(body).toMatchObject({ epoch: 1, height: HEAD, certificate: { header: { height: HEAD } } })
+    const proven = verifyProof(fromHex(body.certificate.header.stateRoot), StateKey.validators, decode(fromHex(body.proofCbor)))
+    expect(proven.included && decode<{ validators: Array<{ id: string }> }>(proven.value).validators.map((v) => v.id)).toEqual(['val-0', 'val-1', 'val-2', 'val-3'])
+    expect((await get('/v1/epochs/0')).body).toMatchObject({ error: { code: 'NOT_FOUND', message: expect.stringContaining('genesis') } })
+    expect((await get('/v1/epochs/2')).status).toBe(404)
+    expect((await get('/v1/epochs/one')).status).toBe(400)
   })
 
   it('a proof comes with the certificate of its height, and a light client anchored in the genesis believes it', async () => {
