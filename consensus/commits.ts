@@ -15,7 +15,7 @@
  * what this validator executed (its execution is wrong, or the quorum's is: either
  * way it must stop voting). No clock, no I/O; the node carries out what it returns.
  */
-import { bytesEqual, CodedError, DomainTag, encode, signingBytes, toHex, type CID } from '../primitives/index.ts'
+import { bytesEqual, CodedError, DomainTag, encode, taggedBytes, toHex, type CID } from '../primitives/index.ts'
 import { bitmapWellFormed, signersOf, type QuorumScheme, type QuorumSigner } from './crypto.ts'
 import { quorumSize } from './genesis.ts'
 import { hashKey } from './signing.ts'
@@ -91,18 +91,27 @@ export class StateDivergenceError extends CodedError<'STATE_DIVERGED'> {
   }
 }
 
+const encodings = new WeakMap<CommitHeader, Uint8Array>()
+
+/** DAG-CBOR of a header, cached per header object (headers are never mutated; a header is encoded for signing, grouping and comparing). */
+function encoded(header: CommitHeader): Uint8Array {
+  let bytes = encodings.get(header)
+  if (bytes === undefined) encodings.set(header, (bytes = encode(header)))
+  return bytes
+}
+
 /** The bytes a commit vote signs: its own domain tag, so it can never pass for a consensus vote. */
 export function commitMessage(header: CommitHeader): Uint8Array {
-  return signingBytes(DomainTag.CONSENSUS_COMMIT, header)
+  return taggedBytes(DomainTag.CONSENSUS_COMMIT, encoded(header))
 }
 
 /** A header's identity, for grouping votes (the canonical encoding's hex). */
 export function headerKey(header: CommitHeader): string {
-  return hashKey(encode(header))
+  return hashKey(encoded(header))
 }
 
 export function headersEqual(a: CommitHeader, b: CommitHeader): boolean {
-  return bytesEqual(encode(a), encode(b))
+  return a === b || bytesEqual(encoded(a), encoded(b))
 }
 
 /** A readable one-line form of a header, for logs and errors. */

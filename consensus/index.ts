@@ -18,7 +18,7 @@ export { FifoMempool, type KeySet, type Mempool } from './mempool.ts'
 export { Replica, type ReplicaComponents, type ReplicaOptions } from './replica.ts'
 export { MessageVerifier, type Verdict, type RejectReason, type VerifierOptions } from './verify.ts'
 export * from './crypto/index.ts'
-export { encodeMessage, decodeMessage, encodeCommitMessage, decodeCommitMessage, MAX_COMMIT_BATCH, WireError, DEFAULT_WIRE_LIMITS, HASH_BYTES, type WireErrorCode, type WireLimits } from './wire.ts'
+export { encodeMessage, decodeMessage, encodeCommitMessage, decodeCommitMessage, decodeCertificate, MAX_COMMIT_BATCH, WireError, DEFAULT_WIRE_LIMITS, HASH_BYTES, type WireErrorCode, type WireLimits } from './wire.ts'
 export { Epochs, epochOf, verifyEpochEnd, type EpochInput, type EpochOutput, type EpochSetup, type EpochsComponents, type EpochsOptions } from './epochs.ts'
 export {
   checkCertificate, commitMessage, CommitCertifier, describeHeader, foreignHeader, headerKey, headersEqual, StateDivergenceError,

@@ -79,6 +79,24 @@ export function decodeCommitMessage(bytes: Uint8Array, limits: WireLimits = {}):
   return decodeWith(bytes, limits, readCommitMessage)
 }
 
+/** Most bytes of one encoded commit certificate (a header and up to a few hundred signatures). */
+const MAX_CERTIFICATE_BYTES = 64 * 1024
+
+/** Decodes untrusted bytes into a well-formed commit certificate (its signatures unchecked: light/ does that). Throws WireError only. */
+export function decodeCertificate(bytes: Uint8Array): CommitCertificate {
+  if (!(bytes instanceof Uint8Array)) throw new WireError('malformed', 'commit certificate: expected bytes')
+  if (bytes.length > MAX_CERTIFICATE_BYTES) throw new WireError('oversized', `commit certificate is ${bytes.length} bytes, limit ${MAX_CERTIFICATE_BYTES}`)
+  let raw: unknown
+  try {
+    raw = decode(bytes, MAX_CERTIFICATE_BYTES)
+  } catch (e) {
+    throw new WireError('malformed', `commit certificate: ${(e as Error).message}`, { cause: e })
+  }
+  const cert = certificate(raw, 'certificate')
+  if (!bytesEqual(encode(cert), bytes)) throw new WireError('malformed', 'commit certificate is not in canonical DAG-CBOR form')
+  return cert
+}
+
 /** The canonical bytes of a commit message. */
 export function encodeCommitMessage(m: CommitMessage): Uint8Array {
   try {

@@ -1,7 +1,7 @@
 /**
  * Certification: the validator's side of commit certificates (consensus/commits.ts).
  * After the app executes a committed height, the driver hands its header here; this
- * signs it and sends the vote, with the others of the last 200 ms, to the epoch's
+ * signs it and sends the vote, with the others of the last 500 ms, to the epoch's
  * other validators on `/fedledger/<chain>/commit/1`, counts theirs, and records every certificate in
  * the consensus store. Votes travel outside the consensus queue: certifying is
  * never on a view's critical path.
@@ -86,7 +86,7 @@ export class Certification {
     this.network = options.network
     this.chainId = options.network.chain
     this.fetchIntervalMs = options.fetchIntervalMs ?? 1_000
-    this.voteBatchMs = options.voteBatchMs ?? 200
+    this.voteBatchMs = options.voteBatchMs ?? 500
     this.certifier = new CommitCertifier({ network: options.network })
   }
 
@@ -144,7 +144,7 @@ export class Certification {
 
   /**
    * Sends the votes waiting in the outbox: one message per validator of each epoch
-   * they are for. Votes travel in batches (every voteBatchMs) because each message
+   * they are for. Votes travel in batches (every voteBatchMs, 500 ms by default) because each message
    * costs a libp2p stream: one per height and peer cost a third of workload A's
    * throughput (BENCHMARKS.md).
    */

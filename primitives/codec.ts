@@ -62,8 +62,12 @@ export function cidOfBytes(bytes: Uint8Array): CID {
 }
 
 export function signingBytes(tag: DomainTag, payload: unknown): Uint8Array {
+  return taggedBytes(tag, encode(payload))
+}
+
+/** `domain tag || 0x00 || body`, for a payload already encoded as DAG-CBOR (`body`). */
+export function taggedBytes(tag: DomainTag, body: Uint8Array): Uint8Array {
   const tagBytes = new TextEncoder().encode(tag)
-  const body = encode(payload)
   const out = new Uint8Array(tagBytes.length + 1 + body.length)
   out.set(tagBytes, 0)
   out[tagBytes.length] = 0

@@ -96,6 +96,15 @@ const ParamsAnswer = S.Params.pick({ height: true }).extend({
 const Enclave = S.Enclave.pick({ id: true, platform: true, revoked: true, nonce: true }).extend({ measurement: bytes, publicKey: bytes }).loose()
 const EnclavesAnswer = S.EnclavePage.pick({ next: true }).extend({ items: z.array(Enclave) }).loose()
 
+const ProofAnswer = S.Proof.pick({ key: true, height: true }).extend({
+  proofCbor: bytes,
+  certificate: S.CommitCertificate.pick({ certificateCbor: true }).extend({ certificateCbor: bytes }).loose().nullable(),
+}).loose()
+const EpochChangeAnswer = S.EpochChange.pick({ epoch: true, height: true }).extend({
+  proofCbor: bytes,
+  certificate: S.CommitCertificate.pick({ certificateCbor: true }).extend({ certificateCbor: bytes }).loose().nullable(),
+}).loose()
+
 const SnapshotSchema = z.strictObject({
   height: z.number().int().nonnegative(),
   stateRoot: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 32, 'expected 32 bytes'),
@@ -116,6 +125,24 @@ export interface RoundDetail {
   /** every commit, in ledger order */
   commits: CommitRecord[]
 }
+/** What a validator answered for a proof, as bytes for the light client (light/): it has not been checked. */
+export interface ProofAnswer {
+  key: string
+  height: number
+  /** DAG-CBOR of the trie proof */
+  proof: Uint8Array
+  /** DAG-CBOR of the height's commit certificate; null when the validator holds none */
+  certificate: Uint8Array | null
+}
+
+/** How an epoch got its validators, as a validator answered it (unchecked). */
+export interface EpochChangeAnswer {
+  epoch: number
+  height: number
+  proof: Uint8Array
+  certificate: Uint8Array | null
+}
+
 export interface TxReceipt {
   id: string
   height: number
@@ -190,6 +217,21 @@ export class ApiClient {
   }
 
   // ---- state --------------------------------------------------------------------
+
+  /** GET /v1/proofs/{key}: a proof under the newest certified root this validator holds (or at `height`), unchecked. */
+  async proof(key: string, opts: CallOptions & { height?: number } = {}): Promise<ProofAnswer> {
+    const query = opts.height === undefined ? '' : `?height=${opts.height}`
+    const a = this.parse(ProofAnswer, await this.request(`/v1/proofs/${encodeURIComponent(key)}${query}`, opts), 'proof')
+    return { key: a.key, height: a.height, proof: a.proofCbor, certificate: a.certificate?.certificateCbor ?? null }
+  }
+
+  /** GET /v1/epochs/{epoch}: how the epoch got its validators, unchecked; undefined when the validator has no record of it. */
+  async epochChange(epoch: number, opts: CallOptions = {}): Promise<EpochChangeAnswer | undefined> {
+    const raw = await this.request(`/v1/epochs/${epoch}`, { ...opts, notFoundOk: true })
+    if (raw === undefined) return undefined
+    const a = this.parse(EpochChangeAnswer, raw, 'epoch change')
+    return { epoch: a.epoch, height: a.height, proof: a.proofCbor, certificate: a.certificate?.certificateCbor ?? null }
+  }
 
   /** A round with all its commits (following the commit pages), or undefined when unknown. */
   async round(id: string, signal?: AbortSignal): Promise<RoundDetail | undefined> {
