@@ -277,7 +277,11 @@ export class Replica {
     if (!this.tree.add(b)) return undefined
     this.releaseWaiting(b)
     if (b.view !== this.view) return undefined
-    if (b.timeSec * 1000 > this.nowMs + MAX_FUTURE_BLOCK_MS) return undefined // a block time from the future is not voted for
+    // Block time never goes backwards and never runs ahead: the ledger judges evidence,
+    // revocation lists and deadlines at it, so a Byzantine leader must not back-date a block
+    // (nor push time an hour ahead and stall honest leaders' empty blocks).
+    if (b.timeSec < this.tree.parentOf(b)!.timeSec) return undefined
+    if (b.timeSec * 1000 > this.nowMs + MAX_FUTURE_BLOCK_MS) return undefined
     return b
   }
 

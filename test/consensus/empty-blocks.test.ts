@@ -52,3 +52,20 @@ describe('block times from the future', () => {
     expect(Math.min(...honest)).toBeGreaterThanOrEqual(15)
   })
 })
+
+/** A leader that stamps its blocks with the epoch's start: the time the ledger judges evidence and deadlines at would go back. */
+const backDating: Behaviour = (ctx, outputs) =>
+  outputs.map((o): EpochOutput => {
+    if (o.type !== 'broadcast' || o.message.kind !== 'proposal') return o
+    const block = { ...o.message.block, timeSec: 0 }
+    return { ...o, message: { ...o.message, block, signature: ctx.sign(proposalMessage(block.epoch, blockId(block))) } }
+  })
+
+describe('back-dated block times', () => {
+  it('are not voted for: block time never goes backwards on the committed chain, and the chain goes on', () => {
+    const r = simulate({ ...base, seed: 5, duration: 30_000, emptyBlockIntervalMs: 1_000, leaderElection: 'round-robin', byzantine: { 3: backDating } })
+    // the simulator's invariant: no honest replica commits a block older than its parent
+    expect(r.violations).toEqual([])
+    expect(Math.min(...r.committedHeight.slice(0, 3))).toBeGreaterThanOrEqual(15)
+  })
+})

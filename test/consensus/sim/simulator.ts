@@ -290,6 +290,7 @@ export function simulate(cfg: SimConfig): SimResult {
         const prev = byHeight.get(b.height)
         if (prev !== undefined && prev !== id) violations.push(`safety: two blocks committed at height ${b.height}`)
         byHeight.set(b.height, id)
+        if (b.height === node.committed.height + 1 && b.timeSec < node.committed.timeSec) violations.push(`block time went backwards at height ${b.height}: ${b.timeSec} after ${node.committed.timeSec}`)
       }
       for (const c of b.payload) {
         committedCommands[node.id]!.add(hashKey(c))
