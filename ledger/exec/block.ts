@@ -2,7 +2,8 @@
  * `executeBlock(state, block, components) → { state, receipts, stateRoot }`: the
  * ledger's deterministic state transition. Each transaction is decoded, checked
  * (chain id, sender, nonce, signature) and applied in its own overlay; a failing
- * transaction yields a receipt with a typed code and leaves the state as it was.
+ * transaction yields a receipt with a typed code and leaves the state as it was,
+ * except that one refused by its handler (past those checks) consumes its nonce.
  * Nothing a transaction contains can make this function throw: the only throws
  * are broken caller invariants (a block at the wrong height, a state without
  * genesis).
@@ -72,7 +73,7 @@ export function executeBlock(state: LedgerState, block: BlockInput, components: 
     try {
       const decoded = components.decoded?.(bytes) ?? decodeTx(bytes)
       id = decoded.id
-      applyTx(decoded, txOverlay, params, block, state.root, components)
+      applyTx(decoded, txOverlay, overlay, params, block, state.root, components)
       txOverlay.mergeInto(overlay)
       return { index, tx: id, code: 'OK', message: '' }
     } catch (e) {
@@ -88,19 +89,33 @@ export function executeBlock(state: LedgerState, block: BlockInput, components: 
   return { state: next, receipts, stateRoot: next.root, writes }
 }
 
-function applyTx(decoded: DecodedTx, state: StateOverlay, params: ChainParams, block: BlockInfo, preStateRoot: Uint8Array, components: ExecutionComponents): void {
+/**
+ * Applies one transaction to `state` (its own overlay). The checks that make it the
+ * sender's (chain, a known unrevoked sender, the next nonce, the signature) come
+ * first; a failure there leaves no trace, since it may not be the sender's at all.
+ * Past them, a handler that refuses the transaction still consumes its nonce, in
+ * `block` (the block's overlay, kept when the transaction's is dropped): a refused
+ * transaction can never execute later, when the state has changed under it, and
+ * the sender's next transaction is not held behind it.
+ */
+function applyTx(decoded: DecodedTx, state: StateOverlay, block: StateOverlay, params: ChainParams, info: BlockInfo, preStateRoot: Uint8Array, components: ExecutionComponents): void {
   const { signed } = decoded
   const { tx } = signed
   if (tx.chain !== params.chainId) throw new LedgerError('WRONG_CHAIN', `transaction is for chain '${tx.chain}', this is '${params.chainId}'`)
-  const sender = lookupSender(state, tx.sender, block.height)
+  const sender = lookupSender(state, tx.sender, info.height)
   const nonceKey = StateKey.nonce(tx.sender)
   const expected = state.get<number>(nonceKey) ?? 0
   if (tx.nonce !== expected) throw new LedgerError('BAD_NONCE', `nonce ${tx.nonce} of '${tx.sender}' is not the next one (${expected})${tx.nonce < expected ? ': replay' : ''}`)
   const checked = components.verifiedSender?.(decoded.id.toString(), sender.record.publicKey) === true
   if (!checked && !verifyDecodedTx(decoded, sender.record.publicKey, signed.sig)) throw new LedgerError('BAD_SIGNATURE', `signature of '${tx.sender}' does not verify`)
-  const ctx: TxContext = { block, preStateRoot, state, params, sender, signed, tx, signing: decoded.signing, components, governance: false }
-  HANDLERS[tx.type](ctx)
-  if ((signed.approvals?.length ?? 0) > 0 && !ctx.governance) throw new LedgerError('BAD_ARGUMENT', `${tx.type} takes no governance approvals`)
+  try {
+    const ctx: TxContext = { block: info, preStateRoot, state, params, sender, signed, tx, signing: decoded.signing, components, governance: false }
+    HANDLERS[tx.type](ctx)
+    if ((signed.approvals?.length ?? 0) > 0 && !ctx.governance) throw new LedgerError('BAD_ARGUMENT', `${tx.type} takes no governance approvals`)
+  } catch (e) {
+    block.put(nonceKey, expected + 1)
+    throw e
+  }
   state.put(nonceKey, expected + 1)
 }
 

@@ -75,7 +75,7 @@ describe('transaction envelope rules', () => {
     expect(outcome.receipts.map((r) => [r.code, r.tx.toString()])).toEqual([['OK', txId(known).toString()], ['OK', txId(unknown).toString()]])
   })
 
-  it('refuses replays and nonce gaps, and a failed transaction does not consume its nonce', () => {
+  it('refuses replays and nonce gaps, which consume nothing', () => {
     const c = new TestChain()
     const first = c.tx('gov-1', 'budget.grant', grant)
     expect(codes(c.exec(first, first))).toEqual(['OK', 'BAD_NONCE'])
@@ -83,9 +83,24 @@ describe('transaction envelope rules', () => {
     expect(c.last!.receipts[0]!.message).toMatch(/replay/)
     const gap = c.tx('gov-1', 'budget.grant', grant, { nonce: 5 })
     expect(codes(c.exec(gap))).toEqual(['BAD_NONCE'])
+    expect(c.get<number>(StateKey.nonce('gov-1'))).toBe(1)
+  })
+
+  it('a transaction its handler refuses consumes its nonce, so it can never execute later; a bad signature consumes nothing', () => {
+    const c = new TestChain()
     const failing = c.tx('gov-1', 'budget.grant', { ...grant, member: 'nobody' })
     expect(codes(c.exec(failing))).toEqual(['UNKNOWN_MEMBER'])
     expect(c.get<number>(StateKey.nonce('gov-1'))).toBe(1)
+    expect(c.last!.writes.map(([k]) => k)).toEqual([StateKey.nonce('gov-1')]) // its nonce and nothing else
+    // the state changes so that it would now pass: the refused bytes still never execute
+    expect(codes(c.exec(c.tx('gov-1', 'member.register', { id: 'nobody', org: 'nobody org', roles: ['participant'], publicKey: keysFor('nobody').publicKey })))).toEqual(['OK'])
+    expect(codes(c.exec(failing))).toEqual(['BAD_NONCE'])
+    expect(c.get(StateKey.budget('nobody'))).toBeUndefined()
+    // signed with another key: it may not be gov-1's at all, so gov-1's nonce is not spent
+    expect(codes(c.exec(c.tx('gov-1', 'budget.grant', grant, { key: 'bank-a' })))).toEqual(['BAD_SIGNATURE'])
+    expect(c.get<number>(StateKey.nonce('gov-1'))).toBe(2)
+    // and a refused transaction leaves nothing else behind
+    expect(c.last!.writes.map(([k]) => k)).toEqual([])
   })
 
   it('refuses a revoked sender from the height of its revocation on', () => {

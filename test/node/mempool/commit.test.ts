@@ -23,16 +23,17 @@ describe('TxMempool.onCommit', () => {
     expect(fx.pool.stats()).toMatchObject({ count: 1, bytes: keep.length, removed: { committed: 2, stale: 0 } })
   })
 
-  it('does not admit a committed transaction again, even a refused one whose nonce is still the next', () => {
+  it('does not admit a committed transaction again: a refused one consumed its nonce, and the next nonce is free', () => {
     const fx = new Fixture()
     const refused = fx.chain.tx('bank-a', 'budget.grant', { member: 'bank-a', epsilon: 9, delta: 1e-5 }, { nonce: 0 })
     fx.admit(refused)
     expect(fx.commit([refused]).map((r) => r.code)).toEqual(['FORBIDDEN_ROLE'])
-    // a lagging peer gossips it back: refused, so the sender's nonce 0 stays free for another transaction
+    // a lagging peer gossips it back
     const replay = fx.pool.add(refused)
     expect(replay.ok ? 'admitted' : replay.error.code).toBe('DUPLICATE')
-    const next = fx.chain.tx('bank-a', 'budget.grant', { member: 'bank-a', epsilon: 8, delta: 1e-5 }, { nonce: 0 })
-    expect(fx.pool.add(next).ok).toBe(true)
+    const sameNonce = fx.pool.add(fx.chain.tx('bank-a', 'budget.grant', { member: 'bank-a', epsilon: 8, delta: 1e-5 }, { nonce: 0 }))
+    expect(sameNonce.ok ? 'admitted' : sameNonce.error.code).toBe('STALE_NONCE')
+    expect(fx.pool.add(fx.chain.tx('bank-a', 'budget.grant', { member: 'bank-a', epsilon: 8, delta: 1e-5 }, { nonce: 1 })).ok).toBe(true)
   })
 
   it('drops transactions whose nonce another committed transaction used, keeps and re-anchors later ones', () => {
@@ -86,7 +87,7 @@ describe('mempoolStateFrom', () => {
     const state = mempoolStateFrom(chain.state)
     expect(state.chainId).toBe(CHAIN)
     expect(state.nonce('gov-1')).toBe(1)
-    expect(state.nonce('bank-a')).toBe(0) // its transaction was refused: the nonce is unused
+    expect(state.nonce('bank-a')).toBe(1) // its transaction was refused by its handler: the nonce is consumed all the same
     expect(state.nonce('nobody')).toBe(0)
     expect(state.sender('bank-a')).toEqual({ kind: 'member', publicKey: keysFor('bank-a').publicKey, revokedAt: null })
     expect(state.sender('enclave-1')).toEqual({ kind: 'enclave', publicKey: keysFor('enclave-1').publicKey, revokedAt: null })
