@@ -1,8 +1,9 @@
 /**
  * Handlers that end a round and anchor progress: `round.result` (from the
  * assigned enclave, after the deadline or once every eligible member has
- * committed, accounting for exactly the committed set), `round.close`, `round.discard` and `checkpoint`. A result charges the included members'
- * budgets with the round's RDP and releases every eligible member's reservation.
+ * committed, accounting for exactly the committed set), `round.close`, `round.discard` and `checkpoint`. A result charges the round's RDP to
+ * every committed member whose update the enclave opened, included or excluded
+ * (UNOPENED_EXCLUSIONS), and releases every eligible member's reservation.
  * After a member is revoked, a round it was included in accepts one more result
  * (a re-aggregation without it); budgets are not charged again.
  */
@@ -14,6 +15,19 @@ import type { StateOverlay } from '../state/state.ts'
 import { addCurves, epsilonOf } from './budget.ts'
 import { isRevoked, requireEnclave, requireGovernance, requireRole, type TxContext } from './context.ts'
 import { getRound } from './rounds.ts'
+
+/**
+ * The exclusion reasons (the enclave's codes, enclave/updates and
+ * enclave/round) that say the enclave never opened the member's update: no update
+ * arrived, or it failed a check made before decryption (it is not the committed
+ * envelope, names another chain, round or member, its statement's signature fails,
+ * it is malformed or does not decrypt). Every other committed member is charged:
+ * its plaintext was in the enclave, and which updates Multi-Krum selects depends on
+ * the distances between all of them, so even an excluded update shapes the release.
+ * A reason that may come before or after decryption (WRONG_LENGTH, NORM_ABOVE_BOUND)
+ * is charged: overcharging costs a member budget, undercharging would cost it privacy.
+ */
+export const UNOPENED_EXCLUSIONS: ReadonlySet<string> = new Set(['NO_UPDATE', 'NOT_COMMITTED', 'WRONG_ROUND', 'WRONG_MEMBER', 'BAD_STATEMENT_SIGNATURE', 'MALFORMED', 'DECRYPT_FAILED'])
 
 function mismatch(message: string): LedgerError {
   return new LedgerError('RESULT_MISMATCH', message)
@@ -76,9 +90,10 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
   }
   const orders = ctx.params.rdpOrders
   const rdp = state.get<number[]>(StateKey.roundRdp(r.id))!
+  const charged = new Set([...included, ...b.excluded.filter((e) => !UNOPENED_EXCLUSIONS.has(e.reason)).map((e) => e.member)])
   for (const id of state.get<string[]>(StateKey.roundEligible(r.id))!) {
     const budget = state.get<BudgetRecord>(StateKey.budget(id))!
-    const spent = included.has(id) ? addCurves(budget.spent, rdp) : budget.spent
+    const spent = charged.has(id) ? addCurves(budget.spent, rdp) : budget.spent
     const next: BudgetRecord = {
       ...budget,
       spent,

@@ -153,9 +153,19 @@ describe('enclave.round-key and round.commit', () => {
 })
 
 describe('round.result and round.close', () => {
-  it('accepts a result matching the committed set after the deadline and charges only included members', async () => {
+  it('does not charge a member whose update the enclave never opened', async () => {
     const c = await keyedRound()
-    const ok = await resultBody(['bank-a', 'bank-b', 'bank-c'], [{ member: 'bank-d', reason: 'multi-krum' }])
+    c.advanceTo(round(c).deadline + 1)
+    const body = await resultBody(['bank-a', 'bank-b'], [{ member: 'bank-c', reason: 'DECRYPT_FAILED' }, { member: 'bank-d', reason: 'NOT_FINITE' }])
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', body)))).toEqual(['OK'])
+    expect(budget(c, 'bank-c').epsilonSpent).toBe(0) // never decrypted
+    expect(budget(c, 'bank-d').epsilonSpent).toBeGreaterThan(0) // decrypted, then excluded
+    expect(budget(c, 'bank-d').epsilonSpent).toBe(budget(c, 'bank-a').epsilonSpent)
+  })
+
+  it('accepts a result matching the committed set after the deadline and charges every member whose update was opened', async () => {
+    const c = await keyedRound()
+    const ok = await resultBody(['bank-a', 'bank-b', 'bank-c'], [{ member: 'bank-d', reason: 'MULTI_KRUM' }])
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', ok)))).toEqual(['DEADLINE_NOT_REACHED'])
     c.advanceTo(round(c).deadline + 1)
     const bad: Array<[TxBody<'round.result'>, string]> = [
@@ -170,7 +180,8 @@ describe('round.result and round.close', () => {
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', ok)))).toEqual(['OK'])
     const eps = computeEpsilon({ q: 0.01, sigma: 1.1, steps: 100, delta: 1e-5 }).epsilon
     expect(budget(c, 'bank-a').epsilonSpent).toBeCloseTo(eps, 12)
-    expect(budget(c, 'bank-d').epsilonSpent).toBe(0) // excluded: not charged
+    // excluded by Multi-Krum: its update was decrypted and shaped the selection, so it is charged
+    expect(budget(c, 'bank-d').epsilonSpent).toBeCloseTo(eps, 12)
     expect(budget(c, 'bank-f').epsilonSpent).toBe(0) // never committed
     for (const p of PARTICIPANTS) expect(budget(c, p).reservations).toEqual([])
     expect(round(c)).toMatchObject({ status: 'resulted', result: { included: ['bank-a', 'bank-b', 'bank-c'] } })
@@ -343,6 +354,7 @@ describe('revocation, re-aggregation and checkpoints', () => {
     c.advanceTo(round(c).deadline + 1)
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-a', 'bank-b', 'bank-c'], [{ member: 'bank-d', reason: 'x' }]))))).toEqual(['RESULT_MISMATCH'])
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-b', 'bank-c'], [{ member: 'bank-a', reason: 'revoked' }, { member: 'bank-d', reason: 'x' }]))))).toEqual(['OK'])
-    expect(budget(c, 'bank-a').epsilonSpent).toBe(0)
+    // excluded with a reason that does not say its update went unopened: charged, to be safe
+    expect(budget(c, 'bank-a').epsilonSpent).toBe(budget(c, 'bank-b').epsilonSpent)
   })
 })

@@ -1,9 +1,10 @@
 // The pipeline's outcome, submitted as round.result on a ledger TestChain, is accepted:
 // it accounts for exactly the committed set, respects m and echoes the round's DP parameters.
 import { describe, expect, it } from 'vitest'
-import { aggregateRound, type AggregatedRound } from '../../../enclave/round/index.ts'
+import { aggregateRound, MULTI_KRUM, NO_UPDATE, type AggregatedRound } from '../../../enclave/round/index.ts'
+import { UpdateRejectionCode } from '../../../enclave/updates/index.ts'
 import { seededRandom } from '../../../enclave/noise/index.ts'
-import { StateKey, type BudgetRecord, type CommitRecord, type RoundRecord } from '../../../ledger/index.ts'
+import { StateKey, UNOPENED_EXCLUSIONS, type BudgetRecord, type CommitRecord, type RoundRecord } from '../../../ledger/index.ts'
 import { CHAIN, codes, defaultGenesis, keysFor, modelCid, TestChain, testEvidence } from '../../ledger/harness.ts'
 import { DIM, farAway, honest, memberId, newRoundKey, seal, sealLiar, type Submission } from './fixtures.ts'
 
@@ -58,10 +59,23 @@ describe('aggregateRound against the ledger', () => {
     const after = c.get<RoundRecord>(StateKey.round('r1'))!
     expect(after.status).toBe('resulted')
     expect(after.result!.transcriptHash).toEqual(o.transcriptHash)
+    // charged: the included, and the excluded whose update the enclave opened (the norm cheat, the poisoner); not the one that sent nothing
     for (const id of MEMBERS) {
       const spent = c.get<BudgetRecord>(StateKey.budget(id))!.epsilonSpent
-      if (o.included.includes(id)) expect(spent).toBeGreaterThan(0)
-      else expect(spent).toBe(0)
+      if (id === memberId(8)) expect(spent).toBe(0)
+      else expect(spent).toBeGreaterThan(0)
     }
+  })
+})
+
+describe('which excluded members the ledger charges', () => {
+  it('every exclusion reason the enclave gives is classified: never opened (not charged) or opened (charged)', () => {
+    // the checks before decryption (enclave/updates/check.ts steps 1–3 and 6) and a missing update
+    const neverOpened = ['NO_UPDATE', 'NOT_COMMITTED', 'WRONG_ROUND', 'WRONG_MEMBER', 'BAD_STATEMENT_SIGNATURE', 'MALFORMED', 'DECRYPT_FAILED']
+    const all = [...Object.values(UpdateRejectionCode), NO_UPDATE, MULTI_KRUM]
+    expect([...UNOPENED_EXCLUSIONS].sort()).toEqual(neverOpened.sort())
+    for (const code of neverOpened) expect(all).toContain(code)
+    // a new reason lands in the charged group unless the ledger's list names it
+    expect(all.filter((c) => !UNOPENED_EXCLUSIONS.has(c)).sort()).toEqual(['HASH_MISMATCH', 'MULTI_KRUM', 'NORM_ABOVE_BOUND', 'NORM_MISMATCH', 'NOT_FINITE', 'WRONG_LENGTH'])
   })
 })

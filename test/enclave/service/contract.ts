@@ -12,6 +12,7 @@ import {
   leBytesToFloat32,
   MemoryKeyValueStore,
   StateKey,
+  UNOPENED_EXCLUSIONS,
   verifyDecodedTx,
   type BudgetRecord,
   type CommitRecord,
@@ -107,7 +108,10 @@ export function enclaveContract(name: string, make: () => Promise<EnclaveUnderTe
       expect(chain.get<RoundRecord>(StateKey.round('L1'))!.result!.model.equals(res.modelCid)).toBe(true)
       const spent = () => MEMBERS.map((m) => chain.get<BudgetRecord>(StateKey.budget(m))!.epsilonSpent)
       const charged = spent()
-      expect(MEMBERS.filter((_, i) => charged[i]! > 0)).toEqual(res.included)
+      // charged: every member whose update the enclave opened, selected or not (ledger UNOPENED_EXCLUSIONS)
+      const opened = MEMBERS.filter((m) => res.included.includes(m) || res.excluded.some((e) => e.member === m && !UNOPENED_EXCLUSIONS.has(e.reason)))
+      expect(opened.length).toBeGreaterThan(res.included.length)
+      expect(MEMBERS.filter((_, i) => charged[i]! > 0)).toEqual(opened)
 
       // revoke one included member: re-aggregate without it, same noise, no budget charged
       const victim = res.included[1]!
