@@ -16,7 +16,7 @@ import { type LedgerState, StateOverlay } from '../state/state.ts'
 import { decodeTx, verifyDecodedTx, type DecodedTx } from '../tx/envelope.ts'
 import type { TxType } from '../tx/schema.ts'
 import { isRevoked, type BlockInfo, type ExecutionComponents, type Sender, type TxContext } from './context.ts'
-import { applyEpochBoundary, budgetGrant, enclaveRegister, enclaveRevoke, memberRegister, memberRevoke, validatorSetUpdate } from './membership.ts'
+import { applyEpochBoundary, budgetGrant, enclaveRegister, enclaveRevoke, memberRegister, memberRevoke, paramsUpdate, validatorSetUpdate } from './membership.ts'
 import { enclaveRoundKey, roundCommit, roundOpen } from './rounds.ts'
 import { checkpoint, roundClose, roundDiscard, roundResult } from './results.ts'
 
@@ -56,6 +56,7 @@ const HANDLERS: Record<TxType, Handler> = {
   'round.result': roundResult,
   'round.close': roundClose,
   'round.discard': roundDiscard,
+  'params.update': paramsUpdate,
   checkpoint,
 }
 

@@ -6,7 +6,7 @@ import { isWeakPublicKey } from '../../primitives/index.ts'
 import { LedgerError } from '../errors.ts'
 import { StateKey } from '../state/keys.ts'
 import type { StateOverlay } from '../state/state.ts'
-import type { BudgetRecord, EnclaveRecord, MemberRecord, PendingValidatorSet, RoundRecord, ValidatorSetRecord } from '../state/records.ts'
+import type { BudgetRecord, ChainParams, EnclaveRecord, MemberRecord, PendingValidatorSet, RoundRecord, ValidatorSetRecord } from '../state/records.ts'
 import { committedCurve, epsilonOf } from './budget.ts'
 import { getMember, isRevoked, requireGovernance, requireStrongKey, verifyEnclaveEvidence, type TxContext } from './context.ts'
 import { checkRevocationEvidence } from './revocation.ts'
@@ -162,4 +162,33 @@ export function applyEpochBoundary(state: StateOverlay, height: number, epochLen
   const set: ValidatorSetRecord = { epoch: next, validators: pending.validators }
   state.put(StateKey.validators, set)
   state.delete(StateKey.pendingValidators)
+}
+
+/**
+ * params.update (a governance quorum, under the threshold in force): a new
+ * governance threshold, at most the number of unrevoked governors, and/or a new
+ * attestation policy, whose every format this node can verify (a chain must not allow
+ * evidence its validators cannot check). It takes effect from the next block (a
+ * block's transactions are all judged under the parameters it started with).
+ * Evidence already accepted stays accepted; later registrations, round keys and
+ * participants' checks use the new policy.
+ */
+export function paramsUpdate(ctx: TxContext<'params.update'>): void {
+  requireGovernance(ctx)
+  const b = ctx.tx.body
+  // the parameters as this block has changed them so far (ctx.params is the block's start)
+  const next: ChainParams = { ...ctx.state.get<ChainParams>(StateKey.params)! }
+  if (b.governanceThreshold !== undefined) {
+    const governors = ctx.state.get<string[]>(StateKey.governors) ?? []
+    if (b.governanceThreshold > governors.length) throw new LedgerError('BAD_ARGUMENT', `a threshold of ${b.governanceThreshold} needs that many governors; there are ${governors.length}`)
+    next.governanceThreshold = b.governanceThreshold
+  }
+  if (b.attestation !== undefined) {
+    const unknown = b.attestation.formats.filter((f) => !ctx.components.attestation.supports(f))
+    if (unknown.length > 0) throw new LedgerError('BAD_ARGUMENT', `this validator cannot verify evidence of format ${unknown.join(', ')}`)
+    const stray = Object.keys(b.attestation.trustAnchors).filter((f) => !b.attestation!.formats.includes(f))
+    if (stray.length > 0) throw new LedgerError('BAD_ARGUMENT', `trust anchors for formats the policy does not allow: ${stray.join(', ')}`)
+    next.attestation = { formats: [...b.attestation.formats], trustAnchors: b.attestation.trustAnchors, maxEvidenceAgeSeconds: b.attestation.maxEvidenceAgeSeconds, measurements: [...b.attestation.measurements] }
+  }
+  ctx.state.put(StateKey.params, next)
 }

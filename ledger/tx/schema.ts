@@ -98,6 +98,14 @@ export const Exclusion = z.strictObject({ member: id, reason: text })
 export const Validator = z.strictObject({ id, publicKey: bytes(32), power: uint.min(1) })
 export type Validator = z.infer<typeof Validator>
 
+/** An attestation policy as governance sets it (params.update): what decides whether enclave evidence verifies. */
+export const AttestationPolicyBody = z.strictObject({
+  formats: z.array(id).min(1).max(16),
+  trustAnchors: z.record(id, z.array(bytesMax(8192)).max(16)),
+  maxEvidenceAgeSeconds: uint.min(1),
+  measurements: z.array(z.string().regex(/^([0-9a-f]{2}){1,64}$/, 'measurements are lowercase hex of 1 to 64 bytes')).max(256),
+})
+
 /** Transaction bodies, by type. */
 export const Bodies = {
   'member.register': z.strictObject({ id, org: text.min(1), roles: z.array(Role).min(1).max(ROLES.length), publicKey: bytes(32), attestation: cid.optional() }),
@@ -127,6 +135,9 @@ export const Bodies = {
   }),
   'round.close': z.strictObject({ round: id }),
   'round.discard': z.strictObject({ round: id, reason: text }),
+  'params.update': z
+    .strictObject({ governanceThreshold: uint.min(1).max(MAX_APPROVALS + 1).optional(), attestation: AttestationPolicyBody.optional() })
+    .refine((b) => b.governanceThreshold !== undefined || b.attestation !== undefined, 'a params.update changes the governance threshold, the attestation policy, or both'),
   checkpoint: z.strictObject({ round: id, model: cid, snapshot: cid, stateRoot: bytes(32), height }),
 } as const
 

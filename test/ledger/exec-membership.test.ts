@@ -191,3 +191,38 @@ describe('membership and governance', () => {
     expect(codes(c.exec(c.tx('gov-1', 'validator-set.update', { validators, epoch: 2 })))).toEqual(['OK'])
   })
 })
+
+describe('params.update: governance changes the threshold and the attestation policy', () => {
+  it('raises the threshold with a quorum under the one in force, from the next block on, never above the governors there are', () => {
+    const c = new TestChain() // threshold 1, governors gov-1 and gov-2
+    expect(codes(c.exec(c.tx('coord', 'params.update', { governanceThreshold: 2 })))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('gov-1', 'params.update', { governanceThreshold: 3 })))).toEqual(['BAD_ARGUMENT'])
+    expect(c.last!.receipts[0]!.message).toMatch(/there are 2/)
+    // in one block: the change, then a registration by gov-1 alone, still judged under threshold 1
+    expect(codes(c.exec(c.tx('gov-1', 'params.update', { governanceThreshold: 2 }), c.tx('gov-1', 'member.register', newMember('p1'))))).toEqual(['OK', 'OK'])
+    expect(c.get<{ governanceThreshold: number }>(StateKey.params)!.governanceThreshold).toBe(2)
+    // from the next block: two governors
+    expect(codes(c.exec(c.tx('gov-1', 'member.register', newMember('p2'))))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('gov-1', 'member.register', newMember('p3'), { approvers: ['gov-2'] })))).toEqual(['OK'])
+    // and lowering it needs the quorum in force
+    expect(codes(c.exec(c.tx('gov-1', 'params.update', { governanceThreshold: 1 })))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('gov-2', 'params.update', { governanceThreshold: 1 }, { approvers: ['gov-1'] })))).toEqual(['OK'])
+  })
+
+  it('replaces the attestation policy: evidence the old policy allowed is refused under the new one', () => {
+    const c = new TestChain()
+    const key = keysFor('enclave-2').publicKey
+    const register = (id: string) => c.tx('gov-1', 'enclave.register', { id, platform: 'sim', measurement: MEASUREMENT, publicKey: key, attestation: testEvidence({ keys: [key], for: ['enclave.register', id] }) })
+    const other = 'ab'.repeat(32)
+    const policy = { formats: ['test-v1'], trustAnchors: { 'test-v1': [keysFor('test-attestation-root').publicKey] }, maxEvidenceAgeSeconds: 600, measurements: [other] }
+    expect(codes(c.exec(c.tx('gov-1', 'params.update', { attestation: { ...policy, formats: ['tpm-v9'] } })))).toEqual(['BAD_ARGUMENT']) // no verifier here
+    expect(codes(c.exec(c.tx('gov-1', 'params.update', { attestation: { ...policy, trustAnchors: { 'tpm-v9': [key] } } })))).toEqual(['BAD_ARGUMENT'])
+    expect(codes(c.exec(c.tx('gov-1', 'params.update', {})))).toEqual(['MALFORMED'])
+    expect(codes(c.exec(c.tx('gov-1', 'params.update', { attestation: policy })))).toEqual(['OK'])
+    expect(c.get<{ attestation: unknown }>(StateKey.params)!.attestation).toEqual(policy)
+    // the enclave's measurement is no longer allowed
+    expect(codes(c.exec(register('enclave-2')))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('gov-1', 'params.update', { attestation: { ...policy, measurements: [other, Buffer.from(MEASUREMENT).toString('hex')] } })))).toEqual(['OK'])
+    expect(codes(c.exec(register('enclave-3')))).toEqual(['OK'])
+  })
+})

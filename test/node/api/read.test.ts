@@ -117,7 +117,7 @@ describe('state queries', () => {
     const { body } = await get('/v1/rounds/r1')
     expect(body.eligible).toEqual(R1_ELIGIBLE)
     expect(body.commits.items.map((c: { member: string; seq: number }) => [c.member, c.seq])).toEqual([['bank-c', 0], ['bank-a', 1], ['bank-b', 2]])
-    expect(body.round.result).toMatchObject({ model: modelCid('model-1').toString(), included: ['bank-a', 'bank-b'], excluded: [{ member: 'bank-c', reason: 'multi-krum' }], height: 6 })
+    expect(body.round.result).toMatchObject({ model: modelCid('model-1').toString(), included: ['bank-a', 'bank-b'], excluded: [{ member: 'bank-c', reason: 'DECRYPT_FAILED' }], height: 6 })
     const first = await get('/v1/rounds/r1?limit=2')
     expect(first.body.commits.items.map((c: { member: string }) => c.member)).toEqual(['bank-c', 'bank-a'])
     const second = await get(`/v1/rounds/r1?limit=2&cursor=${first.body.commits.next}`)
@@ -136,7 +136,7 @@ describe('state queries', () => {
     expect(body.reservations[0].epsilon).toBeGreaterThan(0)
     expect(body.epsilonCommitted).toBeGreaterThan(rec.epsilonSpent)
     expect(body.epsilonAvailable).toBeCloseTo(8 - body.epsilonCommitted, 12)
-    // bank-c committed but was excluded: nothing spent, yet r2 holds a reservation
+    // bank-c committed, but its update never decrypted: nothing spent, yet r2 holds a reservation
     expect((await get('/v1/budgets/bank-c')).body).toMatchObject({ epsilonSpent: 0, reservations: [{ round: 'r2' }] })
     expect((await get('/v1/budgets/coord')).status).toBe(404)
   })
