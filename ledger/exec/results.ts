@@ -70,6 +70,16 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
     if (m !== undefined && isRevoked(m, ctx.block.height)) throw mismatch(`result includes revoked member '${id}'`)
     if (reaggregation && !original.has(id)) throw mismatch(`re-aggregation includes '${id}', who was not in the original result`)
   }
+  if (reaggregation) {
+    // Exactly the members the ledger lists as pending are dropped, no one else: a re-aggregation
+    // reuses the release's noise, so dropping anyone more would let a host difference two
+    // releases and read that member's update (n·R − (n−1)·R′).
+    const pending = new Set(r.reaggregate)
+    for (const id of original) {
+      if (!included.has(id) && !pending.has(id)) throw mismatch(`re-aggregation drops '${id}', who is not pending revocation for round '${r.id}' (pending: ${r.reaggregate.join(', ')})`)
+      if (included.has(id) && pending.has(id)) throw mismatch(`re-aggregation keeps '${id}', whose revocation it must apply`)
+    }
+  }
   const dp = b.dp
   const t = r.training
   if (dp.clipNorm !== t.clipNorm || dp.noiseMultiplier !== t.noiseMultiplier || dp.samplingRate !== t.samplingRate || dp.steps !== r.steps) {

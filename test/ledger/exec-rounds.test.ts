@@ -266,6 +266,10 @@ describe('revocation, re-aggregation and checkpoints', () => {
     expect(codes(c.exec(c.tx('coord', 'checkpoint', cp)))).toEqual(['CHECKPOINT'])
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-a', 'bank-b'], [{ member: 'bank-c', reason: 'x' }, { member: 'bank-d', reason: 'x' }]))))).toEqual(['RESULT_MISMATCH'])
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-b', 'bank-c', 'bank-d'], [{ member: 'bank-a', reason: 'revoked' }]))))).toEqual(['RESULT_MISMATCH']) // bank-d was not in the original
+    // a host that also drops bank-c, never revoked, to difference the two releases: refused
+    const tooMany = await resultBody(['bank-b'], [{ member: 'bank-a', reason: 'REVOKED' }, { member: 'bank-c', reason: 'REVOKED' }, { member: 'bank-d', reason: 'MULTI_KRUM' }])
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', tooMany)))).toEqual(['RESULT_MISMATCH'])
+    expect(c.last!.receipts[0]!.message).toMatch(/drops 'bank-c', who is not pending revocation/)
     const again = await resultBody(['bank-b', 'bank-c'], [{ member: 'bank-a', reason: 'revoked' }, { member: 'bank-d', reason: 'multi-krum' }], { model: modelCid('model-1b') })
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', again)))).toEqual(['OK'])
     expect(round(c).reaggregate).toEqual([])
