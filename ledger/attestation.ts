@@ -62,3 +62,11 @@ export class AttestationVerifierRegistry implements AttestationVerifier {
 export function evidenceNonce(chainId: string, purpose: 'enclave.register' | 'enclave.round-key', subject: string): Uint8Array {
   return sha256(new TextEncoder().encode(`fedledger/evidence-nonce/v1\0${chainId}\0${purpose}\0${subject}`))
 }
+
+/**
+ * The evidence formats this protocol version defines (their verifiers are in
+ * enclave/attestation). Governance may allow only these, or formats the chain's policy
+ * already allows (a genesis may name its own): the same list on every validator, so
+ * whether a policy change passes never depends on a node's build.
+ */
+export const PROTOCOL_EVIDENCE_FORMATS: readonly string[] = Object.freeze(['sim-v1', 'aws-nitro-v1', 'amd-sev-snp-v1', 'intel-dcap-v1'])

@@ -97,7 +97,9 @@ export function executeBlock(state: LedgerState, block: BlockInput, components: 
  * Past them, a handler that refuses the transaction still consumes its nonce, in
  * `block` (the block's overlay, kept when the transaction's is dropped): a refused
  * transaction can never execute later, when the state has changed under it, and
- * the sender's next transaction is not held behind it.
+ * the sender's next transaction is not held behind it. Except when the refusal is the
+ * governance approvals' fault: the sender's signature does not cover them, so anyone
+ * relaying the transaction could add, drop or spoil one to burn the sender's nonce.
  */
 function applyTx(decoded: DecodedTx, state: StateOverlay, block: StateOverlay, params: ChainParams, info: BlockInfo, preStateRoot: Uint8Array, components: ExecutionComponents): void {
   const { signed } = decoded
@@ -109,12 +111,16 @@ function applyTx(decoded: DecodedTx, state: StateOverlay, block: StateOverlay, p
   if (tx.nonce !== expected) throw new LedgerError('BAD_NONCE', `nonce ${tx.nonce} of '${tx.sender}' is not the next one (${expected})${tx.nonce < expected ? ': replay' : ''}`)
   const checked = components.verifiedSender?.(decoded.id.toString(), sender.record.publicKey) === true
   if (!checked && !verifyDecodedTx(decoded, sender.record.publicKey, signed.sig)) throw new LedgerError('BAD_SIGNATURE', `signature of '${tx.sender}' does not verify`)
+  const ctx: TxContext = { block: info, preStateRoot, state, params, sender, signed, tx, signing: decoded.signing, components, governance: false }
   try {
-    const ctx: TxContext = { block: info, preStateRoot, state, params, sender, signed, tx, signing: decoded.signing, components, governance: false }
     HANDLERS[tx.type](ctx)
-    if ((signed.approvals?.length ?? 0) > 0 && !ctx.governance) throw new LedgerError('BAD_ARGUMENT', `${tx.type} takes no governance approvals`)
+    if ((signed.approvals?.length ?? 0) > 0 && !ctx.governance) {
+      ctx.approvalsFault = true
+      throw new LedgerError('BAD_ARGUMENT', `${tx.type} takes no governance approvals`)
+    }
   } catch (e) {
-    block.put(nonceKey, expected + 1)
+    // the sender does not sign the approvals: a refusal they caused may be a relayer's doing
+    if (ctx.approvalsFault !== true) block.put(nonceKey, expected + 1)
     throw e
   }
   state.put(nonceKey, expected + 1)

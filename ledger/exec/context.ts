@@ -5,7 +5,7 @@
  */
 import { type AttestationVerifier, evidenceNonce } from '../attestation.ts'
 import { bytesEqual, isWeakPublicKey, toHex, verifyBytes } from '../../primitives/index.ts'
-import { LedgerError } from '../errors.ts'
+import { LedgerError, type LedgerErrorCode } from '../errors.ts'
 import type { ChainParams, EnclaveRecord, MemberRecord } from '../state/records.ts'
 import { StateKey } from '../state/keys.ts'
 import type { StateOverlay } from '../state/state.ts'
@@ -55,6 +55,12 @@ export interface TxContext<T extends TxType = TxType> {
   components: ExecutionComponents
   /** set by requireGovernance: the transaction's approvals were checked and counted */
   governance: boolean
+  /**
+   * set when a refusal is the approvals' fault (too many, too few, a bad one, or any on a
+   * transaction that takes none): the sender does not sign the approvals, so a relayer
+   * may have changed them, and such a refusal must not consume the sender's nonce
+   */
+  approvalsFault?: boolean
 }
 
 export function isRevoked(rec: { revokedAt: number | null }, height: number): boolean {
@@ -99,20 +105,24 @@ export function requireEnclave(ctx: TxContext): EnclaveRecord {
 export function requireGovernance(ctx: TxContext): void {
   ctx.governance = true
   const sender = requireRole(ctx, 'governor')
+  const refuse = (code: LedgerErrorCode, message: string): LedgerError => {
+    ctx.approvalsFault = true
+    return new LedgerError(code, message)
+  }
   const needed = ctx.params.governanceThreshold - 1
   const given = ctx.signed.approvals?.length ?? 0
-  if (given > needed) throw new LedgerError('BAD_ARGUMENT', `${ctx.tx.type} carries ${given} approvals; the threshold needs exactly ${needed}`)
+  if (given > needed) throw refuse('BAD_ARGUMENT', `${ctx.tx.type} carries ${given} approvals; the threshold needs exactly ${needed}`)
   const signers = new Set([sender.id])
   for (const a of ctx.signed.approvals ?? []) {
-    if (signers.has(a.member)) throw new LedgerError('BAD_SIGNATURE', `governor '${a.member}' approves twice`)
+    if (signers.has(a.member)) throw refuse('BAD_SIGNATURE', `governor '${a.member}' approves twice`)
     const g = ctx.state.get<MemberRecord>(StateKey.member(a.member))
-    if (g === undefined || !g.roles.includes('governor')) throw new LedgerError('FORBIDDEN_ROLE', `approval by '${a.member}', who is not a governor`)
-    if (isRevoked(g, ctx.block.height)) throw new LedgerError('MEMBER_REVOKED', `approval by revoked governor '${a.member}'`)
-    if (!verifyBytes(g.publicKey, ctx.signing, a.sig)) throw new LedgerError('BAD_SIGNATURE', `approval signature of '${a.member}' does not verify`)
+    if (g === undefined || !g.roles.includes('governor')) throw refuse('FORBIDDEN_ROLE', `approval by '${a.member}', who is not a governor`)
+    if (isRevoked(g, ctx.block.height)) throw refuse('MEMBER_REVOKED', `approval by revoked governor '${a.member}'`)
+    if (!verifyBytes(g.publicKey, ctx.signing, a.sig)) throw refuse('BAD_SIGNATURE', `approval signature of '${a.member}' does not verify`)
     signers.add(a.member)
   }
   if (signers.size < ctx.params.governanceThreshold) {
-    throw new LedgerError('FORBIDDEN_ROLE', `${ctx.tx.type} needs ${ctx.params.governanceThreshold} governors, has ${signers.size}`)
+    throw refuse('FORBIDDEN_ROLE', `${ctx.tx.type} needs ${ctx.params.governanceThreshold} governors, has ${signers.size}`)
   }
 }
 

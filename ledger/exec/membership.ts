@@ -3,6 +3,7 @@
  * enclaves, granting privacy budgets, and ordering validator-set changes.
  */
 import { isWeakPublicKey } from '../../primitives/index.ts'
+import { PROTOCOL_EVIDENCE_FORMATS } from '../attestation.ts'
 import { LedgerError } from '../errors.ts'
 import { StateKey } from '../state/keys.ts'
 import type { StateOverlay } from '../state/state.ts'
@@ -59,8 +60,10 @@ export function memberRevoke(ctx: TxContext<'member.revoke'>): void {
   if (nothingToRevoke(ctx, b.evidence.kind, m, missing, new LedgerError('MEMBER_REVOKED', `member '${b.member}' is already revoked`)) || m === undefined) return
   if (m.roles.includes('governor')) {
     const remaining = governors(ctx).filter((g) => g !== b.member)
-    if (remaining.length < ctx.params.governanceThreshold) {
-      throw new LedgerError('FORBIDDEN_ROLE', `revoking governor '${b.member}' would leave ${remaining.length} governors, under the threshold ${ctx.params.governanceThreshold}`)
+    // the threshold from the next block on counts too: a params.update earlier in this block may have raised it
+    const threshold = Math.max(ctx.params.governanceThreshold, ctx.state.get<ChainParams>(StateKey.params)!.governanceThreshold)
+    if (remaining.length < threshold) {
+      throw new LedgerError('FORBIDDEN_ROLE', `revoking governor '${b.member}' would leave ${remaining.length} governors, under the threshold ${threshold}`)
     }
     ctx.state.put(StateKey.governors, remaining)
   }
@@ -167,8 +170,9 @@ export function applyEpochBoundary(state: StateOverlay, height: number, epochLen
 /**
  * params.update (a governance quorum, under the threshold in force): a new
  * governance threshold, at most the number of unrevoked governors, and/or a new
- * attestation policy, whose every format this node can verify (a chain must not allow
- * evidence its validators cannot check). It takes effect from the next block (a
+ * attestation policy whose every format the protocol defines or the chain already
+ * allows (PROTOCOL_EVIDENCE_FORMATS: the same on every validator, unlike the verifiers
+ * a node happens to have, so the outcome never depends on a build). It takes effect from the next block (a
  * block's transactions are all judged under the parameters it started with).
  * Evidence already accepted stays accepted; later registrations, round keys and
  * participants' checks use the new policy.
@@ -184,8 +188,9 @@ export function paramsUpdate(ctx: TxContext<'params.update'>): void {
     next.governanceThreshold = b.governanceThreshold
   }
   if (b.attestation !== undefined) {
-    const unknown = b.attestation.formats.filter((f) => !ctx.components.attestation.supports(f))
-    if (unknown.length > 0) throw new LedgerError('BAD_ARGUMENT', `this validator cannot verify evidence of format ${unknown.join(', ')}`)
+    const known = new Set([...PROTOCOL_EVIDENCE_FORMATS, ...next.attestation.formats])
+    const unknown = b.attestation.formats.filter((f) => !known.has(f))
+    if (unknown.length > 0) throw new LedgerError('BAD_ARGUMENT', `evidence format ${unknown.join(', ')} is not one this protocol defines (${PROTOCOL_EVIDENCE_FORMATS.join(', ')}) nor one the chain allows`)
     const stray = Object.keys(b.attestation.trustAnchors).filter((f) => !b.attestation!.formats.includes(f))
     if (stray.length > 0) throw new LedgerError('BAD_ARGUMENT', `trust anchors for formats the policy does not allow: ${stray.join(', ')}`)
     next.attestation = { formats: [...b.attestation.formats], trustAnchors: b.attestation.trustAnchors, maxEvidenceAgeSeconds: b.attestation.maxEvidenceAgeSeconds, measurements: [...b.attestation.measurements] }

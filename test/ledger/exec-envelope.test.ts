@@ -1,8 +1,8 @@
 // Rules every transaction passes before its handler: decoding, chain id, sender, nonce, signature.
 import { describe, expect, it } from 'vitest'
-import { decodeTx, encodeTx, executeBlock, signTx, StateKey, txId, type MemberRecord } from '../../ledger/index.ts'
+import { approveTx, decodeTx, encodeTx, executeBlock, signTx, StateKey, txId, type MemberRecord } from '../../ledger/index.ts'
 import { encode } from '../../primitives/index.ts'
-import { CHAIN, codes, keysFor, TestChain, testVerifier } from './harness.ts'
+import { CHAIN, codes, defaultGenesis, keysFor, TestChain, testVerifier } from './harness.ts'
 
 const grant = { member: 'bank-a', epsilon: 4, delta: 1e-5 }
 
@@ -101,6 +101,27 @@ describe('transaction envelope rules', () => {
     expect(c.get<number>(StateKey.nonce('gov-1'))).toBe(2)
     // and a refused transaction leaves nothing else behind
     expect(c.last!.writes.map(([k]) => k)).toEqual([])
+  })
+
+  it('a relayer who adds, drops or spoils governance approvals cannot burn the sender\'s nonce: the untouched transaction still executes', () => {
+    const c = new TestChain(defaultGenesis({ governanceThreshold: 2 }))
+    const tx = { chain: CHAIN, type: 'budget.grant' as const, sender: 'gov-1', nonce: 0, body: grant }
+    const honest = signTx(tx, keysFor('gov-1').secretKey)
+    honest.approvals = [approveTx(tx, 'gov-2', keysFor('gov-2').secretKey)]
+    const stripped = { ...honest, approvals: undefined }
+    const spoiled = { ...honest, approvals: [{ member: 'gov-2', sig: new Uint8Array(64) }] }
+    const added = { ...honest, approvals: [...honest.approvals, { member: 'coord', sig: new Uint8Array(64) }] }
+    for (const forged of [stripped, spoiled, added]) {
+      expect(codes(c.exec(encodeTx(forged)))).not.toEqual(['OK'])
+      expect(c.get<number>(StateKey.nonce('gov-1')) ?? 0).toBe(0)
+    }
+    expect(codes(c.exec(encodeTx(honest)))).toEqual(['OK'])
+    // under threshold 1 a governance transaction takes no approval: one stuck on is refused, the nonce kept
+    const solo = new TestChain()
+    const one = signTx({ ...tx, nonce: 0 }, keysFor('gov-1').secretKey)
+    expect(codes(solo.exec(encodeTx({ ...one, approvals: [approveTx(tx, 'gov-2', keysFor('gov-2').secretKey)] })))).toEqual(['BAD_ARGUMENT'])
+    expect(solo.get<number>(StateKey.nonce('gov-1')) ?? 0).toBe(0)
+    expect(codes(solo.exec(encodeTx(one)))).toEqual(['OK'])
   })
 
   it('refuses a revoked sender from the height of its revocation on', () => {

@@ -209,13 +209,33 @@ describe('params.update: governance changes the threshold and the attestation po
     expect(codes(c.exec(c.tx('gov-2', 'params.update', { governanceThreshold: 1 }, { approvers: ['gov-1'] })))).toEqual(['OK'])
   })
 
+  it('a raise and a governor revocation in one block cannot leave fewer governors than the new threshold', () => {
+    const c = new TestChain() // threshold 1, governors gov-1 and gov-2
+    const raise = c.tx('gov-1', 'params.update', { governanceThreshold: 2 })
+    const revoke = c.tx('gov-2', 'member.revoke', { member: 'gov-1', reason: 'x', evidence: { kind: 'governance' } })
+    expect(codes(c.exec(raise, revoke))).toEqual(['OK', 'FORBIDDEN_ROLE'])
+    expect(c.last!.receipts[1]!.message).toMatch(/under the threshold 2/)
+    // governance still works: both governors together
+    expect(codes(c.exec(c.tx('gov-1', 'member.register', newMember('p9'), { approvers: ['gov-2'] })))).toEqual(['OK'])
+  })
+
+  it('allows only evidence formats the protocol defines or the chain already allows, whatever verifiers a node has', () => {
+    const c = new TestChain()
+    const policy = (formats: string[]) => ({ formats, trustAnchors: {}, maxEvidenceAgeSeconds: 600, measurements: [] })
+    expect(codes(c.exec(c.tx('gov-1', 'params.update', { attestation: policy(['aws-nitro-v2']) })))).toEqual(['BAD_ARGUMENT'])
+    // accepted though this test node has no Nitro verifier: the outcome is the same on every validator
+    expect(codes(c.exec(c.tx('gov-1', 'params.update', { attestation: policy(['test-v1', 'aws-nitro-v1']) })))).toEqual(['OK'])
+    // (a node that cannot verify an allowed format then stops executing, as at genesis: every release has all four)
+    expect(() => c.exec()).toThrow(/cannot verify evidence formats its chain allows: aws-nitro-v1/)
+  })
+
   it('replaces the attestation policy: evidence the old policy allowed is refused under the new one', () => {
     const c = new TestChain()
     const key = keysFor('enclave-2').publicKey
     const register = (id: string) => c.tx('gov-1', 'enclave.register', { id, platform: 'sim', measurement: MEASUREMENT, publicKey: key, attestation: testEvidence({ keys: [key], for: ['enclave.register', id] }) })
     const other = 'ab'.repeat(32)
     const policy = { formats: ['test-v1'], trustAnchors: { 'test-v1': [keysFor('test-attestation-root').publicKey] }, maxEvidenceAgeSeconds: 600, measurements: [other] }
-    expect(codes(c.exec(c.tx('gov-1', 'params.update', { attestation: { ...policy, formats: ['tpm-v9'] } })))).toEqual(['BAD_ARGUMENT']) // no verifier here
+    expect(codes(c.exec(c.tx('gov-1', 'params.update', { attestation: { ...policy, formats: ['tpm-v9'] } })))).toEqual(['BAD_ARGUMENT']) // no protocol defines it
     expect(codes(c.exec(c.tx('gov-1', 'params.update', { attestation: { ...policy, trustAnchors: { 'tpm-v9': [key] } } })))).toEqual(['BAD_ARGUMENT'])
     expect(codes(c.exec(c.tx('gov-1', 'params.update', {})))).toEqual(['MALFORMED'])
     expect(codes(c.exec(c.tx('gov-1', 'params.update', { attestation: policy })))).toEqual(['OK'])
