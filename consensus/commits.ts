@@ -152,6 +152,12 @@ export function checkCertificate(cert: CommitCertificate, network: NetworkId, sc
   return { ok: true }
 }
 
+/** Why `header` cannot be of its epoch (undefined: it can). */
+function outsideEpoch(header: CommitHeader, keys: EpochKeys): string | undefined {
+  if (header.height >= keys.firstHeight && header.height <= keys.lastHeight) return undefined
+  return `height ${header.height} is not in epoch ${keys.epoch} (heights ${keys.firstHeight} to ${keys.lastHeight})`
+}
+
 /** What the node should do after handing the certifier a header or a vote. */
 export type CertifierEvent =
   | { type: 'certified'; certificate: CommitCertificate }
@@ -167,6 +173,9 @@ export interface EpochKeys {
   scheme: QuorumScheme
   /** this validator's signer in the epoch, if it is one of its validators */
   signer: QuorumSigner | null
+  /** the epoch's heights: a header of this epoch for any other height is refused (Infinity: it does not end) */
+  firstHeight: number
+  lastHeight: number
 }
 
 export interface CertifierOptions {
@@ -240,6 +249,10 @@ export class CommitCertifier {
     const keys = this.epochs.get(h.epoch)
     if (keys === undefined) return { verdict: { ok: false, action: 'ignore', detail: `commit vote of epoch ${h.epoch}, whose validators this node does not hold` }, events: [] }
     if (vote.voter >= keys.scheme.size) return { verdict: { ok: false, action: 'reject', detail: `voter ${vote.voter} of ${keys.scheme.size}` }, events: [] }
+    // a height belongs to one epoch: otherwise a validator of the previous epoch could sign
+    // this epoch's heights under its old index and be counted in place of whoever holds it now
+    const outside = outsideEpoch(h, keys)
+    if (outside !== undefined) return { verdict: { ok: false, action: 'reject', detail: outside }, events: [] }
     if (h.height > this.executedHeight + this.maxHeightsAhead) return { verdict: { ok: false, action: 'ignore', detail: `height ${h.height} is more than ${this.maxHeightsAhead} above ${this.executedHeight}` }, events: [] }
     const known = this.pending.get(h.height)
     if (known === undefined && h.height <= this.executedHeight) return { verdict: { ok: false, action: 'ignore', detail: `height ${h.height} is settled here` }, events: [] }
@@ -259,6 +272,8 @@ export class CommitCertifier {
   receiveCertificate(cert: CommitCertificate): { verdict: VoteVerdict; events: CertifierEvent[] } {
     const keys = this.epochs.get(cert.header.epoch)
     if (keys === undefined) return { verdict: { ok: false, action: 'ignore', detail: `certificate of epoch ${cert.header.epoch}, whose validators this node does not hold` }, events: [] }
+    const outside = outsideEpoch(cert.header, keys)
+    if (outside !== undefined) return { verdict: { ok: false, action: 'reject', detail: `certificate: ${outside}` }, events: [] }
     const check = checkCertificate(cert, this.network, keys.scheme)
     if (!check.ok) return { verdict: { ok: false, action: 'reject', detail: `certificate for height ${cert.header.height}: ${check.reason}` }, events: [] }
     const p = this.pending.get(cert.header.height)
@@ -269,7 +284,11 @@ export class CommitCertifier {
 
   private slot(height: number): Pending {
     let p = this.pending.get(height)
-    if (p === undefined) this.pending.set(height, (p = { local: undefined, votes: new Map(), voted: new Set(), certificate: undefined }))
+    if (p === undefined) {
+      this.pending.set(height, (p = { local: undefined, votes: new Map(), voted: new Set(), certificate: undefined }))
+      // heights far behind the executed one are forgotten, certified or not: memory stays bounded if certifying stalls
+      if (this.pending.size > 2 * this.maxHeightsAhead) for (const h of this.pending.keys()) if (h < this.executedHeight - this.maxHeightsAhead) this.pending.delete(h)
+    }
     return p
   }
 

@@ -71,6 +71,8 @@ export class Certification {
   private readonly waiting = new Map<number, number>()
   /** certificates formed and not yet written (written in one batch at a time) */
   private unsaved: CommitCertificate[] = []
+  /** certificates formed here that may not be in the store yet (served from memory until their write lands) */
+  private readonly recent = new Map<number, CommitCertificate>()
   private writing: Promise<void> = Promise.resolve()
   private ticker: ReturnType<typeof setInterval> | undefined
   /** this node's votes not sent yet, and the timer that sends them */
@@ -114,13 +116,13 @@ export class Certification {
 
   /** The certificate of `height`, if this node holds it (formed here or fetched). */
   async certificate(height: number): Promise<CommitCertificate | undefined> {
-    return this.unsaved.find((c) => c.header.height === height) ?? (await this.components.store.certificate(height))
+    return this.recent.get(height) ?? (await this.components.store.certificate(height))
   }
 
   /** An epoch's validators and keys: from then on its votes are counted (and signed, if this node is one of them). */
   addEpoch(setup: EpochSetup): void {
     const index = setup.validators.indexOf(this.components.self)
-    const keys: EpochKeys = { epoch: setup.epoch, scheme: setup.scheme, signer: index < 0 ? null : this.components.signer(index) }
+    const keys: EpochKeys = { epoch: setup.epoch, scheme: setup.scheme, signer: index < 0 ? null : this.components.signer(index), firstHeight: setup.genesis.height + 1, lastHeight: setup.lastHeight }
     const validators = setup.validators
     this.epochs.set(keys.epoch, { keys, validators })
     for (const e of this.epochs.keys()) if (e < keys.epoch - 1) this.epochs.delete(e)
@@ -165,12 +167,16 @@ export class Certification {
 
   /** Waits until every certificate formed so far is durable. */
   async flush(): Promise<void> {
-    while (this.unsaved.length > 0) {
-      const batch = this.unsaved
-      this.unsaved = []
-      await this.components.store.saveCertificates(batch)
-    }
+    while (this.unsaved.length > 0) await this.writeBatch()
     await this.writing
+  }
+
+  /** Writes what is unsaved as one batch; the certificates stay served from memory until it lands. */
+  private async writeBatch(): Promise<void> {
+    const batch = this.unsaved.splice(0)
+    if (batch.length === 0) return
+    await this.components.store.saveCertificates(batch)
+    for (const c of batch) if (this.recent.get(c.header.height) === c) this.recent.delete(c.header.height)
   }
 
   private async onMessage(from: string, data: Uint8Array): Promise<Uint8Array | undefined> {
@@ -200,7 +206,15 @@ export class Certification {
       }
       case 'commit-request': {
         await this.flush()
-        const certificates = await this.components.store.certificatesFrom(message.from, Math.min(message.count, MAX_COMMIT_BATCH))
+        const held = await this.components.store.certificatesFrom(message.from, Math.min(message.count, MAX_COMMIT_BATCH))
+        // as many as fit in a message the asker accepts (large validator sets make large certificates)
+        const certificates: CommitCertificate[] = []
+        let bytes = 64
+        for (const c of held) {
+          bytes += encodeCommitMessage({ kind: 'commit-response', certificates: [c] }).length
+          if (bytes > MAX_COMMIT_MESSAGE_BYTES && certificates.length > 0) break
+          certificates.push(c)
+        }
         return encodeCommitMessage({ kind: 'commit-response', certificates })
       }
       case 'commit-response':
@@ -226,7 +240,8 @@ export class Certification {
     try {
       answer = decodeCommitMessage(await this.components.host.request(peer, commitProtocol(this.chainId), encodeCommitMessage({ kind: 'commit-request', from, count })), { maxMessageBytes: MAX_COMMIT_MESSAGE_BYTES })
     } catch (e) {
-      if (e instanceof WireError) this.components.host.penalise(peer, `commit: ${e.message}`)
+      // an oversized answer may be honest (an older node, a large set): only malformed bytes are an offence
+      if (e instanceof WireError && e.code === 'malformed') this.components.host.penalise(peer, `commit: ${e.message}`)
       this.components.logger.debug({ peer, from, count, err: (e as Error).message }, 'commit certificate request failed')
       return
     }
@@ -275,13 +290,11 @@ export class Certification {
       this.certified = height
       this.components.metrics?.setCertifiedHeight(height)
     }
+    this.recent.set(height, cert)
     this.unsaved.push(cert)
     // one write in flight at a time; certificates formed meanwhile go in the next batch
-    this.writing = this.writing.then(async () => {
-      if (this.unsaved.length === 0) return
-      const batch = this.unsaved
-      this.unsaved = []
-      await this.components.store.saveCertificates(batch)
-    }).catch((e: unknown) => this.components.logger.error({ err: (e as Error).message }, 'could not record commit certificates'))
+    this.writing = this.writing
+      .then(() => this.writeBatch())
+      .catch((e: unknown) => this.components.logger.error({ err: (e as Error).message }, 'could not record commit certificates'))
   }
 }

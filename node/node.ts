@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
-import { blockId, ed25519Signer, Epochs, makeGenesis, type Block } from '../consensus/index.ts'
+import { blockId, ed25519Signer, Epochs, makeGenesis, type Block, type StateDivergenceError } from '../consensus/index.ts'
 import { ChainStore, genesisState, LedgerError, LevelKeyValueStore, type Genesis, type KeyValueStore } from '../ledger/index.ts'
 import { ApiServer, LedgerQueries, NodeMetrics, SubmitError, type CommitSource, type NodeStatus } from './api/index.ts'
 import { LedgerApp, NoopApp, type App, type SubmitResult, type ValidatorInfo } from './app.ts'
@@ -134,8 +134,10 @@ export class ValidatorNode {
     const chainId = genesis.chainId
     // the ledger's transactions travel in gossip batches; a noop app's commands stay where they were submitted
     const txs = app instanceof LedgerApp ? new TxGossip({ host: this.host, app, logger: logger.child({ module: 'tx-gossip' }), onAdmitted: () => this.driver?.commandsAvailable() }, { chainId }) : undefined
+    // a divergence found before the driver runs (votes arrive as soon as the network is up) halts it once it exists
+    let divergence: StateDivergenceError | undefined
     const certification = new Certification(
-      { self: this.peerId, signer: (index) => ed25519Signer(index, key.secretKey), host: this.host, store: consensusStore, metrics: this.metrics, logger: logger.child({ module: 'certification' }), now: () => Date.now(), onDiverged: (e) => this.driver?.halt(e) },
+      { self: this.peerId, signer: (index) => ed25519Signer(index, key.secretKey), host: this.host, store: consensusStore, metrics: this.metrics, logger: logger.child({ module: 'certification' }), now: () => Date.now(), onDiverged: (e) => (this.driver === null ? (divergence = e) : this.driver.halt(e)) },
       // the genesis hash is the state root at height 0 (a noop node has the same genesis file)
       { network: { chain: chainId, genesis: genesisState(genesis).root } },
     )
@@ -153,6 +155,7 @@ export class ValidatorNode {
     if (byzantine !== undefined) logger.warn({ behaviours: config.byzantine }, 'this validator is Byzantine on purpose (testnet fault injection)')
     this.driver = new ConsensusDriver({ epochs: this.epochs, store: consensusStore, app, host: this.host, txs, misbehave: byzantine === undefined ? undefined : (o) => byzantine.apply(o), certification, peerIdOf, metrics: this.metrics, logger: logger.child({ module: 'consensus' }), now: () => Date.now(), onCommitted: this.options.onCommitted, onFatal: (e) => this.options.onFatal?.(e) }, { chainId, emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs })
     await this.driver.start()
+    if (divergence !== undefined) this.driver.halt(divergence)
 
     const commits: CommitSource = { certifiedHeight: () => certification.certifiedHeight(), certificate: (h) => certification.certificate(h), epochChange: (e) => consensusStore.epochChange(e) }
     if (this.chain !== null && app instanceof LedgerApp) {

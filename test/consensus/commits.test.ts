@@ -23,7 +23,7 @@ function header(height: number, root = 7, over: Partial<CommitHeader> = {}): Com
 
 function certifierOf(index: number): CommitCertifier {
   const c = new CommitCertifier({ network: NETWORK })
-  c.addEpoch({ epoch: 0, scheme, signer: signers[index]! })
+  c.addEpoch({ epoch: 0, scheme, signer: signers[index]!, firstHeight: 1, lastHeight: Number.POSITIVE_INFINITY })
   return c
 }
 
@@ -117,6 +117,22 @@ describe('CommitCertifier', () => {
     // validator 1 equivocates: its second header does not count towards either quorum
     expect(c.receive(votesOn(header(6, 0x11), [1])[0]!).verdict).toMatchObject({ ok: false, action: 'ignore' })
     expect(certified(c.receive(votesOn(header(6), [2])[0]!).events)).toBeDefined()
+  })
+
+  it('a validator of the previous epoch cannot sign this epoch\'s heights under its old index and silence whoever holds it now', () => {
+    // epoch 1 reorders the set: validator 0 of epoch 0 is index 1 now, a new validator holds index 0
+    const set1 = [keys[4]!, keys[0]!, keys[2]!, keys[3]!]
+    const scheme1 = ed25519Scheme(set1.map((k) => k.publicKey))
+    const c = new CommitCertifier({ network: NETWORK })
+    c.addEpoch({ epoch: 0, scheme, signer: null, firstHeight: 1, lastHeight: 9 })
+    c.addEpoch({ epoch: 1, scheme: scheme1, signer: null, firstHeight: 10, lastHeight: 19 })
+    const vote = (h: CommitHeader, voter: number, signer: (typeof signers)[number]): CommitVote => ({ kind: 'commit-vote', header: h, voter, signature: signer.sign(commitMessage(h)) })
+    // it signs height 12 as epoch 0's validator 0: valid under epoch 0's keys, but height 12 is epoch 1's
+    expect(c.receive(vote(header(12, 7, { epoch: 0 }), 0, signers[0]!)).verdict).toMatchObject({ ok: false, action: 'reject', detail: expect.stringContaining('not in epoch 0') })
+    // so the new validator at index 0 still counts, and with indexes 2 and 3 the height is certified
+    const h12 = header(12, 7, { epoch: 1 })
+    const events = [0, 2, 3].flatMap((i) => c.receive(vote(h12, i, ed25519Signer(i, set1[i]!.secretKey))).events)
+    expect(certified(events)).toBeDefined()
   })
 
   it('a certificate fetched from a peer settles a height this validator executed, and diverges it if different', () => {
