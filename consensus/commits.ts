@@ -308,7 +308,7 @@ export class CommitCertifier {
   /** A height is settled once it has both a local header and a certificate: equal, it is forgotten; different, diverged. */
   private settle(height: number, p: Pending): CertifierEvent[] {
     if (p.local === undefined || p.certificate === undefined) return []
-    // keep the slot a little while so late votes are ignored cheaply; forget it once far enough behind
+    // slots far behind a settled height will not settle now (their votes stopped coming): forget them
     for (const h of this.pending.keys()) if (h < height - this.maxHeightsAhead) this.pending.delete(h)
     if (headersEqual(p.local, p.certificate.header)) {
       this.pending.delete(height)

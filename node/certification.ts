@@ -147,7 +147,7 @@ export class Certification {
   /**
    * Sends the votes waiting in the outbox: one message per validator of each epoch
    * they are for. Votes travel in batches (every voteBatchMs, 500 ms by default) because each message
-   * costs a libp2p stream: one per height and peer cost a third of workload A's
+   * costs a libp2p stream: one per height and peer cost a fifth to two fifths of workload A's
    * throughput (BENCHMARKS.md).
    */
   private sendVotes(): void {
