@@ -144,7 +144,7 @@ export async function runLedgerDemo(opts: DemoOptions): Promise<{ height: number
     }
     const dp = { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.02, steps: 50 }
     const model1 = await addModel(cas, mean(committers))
-    await block('round.result r1 (5 included)', [tx('enclave-1', 'round.result', { round: 'r1', model: model1, included: committers, excluded: [], dp, transcriptHash: sha256(encode({ round: 'r1', committers })) })])
+    await block('round.result r1 (5 included)', [tx('enclave-1', 'round.result', { round: 'r1', model: model1, included: committers, excluded: [], dp, aggregation: { f: 1, m: committers.length, centralNoiseMultiplier: 1.1 }, transcriptHash: sha256(encode({ round: 'r1', committers })) })])
     const spent = (b: string) => state.get<BudgetRecord>(StateKey.budget(b))!.epsilonSpent
     log(`          ε spent: ${BANKS.map((b) => `${b} ${spent(b).toFixed(3)}`).join(', ')} (cap 4)`)
 
@@ -153,7 +153,7 @@ export async function runLedgerDemo(opts: DemoOptions): Promise<{ height: number
     await block('member.revoke bank-c (revocation-list entry)', [tx('auditor', 'member.revoke', { member: 'bank-c', reason: entry.reason, evidence: { kind: 'revocation-list', entry, sig: signPayload(key('attestation-service').secretKey, DomainTag.REVOCATION, entry) } })])
     const rest = committers.filter((b) => b !== 'bank-c')
     const model1b = await addModel(cas, mean(rest))
-    await block('round.result r1 re-aggregated without bank-c', [tx('enclave-1', 'round.result', { round: 'r1', model: model1b, included: rest, excluded: [{ member: 'bank-c', reason: 'revoked' }], dp, transcriptHash: sha256(encode({ round: 'r1', rest })) })])
+    await block('round.result r1 re-aggregated without bank-c', [tx('enclave-1', 'round.result', { round: 'r1', model: model1b, included: rest, excluded: [{ member: 'bank-c', reason: 'revoked' }], dp, aggregation: { f: 1, m: committers.length, centralNoiseMultiplier: 1.1 }, transcriptHash: sha256(encode({ round: 'r1', rest })) })])
     await block('round.close r1 (round key dropped)', [tx('coordinator', 'round.close', { round: 'r1' })])
 
     // 4. Checkpoint: a UnixFS directory of model + state + transcript, anchored by CID.

@@ -229,7 +229,8 @@ export class EnclaveService {
   private async release(record: SealedRound, update: Float32Array, model: Float32Array, sealingKey: Uint8Array): Promise<Omit<Release, 'commits'>> {
     const file = await modelFile(model)
     const included = record.included.map((i) => i.member)
-    const body: TxBody<'round.result'> = { round: record.round, model: file.cid, included, excluded: record.excluded, dp: record.dp, transcriptHash: record.transcriptHash }
+    const aggregation = { f: record.aggregation.f, m: record.aggregation.m, centralNoiseMultiplier: record.central }
+    const body: TxBody<'round.result'> = { round: record.round, model: file.cid, included, excluded: record.excluded, dp: record.dp, aggregation, transcriptHash: record.transcriptHash }
     const sealed = sealRound(record, sealingKey)
     return { response: { kind: 'aggregated', model: file.bytes, modelCid: file.cid, update: encodeUpdate(update), included, excluded: record.excluded, transcriptHash: record.transcriptHash, sealed }, body }
   }

@@ -85,11 +85,24 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
   if (dp.clipNorm !== t.clipNorm || dp.noiseMultiplier !== t.noiseMultiplier || dp.samplingRate !== t.samplingRate || dp.steps !== r.steps) {
     throw mismatch(`DP parameters differ from the round's (C=${t.clipNorm}, σ=${t.noiseMultiplier}, q=${t.samplingRate}, steps=${r.steps})`)
   }
+  // Multi-Krum and the central noise as the round was opened with: a host cannot have had the
+  // enclave run with σ = 0 or another f without it showing here (and being refused)
+  const a = b.aggregation
+  const central = r.aggregation.centralNoiseMultiplier ?? t.noiseMultiplier
+  if (a.f !== r.aggregation.f || a.centralNoiseMultiplier !== central) {
+    throw mismatch(`aggregation f=${a.f}, central σ=${a.centralNoiseMultiplier} differ from the round's (f=${r.aggregation.f}, central σ=${central})`)
+  }
+  if (reaggregation) {
+    if (a.m !== r.result!.aggregation.m) throw mismatch(`a re-aggregation keeps the release's m = ${r.result!.aggregation.m}, not ${a.m}`)
+  } else if (a.m > r.aggregation.m || a.m !== included.size) {
+    throw mismatch(`Multi-Krum selects m = min(${r.aggregation.m}, valid − f) updates: the result says m = ${a.m} and includes ${included.size}`)
+  }
 
   const result: RoundResultRecord = {
     model: b.model,
     included: b.included,
     excluded: b.excluded,
+    aggregation: { f: a.f, m: a.m, centralNoiseMultiplier: a.centralNoiseMultiplier },
     transcriptHash: b.transcriptHash,
     height: ctx.block.height,
     superseded: reaggregation ? [...r.result!.superseded, r.result!.model] : [],

@@ -90,6 +90,8 @@ export interface RoundResultRecord {
   model: CID
   included: string[]
   excluded: Array<{ member: string; reason: string }>
+  /** Multi-Krum's f and m as applied, and the central noise's σ, as the enclave declared and the ledger checked them */
+  aggregation: { f: number; m: number; centralNoiseMultiplier: number }
   transcriptHash: Uint8Array
   height: number
   /** results superseded by re-aggregation, oldest first */

@@ -131,6 +131,8 @@ export const Bodies = {
     included: ids,
     excluded: z.array(Exclusion).max(MAX_LIST_LENGTH),
     dp: z.strictObject({ clipNorm: positive, noiseMultiplier: positive, samplingRate: z.number().finite().gt(0).max(1), steps: uint.min(1) }),
+    /** Multi-Krum as applied (m = min(the round's m, valid updates − f)) and the σ of the central noise the enclave added */
+    aggregation: z.strictObject({ f: uint, m: uint.min(1), centralNoiseMultiplier: z.number().finite().nonnegative().max(1_000) }),
     transcriptHash: bytes(32),
   }),
   'round.close': z.strictObject({ round: id }),

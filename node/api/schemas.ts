@@ -159,6 +159,7 @@ export const RoundResult = named(
     model: Cid,
     included: z.array(Id),
     excluded: z.array(z.strictObject({ member: Id, reason: z.string() })),
+    aggregation: z.strictObject({ f: count, m: count, centralNoiseMultiplier: z.number().describe("σ of the central noise the enclave added (0: none)") }).describe('Multi-Krum as applied and the central noise, checked by the ledger against the round'),
     transcriptHash: Hash,
     height,
     superseded: z.array(Cid),

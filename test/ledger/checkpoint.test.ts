@@ -69,7 +69,7 @@ describe('checkpoints', () => {
     c.exec(c.tx('enclave-1', 'enclave.round-key', { round: 'r1', publicKey: roundKey, attestation: testEvidence({ keys: [roundKey, keysFor('enclave-1').publicKey], for: ['enclave.round-key', 'r1'] }) }))
     c.exec(...committed.map((p) => c.tx(p, 'round.commit', { round: 'r1', ciphertext: modelCid(p), ...c.statement('r1', p) })))
     c.advanceTo(6)
-    const result = { round: 'r1', model: modelId, included: committed, excluded: [], dp: { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, steps: 100 }, transcriptHash: new Uint8Array(32) }
+    const result = { round: 'r1', model: modelId, included: committed, excluded: [], dp: { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, steps: 100 }, aggregation: { f: 1, m: committed.length, centralNoiseMultiplier: 1.1 }, transcriptHash: new Uint8Array(32) }
     expect(c.exec(c.tx('enclave-1', 'round.result', result))[0]!.code).toBe('OK')
 
     const written = await writeCheckpoint(store, { state: c.state, model, transcripts: new Map([['r1', encode(result)]]) })

@@ -65,7 +65,7 @@ function resulted(): { chain: RootedChain; resultHeight: number } {
   const commit = (m: string) => c.tx(m, 'round.commit', { round: 'r1', ciphertext: modelCid(`r1/${m}`), ...c.statement('r1', m, 0.9) })
   expect(codes(chain.exec(...PARTICIPANTS.slice(0, 4).map(commit)))).toEqual(['OK', 'OK', 'OK', 'OK'])
   chain.advanceTo(open.deadline)
-  const result = { round: 'r1', model: modelCid('model-1'), included: ['bank-a', 'bank-b', 'bank-c'], excluded: [{ member: 'bank-d', reason: 'multi-krum' }], dp, transcriptHash: sha256(new TextEncoder().encode('t')) }
+  const result = { round: 'r1', model: modelCid('model-1'), included: ['bank-a', 'bank-b', 'bank-c'], excluded: [{ member: 'bank-d', reason: 'multi-krum' }], dp, aggregation: { f: 1, m: 3, centralNoiseMultiplier: 1.1 }, transcriptHash: sha256(new TextEncoder().encode('t')) }
   expect(codes(chain.exec(c.tx('enclave-1', 'round.result', result)))).toEqual(['OK'])
   return { chain, resultHeight: chain.height }
 }
@@ -116,7 +116,7 @@ describe('checkpoint heights', () => {
     expect([before.code, before.message]).toEqual(['CHECKPOINT', expect.stringMatching(/before height \d+, where round 'r1''s result was recorded/)])
     const { c } = chain
     expect(codes(chain.exec(c.tx('gov-1', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: { kind: 'governance' } })))).toEqual(['OK'])
-    const again = { round: 'r1', model: modelCid('model-1b'), included: ['bank-b', 'bank-c'], excluded: [{ member: 'bank-a', reason: 'revoked' }, { member: 'bank-d', reason: 'multi-krum' }], dp, transcriptHash: sha256(new TextEncoder().encode('t2')) }
+    const again = { round: 'r1', model: modelCid('model-1b'), included: ['bank-b', 'bank-c'], excluded: [{ member: 'bank-a', reason: 'revoked' }, { member: 'bank-d', reason: 'multi-krum' }], dp, aggregation: { f: 1, m: 3, centralNoiseMultiplier: 1.1 }, transcriptHash: sha256(new TextEncoder().encode('t2')) }
     expect(codes(chain.exec(c.tx('enclave-1', 'round.result', again)))).toEqual(['OK'])
     const reaggregatedAt = chain.height
     chain.advanceTo(chain.height + 1)

@@ -45,6 +45,7 @@ const bodyArb: fc.Arbitrary<{ type: TxType; body: TxBody<TxType> }> = fc.oneof(
       included: fc.subarray(PARTICIPANTS),
       excluded: fc.subarray(PARTICIPANTS).map((ms) => ms.map((member) => ({ member, reason: 'multi-krum' }))),
       dp: fc.constantFrom({ clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, steps: 100 }, { clipNorm: 1, noiseMultiplier: 3, samplingRate: 0.1, steps: 50 }),
+      aggregation: fc.record({ f: fc.constantFrom(0, 1), m: fc.integer({ min: 1, max: 4 }), centralNoiseMultiplier: fc.constantFrom(0, 1.1, 3) }),
       transcriptHash: fc.constant(new Uint8Array(32)),
     }),
   }),

@@ -35,6 +35,7 @@ async function resultBody(included: string[], excluded: Array<{ member: string; 
     included,
     excluded,
     dp: { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, steps: 100 },
+    aggregation: { f: 1, m: Math.max(1, included.length), centralNoiseMultiplier: 1.1 },
     transcriptHash: sha256(new TextEncoder().encode('transcript')),
     ...over,
   }
@@ -153,6 +154,18 @@ describe('enclave.round-key and round.commit', () => {
 })
 
 describe('round.result and round.close', () => {
+  it('refuses a result whose Multi-Krum f, m or central noise is not the round\'s (a host cannot have had σ set to 0 unseen)', async () => {
+    const c = await keyedRound() // f = 1, m = 4, training σ = 1.1 and no central σ of its own
+    c.advanceTo(round(c).deadline + 1)
+    const ex = [{ member: 'bank-d', reason: 'MULTI_KRUM' }]
+    const body = (aggregation: { f: number; m: number; centralNoiseMultiplier: number }) => resultBody(['bank-a', 'bank-b', 'bank-c'], ex, { aggregation })
+    for (const bad of [{ f: 0, m: 3, centralNoiseMultiplier: 1.1 }, { f: 1, m: 3, centralNoiseMultiplier: 0 }, { f: 1, m: 5, centralNoiseMultiplier: 1.1 }, { f: 1, m: 2, centralNoiseMultiplier: 1.1 }]) {
+      expect(codes(c.exec(c.tx('enclave-1', 'round.result', await body(bad))))).toEqual(['RESULT_MISMATCH'])
+    }
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await body({ f: 1, m: 3, centralNoiseMultiplier: 1.1 }))))).toEqual(['OK'])
+    expect(round(c).result!.aggregation).toEqual({ f: 1, m: 3, centralNoiseMultiplier: 1.1 })
+  })
+
   it('does not charge a member whose update the enclave never opened', async () => {
     const c = await keyedRound()
     c.advanceTo(round(c).deadline + 1)
@@ -267,10 +280,12 @@ describe('revocation, re-aggregation and checkpoints', () => {
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-a', 'bank-b'], [{ member: 'bank-c', reason: 'x' }, { member: 'bank-d', reason: 'x' }]))))).toEqual(['RESULT_MISMATCH'])
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-b', 'bank-c', 'bank-d'], [{ member: 'bank-a', reason: 'revoked' }]))))).toEqual(['RESULT_MISMATCH']) // bank-d was not in the original
     // a host that also drops bank-c, never revoked, to difference the two releases: refused
-    const tooMany = await resultBody(['bank-b'], [{ member: 'bank-a', reason: 'REVOKED' }, { member: 'bank-c', reason: 'REVOKED' }, { member: 'bank-d', reason: 'MULTI_KRUM' }])
+    const released = { aggregation: { f: 1, m: 3, centralNoiseMultiplier: 1.1 } } // as the release the re-aggregation redoes
+    const tooMany = await resultBody(['bank-b'], [{ member: 'bank-a', reason: 'REVOKED' }, { member: 'bank-c', reason: 'REVOKED' }, { member: 'bank-d', reason: 'MULTI_KRUM' }], released)
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', tooMany)))).toEqual(['RESULT_MISMATCH'])
     expect(c.last!.receipts[0]!.message).toMatch(/drops 'bank-c', who is not pending revocation/)
-    const again = await resultBody(['bank-b', 'bank-c'], [{ member: 'bank-a', reason: 'revoked' }, { member: 'bank-d', reason: 'multi-krum' }], { model: modelCid('model-1b') })
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-b', 'bank-c'], [{ member: 'bank-a', reason: 'REVOKED' }, { member: 'bank-d', reason: 'MULTI_KRUM' }]))))).toEqual(['RESULT_MISMATCH']) // m other than the release's
+    const again = await resultBody(['bank-b', 'bank-c'], [{ member: 'bank-a', reason: 'revoked' }, { member: 'bank-d', reason: 'multi-krum' }], { model: modelCid('model-1b'), ...released })
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', again)))).toEqual(['OK'])
     expect(round(c).reaggregate).toEqual([])
     expect(round(c).result!.superseded.map(String)).toEqual([model0.toString()])

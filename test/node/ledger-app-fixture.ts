@@ -97,7 +97,7 @@ export class AppChain {
     await expectOk(this.commit(...PARTICIPANTS.slice(0, 4).map((m) => this.tx(m, 'round.commit', { round: 'r1', ciphertext: modelCid(`r1/${m}`), ...statement(m) }))))
     await this.advanceTo(deadline)
     const dp = { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, steps: 100 }
-    await expectOk(this.commit(this.tx('enclave-1', 'round.result', { round: 'r1', model: modelCid('model-1'), included: PARTICIPANTS.slice(0, 4), excluded: [], dp, transcriptHash: sha256(new TextEncoder().encode('t1')) })))
+    await expectOk(this.commit(this.tx('enclave-1', 'round.result', { round: 'r1', model: modelCid('model-1'), included: PARTICIPANTS.slice(0, 4), excluded: [], dp, aggregation: { f: 1, m: 4, centralNoiseMultiplier: 1.1 }, transcriptHash: sha256(new TextEncoder().encode('t1')) })))
     return this.height
   }
 

@@ -54,7 +54,7 @@ describe('aggregateRound against the ledger', () => {
     expect(o.included).toHaveLength(5) // min(m = 5, 8 valid − f)
 
     c.advanceTo(round.deadline + 1)
-    const body = { round: 'r1', model: modelCid('model-1'), included: o.included, excluded: o.excluded, dp: o.dp, transcriptHash: o.transcriptHash }
+    const body = { round: 'r1', model: modelCid('model-1'), included: o.included, excluded: o.excluded, dp: o.dp, aggregation: { f: 2, m: o.m, centralNoiseMultiplier: o.centralNoiseMultiplier }, transcriptHash: o.transcriptHash }
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', body)))).toEqual(['OK'])
     const after = c.get<RoundRecord>(StateKey.round('r1'))!
     expect(after.status).toBe('resulted')

@@ -67,7 +67,7 @@ export async function buildChain(): Promise<BuiltChain> {
   await commit(commitTx('bank-c'), commitA, commitTx('bank-b'))
   while (chain.state.height < deadline) await commit()
   const dp = { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, steps: 100 }
-  await commit(chain.tx('enclave-1', 'round.result', { round: 'r1', model: modelCid('model-1'), included: ['bank-a', 'bank-b'], excluded: [{ member: 'bank-c', reason: 'DECRYPT_FAILED' }], dp, transcriptHash: sha256(new TextEncoder().encode('t1')) }))
+  await commit(chain.tx('enclave-1', 'round.result', { round: 'r1', model: modelCid('model-1'), included: ['bank-a', 'bank-b'], excluded: [{ member: 'bank-c', reason: 'DECRYPT_FAILED' }], dp, aggregation: { f: 0, m: 2, centralNoiseMultiplier: 1.1 }, transcriptHash: sha256(new TextEncoder().encode('t1')) }))
 
   // a checkpoint of r1, then r2 opened (its reservation shows in the budgets)
   const pre: LedgerState = chain.state
