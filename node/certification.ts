@@ -16,6 +16,7 @@ import {
   CommitCertifier, decodeCommitMessage, describeHeader, encodeCommitMessage, MAX_COMMIT_BATCH, StateDivergenceError, WireError,
   type CertifierEvent, type CommitCertificate, type CommitHeader, type CommitMessage, type CommitVote, type EpochKeys, type EpochSetup, type NetworkId, type QuorumSigner,
 } from '../consensus/index.ts'
+import { encode } from '../primitives/index.ts'
 import type { NodeMetrics } from './api/index.ts'
 import type { ConsensusStore } from './consensus-store.ts'
 import type { Logger } from './logger.ts'
@@ -211,7 +212,7 @@ export class Certification {
         const certificates: CommitCertificate[] = []
         let bytes = 64
         for (const c of held) {
-          bytes += encodeCommitMessage({ kind: 'commit-response', certificates: [c] }).length
+          bytes += encode(c).length
           if (bytes > MAX_COMMIT_MESSAGE_BYTES && certificates.length > 0) break
           certificates.push(c)
         }

@@ -96,14 +96,10 @@ const ParamsAnswer = S.Params.pick({ height: true }).extend({
 const Enclave = S.Enclave.pick({ id: true, platform: true, revoked: true, nonce: true }).extend({ measurement: bytes, publicKey: bytes }).loose()
 const EnclavesAnswer = S.EnclavePage.pick({ next: true }).extend({ items: z.array(Enclave) }).loose()
 
-const ProofAnswer = S.Proof.pick({ key: true, height: true }).extend({
-  proofCbor: bytes,
-  certificate: S.CommitCertificate.pick({ certificateCbor: true }).extend({ certificateCbor: bytes }).loose().nullable(),
-}).loose()
-const EpochChangeAnswer = S.EpochChange.pick({ epoch: true, height: true }).extend({
-  proofCbor: bytes,
-  certificate: S.CommitCertificate.pick({ certificateCbor: true }).extend({ certificateCbor: bytes }).loose().nullable(),
-}).loose()
+/** a commit certificate as the light client takes it: its DAG-CBOR only */
+const CertificateCbor = S.CommitCertificate.pick({ certificateCbor: true }).extend({ certificateCbor: bytes }).loose().nullable()
+const ProofAnswer = S.Proof.pick({ key: true, height: true }).extend({ proofCbor: bytes, certificate: CertificateCbor }).loose()
+const EpochChangeAnswer = S.EpochChange.pick({ epoch: true, height: true }).extend({ proofCbor: bytes, certificate: CertificateCbor }).loose()
 
 const SnapshotSchema = z.strictObject({
   height: z.number().int().nonnegative(),

@@ -4,10 +4,11 @@
 // proof under a certified root, and never lets its latest height go back.
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { commitMessage, ed25519Scheme, ed25519Signer, type CommitCertificate, type CommitHeader } from '../../consensus/index.ts'
+import type { CommitCertificate, CommitHeader } from '../../consensus/index.ts'
 import { StateKey, type LedgerState } from '../../ledger/index.ts'
 import { LightClient, LightClientError, type LightClientErrorCode } from '../../light/index.ts'
 import { decode, encode, sha256 } from '../../primitives/index.ts'
+import { signCertificate } from '../helpers/commits.ts'
 import { CHAIN, defaultGenesis, keysFor, TestChain } from '../ledger/harness.ts'
 
 const genesis = defaultGenesis() // epochLength 10: epoch 0 is heights 0–9, epoch 1 is 10–19
@@ -36,14 +37,9 @@ function header(height: number, over: Partial<CommitHeader> = {}): CommitHeader 
   return { chain: CHAIN, genesis: genesisHash, epoch: Math.floor(height / 10), height, block: sha256(encode(['block', height])), ledgerBlock: null, stateRoot: states[height]!.root, ...over }
 }
 
-/** `h` signed by the named validators, at their indexes in `set`. */
+/** `h` signed by the named validators, at their indexes in `set` (by default, the set of `h`'s epoch). */
 function certify(h: CommitHeader, signers: readonly string[], set: readonly string[] = h.epoch === 0 ? EPOCH0 : EPOCH1): CommitCertificate {
-  const scheme = ed25519Scheme(set.map((id) => keysFor(id).publicKey))
-  const parts = signers.map((id) => {
-    const index = set.indexOf(id) >= 0 ? set.indexOf(id) : 0
-    return { signer: index, signature: ed25519Signer(index, keysFor(id).secretKey).sign(commitMessage(h)) }
-  })
-  return { header: h, signatures: scheme.aggregate(parts) }
+  return signCertificate(h, signers, set)
 }
 
 const quorum0 = EPOCH0.slice(0, 3)

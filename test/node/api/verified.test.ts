@@ -5,13 +5,14 @@
 // verifies, names each liar in its faults and its log, and fails over to the next.
 import { Registry } from 'prom-client'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { commitMessage, ed25519Scheme, ed25519Signer, type CommitCertificate, type CommitHeader } from '../../../consensus/index.ts'
+import type { CommitCertificate, CommitHeader } from '../../../consensus/index.ts'
 import { ChainStore, MemoryKeyValueStore, StateKey, type BudgetRecord, type LedgerState } from '../../../ledger/index.ts'
 import { LightClient } from '../../../light/index.ts'
 import { ApiServer, LedgerQueries, VerifiedReader, type CommitSource } from '../../../node/api/index.ts'
 import { encode, sha256 } from '../../../primitives/index.ts'
-import { CHAIN, defaultGenesis, keysFor, TestChain } from '../../ledger/harness.ts'
-import type { Logger } from '../../../node/index.ts'
+import { signCertificate } from '../../helpers/commits.ts'
+import { recordingLogger } from '../../helpers/logger.ts'
+import { CHAIN, defaultGenesis, TestChain } from '../../ledger/harness.ts'
 
 const genesis = defaultGenesis()
 const VALIDATORS = [0, 1, 2, 3].map((i) => `val-${i}`)
@@ -35,8 +36,7 @@ beforeAll(() => {
 
 function certify(height: number, root: Uint8Array, signers: readonly string[] = VALIDATORS.slice(0, 3)): CommitCertificate {
   const header: CommitHeader = { chain: CHAIN, genesis: genesisHash, epoch: 0, height, block: sha256(encode(['block', height])), ledgerBlock: null, stateRoot: root }
-  const scheme = ed25519Scheme(VALIDATORS.map((id) => keysFor(id).publicKey))
-  return { header, signatures: scheme.aggregate(signers.map((id, i) => ({ signer: i, signature: ed25519Signer(i, keysFor(id).secretKey).sign(commitMessage(header)) }))) }
+  return signCertificate(header, signers, VALIDATORS)
 }
 
 const servers: ApiServer[] = []
@@ -55,13 +55,6 @@ async function validator(state: LedgerState, certificate: CommitCertificate | nu
   return { url: server.address().url, server }
 }
 
-function recordingLogger(): Logger & { warnings: Array<Record<string, unknown>> } {
-  const warnings: Array<Record<string, unknown>> = []
-  const noop = () => {}
-  const logger = { debug: noop, info: noop, error: noop, warn: (o: object) => void warnings.push(o as Record<string, unknown>), child: () => logger, warnings }
-  return logger
-}
-
 const honestCert = () => certify(4, states[4]!.root)
 
 describe('VerifiedReader', () => {
@@ -78,7 +71,7 @@ describe('VerifiedReader', () => {
     expect(read.value).toEqual(states[4]!.get(KEY))
     expect(read.header.height).toBe(4)
     expect(reader.faults.map((f) => [f.api, f.code])).toEqual([[wrongValue.url, 'BAD_PROOF'], [forged.url, 'BAD_CERTIFICATE'], [uncertified.url, 'UNCERTIFIED']])
-    expect(logger.warnings.map((w) => w.validator)).toEqual([wrongValue.url, forged.url, uncertified.url])
+    expect(logger.lines.filter((l) => l.level === 'warn').map((l) => (l.obj as { validator?: string }).validator)).toEqual([wrongValue.url, forged.url, uncertified.url])
     // it stays with the validator that answered well
     await reader.read(KEY)
     expect(reader.faults).toHaveLength(3)
