@@ -1,10 +1,12 @@
 /**
  * `fedledger enclave`: the aggregation enclave as a process.
  *
- *   serve --testnet DIR --enclave ID [--threads N] [--log-level L]
+ *   serve --testnet DIR --enclave ID [--genesis FILE] [--genesis-hash HEX] [--threads N] [--log-level L]
  *
  * builds the enclave service of testnet DIR's enclave ID (its registered key, a
- * sim-v1 attester; testnet/enclave-identity.ts) and answers length-prefixed
+ * sim-v1 attester; testnet/enclave-identity.ts), pinned to the genesis of the chain
+ * it serves (it takes ledger facts only as proofs under roots certified from that
+ * genesis), and answers length-prefixed
  * requests on standard input with responses on standard output until stdin
  * closes or SIGTERM/SIGINT arrives. Standard output carries frames only; logs
  * are JSON lines (pino) on standard error.
@@ -14,6 +16,7 @@ import { pino } from 'pino'
 import { DistanceWorkers } from '../enclave/index.ts'
 import { EnclaveService } from '../enclave/service/index.ts'
 import { serveEnclave } from '../node/enclave/index.ts'
+import { fromHex, toHex } from '../primitives/index.ts'
 import { loadTestnetEnclave } from '../testnet/index.ts'
 import { runEnclaveHost } from './actors.ts'
 import { type CliIo, type Command, numberOption, parseOptions, UsageError } from './io.ts'
@@ -25,6 +28,9 @@ const usage = `usage: fedledger enclave <subcommand> [options]
   serve --testnet DIR --enclave ID   run enclave ID of the testnet in DIR as a service:
                                      4-byte big-endian length-prefixed DAG-CBOR requests
                                      on stdin, responses on stdout, logs on stderr
+      --genesis FILE                 the genesis of the chain it serves (default DIR/genesis.json)
+      --genesis-hash HEX             the genesis hash to pin, as the consortium published it
+                                     (default: the genesis file's own hash, for a local testnet)
       --threads N                    worker threads for Multi-Krum distances (default 0: inline)
       --log-level L                  ${LOG_LEVELS.join('|')} (default info)
 
@@ -61,7 +67,7 @@ async function host(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function serve(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseOptions(argv, { testnet: { type: 'string' }, enclave: { type: 'string' }, threads: { type: 'string' }, 'log-level': { type: 'string' } }, false)
+  const { values } = parseOptions(argv, { testnet: { type: 'string' }, enclave: { type: 'string' }, threads: { type: 'string' }, 'log-level': { type: 'string' }, genesis: { type: 'string' }, 'genesis-hash': { type: 'string' } }, false)
   if (values.testnet === undefined) throw new UsageError('--testnet DIR is required')
   if (values.enclave === undefined) throw new UsageError('--enclave ID is required')
   const threads = numberOption('threads', values.threads, { integer: true, min: 0 }) ?? 0
@@ -69,7 +75,15 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
   if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
   const log = pino({ level, base: { enclave: values.enclave } }, pino.destination(2))
 
-  const loaded = await loadTestnetEnclave({ dir: resolve(io.cwd, values.testnet), enclave: values.enclave, now: Math.floor(Date.now() / 1000) })
+  const hash = values['genesis-hash']
+  if (hash !== undefined && !/^[0-9a-f]{64}$/i.test(hash)) throw new UsageError('--genesis-hash must be 64 hex digits (the state root at height 0)')
+  const loaded = await loadTestnetEnclave({
+    dir: resolve(io.cwd, values.testnet),
+    enclave: values.enclave,
+    now: Math.floor(Date.now() / 1000),
+    ...(values.genesis === undefined ? {} : { genesis: resolve(io.cwd, values.genesis) }),
+    ...(hash === undefined ? {} : { genesisHash: fromHex(hash) }),
+  })
   const pool = threads > 0 ? new DistanceWorkers({ threads }) : undefined
   await pool?.start()
   const service = new EnclaveService({ ...loaded, ...(pool === undefined ? {} : { pool }) })
@@ -80,7 +94,7 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
   }
   process.once('SIGTERM', onSignal)
   process.once('SIGINT', onSignal)
-  log.info({ threads, pid: process.pid }, 'enclave serving on stdin/stdout')
+  log.info({ threads, pid: process.pid, chain: loaded.ledger.genesis.chainId, genesis: toHex(loaded.ledger.genesisHash) }, 'enclave serving on stdin/stdout')
   try {
     await serveEnclave({ service, input: process.stdin, output: process.stdout }, { log, signal: stop.signal })
   } finally {

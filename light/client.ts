@@ -145,14 +145,30 @@ export class LightClient {
 
   /** A value (or its absence) at `key`, proven under a certified root. */
   verifyValue(cert: CommitCertificate, key: string, proof: unknown, options: { latest?: boolean } = {}): VerifiedValue {
+    const { header, values } = this.verifyValues(cert, [[key, proof]], options)
+    return { header, key, value: values.get(key) }
+  }
+
+  /**
+   * Several values (or absences) proven under one certified root: the certificate is
+   * checked once, then each key's proof. Returns the header and the bytes each key
+   * holds (undefined: proven absent), in the order given. BAD_PROOF names the first
+   * key whose proof fails.
+   */
+  verifyValues(cert: CommitCertificate, entries: ReadonlyArray<readonly [string, unknown]>, options: { latest?: boolean } = {}): { header: CommitHeader; values: Map<string, Uint8Array | undefined> } {
     const header = options.latest === true ? this.verifyLatest(cert) : this.verifyCommit(cert)
-    let result
-    try {
-      result = verifyProof(header.stateRoot, key, proof)
-    } catch (e) {
-      throw new LightClientError('BAD_PROOF', `proof of '${key}' under the root of height ${header.height}: ${(e as Error).message}`, { cause: e })
+    const values = new Map<string, Uint8Array | undefined>()
+    for (const [key, proof] of entries) {
+      if (values.has(key)) throw new LightClientError('BAD_PROOF', `'${key}' is proven twice`)
+      let result
+      try {
+        result = verifyProof(header.stateRoot, key, proof)
+      } catch (e) {
+        throw new LightClientError('BAD_PROOF', `proof of '${key}' under the root of height ${header.height}: ${(e as Error).message}`, { cause: e })
+      }
+      values.set(key, result.included ? result.value : undefined)
     }
-    return { header, key, value: result.included ? result.value : undefined }
+    return { header, values }
   }
 
   /**

@@ -8,3 +8,5 @@
  * validators; its callers do.
  */
 export { LightClient, LightClientError, type EpochChangeProof, type LightClientErrorCode, type LightClientState, type TrustedSet, type VerifiedValue } from './client.ts'
+/** A certificate as it travels (DAG-CBOR bytes), decoded and shape-checked; and what it certifies. */
+export { decodeCertificate, type CommitCertificate, type CommitHeader } from '../consensus/index.ts'

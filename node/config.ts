@@ -128,7 +128,16 @@ export async function writeKeyFile(path: string, key: ValidatorKey): Promise<voi
 }
 
 export async function readGenesis(home: string): Promise<Genesis> {
-  return parseFile(join(home, HOME_FILES.genesis), (raw) => GenesisSchema.parse(dagJson.decode(new TextEncoder().encode(raw))), notAHome(home))
+  return parseFile(join(home, HOME_FILES.genesis), parseGenesis, notAHome(home))
+}
+
+/** A genesis file by path (DAG-JSON, as writeGenesis writes it). */
+export async function readGenesisFile(path: string): Promise<Genesis> {
+  return parseFile(path, parseGenesis)
+}
+
+function parseGenesis(raw: string): Genesis {
+  return GenesisSchema.parse(dagJson.decode(new TextEncoder().encode(raw)))
 }
 
 export function genesisToJson(genesis: Genesis): string {

@@ -11,7 +11,7 @@
  * node/data, node/enclave) are imported through their index.ts. It is not the CLI:
  * nothing here imports cli/ or testnet/.
  */
-export { ConfigError, genesisToJson, HOME_FILES, KeyFileSchema, NodeConfigSchema, readGenesis, readKey, readKeyFile, readNodeConfig, writeGenesis, writeKey, writeKeyFile, writeNodeConfig, type NodeConfig, type NodeConfigInput, type ValidatorKey } from './config.ts'
+export { ConfigError, genesisToJson, HOME_FILES, KeyFileSchema, NodeConfigSchema, readGenesis, readGenesisFile, readKey, readKeyFile, readNodeConfig, writeGenesis, writeKey, writeKeyFile, writeNodeConfig, type NodeConfig, type NodeConfigInput, type ValidatorKey } from './config.ts'
 export { BYZANTINE_BEHAVIOURS, type ByzantineBehaviour } from './byzantine.ts'
 export { ValidatorNode } from './node.ts'
 export { silentLogger, type Logger } from './logger.ts'

@@ -5,11 +5,14 @@
  * sim-v1 attester — the simulated platform's key (DIR/authorities/<platform>.json)
  * with a platform certificate signed on the spot by the testnet root
  * (DIR/authorities/testnet-root.json). On real hardware the TEE provides both.
+ * The chain it serves: DIR/genesis.json (or another genesis file), pinned by the
+ * hash given, or by the file's own hash on a testnet, whose folder is trusted whole.
  */
 import { join } from 'node:path'
 import { certifyPlatform } from '../enclave/index.ts'
 import { simAttester, type EnclaveServiceOptions } from '../enclave/service/index.ts'
-import { readKeyFile } from '../node/index.ts'
+import { genesisState } from '../ledger/index.ts'
+import { readGenesis, readGenesisFile, readKeyFile } from '../node/index.ts'
 import { bytesEqual, fromHex, keyPairFromSeed } from '../primitives/index.ts'
 import { ATTESTATION_ROOT } from './consortium.ts'
 import { TestnetError } from './errors.ts'
@@ -25,9 +28,13 @@ export interface TestnetEnclaveInput {
   enclave: string
   /** unix seconds, for the certificate's expiry */
   now: number
+  /** the genesis file of the chain the enclave serves (default DIR/genesis.json) */
+  genesis?: string
+  /** the genesis hash to pin (default: the genesis file's own) */
+  genesisHash?: Uint8Array
 }
 
-export async function loadTestnetEnclave(input: TestnetEnclaveInput): Promise<Pick<EnclaveServiceOptions, 'identity' | 'attest'>> {
+export async function loadTestnetEnclave(input: TestnetEnclaveInput): Promise<Pick<EnclaveServiceOptions, 'identity' | 'attest' | 'ledger'>> {
   const file = await readTestnetFile(input.dir)
   const entry = file.enclaves.find((e) => e.id === input.enclave)
   if (entry === undefined) throw new TestnetError('INVALID_ARGUMENT', `no enclave '${input.enclave}' in ${input.dir}: it has ${file.enclaves.map((e) => e.id).join(', ') || 'none'}`)
@@ -40,7 +47,9 @@ export async function loadTestnetEnclave(input: TestnetEnclaveInput): Promise<Pi
   if (!bytesEqual(keyPairFromSeed(key.secretKey).publicKey, key.publicKey)) throw new TestnetError('MALFORMED', `${entry.key}: the public key is not the secret key's`)
   const measurement = fromHex(entry.measurement)
   const cert = certifyPlatform(root.secretKey, entry.platform, platform.publicKey, input.now + PLATFORM_CERT_VALIDITY_SECONDS)
+  const genesis = input.genesis === undefined ? await readGenesis(input.dir) : await readGenesisFile(input.genesis)
   return {
+    ledger: { genesis, genesisHash: input.genesisHash ?? genesisState(genesis).root },
     identity: { enclaveId: entry.id, platform: entry.platform, measurement, secretKey: key.secretKey },
     attest: simAttester(cert, platform.secretKey, entry.platform, measurement),
   }

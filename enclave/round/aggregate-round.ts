@@ -5,7 +5,8 @@
  *
  *   1. check: for each commit in ledger order, rebuild the member's update
  *      statement from the commit record and run checkUpdate on the envelope the
- *      member sent. No envelope → excluded 'NO_UPDATE'; a rejection → excluded
+ *      member sent. A member the ledger revoked → excluded 'REVOKED' (never
+ *      opened); no envelope → excluded 'NO_UPDATE'; a rejection → excluded
  *      with its code (UpdateRejectionCode).
  *   2. if n valid ≤ 2f + 2, Multi-Krum cannot run: the outcome is 'insufficient'
  *      (the caller leaves the round to abort).
@@ -29,7 +30,7 @@
  * performance.now() for the reported timings, no I/O. Envelopes of members
  * without a commit are ignored.
  */
-import { Identifier, type CommitRecord } from '../../ledger/index.ts'
+import { Identifier, REVOKED_EXCLUSION, type CommitRecord } from '../../ledger/index.ts'
 import { CID } from '../../primitives/index.ts'
 import { multiKrum } from '../aggregate/index.ts'
 import type { RandomSource } from '../noise/index.ts'
@@ -39,9 +40,11 @@ import { noisedMeanParts } from './noised-mean.ts'
 import { compareIds, roundTranscriptHash, type TranscriptExclusion, type RoundDpParams } from './transcript.ts'
 
 /** Why a committed member is not in the aggregate: a checkUpdate code, or one of the pipeline's own. */
-export type RoundExclusionReason = UpdateRejectionCode | 'NO_UPDATE' | 'MULTI_KRUM'
+export type RoundExclusionReason = UpdateRejectionCode | 'NO_UPDATE' | 'MULTI_KRUM' | 'REVOKED'
 export const NO_UPDATE = 'NO_UPDATE'
 export const MULTI_KRUM = 'MULTI_KRUM'
+/** the ledger revoked the member: its update is never opened (and a re-aggregation drops it); the ledger's code */
+export const REVOKED = REVOKED_EXCLUSION
 
 /** What the pipeline needs of a round (a ledger RoundRecord fits). */
 export interface RoundSpec {
@@ -63,6 +66,8 @@ export interface AggregateRoundInput {
   envelopes: ReadonlyMap<string, Uint8Array>
   /** registered ed25519 public keys, by member; every committed member must have one */
   memberKeys: ReadonlyMap<string, Uint8Array>
+  /** committed members the ledger has revoked: excluded 'REVOKED' without opening their updates */
+  revoked?: ReadonlySet<string>
   /** the round's x25519 secret key */
   roundSecretKey: Uint8Array
   /** quantization scale for the noise, a power of two (e.g. 2^16) */
@@ -206,6 +211,10 @@ function checkCommitted(input: AggregateRoundInput): Checked | Extract<RoundOutc
   const excluded: RoundExclusion[] = []
   const valid: Array<{ member: string; update: Float32Array }> = []
   for (const c of input.commits) {
+    if (input.revoked?.has(c.member) === true) {
+      excluded.push({ member: c.member, reason: REVOKED })
+      continue
+    }
     const envelope = input.envelopes.get(c.member)
     if (envelope === undefined) {
       excluded.push({ member: c.member, reason: NO_UPDATE })

@@ -19,6 +19,7 @@ export {
   type DistancePool,
   NO_UPDATE,
   MULTI_KRUM,
+  REVOKED,
   type AggregateRoundInput,
   type RoundSpec,
   type RoundOutcome,

@@ -2,17 +2,16 @@
  * The wire codec of the enclave boundary: one DAG-CBOR message per request and
  * per response, size-limited and checked with zod before anything is used.
  *
- *   request  = { v: 1, id, op, body }
- *   response = { v: 1, id, ok: true, result } | { v: 1, id, ok: false, error: { code, message } }
+ *   request  = { v: 2, id, op, body }
+ *   response = { v: 2, id, ok: true, result } | { v: 2, id, ok: false, error: { code, message } }
  *
  * `id` correlates a response with its request (a client drops answers to
  * requests it gave up on); an unreadable request is answered with id 0. Error
  * codes are EnclaveServiceErrorCode values; the client rebuilds the error.
  */
 import { z } from 'zod'
-import { type CommitRecord } from '../../ledger/index.ts'
 import { decode, encode } from '../../primitives/index.ts'
-import type { RoundSpec } from '../round/index.ts'
+import type { LedgerProofs } from './certified.ts'
 import { EnclaveServiceError, isEnclaveServiceErrorCode, type EnclaveServiceErrorCode } from './errors.ts'
 import { describeIssues, isOp, RequestSchemas, ResultSchemas, type Op } from './schemas.ts'
 import type {
@@ -29,7 +28,7 @@ import type {
   RoundKeyResponse,
 } from './types.ts'
 
-export const WIRE_VERSION = 1
+export const WIRE_VERSION = 2
 /** Default limit of one message either way (a 4-byte frame length allows up to 4 GiB − 1). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024 * 1024
 
@@ -65,14 +64,8 @@ const ResponseEnvelope = z.union([
   z.strictObject({ v: z.literal(WIRE_VERSION), id: uint, ok: z.literal(false), error: z.strictObject({ code: z.string().max(64), message: z.string().max(4096) }) }),
 ])
 
-function specOf(r: RoundSpec): RoundSpec {
-  const { f, m, centralNoiseMultiplier } = r.aggregation
-  const { clipNorm, noiseMultiplier, samplingRate, localEpochs } = r.training
-  return { id: r.id, aggregation: centralNoiseMultiplier === undefined ? { f, m } : { f, m, centralNoiseMultiplier }, training: { clipNorm, noiseMultiplier, samplingRate, localEpochs }, steps: r.steps }
-}
-
-function commitOf(c: CommitRecord): CommitRecord {
-  return { round: c.round, member: c.member, seq: c.seq, ciphertext: c.ciphertext, plaintextHash: c.plaintextHash, declaredNorm: c.declaredNorm, statementSig: c.statementSig, height: c.height }
+function proofsOf(p: LedgerProofs): LedgerProofs {
+  return { epochs: p.epochs, certificate: p.certificate, proofs: p.proofs }
 }
 
 /** The body as it goes on the wire: only the schema's fields (a RoundRecord's others are left out), no undefined. */
@@ -85,17 +78,17 @@ function wireBody(req: EnclaveRequest): unknown {
       return { chain, round, nonce, time }
     }
     case 'aggregate': {
-      const b = req.body
-      return { chain: b.chain, round: specOf(b.round), dimension: b.dimension, commits: b.commits.map(commitOf), envelopes: b.envelopes, memberKeys: b.memberKeys, baseModel: b.baseModel, window: b.window, nonce: b.nonce }
+      const { chain, round, envelopes, baseModel, ledger, nonce } = req.body
+      return { chain, round, envelopes, baseModel, ledger: proofsOf(ledger), nonce }
     }
     case 'reaggregate': {
-      const { chain, round, dimension, sealed, without, baseModel, nonce } = req.body
-      return { chain, round, dimension, sealed, without, baseModel, nonce }
+      const { chain, round, sealed, baseModel, ledger, nonce } = req.body
+      return { chain, round, sealed, baseModel, ledger: proofsOf(ledger), nonce }
     }
     case 'closeRound':
       return { chain: req.body.chain, round: req.body.round }
     case 'checkpointAnchored':
-      return { chain: req.body.chain, seq: req.body.seq }
+      return { chain: req.body.chain, ledger: proofsOf(req.body.ledger) }
   }
 }
 

@@ -20,6 +20,10 @@ export const EnclaveServiceErrorCode = {
   SEALED_UNREADABLE: 'SEALED_UNREADABLE',
   /** the sealed record's checkpoint window was anchored: its sealing key is erased */
   WINDOW_ERASED: 'WINDOW_ERASED',
+  /** a ledger fact in the request does not verify against the enclave's pinned genesis, or the request does not prove a fact the operation needs */
+  UNVERIFIED: 'UNVERIFIED',
+  /** the certified ledger state does not allow the operation (a round not assigned to this enclave, not final yet, nothing to re-aggregate, a sealed release that is not the round's current result) */
+  LEDGER_STATE: 'LEDGER_STATE',
   /** the response could not be understood (client side) */
   PROTOCOL: 'PROTOCOL',
   /** the enclave did not answer within the request timeout (client side) */

@@ -17,6 +17,7 @@
 export { EnclaveServiceError, EnclaveServiceErrorCode, isEnclaveServiceError, isEnclaveServiceErrorCode } from './errors.ts'
 export { EnclaveService, DEFAULT_SCALE, type EnclaveServiceOptions, type EnclaveServiceIdentity } from './service.ts'
 export { simAttester, type Attester, type AttestationRequest, type IssuedEvidence } from './attester.ts'
+export { CertifiedLedger, CertifiedFacts, type LedgerProofs, type LedgerTrust } from './certified.ts'
 export { REVOKED, reaggregateSealed, type Reaggregated } from './reaggregate.ts'
 export { SealingKeys, MAX_WINDOWS_AHEAD } from './sealing-keys.ts'
 export { SEALED_VERSION, MAX_SEALED_BYTES, sealRound, openSealed, readSealedHeader, type SealedRound, type SealedHeader } from './sealed-record.ts'

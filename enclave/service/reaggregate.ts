@@ -13,11 +13,10 @@
  * spent a second time, which is why the ledger charges no budget for a
  * re-aggregation. Fresh noise would instead be a second, independent release of
  * the remaining members' updates, and averaging the two would shrink the noise.
- * All of this holds only if the members in `without` are really revoked: the
- * service takes that list from its host, so a host that names members who were not
- * revoked can difference two releases and recover one member's update. Checking
- * revocations against ledger state proofs inside the enclave is the missing piece
- * (README, Security).
+ * All of this holds only if the members in `without` are really revoked: a
+ * host that could name members who were not revoked would difference two releases
+ * and recover one member's update. So the service never takes the list from its
+ * host: it is the round's `reaggregate` list in certified ledger state (service.ts).
  *
  * With nobody left the round contributes nothing: the update is zero and the
  * model stays the base model (the ledger requires the base model's CID).
@@ -26,12 +25,12 @@
  * noise), so that a later revocation re-aggregates from it; passing members that
  * are no longer included gives back exactly the sealed release (a retry).
  */
-import { compareIds, noisedMeanWith, quantizedSum, roundTranscriptHash } from '../round/index.ts'
+import { compareIds, noisedMeanWith, quantizedSum, REVOKED, roundTranscriptHash } from '../round/index.ts'
 import { bytesEqual } from '../../primitives/index.ts'
 import { EnclaveServiceError } from './errors.ts'
 import type { SealedRound } from './sealed-record.ts'
 
-export const REVOKED = 'REVOKED'
+export { REVOKED }
 
 export interface Reaggregated {
   update: Float32Array

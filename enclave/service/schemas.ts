@@ -2,8 +2,8 @@
  * zod schemas of the service's request bodies and results, over decoded
  * DAG-CBOR values. The wire codec checks every message with them, and the
  * service checks direct calls with the same request schemas, so both twins
- * refuse the same inputs. Round specs and commit records are parsed with
- * z.object (extra fields, such as the rest of a ledger RoundRecord, are dropped).
+ * refuse the same inputs. Ledger facts are not in these shapes: they arrive as
+ * proofs (LedgerProofs) and certified.ts checks and parses them.
  */
 import { z } from 'zod'
 import { Identifier, MAX_LIST_LENGTH } from '../../ledger/index.ts'
@@ -14,47 +14,30 @@ export const bytes = z.custom<Uint8Array>(isBytes, 'expected bytes')
 export const bytesOf = (n: number) => z.custom<Uint8Array>((v) => isBytes(v) && v.length === n, `expected ${n} bytes`)
 const cid = z.custom<CID>((v) => CID.asCID(v) !== null, 'expected a CID')
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
-const positive = z.number().finite().positive()
 const id = Identifier
-
-export const RoundSpecSchema = z.object({
-  id,
-  aggregation: z.object({ f: uint, m: uint.min(1), centralNoiseMultiplier: z.number().finite().nonnegative().optional() }),
-  training: z.object({ clipNorm: positive, noiseMultiplier: positive, samplingRate: z.number().finite().gt(0).max(1), localEpochs: positive }),
-  steps: uint.min(1),
-})
-
-export const CommitSchema = z.object({
-  round: id,
-  member: id,
-  seq: uint,
-  ciphertext: cid,
-  plaintextHash: bytesOf(32),
-  declaredNorm: z.number().finite().nonnegative(),
-  statementSig: bytesOf(64),
-  height: uint,
-})
 
 const Exclusion = z.strictObject({ member: id, reason: z.string() })
 const members = (value: z.ZodType<Uint8Array>) => z.array(z.tuple([id, value])).max(MAX_LIST_LENGTH)
 
+/** Longest state key a request may prove (state keys are short paths). */
+export const MAX_STATE_KEY_LENGTH = 512
+/** Epoch changes a request may carry (the enclave skips those it knows). */
+export const MAX_EPOCH_CHANGES = 4096
+
+/** LedgerProofs (certified.ts): a certificate, trie proofs by key, epoch changes. */
+const LedgerProofsSchema = z.strictObject({
+  epochs: z.array(z.tuple([bytes, bytes])).max(MAX_EPOCH_CHANGES),
+  certificate: bytes,
+  proofs: z.array(z.tuple([z.string().min(1).max(MAX_STATE_KEY_LENGTH), bytes])).max(2 * MAX_LIST_LENGTH + 16),
+})
+
 export const RequestSchemas = {
   identity: z.strictObject({}),
   roundKey: z.strictObject({ chain: id, round: id, nonce: uint, time: uint }),
-  aggregate: z.strictObject({
-    chain: id,
-    round: RoundSpecSchema,
-    dimension: uint.min(1),
-    commits: z.array(CommitSchema).max(MAX_LIST_LENGTH),
-    envelopes: members(bytes),
-    memberKeys: members(bytesOf(32)),
-    baseModel: bytes,
-    window: uint.min(1),
-    nonce: uint,
-  }),
-  reaggregate: z.strictObject({ chain: id, round: id, dimension: uint.min(1), sealed: bytes, without: z.array(id).max(MAX_LIST_LENGTH), baseModel: bytes, nonce: uint }),
+  aggregate: z.strictObject({ chain: id, round: id, envelopes: members(bytes), baseModel: bytes, ledger: LedgerProofsSchema, nonce: uint }),
+  reaggregate: z.strictObject({ chain: id, round: id, sealed: bytes, baseModel: bytes, ledger: LedgerProofsSchema, nonce: uint }),
   closeRound: z.strictObject({ chain: id, round: id }),
-  checkpointAnchored: z.strictObject({ chain: id, seq: uint }),
+  checkpointAnchored: z.strictObject({ chain: id, ledger: LedgerProofsSchema }),
 } as const
 
 const Aggregated = z.strictObject({

@@ -11,22 +11,36 @@
  *   closeRound          destroys the round key (forward secrecy)
  *   checkpointAnchored  erases the sealing keys of windows ≤ seq (sealing-keys.ts)
  *
- * A round is released once: asking again to aggregate the same committed set
- * (a host retrying after a crash) returns the same release, re-signed with the
- * new nonce, never a second draw of noise over the same updates (the release
- * and the round key are held until closeRound). Operations run
- * one at a time. Pure: no I/O, no clock (times come in requests), randomness
- * from the RandomSource (noise) and node:crypto (keys, IVs).
+ * The host is trusted for no ledger fact. aggregate, reaggregate and
+ * checkpointAnchored take the round, its committed set, the members' keys and
+ * revocations, the pending re-aggregations and the newest checkpoint from proofs
+ * under a certified state root, checked against the genesis the service was
+ * started with (certified.ts); the host supplies only envelopes, base model
+ * weights (checked against the round's base model CID) and sealed records.
+ *
+ * A round is released once: asking again to aggregate it (a host retrying after a
+ * crash) returns the same release, re-signed with the new nonce, never a second
+ * draw of noise over the same updates (the release and the round key are held until
+ * closeRound); members the ledger revoked in the meantime are marked for
+ * re-aggregation when it lands. A re-aggregation drops exactly the members the certified round lists as
+ * pending, from the sealed record of the round's current result only; it reuses
+ * that release's noise, so asking again gives the same release. Every request's
+ * certified `checkpoint/latest` erases the sealing keys up to it, whether or not
+ * the host ever calls checkpointAnchored. Operations run one at a time. Pure: no
+ * I/O, no clock (times come in requests), randomness from the RandomSource (noise)
+ * and node:crypto (keys, IVs).
  */
 import type { z } from 'zod'
 import { decodeTx, encodeTx, evidenceNonce, Identifier, isLedgerError, makeTx, signTx, type TxBody, type TxType } from '../../ledger/index.ts'
-import { bytesEqual, keyPairFromSeed } from '../../primitives/index.ts'
+import { bytesEqual, keyPairFromSeed, toHex } from '../../primitives/index.ts'
 import { cryptoRandom, isNoiseError, type RandomSource } from '../noise/index.ts'
 import { aggregateRound, aggregateRoundOn, isRoundError, type AggregateRoundInput, type DistancePool } from '../round/index.ts'
 import { destroyKey, encodeUpdate, generateRoundKey, isUpdateError, type RoundKeyPair } from '../updates/index.ts'
 import type { Attester } from './attester.ts'
+import { CertifiedLedger, type CertifiedFacts, type CertifiedRound, type LedgerTrust } from './certified.ts'
 import { EnclaveServiceError } from './errors.ts'
 import { applyUpdate, modelFile, parseBaseModel } from './model.ts'
+import type { LedgerProofs } from './certified.ts'
 import { reaggregateSealed } from './reaggregate.ts'
 import { describeIssues, RequestSchemas, type Op } from './schemas.ts'
 import { openSealed, readSealedHeader, sealRound, type SealedRound } from './sealed-record.ts'
@@ -65,11 +79,11 @@ export interface EnclaveServiceOptions {
   scale?: number
   /** Multi-Krum distances on worker threads (default: inline) */
   pool?: DistancePool
+  /** the chain this enclave serves: its genesis and the hash the consortium pinned (certified.ts) */
+  ledger: LedgerTrust
 }
 
 interface Release {
-  /** the committed set it was computed over: member and ciphertext CID, ledger order */
-  commits: string
   response: Omit<AggregatedResponse, 'tx'>
   body: TxBody<'round.result'>
 }
@@ -93,6 +107,7 @@ export class EnclaveService {
   private readonly random: RandomSource
   private readonly scale: number
   private readonly pool: DistancePool | undefined
+  private readonly ledger: CertifiedLedger
   private readonly sealing = new SealingKeys()
   private readonly roundKeys = new Map<string, RoundKeyPair>()
   /** every chain+round a key was ever issued for (a destroyed key is not issued again) */
@@ -116,6 +131,8 @@ export class EnclaveService {
     this.random = options.random ?? cryptoRandom()
     this.scale = scale
     this.pool = options.pool
+    if (options.ledger === undefined) throw bad('the enclave needs the genesis of the chain it serves (ledger: { genesis, genesisHash })')
+    this.ledger = new CertifiedLedger(options.ledger)
   }
 
   async identity(): Promise<EnclaveIdentityInfo> {
@@ -124,6 +141,7 @@ export class EnclaveService {
 
   roundKey(request: RoundKeyRequest): Promise<RoundKeyResponse> {
     return this.run('roundKey', request, (req) => {
+      this.servesChain(req.chain)
       const key = roundId(req.chain, req.round)
       // Asked again while the key lives (the host's transaction did not make it, e.g. a stale
       // nonce): the same key, freshly attested, in a transaction with the new nonce. Once the
@@ -147,61 +165,82 @@ export class EnclaveService {
 
   aggregate(request: AggregateRequest): Promise<AggregateResponse> {
     return this.run('aggregate', request, async (req) => {
-      const key = roundId(req.chain, req.round.id)
+      const facts = this.certified(req.chain, req.ledger)
+      const round = this.ourRound(facts, req.round)
+      const key = roundId(req.chain, round.id)
       const pair = this.roundKeys.get(key)
-      if (pair === undefined) throw new EnclaveServiceError('NO_ROUND_KEY', `no key is held for round '${req.round.id}' on '${req.chain}'${this.issued.has(key) ? ' (it was destroyed when the round closed)' : ''}`)
-      const base = parseBaseModel(req.baseModel, req.dimension)
-      const sealingKey = this.sealing.windowKey(req.chain, req.window)
-      const commits = req.commits.map((c) => `${c.member}\0${c.ciphertext.toString()}`).join('\n')
-      const done = this.releases.get(key)
-      if (done !== undefined) {
-        if (done.commits !== commits) throw bad(`round '${req.round.id}' was released over a different committed set`)
-        return { ...done.response, tx: this.signedTx(req.chain, 'round.result', req.nonce, done.body) }
+      if (pair === undefined) throw new EnclaveServiceError('NO_ROUND_KEY', `no key is held for round '${round.id}' on '${req.chain}'${this.issued.has(key) ? ' (it was destroyed when the round closed)' : ''}`)
+      if (round.status !== 'keyed') throw ledgerState(`round '${round.id}' is ${round.status} at height ${facts.height}; it is aggregated while keyed`)
+      if (round.roundKey === null || !bytesEqual(round.roundKey, pair.publicKey)) throw ledgerState(`the ledger's key for round '${round.id}' is not the one this enclave holds`)
+      // Commits are taken up to the deadline height: after it, or once every eligible member
+      // committed, the set is final. Before, a host could pick a moment when only its target had.
+      if (facts.height < round.deadline && round.commitCount < round.eligibleCount) {
+        throw ledgerState(`round '${round.id}' takes commits until height ${round.deadline} (${round.commitCount} of ${round.eligibleCount} committed at height ${facts.height}): its committed set is not final`)
       }
+      const commits = facts.committedSet(round)
+      const members = commits.map((c) => facts.member(c.member))
+      const revoked = new Set(members.filter((m) => m.revokedAt !== null && m.revokedAt <= facts.height).map((m) => m.id))
+      const base = await this.baseModel(round, req.baseModel)
+      const done = this.releases.get(key)
+      if (done !== undefined) return { ...done.response, tx: this.signedTx(req.chain, 'round.result', req.nonce, done.body) }
+      // the round's window is the one after the newest checkpoint (a stale height gives an
+      // earlier window: its key is erased sooner, never later)
+      const window = facts.latestCheckpoint() + 1
+      const sealingKey = this.sealing.windowKey(req.chain, window)
       const input: AggregateRoundInput = {
         chain: req.chain,
-        round: req.round,
-        dimension: req.dimension,
-        commits: req.commits,
+        round: spec(round),
+        dimension: base.length,
+        commits,
         envelopes: uniqueMap(req.envelopes, 'envelopes'),
-        memberKeys: uniqueMap(req.memberKeys, 'memberKeys'),
+        memberKeys: new Map(members.map((m) => [m.id, m.publicKey])),
+        revoked,
         roundSecretKey: pair.secretKey,
         scale: this.scale,
       }
       const outcome = this.pool === undefined ? aggregateRound(input, this.random) : await aggregateRoundOn(input, this.random, this.pool)
       const excluded = outcome.excluded.map((e) => ({ member: e.member, reason: e.reason }))
       if (outcome.kind === 'insufficient') return { kind: 'insufficient', valid: outcome.valid, needed: outcome.needed, excluded }
-      const { f, centralNoiseMultiplier } = req.round.aggregation
+      const { f, centralNoiseMultiplier } = round.aggregation
       const record: SealedRound = {
         chain: req.chain,
-        round: req.round.id,
-        window: req.window,
-        dimension: req.dimension,
+        round: round.id,
+        window,
+        dimension: base.length,
         scale: this.scale,
         aggregation: centralNoiseMultiplier === undefined ? { f, m: outcome.m } : { f, m: outcome.m, centralNoiseMultiplier },
         central: outcome.centralNoiseMultiplier,
         dp: outcome.dp,
-        commits: req.commits.map((c) => ({ member: c.member, ciphertext: c.ciphertext })),
+        commits: commits.map((c) => ({ member: c.member, ciphertext: c.ciphertext })),
         included: outcome.selected,
         excluded,
         noise: outcome.noise,
         transcriptHash: outcome.transcriptHash,
       }
       const release = await this.release(record, outcome.update, applyUpdate(base, outcome.update), sealingKey)
-      this.releases.set(key, { commits, ...release })
+      this.releases.set(key, release)
       return { ...release.response, tx: this.signedTx(req.chain, 'round.result', req.nonce, release.body) }
     })
   }
 
   reaggregate(request: ReaggregateRequest): Promise<AggregatedResponse> {
     return this.run('reaggregate', request, async (req) => {
+      const facts = this.certified(req.chain, req.ledger)
+      const round = this.ourRound(facts, req.round)
+      if (round.result === null || round.status === 'discarded') throw ledgerState(`round '${round.id}' has no result to re-aggregate at height ${facts.height} (${round.status})`)
+      if (round.reaggregate.length === 0) throw ledgerState(`round '${round.id}' has no revocation pending at height ${facts.height}: nothing to re-aggregate`)
       const header = readSealedHeader(req.sealed)
-      if (header.chain !== req.chain || header.round !== req.round) throw bad(`the sealed record is of round '${header.round}' on '${header.chain}', not '${req.round}' on '${req.chain}'`)
+      if (header.chain !== req.chain || header.round !== round.id) throw bad(`the sealed record is of round '${header.round}' on '${header.chain}', not '${round.id}' on '${req.chain}'`)
       const sealingKey = this.sealing.windowKey(req.chain, header.window)
       const record = openSealed(req.sealed, sealingKey)
-      if (record.dimension !== req.dimension) throw bad(`the sealed round has dimension ${record.dimension}, not ${req.dimension}`)
-      const base = parseBaseModel(req.baseModel, req.dimension)
-      const next = reaggregateSealed(record, req.without)
+      // only the round's current result: an older release of it would give a different
+      // set of updates minus the same pending members
+      if (!bytesEqual(record.transcriptHash, round.result.transcriptHash)) {
+        throw ledgerState(`the sealed record is of release ${toHex(record.transcriptHash)}; round '${round.id}''s current result is ${toHex(round.result.transcriptHash)}`)
+      }
+      const base = await this.baseModel(round, req.baseModel)
+      if (base.length !== record.dimension) throw bad(`the sealed round has dimension ${record.dimension}, the base model ${base.length}`)
+      const next = reaggregateSealed(record, round.reaggregate)
       // nobody left: the base model itself, bit for bit (base + 0 would turn −0 into +0)
       const model = next.record.included.length === 0 ? base : applyUpdate(base, next.update)
       const release = await this.release(next.record, next.update, model, sealingKey)
@@ -211,6 +250,7 @@ export class EnclaveService {
 
   closeRound(request: CloseRoundRequest): Promise<CloseRoundResponse> {
     return this.run('closeRound', request, (req) => {
+      this.servesChain(req.chain)
       const key = roundId(req.chain, req.round)
       const pair = this.roundKeys.get(key)
       this.roundKeys.delete(key)
@@ -222,11 +262,41 @@ export class EnclaveService {
   }
 
   checkpointAnchored(request: CheckpointAnchoredRequest): Promise<CheckpointAnchoredResponse> {
-    return this.run('checkpointAnchored', request, (req) => ({ erasedThrough: this.sealing.eraseThrough(req.chain, req.seq) }))
+    return this.run('checkpointAnchored', request, (req) => {
+      this.certified(req.chain, req.ledger)
+      return { erasedThrough: this.sealing.erasedThrough(req.chain) }
+    })
+  }
+
+  /** The request's ledger facts, verified; the sealing keys of every window the facts show anchored are erased. */
+  private certified(chain: string, proofs: LedgerProofs): CertifiedFacts {
+    const facts = this.ledger.open(chain, proofs)
+    this.sealing.eraseThrough(chain, facts.latestCheckpoint())
+    return facts
+  }
+
+  private servesChain(chain: string): void {
+    if (chain !== this.ledger.chain) throw bad(`this enclave serves chain '${this.ledger.chain}', not '${chain}'`)
+  }
+
+  /** The certified round, which must be assigned to this enclave. */
+  private ourRound(facts: CertifiedFacts, id: string): CertifiedRound {
+    const round = facts.round(id)
+    if (round.enclave !== this.id.enclaveId) throw ledgerState(`round '${id}' is assigned to enclave '${round.enclave}', not to '${this.id.enclaveId}'`)
+    return round
+  }
+
+  /** The base model's weights; BAD_REQUEST unless their model file has the round's base model CID. */
+  private async baseModel(round: CertifiedRound, bytes: Uint8Array): Promise<Float32Array> {
+    if (bytes.length === 0 || bytes.length % 4 !== 0) throw bad(`the base model is ${bytes.length} bytes, not a whole number of float32 values`)
+    const base = parseBaseModel(bytes, bytes.length / 4)
+    const { cid } = await modelFile(base)
+    if (!cid.equals(round.baseModel)) throw bad(`the base model's weights give ${cid.toString()}; round '${round.id}' starts from ${String(round.baseModel)}`)
+    return base
   }
 
   /** The model file, the round.result body and the sealed record of a release. */
-  private async release(record: SealedRound, update: Float32Array, model: Float32Array, sealingKey: Uint8Array): Promise<Omit<Release, 'commits'>> {
+  private async release(record: SealedRound, update: Float32Array, model: Float32Array, sealingKey: Uint8Array): Promise<Release> {
     const file = await modelFile(model)
     const included = record.included.map((i) => i.member)
     const aggregation = { f: record.aggregation.f, m: record.aggregation.m, centralNoiseMultiplier: record.central }
@@ -257,6 +327,16 @@ export class EnclaveService {
     this.queue = next.catch(() => undefined)
     return next
   }
+}
+
+function ledgerState(message: string): EnclaveServiceError {
+  return new EnclaveServiceError('LEDGER_STATE', message)
+}
+
+/** What the round pipeline needs of a certified round. */
+function spec(r: CertifiedRound): AggregateRoundInput['round'] {
+  const { f, m, centralNoiseMultiplier } = r.aggregation
+  return { id: r.id, aggregation: centralNoiseMultiplier === undefined ? { f, m } : { f, m, centralNoiseMultiplier }, training: r.training, steps: r.steps }
 }
 
 function uniqueMap(pairs: ReadonlyArray<[string, Uint8Array]>, what: string): Map<string, Uint8Array> {

@@ -5,9 +5,8 @@
  * DAG-CBOR, which has no Map). Both twins implement EnclaveClient: the
  * in-process one (InProcessEnclave) and the out-of-process one (node/enclave).
  */
-import type { CommitRecord } from '../../ledger/index.ts'
 import type { CID } from '../../primitives/index.ts'
-import type { RoundSpec } from '../round/index.ts'
+import type { LedgerProofs } from './certified.ts'
 
 export interface EnclaveIdentityInfo {
   enclaveId: string
@@ -32,20 +31,23 @@ export interface RoundKeyResponse {
   tx: Uint8Array
 }
 
+/**
+ * Aggregate a round. Everything the enclave needs to know about the round comes from
+ * `ledger`, proven under a certified root (certified.ts): the round record, every
+ * commit record of the round, the record of every committed member, and
+ * `checkpoint/latest`. The host adds only what the ledger does not hold: the
+ * envelopes the members sent, and the base model's weights (which must give the
+ * round's base model CID).
+ */
 export interface AggregateRequest {
   chain: string
-  /** the ledger's round (a RoundRecord fits); aggregation.centralNoiseMultiplier optional */
-  round: RoundSpec
-  dimension: number
-  /** the committed set, in ledger order */
-  commits: CommitRecord[]
+  /** the round id */
+  round: string
   envelopes: Array<[string, Uint8Array]>
-  /** registered ed25519 keys of the committed members */
-  memberKeys: Array<[string, Uint8Array]>
-  /** the base model's weights, float32 little-endian */
+  /** the base model's weights, float32 little-endian: their model file must have the round's baseModel CID */
   baseModel: Uint8Array
-  /** the checkpoint window the round belongs to: latest anchored checkpoint seq + 1 */
-  window: number
+  /** proofs of round/<id>, commit/<id>/<member> (each committed member), member/<member> (each), checkpoint/latest */
+  ledger: LedgerProofs
   /** the enclave's next transaction nonce on the chain */
   nonce: number
 }
@@ -83,17 +85,21 @@ export interface InsufficientResponse {
 
 export type AggregateResponse = AggregatedResponse | InsufficientResponse
 
+/**
+ * Re-aggregate a round's current result without the members the ledger lists as
+ * pending revocation for it. The sealed record must be the one of the round's current
+ * result (its transcript hash equal to the certified result's).
+ */
 export interface ReaggregateRequest {
   chain: string
   /** the round id */
   round: string
-  dimension: number
-  /** the sealed record of the release to re-aggregate */
+  /** the sealed record of the round's current result */
   sealed: Uint8Array
-  /** revoked members to drop */
-  without: string[]
   /** the base model's weights, float32 little-endian */
   baseModel: Uint8Array
+  /** proofs of round/<id> and checkpoint/latest */
+  ledger: LedgerProofs
   nonce: number
 }
 
@@ -109,8 +115,8 @@ export interface CloseRoundResponse {
 
 export interface CheckpointAnchoredRequest {
   chain: string
-  /** the anchored checkpoint's seq: windows ≤ seq are erased */
-  seq: number
+  /** a proof of checkpoint/latest: the windows up to the newest anchored checkpoint are erased */
+  ledger: LedgerProofs
 }
 
 export interface CheckpointAnchoredResponse {

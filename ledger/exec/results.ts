@@ -21,13 +21,17 @@ import { getRound } from './rounds.ts'
  * enclave/round) that say the enclave never opened the member's update: no update
  * arrived, or it failed a check made before decryption (it is not the committed
  * envelope, names another chain, round or member, its statement's signature fails,
- * it is malformed or does not decrypt). Every other committed member is charged:
+ * it is malformed or does not decrypt), or the member was revoked when the
+ * enclave aggregated (REVOKED, checked here). Every other committed member is charged:
  * its plaintext was in the enclave, and which updates Multi-Krum selects depends on
  * the distances between all of them, so even an excluded update shapes the release.
  * A reason that may come before or after decryption (WRONG_LENGTH, NORM_ABOVE_BOUND)
  * is charged: overcharging costs a member budget, undercharging would cost it privacy.
  */
-export const UNOPENED_EXCLUSIONS: ReadonlySet<string> = new Set(['NO_UPDATE', 'NOT_COMMITTED', 'WRONG_ROUND', 'WRONG_MEMBER', 'BAD_STATEMENT_SIGNATURE', 'MALFORMED', 'DECRYPT_FAILED'])
+export const UNOPENED_EXCLUSIONS: ReadonlySet<string> = new Set(['NO_UPDATE', 'NOT_COMMITTED', 'WRONG_ROUND', 'WRONG_MEMBER', 'BAD_STATEMENT_SIGNATURE', 'MALFORMED', 'DECRYPT_FAILED', 'REVOKED'])
+
+/** The exclusion reason of a member the ledger had revoked: the enclave does not open its update (and a re-aggregation drops it). */
+export const REVOKED = 'REVOKED'
 
 function mismatch(message: string): LedgerError {
   return new LedgerError('RESULT_MISMATCH', message)
@@ -65,10 +69,24 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
   if (included.size === 0 && !b.model.equals(r.baseModel)) throw mismatch(`a re-aggregation that includes nobody keeps the base model ${r.baseModel}`)
   if (included.size > r.aggregation.m) throw mismatch(`result includes ${included.size} updates; Multi-Krum selects at most m = ${r.aggregation.m}`)
   const original = new Set(r.result?.included ?? [])
+  // Members revoked after the enclave computed the result but before it landed: the result is
+  // taken and they are pending re-aggregation at once, exactly as if their revocation had come
+  // just after it (a re-aggregation reuses the release's noise, where computing the round
+  // again would draw new noise over the same updates). A re-aggregation must apply them all.
+  const revokedIncluded: string[] = []
   for (const id of included) {
     const m = state.get<MemberRecord>(StateKey.member(id))
-    if (m !== undefined && isRevoked(m, ctx.block.height)) throw mismatch(`result includes revoked member '${id}'`)
+    if (m !== undefined && isRevoked(m, ctx.block.height)) {
+      if (reaggregation) throw mismatch(`re-aggregation includes revoked member '${id}'`)
+      revokedIncluded.push(id)
+    }
     if (reaggregation && !original.has(id)) throw mismatch(`re-aggregation includes '${id}', who was not in the original result`)
+  }
+  // The enclave excludes a member as REVOKED without opening its update (UNOPENED_EXCLUSIONS),
+  // so the ledger holds it to that: the member must be revoked.
+  for (const e of b.excluded) {
+    const m = e.reason === REVOKED ? state.get<MemberRecord>(StateKey.member(e.member)) : undefined
+    if (e.reason === REVOKED && (m === undefined || !isRevoked(m, ctx.block.height))) throw mismatch(`member '${e.member}' is excluded as revoked but is not revoked`)
   }
   if (reaggregation) {
     // Exactly the members the ledger lists as pending are dropped, no one else: a re-aggregation
@@ -125,7 +143,7 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
     }
     state.put(StateKey.budget(id), next)
   }
-  state.put(StateKey.round(r.id), { ...r, status: 'resulted', result })
+  state.put(StateKey.round(r.id), { ...r, status: 'resulted', result, reaggregate: revokedIncluded })
   const since = state.get<string[]>(StateKey.roundsSinceCheckpoint) ?? []
   state.put(StateKey.roundsSinceCheckpoint, [...since, r.id])
 }

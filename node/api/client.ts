@@ -99,6 +99,9 @@ const EnclavesAnswer = S.EnclavePage.pick({ next: true }).extend({ items: z.arra
 /** a commit certificate as the light client takes it: its DAG-CBOR only */
 const CertificateCbor = S.CommitCertificate.pick({ certificateCbor: true }).extend({ certificateCbor: bytes }).loose().nullable()
 const ProofAnswer = S.Proof.pick({ key: true, height: true }).extend({ proofCbor: bytes, certificate: CertificateCbor }).loose()
+const ProofBatchAnswer = S.ProofBatch.pick({ height: true })
+  .extend({ certificate: CertificateCbor, proofs: z.array(S.ProofBatch.shape.proofs.element.extend({ proofCbor: bytes }).loose()) })
+  .loose()
 const EpochChangeAnswer = S.EpochChange.pick({ epoch: true, height: true }).extend({ proofCbor: bytes, certificate: CertificateCbor }).loose()
 
 const SnapshotSchema = z.strictObject({
@@ -129,6 +132,15 @@ export interface ProofAnswer {
   proof: Uint8Array
   /** DAG-CBOR of the height's commit certificate; null when the validator holds none */
   certificate: Uint8Array | null
+}
+
+/** What a validator answered for many keys at one height (POST /v1/proofs): the keys are those asked, in order; nothing else is checked. */
+export interface ProofBatchAnswer {
+  height: number
+  /** DAG-CBOR of the height's commit certificate; null when the validator holds none */
+  certificate: Uint8Array | null
+  /** DAG-CBOR of each key's trie proof, in the order asked */
+  proofs: Array<{ key: string; proof: Uint8Array }>
 }
 
 /** How an epoch got its validators, as a validator answered it (unchecked). */
@@ -219,6 +231,27 @@ export class ApiClient {
     const query = opts.height === undefined ? '' : `?height=${opts.height}`
     const a = this.parse(ProofAnswer, await this.request(`/v1/proofs/${encodeURIComponent(key)}${query}`, opts), 'proof')
     return { key: a.key, height: a.height, proof: a.proofCbor, certificate: a.certificate?.certificateCbor ?? null }
+  }
+
+  /**
+   * POST /v1/proofs: proofs of `keys` (1 to MAX_PROOF_BATCH_KEYS, each once), all at
+   * one height: the newest certified one this validator holds, or `height`. The
+   * answer must list exactly the keys asked, in order (else BAD_ANSWER); the proofs
+   * and the certificate are not checked (the light client does that).
+   */
+  async proofs(keys: string[], opts: CallOptions & { height?: number } = {}): Promise<ProofBatchAnswer> {
+    if (keys.length === 0 || keys.length > S.MAX_PROOF_BATCH_KEYS) throw new ApiClientError('INVALID_ARGUMENT', `asked for ${keys.length} proofs: 1 to ${S.MAX_PROOF_BATCH_KEYS} keys per request`)
+    if (new Set(keys).size !== keys.length) throw new ApiClientError('INVALID_ARGUMENT', 'a key is asked for twice')
+    const body = JSON.stringify(opts.height === undefined ? { keys } : { keys, height: opts.height })
+    const a = this.parse(ProofBatchAnswer, await this.request('/v1/proofs', { ...opts, method: 'POST', body }), 'proof batch')
+    let i = 0
+    while (i < keys.length && i < a.proofs.length && a.proofs[i]!.key === keys[i]) i++
+    if (i < keys.length || i < a.proofs.length) {
+      const [got, asked] = [a.proofs[i]?.key, keys[i]].map((k) => (k === undefined ? undefined : `'${k.slice(0, 100)}'`))
+      const why = got === undefined ? `no proof for ${asked}` : asked === undefined ? `a proof for ${got}, not asked` : `a proof for ${got} where ${asked} was asked`
+      throw new ApiClientError('BAD_ANSWER', `POST /v1/proofs: the validator answered ${a.proofs.length} proofs for ${keys.length} keys: at index ${i}, ${why}`)
+    }
+    return { height: a.height, certificate: a.certificate?.certificateCbor ?? null, proofs: a.proofs.map((p) => ({ key: p.key, proof: p.proofCbor })) }
   }
 
   /** GET /v1/epochs/{epoch}: how the epoch got its validators, unchecked; undefined when the validator has no record of it. */

@@ -1,10 +1,11 @@
 /**
- * node:http plumbing for the API's handlers: reading a body under a byte cap, the
- * media type of a request, the headers every response carries, and the raw error
- * response of a connection-level failure. Nothing here knows about the ledger.
+ * node:http plumbing for the API's handlers: reading a body under a byte cap and
+ * parsing it as JSON, the media type of a request, the headers every response
+ * carries, and the raw error response of a connection-level failure. Nothing here
+ * knows about the ledger.
  */
 import type { IncomingMessage } from 'node:http'
-import { ApiError, ApiErrorCode } from './errors.ts'
+import { ApiError, ApiErrorCode, badRequest } from './errors.ts'
 
 /** The media type of a Content-Type header, lowercased, without parameters. */
 export function mediaType(header: string | undefined): string | undefined {
@@ -49,6 +50,15 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8A
     req.on('close', onClose)
     req.on('error', onClose)
   })
+}
+
+/** A body read by `readBody` as JSON (strict UTF-8); 400 when it is not. */
+export function parseJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
+  } catch {
+    throw badRequest('body is not valid JSON')
+  }
 }
 
 function tooLarge(maxBytes: number): ApiError {

@@ -7,7 +7,9 @@
  * /v1/txs/batch (up to MAX_BATCH_TXS per request, one result each), committed
  * blocks as Server-Sent Events at /v1/events/blocks (from an optional `blocks`
  * component, a BlockFeed the node wires to its commit path), /healthz,
- * /metrics, recent whole states as DAG-CBOR at /v1/snapshots/{height} (from an
+ * /metrics, Merkle proofs with the commit certificate of their height at
+ * /v1/proofs/{key} and, for up to MAX_PROOF_BATCH_KEYS keys at one height, POST
+ * /v1/proofs, recent whole states as DAG-CBOR at /v1/snapshots/{height} (from an
  * optional `snapshots` component of LedgerQueries, the node's LedgerApp) and,
  * on testnets only, POST /v1/admin/block|unblock (connection gating for
  * partitions, through an optional `admin` component), with a body cap,
@@ -24,7 +26,9 @@ export { ApiServer, DEFAULT_MAX_BODY_BYTES, type ApiServerComponents, type ApiSe
 export { DEFAULT_MAX_BATCH_BODY_BYTES, MAX_BATCH_TXS, type BatchItemResult } from './batch.ts'
 export { ADMIT_CHUNK } from '../mempool/index.ts'
 export { DEFAULT_EVENT_KEEP_ALIVE_MS, DEFAULT_EVENT_MAX_BUFFERED_BYTES, DEFAULT_MAX_EVENT_STREAMS, type BlockFeed, type CommittedBlock } from './events.ts'
-export { LedgerQueries, MAX_PROOF_KEY_LENGTH, DEFAULT_COMMIT_PAGE, type LedgerQueriesComponents } from './queries.ts'
+export { LedgerQueries, DEFAULT_COMMIT_PAGE, type LedgerQueriesComponents } from './queries.ts'
+export { MAX_PROOF_BATCH_KEYS, MAX_PROOF_KEY_LENGTH } from './schemas.ts'
+export { MAX_PROOF_BATCH_BODY_BYTES, PROOF_CHUNK } from './proofs.ts'
 export { encodeSnapshot, SNAPSHOT_CONTENT_TYPE, type SnapshotBody, type SnapshotSource } from './snapshots.ts'
 export { NodeMetrics, type ApiRequestObserver, type MessageVerdict, type NodeMetricsComponents, type NodeMetricsOptions } from './metrics.ts'
 export { ApiError, ApiErrorCode, SubmitError, type SubmitErrorReason } from './errors.ts'
@@ -35,7 +39,7 @@ export { openApiDocument, operationList } from './openapi.ts'
 export {
   ApiClient, ApiClientError, isApiClientError, sleep, SUBMIT_RETRY_MS,
   type ApiClientErrorCode, type ApiClientOptions, type CallOptions, type SnapshotOptions, type FetchedSnapshot, type NodeStatusView,
-  type RoundView, type RoundDetail, type RoundResultView, type MemberView, type CheckpointView, type ChainParamsView, type EnclaveView, type TxReceipt,
+  type RoundView, type RoundDetail, type RoundResultView, type MemberView, type CheckpointView, type ChainParamsView, type EnclaveView, type TxReceipt, type ProofBatchAnswer,
 } from './client.ts'
 export { VerifiedReader, VerifiedReadError, type ValidatorFault, type VerifiedRead, type VerifiedReaderComponents, type VerifiedReaderOptions } from './verified.ts'
 export * as apiSchemas from './schemas.ts'

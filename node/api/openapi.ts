@@ -19,7 +19,7 @@ const INFO = {
   title: 'fedledger validator API',
   version: '1.0.0',
   description:
-    'Read the committed chain and state of a fedledger validator, submit transactions, and watch the node. Conventions: bodies are JSON except /metrics (text) and /v1/snapshots/{height} (DAG-CBOR); byte strings are lowercase hex (no 0x), except the body of a JSON transaction submission, which is base64; CIDs are strings; list endpoints take ?limit (default 50, capped at 500) and ?cursor (the previous page\'s `next`). Every error is {"error": {"code", "message"}}; bodies above 1 MiB (4 MiB for POST /v1/txs/batch) get 413, requests that do not arrive within the request timeout get 408. The node generates this document from the routes it serves (node/api/route-docs.ts) and the zod schemas it answers with (node/api/schemas.ts).',
+    'Read the committed chain and state of a fedledger validator, submit transactions, and watch the node. Conventions: bodies are JSON except /metrics (text) and /v1/snapshots/{height} (DAG-CBOR); byte strings are lowercase hex (no 0x), except the body of a JSON transaction submission, which is base64; CIDs are strings; list endpoints take ?limit (default 50, capped at 500) and ?cursor (the previous page\'s `next`). Every error is {"error": {"code", "message"}}; bodies above 1 MiB (4 MiB for POST /v1/txs/batch, 512 KiB for POST /v1/proofs) get 413, requests that do not arrive within the request timeout get 408. The node generates this document from the routes it serves (node/api/route-docs.ts) and the zod schemas it answers with (node/api/schemas.ts).',
 }
 
 /** `/v1/blocks/{ref}` as fastify writes it: `/v1/blocks/:ref`. */

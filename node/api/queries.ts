@@ -25,6 +25,7 @@ import {
 import { CID, encode, toHex } from '../../primitives/index.ts'
 import { ApiError, ApiErrorCode, badRequest, notReady } from './errors.ts'
 import { toJson, trieProofToJson, type JsonValue } from './json.ts'
+import { MAX_PROOF_KEY_LENGTH } from './schemas.ts'
 import { SnapshotEncoder, type SnapshotSource } from './snapshots.ts'
 import { pageIds, pageLimit, type Page, type PageRequest } from './state-index.ts'
 import { budgetView, receiptView, revocableView, roundSummary, type BlockView, type BudgetView, type JsonObject, type ProofView, type RoundSummary, type TxView } from './views.ts'
@@ -37,8 +38,6 @@ export interface LedgerQueriesComponents {
   snapshots?: SnapshotSource
 }
 
-/** Longest state key a proof may be asked for (state keys are short paths). */
-export const MAX_PROOF_KEY_LENGTH = 512
 /** Default page size of a round's commits. */
 export const DEFAULT_COMMIT_PAGE = 100
 
@@ -232,13 +231,8 @@ export class LedgerQueries {
    * the current one. The route adds the height's commit certificate.
    */
   proof(key: string, height?: number): ProofView {
-    if (key.length === 0 || key.length > MAX_PROOF_KEY_LENGTH) throw badRequest(`a state key is 1 to ${MAX_PROOF_KEY_LENGTH} characters`)
-    if (!key.isWellFormed()) throw badRequest('state key is not well-formed Unicode')
-    const state = height === undefined ? this.snapshot().state : this.states?.snapshotAt(height)
-    if (state === undefined) {
-      const retained = this.states?.retainedSnapshots()
-      throw new ApiError(404, ApiErrorCode.SNAPSHOT_NOT_RETAINED, `no state at height ${height}: ${retained === undefined ? 'this node retains none' : `this node retains heights ${retained.from} to ${retained.to}`}`)
-    }
+    checkKey(key)
+    const state = this.stateAt(height)
     const proof = state.trie.prove(key)
     const raw = state.getRaw(key)
     return {
@@ -252,6 +246,42 @@ export class LedgerQueries {
       proofCbor: toHex(encode(proof)),
     }
   }
+
+  /**
+   * Proofs of many keys, all under the one state root after `height` (as for
+   * `proof`), in the order given: only each proof's DAG-CBOR, which carries the
+   * value (or its absence) the proof commits to. Every key is checked before any
+   * is proven. `pause` is awaited after every `every` proofs (the route gives the
+   * event loop back there); the state proven against stays the one chosen first,
+   * whatever the node commits meanwhile.
+   */
+  async proofs(keys: readonly string[], height?: number, opts: { pause?: () => Promise<void>; every?: number } = {}): Promise<{ height: number; stateRoot: string; proofs: Array<{ key: string; proofCbor: string }> }> {
+    keys.forEach((key, i) => checkKey(key, `keys[${i}]: `))
+    const state = this.stateAt(height)
+    const every = Math.max(1, opts.every ?? 128)
+    const proofs: Array<{ key: string; proofCbor: string }> = []
+    for (const key of keys) {
+      if (opts.pause !== undefined && proofs.length > 0 && proofs.length % every === 0) await opts.pause()
+      proofs.push({ key, proofCbor: toHex(encode(state.trie.prove(key))) })
+    }
+    return { height: state.height, stateRoot: toHex(state.root), proofs }
+  }
+
+  /** The state after `height` (a retained height; 404 SNAPSHOT_NOT_RETAINED otherwise), or the current one. */
+  private stateAt(height: number | undefined): LedgerState {
+    const state = height === undefined ? this.snapshot().state : this.states?.snapshotAt(height)
+    if (state === undefined) {
+      const retained = this.states?.retainedSnapshots()
+      throw new ApiError(404, ApiErrorCode.SNAPSHOT_NOT_RETAINED, `no state at height ${height}: ${retained === undefined ? 'this node retains none' : `this node retains heights ${retained.from} to ${retained.to}`}`)
+    }
+    return state
+  }
+}
+
+/** A key a proof may be asked for: 1 to MAX_PROOF_KEY_LENGTH characters of well-formed Unicode; `where` starts the message. */
+function checkKey(key: string, where = ''): void {
+  if (key.length === 0 || key.length > MAX_PROOF_KEY_LENGTH) throw badRequest(`${where}a state key is 1 to ${MAX_PROOF_KEY_LENGTH} characters`)
+  if (!key.isWellFormed()) throw badRequest(`${where}state key is not well-formed Unicode`)
 }
 
 function parseId(text: string, what: string): CID {

@@ -6,8 +6,8 @@
  * of these with its handler; openapi.ts turns the served routes into the document.
  */
 import { z } from 'zod'
-import { MAX_PROOF_KEY_LENGTH } from './queries.ts'
 import * as S from './schemas.ts'
+import { MAX_PROOF_BATCH_KEYS, MAX_PROOF_KEY_LENGTH } from './schemas.ts'
 
 /** One response: what it means, its body per media type, and its headers. */
 export interface ResponseDoc {
@@ -310,7 +310,7 @@ export const getEpochChange: RouteDoc = {
 export const getProof: RouteDoc = {
   operationId: "getProof",
   summary: "A Merkle proof that a state key holds its value, or is absent, under a certified state root",
-  description: "Without `height`, the proof is under the newest height that is certified and whose state this node still holds (the last 128 heights it committed); with `height`, under that height. `certificate` is that height's commit certificate (null if this node holds none): a light client checks the certificate against the epoch's validators, then the proof against its state root, and so trusts no single node.",
+  description: "Without `height`, the proof is under the newest height that is certified and whose state this node still holds (the last 128 heights it committed); with `height`, under that height. `certificate` is that height's commit certificate (null if this node holds none): a light client checks the certificate against the epoch's validators, then the proof against its state root, and so trusts no single node. For many keys at one height under one certificate, POST /v1/proofs.",
   tags: ["state"],
   params: z.object({ key: z.string().min(1, 'the key is empty').max(MAX_PROOF_KEY_LENGTH, `a state key is at most ${MAX_PROOF_KEY_LENGTH} characters`).describe("the state key, percent-encoded as one path segment (e.g. budget%2Fbank-a); 1 to 512 characters") }),
   query: z.object({ height: z.string().regex(/^[0-9]{1,15}$/, 'a height is a non-negative decimal integer').optional().describe("the height whose state to prove against (one this node retains)") }),
@@ -318,6 +318,22 @@ export const getProof: RouteDoc = {
     200: { description: "OK", content: json(S.Proof) },
     400: ERR.BadRequest,
     404: error("the node does not retain the state at this height (code SNAPSHOT_NOT_RETAINED; the message names the heights it retains)"),
+    503: ERR.NotReady,
+  },
+}
+
+export const getProofBatch: RouteDoc = {
+  operationId: "getProofBatch",
+  summary: "Merkle proofs of up to 2,048 state keys, all under the one certified state root of a height",
+  description: "The batch form of GET /v1/proofs/{key}, for a verifier that needs many keys at the same height (an enclave host proving a round's record, its commits, its members' records and the latest checkpoint to its enclave under one certificate). The height is chosen as GET /v1/proofs/{key} chooses it: without `height`, the newest height that is certified and whose state this node still holds (the last 128 heights it committed); with `height`, that height. `proofs` has one entry per key asked, in the order asked, each the DAG-CBOR of the key's trie proof, which carries the value (or shows the key absent); `certificate` is the height's commit certificate (null if this node holds none). A light client checks the certificate against the epoch's validators, then each proof against its header's state root. The body is read under a cap of 512 KiB (or the server's body cap, if smaller).",
+  tags: ["state"],
+  body: json(S.ProofBatchRequest),
+  responses: {
+    200: { description: "one proof per key, in the order asked, all at `height`", content: json(S.ProofBatch) },
+    400: error(`malformed body: not JSON, not {"keys": [...], "height"?: N}, no keys or more than ${MAX_PROOF_BATCH_KEYS}, a key that is empty, longer than ${MAX_PROOF_KEY_LENGTH} characters or not well-formed Unicode, a key asked twice, or a height that is not a non-negative integer`),
+    404: error("the node does not retain the state at this height (code SNAPSHOT_NOT_RETAINED; the message names the heights it retains)"),
+    413: error("body larger than 512 KiB"),
+    415: error("content type is not application/json"),
     503: ERR.NotReady,
   },
 }

@@ -9,10 +9,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
 import { submitBatch } from './batch.ts'
 import { ApiError, ApiErrorCode, badRequest, notFound, notReady, submitFailure, type SubmitError } from './errors.ts'
-import { mediaType, readBody } from './http.ts'
+import { mediaType, parseJson, readBody } from './http.ts'
 import type { BlockEvents } from './events.ts'
 import { decodeBase64 } from './json.ts'
 import { operationList } from './openapi.ts'
+import { proof, proofBatch } from './proofs.ts'
 import * as D from './route-docs.ts'
 import { AdminDelay, AdminPeers, MAX_ADMIN_DELAY_MS, MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH, TxSubmission } from './schemas.ts'
 
@@ -142,6 +143,7 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/v1/commits/{height}', handle: (d, c) => commit(d, Number(c.params.height)), doc: D.getCommit },
   { method: 'GET', path: '/v1/epochs/{epoch}', handle: (d, c) => epochChange(d, Number(c.params.epoch)), doc: D.getEpochChange },
   { method: 'GET', path: '/v1/proofs/{key}', handle: proof, doc: D.getProof },
+  { method: 'POST', path: '/v1/proofs', handle: proofBatch, doc: D.getProofBatch },
   { method: 'GET', path: '/v1/snapshots/{height}', handle: (d, c) => ({ status: 200, bytes: d.queries.snapshotBytes(c.params.height!), contentType: SNAPSHOT_CONTENT_TYPE }), doc: D.getSnapshot },
   { method: 'GET', path: '/v1/status', handle: (d) => ok(statusToJson(nodeStatus(d))), doc: D.getStatus },
   { method: 'GET', path: '/v1/events/blocks', handle: (d, c) => d.events.route(c.query), doc: D.blockEvents },
@@ -153,23 +155,6 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/openapi.json', handle: (d) => ({ status: 200, bytes: d.openapiBytes(), contentType: 'application/json; charset=utf-8' }), doc: D.openapi },
   { method: 'GET', path: '/v1', handle: (d) => ({ status: 200, text: indexPage(d.openapi()), contentType: 'text/html; charset=utf-8' }), doc: D.index },
 ]
-
-/**
- * A proof at the height asked for, or else at the newest height that is both
- * certified and still held here (else the current state), with that height's
- * certificate: what a light client needs to believe the value.
- */
-async function proof(d: RouteDeps, c: RouteContext): Promise<RouteResult> {
-  const asked = c.query.get('height')
-  let height = asked === null ? undefined : Number(asked)
-  if (height === undefined && d.commits !== undefined) {
-    const newest = Math.min(d.commits.certifiedHeight(), d.queries.snapshot().state.height)
-    if (newest > 0 && d.queries.provableAt(newest)) height = newest
-  }
-  const view = d.queries.proof(c.params.key!, height)
-  const cert = view.height < 1 ? undefined : await d.commits?.certificate(view.height)
-  return ok({ ...view, certificate: cert === undefined ? null : commitView(cert) })
-}
 
 /** How an epoch got its validators: what a light client verifies before it trusts the epoch's certificates. */
 async function epochChange(d: RouteDeps, epoch: number): Promise<RouteResult> {
@@ -259,14 +244,6 @@ async function submitTx(d: RouteDeps, c: RouteContext): Promise<RouteResult> {
   }
   const id = String(result.id)
   return { status: 202, json: { id }, headers: { location: `/v1/txs/${encodeURIComponent(id)}` } }
-}
-
-function parseJson(body: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
-  } catch {
-    throw badRequest('body is not valid JSON')
-  }
 }
 
 async function adminCall(d: RouteDeps, c: RouteContext, op: 'block' | 'unblock' | 'delay'): Promise<RouteResult> {

@@ -314,6 +314,39 @@ export const Proof = named(
   }),
 )
 
+/** Longest state key a proof may be asked for (state keys are short paths). */
+export const MAX_PROOF_KEY_LENGTH = 512
+/** At most this many keys per POST /v1/proofs: a round's record, every commit and member record of it, and the latest checkpoint fit. */
+export const MAX_PROOF_BATCH_KEYS = 2048
+
+export const ProofBatchRequest = named(
+  'ProofBatchRequest',
+  z.strictObject({
+    keys: z
+      .array(z.string().min(1).max(MAX_PROOF_KEY_LENGTH).describe('a state key, e.g. round/r1, commit/r1/bank-a or checkpoint/latest'))
+      .min(1)
+      .max(MAX_PROOF_BATCH_KEYS)
+      .meta({ uniqueItems: true, description: `1 to ${MAX_PROOF_BATCH_KEYS} distinct state keys of 1 to ${MAX_PROOF_KEY_LENGTH} characters each` }),
+    height: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('the height whose state to prove against (one this node retains); absent: the newest height that is certified and whose state this node still holds'),
+  }),
+  'the state keys to prove, all at one height (POST /v1/proofs)',
+)
+
+export const ProofBatch = named(
+  'ProofBatch',
+  z.strictObject({
+    height: height.describe('the height every proof is at'),
+    stateRoot: Hash.describe("the state root after `height`, which every proof leads to (a light client takes it from the certificate's header instead)"),
+    certificate: nullable(CommitCertificate).describe('the commit certificate of `height`, or null if this node holds none'),
+    proofs: z
+      .array(z.strictObject({ key: z.string(), proofCbor: Hex.describe('DAG-CBOR of the trie proof of `key`: verifyProof(stateRoot, key, decode(bytes)) gives its value, or that it is absent') }))
+      .min(1)
+      .max(MAX_PROOF_BATCH_KEYS)
+      .describe('one proof per key asked, in the order asked'),
+  }),
+  'proofs of many state keys under the one state root of a height, with that height\'s commit certificate',
+)
+
 export const ValidatorRef = named('ValidatorRef', z.strictObject({ id: z.string(), index: count }))
 
 export const NodeStatus = named(

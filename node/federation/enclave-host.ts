@@ -16,16 +16,23 @@
  *                  `round.result`; keep the sealed record
  *   reaggregate  → (members revoked since) enclave.reaggregate with the sealed record
  *   closed       → enclave.closeRound (the round key is destroyed)
- *   checkpoint   → enclave.checkpointAnchored(seq): sealed records of earlier windows
+ *   checkpoint   → enclave.checkpointAnchored: sealed records of earlier windows
  *                  can never be opened again; the host drops its copies
+ * The enclave takes no ledger fact from the host: aggregate, reaggregate and
+ * checkpointAnchored carry proofs under a certified root (ledger-proofs.ts) of what
+ * the enclave reads (the round, its commits, the members' keys, the newest
+ * checkpoint), which the enclave checks against its pinned genesis. What the host
+ * reads to decide when to act is unverified; a validator that lies to it only gets
+ * requests the enclave refuses, logged, and tried again on the next pass.
  * It serves the models it stores (content.ts), so participants can fetch them.
  */
-import { addModel, float32ToLeBytes, leBytesToFloat32, type CasBlockstore, type CommitRecord } from '../../ledger/index.ts'
+import { addModel, float32ToLeBytes, leBytesToFloat32, StateKey, type CasBlockstore } from '../../ledger/index.ts'
 import { CID, decode, encode } from '../../primitives/index.ts'
-import { ciphertextCid, type AggregatedResponse, type EnclaveClient } from '../../enclave/index.ts'
+import { ciphertextCid, isEnclaveServiceError, readSealedHeader, type AggregatedResponse, type EnclaveClient } from '../../enclave/index.ts'
 import { peerIdOfPublicKey, type P2PHost } from '../p2p/index.ts'
 import { fetchContent, readModel, serveContent } from './content.ts'
 import { FederationError } from './errors.ts'
+import { LedgerProofSource } from './ledger-proofs.ts'
 import type { ApiClient, RoundDetail } from '../api/index.ts'
 import type { Logger } from '../logger.ts'
 import { startPolling, type PollLoop } from './poll.ts'
@@ -92,10 +99,12 @@ export class EnclaveHost {
   private readonly unsubscribe: Array<() => void> = []
   private loop: PollLoop | undefined
   private checkpointSeq = 0
+  private readonly proofs: LedgerProofSource
 
   constructor(components: EnclaveHostComponents, options: EnclaveHostOptions) {
     this.components = components
     this.options = { providers: [], pollMs: 300, maxModelBytes: 64 * 1024 * 1024, maxEnvelopesPerMember: 4, ...options }
+    this.proofs = new LedgerProofSource(components.ledger)
   }
 
   async start(): Promise<void> {
@@ -239,20 +248,18 @@ export class EnclaveHost {
     r.phase = { kind: 'aggregating' }
     const base = await this.baseModel(d.round.baseModel, signal)
     const envelopes: Array<[string, Uint8Array]> = []
-    const memberKeys: Array<[string, Uint8Array]> = []
     for (const c of d.commits) {
       const env = r.envelopes.get(c.member)?.get(c.ciphertext.toString())
       if (env !== undefined) envelopes.push([c.member, env])
-      const m = await this.components.ledger.member(c.member, signal)
-      if (m === undefined) throw new FederationError('BAD_ANSWER', `committed member '${c.member}' is unknown to the validator`)
-      memberKeys.push([c.member, m.member.publicKey])
     }
-    const window = this.checkpointSeq + 1
-    const request = { chain: this.options.chainId, round: d.round, dimension: base.length, commits: d.commits as CommitRecord[], envelopes, memberKeys, baseModel: float32ToLeBytes(base), window }
+    // what the enclave reads, proven: the round, every commit, every committed member, the newest checkpoint
+    const keys = [StateKey.round(r.id), ...d.commits.map((c) => StateKey.commit(r.id, c.member)), ...d.commits.map((c) => StateKey.member(c.member)), StateKey.checkpointLatest]
+    const ledger = await this.proofs.prove(keys, { signal })
+    const request = { chain: this.options.chainId, round: r.id, envelopes, baseModel: float32ToLeBytes(base), ledger }
     // The enclave releases a round once; asked again (the transaction was lost, or the nonce
     // moved on) it re-signs the same release at the new nonce.
     const firstNonce = await this.components.ledger.nextNonce(this.options.enclaveId, signal)
-    const first = await this.components.enclave.aggregate({ ...request, nonce: firstNonce }, { signal })
+    const first = await this.enclaveCall(() => this.components.enclave.aggregate({ ...request, nonce: firstNonce }, { signal }))
     if (first.kind === 'insufficient') {
       r.phase = { kind: 'insufficient' }
       this.components.logger.warn({ round: r.id, valid: first.valid, needed: first.needed }, 'too few valid updates for Multi-Krum; the round is left to abort')
@@ -260,20 +267,31 @@ export class EnclaveHost {
     }
     await this.storeModel(first.model, first.modelCid)
     const res = await this.submit(`round.result for '${r.id}'`, async (nonce) => (nonce === firstNonce ? first : ((await this.components.enclave.aggregate({ ...request, nonce }, { signal })) as AggregatedResponse)), signal)
-    r.phase = { kind: 'released', sealed: res.sealed, window, keyClosed: false }
+    r.phase = { kind: 'released', sealed: res.sealed, window: readSealedHeader(res.sealed).window, keyClosed: false }
     this.components.logger.info({ round: r.id, model: res.modelCid.toString(), included: res.included.length, excluded: res.excluded.map((e) => `${e.member}: ${e.reason}`) }, 'result submitted')
   }
 
   private async reaggregate(r: HostedRound, phase: Extract<HostPhase, { kind: 'released' }>, sealed: Uint8Array, d: RoundDetail, signal?: AbortSignal): Promise<void> {
     const base = await this.baseModel(d.round.baseModel, signal)
-    const request = { chain: this.options.chainId, round: r.id, dimension: base.length, sealed, without: d.round.reaggregate, baseModel: float32ToLeBytes(base) }
+    const ledger = await this.proofs.prove([StateKey.round(r.id), StateKey.checkpointLatest], { signal })
+    const request = { chain: this.options.chainId, round: r.id, sealed, baseModel: float32ToLeBytes(base), ledger }
     const res = await this.submit(`re-aggregation of '${r.id}'`, async (nonce) => {
-      const made = await this.components.enclave.reaggregate({ ...request, nonce }, { signal })
+      const made = await this.enclaveCall(() => this.components.enclave.reaggregate({ ...request, nonce }, { signal }))
       await this.storeModel(made.model, made.modelCid)
       return made
     }, signal)
     phase.sealed = res.sealed
     this.components.logger.info({ round: r.id, without: d.round.reaggregate, model: res.modelCid.toString() }, 're-aggregated')
+  }
+
+  /** An enclave call; when the enclave finds the ledger proofs do not verify, the epoch changes kept are fetched afresh next time. */
+  private async enclaveCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call()
+    } catch (e) {
+      if (isEnclaveServiceError(e) && e.code === 'UNVERIFIED') this.proofs.forgetEpochs()
+      throw e
+    }
   }
 
   private async storeModel(bytes: Uint8Array, expected: CID): Promise<void> {
@@ -282,7 +300,13 @@ export class EnclaveHost {
   }
 
   private async onCheckpoint(seq: number): Promise<void> {
-    await this.components.enclave.checkpointAnchored({ chain: this.options.chainId, seq })
+    const ledger = await this.proofs.prove([StateKey.checkpointLatest])
+    const { erasedThrough } = await this.enclaveCall(() => this.components.enclave.checkpointAnchored({ chain: this.options.chainId, ledger }))
+    if (erasedThrough < seq) {
+      // certification trails the committed height a little: the next pass proves it
+      this.components.logger.debug({ checkpoint: seq, certified: erasedThrough }, 'checkpoint not certified yet')
+      return
+    }
     this.checkpointSeq = seq
     for (const r of this.rounds.values()) {
       const phase = r.phase

@@ -281,9 +281,13 @@ describe('revocation, re-aggregation and checkpoints', () => {
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-b', 'bank-c', 'bank-d'], [{ member: 'bank-a', reason: 'revoked' }]))))).toEqual(['RESULT_MISMATCH']) // bank-d was not in the original
     // a host that also drops bank-c, never revoked, to difference the two releases: refused
     const released = { aggregation: { f: 1, m: 3, centralNoiseMultiplier: 1.1 } } // as the release the re-aggregation redoes
-    const tooMany = await resultBody(['bank-b'], [{ member: 'bank-a', reason: 'REVOKED' }, { member: 'bank-c', reason: 'REVOKED' }, { member: 'bank-d', reason: 'MULTI_KRUM' }], released)
+    const tooMany = await resultBody(['bank-b'], [{ member: 'bank-a', reason: 'REVOKED' }, { member: 'bank-c', reason: 'MULTI_KRUM' }, { member: 'bank-d', reason: 'MULTI_KRUM' }], released)
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', tooMany)))).toEqual(['RESULT_MISMATCH'])
     expect(c.last!.receipts[0]!.message).toMatch(/drops 'bank-c', who is not pending revocation/)
+    // … or calls bank-c revoked
+    const claimed = await resultBody(['bank-b'], [{ member: 'bank-a', reason: 'REVOKED' }, { member: 'bank-c', reason: 'REVOKED' }, { member: 'bank-d', reason: 'MULTI_KRUM' }], released)
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', claimed)))).toEqual(['RESULT_MISMATCH'])
+    expect(c.last!.receipts[0]!.message).toMatch(/'bank-c' is excluded as revoked but is not revoked/)
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-b', 'bank-c'], [{ member: 'bank-a', reason: 'REVOKED' }, { member: 'bank-d', reason: 'MULTI_KRUM' }]))))).toEqual(['RESULT_MISMATCH']) // m other than the release's
     const again = await resultBody(['bank-b', 'bank-c'], [{ member: 'bank-a', reason: 'revoked' }, { member: 'bank-d', reason: 'multi-krum' }], { model: modelCid('model-1b'), ...released })
     expect(codes(c.exec(c.tx('enclave-1', 'round.result', again)))).toEqual(['OK'])
@@ -367,13 +371,26 @@ describe('revocation, re-aggregation and checkpoints', () => {
     expect(round(c).reaggregate).toEqual([])
   })
 
-  it('refuses a result that includes a member revoked before it', async () => {
+  it('takes a result that includes a member revoked since the enclave computed it, and marks that member for re-aggregation at once', async () => {
     const c = await keyedRound()
     c.exec(c.tx('gov-1', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: { kind: 'governance' } }))
     c.advanceTo(round(c).deadline + 1)
-    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-a', 'bank-b', 'bank-c'], [{ member: 'bank-d', reason: 'x' }]))))).toEqual(['RESULT_MISMATCH'])
-    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-b', 'bank-c'], [{ member: 'bank-a', reason: 'revoked' }, { member: 'bank-d', reason: 'x' }]))))).toEqual(['OK'])
-    // excluded with a reason that does not say its update went unopened: charged, to be safe
-    expect(budget(c, 'bank-a').epsilonSpent).toBe(budget(c, 'bank-b').epsilonSpent)
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-a', 'bank-b', 'bank-c'], [{ member: 'bank-d', reason: 'x' }]))))).toEqual(['OK'])
+    expect(round(c).reaggregate).toEqual(['bank-a'])
+    // no checkpoint while it is pending
+    const cp = { round: 'r1', model: round(c).result!.model, snapshot: modelCid('snap'), stateRoot: c.state.root, height: c.state.height }
+    expect(codes(c.exec(c.tx('coord', 'checkpoint', cp)))).toEqual(['CHECKPOINT'])
+  })
+
+  it('does not charge a member the enclave excluded as revoked, and refuses that reason for a member who is not revoked', async () => {
+    const c = await keyedRound()
+    c.exec(c.tx('gov-1', 'member.revoke', { member: 'bank-a', reason: 'x', evidence: { kind: 'governance' } }))
+    c.advanceTo(round(c).deadline + 1)
+    const notRevoked = await resultBody(['bank-b', 'bank-c'], [{ member: 'bank-a', reason: 'REVOKED' }, { member: 'bank-d', reason: 'REVOKED' }])
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', notRevoked)))).toEqual(['RESULT_MISMATCH'])
+    expect(codes(c.exec(c.tx('enclave-1', 'round.result', await resultBody(['bank-b', 'bank-c'], [{ member: 'bank-a', reason: 'REVOKED' }, { member: 'bank-d', reason: 'x' }]))))).toEqual(['OK'])
+    expect(budget(c, 'bank-a').epsilonSpent).toBe(0) // never opened
+    expect(budget(c, 'bank-d').epsilonSpent).toBe(budget(c, 'bank-b').epsilonSpent) // excluded after opening: charged
+    expect(budget(c, 'bank-b').epsilonSpent).toBeGreaterThan(0)
   })
 })

@@ -153,6 +153,20 @@ describe('values', () => {
     refused(() => lc.verifyValue(cert, key, { not: 'a proof' }), 'BAD_PROOF')
   })
 
+  it('verifies several keys under one certificate, and refuses the batch for one bad proof or a key given twice', () => {
+    const lc = client()
+    const cert = certify(header(4), quorum0)
+    const a = StateKey.budget('bank-a')
+    const b = StateKey.budget('bank-b')
+    const { header: h, values } = lc.verifyValues(cert, [[a, states[4]!.trie.prove(a)], ['member/nobody', states[4]!.trie.prove('member/nobody')], [b, states[4]!.trie.prove(b)]])
+    expect(h.height).toBe(4)
+    expect([...values.keys()]).toEqual([a, 'member/nobody', b])
+    expect(values.get(b)).toEqual(states[4]!.getRaw(b))
+    expect(values.get('member/nobody')).toBeUndefined()
+    refused(() => lc.verifyValues(cert, [[a, states[4]!.trie.prove(a)], [b, states[4]!.trie.prove(a)]]), 'BAD_PROOF')
+    refused(() => lc.verifyValues(cert, [[a, states[4]!.trie.prove(a)], [a, states[4]!.trie.prove(a)]]), 'BAD_PROOF')
+  })
+
   it('a proof of one present key never passes for another key (property)', () => {
     const lc = client()
     const cert = certify(header(10), quorum1, EPOCH1)

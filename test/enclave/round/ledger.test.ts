@@ -1,7 +1,7 @@
 // The pipeline's outcome, submitted as round.result on a ledger TestChain, is accepted:
 // it accounts for exactly the committed set, respects m and echoes the round's DP parameters.
 import { describe, expect, it } from 'vitest'
-import { aggregateRound, MULTI_KRUM, NO_UPDATE, type AggregatedRound } from '../../../enclave/round/index.ts'
+import { aggregateRound, MULTI_KRUM, NO_UPDATE, REVOKED, type AggregatedRound } from '../../../enclave/round/index.ts'
 import { UpdateRejectionCode } from '../../../enclave/updates/index.ts'
 import { seededRandom } from '../../../enclave/noise/index.ts'
 import { StateKey, UNOPENED_EXCLUSIONS, type BudgetRecord, type CommitRecord, type RoundRecord } from '../../../ledger/index.ts'
@@ -70,9 +70,9 @@ describe('aggregateRound against the ledger', () => {
 
 describe('which excluded members the ledger charges', () => {
   it('every exclusion reason the enclave gives is classified: never opened (not charged) or opened (charged)', () => {
-    // the checks before decryption (enclave/updates/check.ts steps 1–3 and 6) and a missing update
-    const neverOpened = ['NO_UPDATE', 'NOT_COMMITTED', 'WRONG_ROUND', 'WRONG_MEMBER', 'BAD_STATEMENT_SIGNATURE', 'MALFORMED', 'DECRYPT_FAILED']
-    const all = [...Object.values(UpdateRejectionCode), NO_UPDATE, MULTI_KRUM]
+    // the checks before decryption (enclave/updates/check.ts steps 1–3 and 6), a missing update, and a member the ledger revoked
+    const neverOpened = ['NO_UPDATE', 'NOT_COMMITTED', 'WRONG_ROUND', 'WRONG_MEMBER', 'BAD_STATEMENT_SIGNATURE', 'MALFORMED', 'DECRYPT_FAILED', 'REVOKED']
+    const all = [...Object.values(UpdateRejectionCode), NO_UPDATE, MULTI_KRUM, REVOKED]
     expect([...UNOPENED_EXCLUSIONS].sort()).toEqual(neverOpened.sort())
     for (const code of neverOpened) expect(all).toContain(code)
     // a new reason lands in the charged group unless the ledger's list names it

@@ -1,14 +1,16 @@
 // Round material for the enclave contract: ten members with honest, poisoned,
 // lying, tampered and missing updates sealed to a round key from the enclave,
-// their commit records, and the integer arithmetic the tests check releases with.
+// rounds on a certified SimChain, and the integer arithmetic the tests check
+// releases with.
 import { expect } from 'vitest'
 import { roundHalfEven } from '../../../enclave/noise/index.ts'
 import type { AggregateRequest, AggregatedResponse, AggregateResponse, EnclaveClient } from '../../../enclave/service/index.ts'
 import { ciphertextCid, decodeUpdate, encodeUpdate, encryptUpdate, hashUpdate, sealUpdate } from '../../../enclave/updates/index.ts'
-import { float32ToLeBytes, type CommitRecord, type UpdateStatement } from '../../../ledger/index.ts'
-import { DomainTag, signPayload } from '../../../primitives/index.ts'
+import { addModel, CasBlockstore, float32ToLeBytes, MemoryKeyValueStore, type UpdateStatement } from '../../../ledger/index.ts'
+import { DomainTag, signPayload, type CID } from '../../../primitives/index.ts'
 import { keysFor } from '../../ledger/harness.ts'
-import { CHAIN, CLIP, DIM, commitOf, farAway, honest, memberId, type Submission } from '../round/fixtures.ts'
+import { CHAIN, CLIP, DIM, farAway, honest, memberId, type Submission } from '../round/fixtures.ts'
+import type { SimChain } from './sim-chain.ts'
 
 export { CHAIN, DIM, memberId }
 export const SCALE = 2 ** 16
@@ -53,26 +55,31 @@ export function envelopesOf(subs: readonly Submission[]): Array<[string, Uint8Ar
     })
 }
 
-export const memberKeys = (): Array<[string, Uint8Array]> => MEMBERS.map((id) => [id, keysFor(id).publicKey])
+/** The base model's CID, as the coordinator adds it (addModel). */
+export const baseModelCid = (): Promise<CID> => addModel(new CasBlockstore({ kv: new MemoryKeyValueStore() }), BASE)
 
-export function spec(round: string, aggregation: { f: number; m: number; centralNoiseMultiplier?: number }) {
-  return { id: round, aggregation, training: TRAINING, steps: 100 }
-}
-
-export interface Offline {
+export interface LedgerRound {
   subs: Submission[]
+  /** the aggregate request an honest host makes once the round is final */
   request: AggregateRequest
 }
 
-/** A round key from the enclave and a committed set (without a ledger: commit records built directly). */
-export async function offlineRound(client: EnclaveClient, round: string, opts: { window?: number; f?: number; m?: number; central?: number; chain?: string } = {}): Promise<Offline> {
-  const chain = opts.chain ?? CHAIN
-  const { roundPublicKey } = await client.roundKey({ chain, round, nonce: 0, time: 1_700_000_000 })
-  const subs = submissions(roundPublicKey, round, chain)
-  const commits: CommitRecord[] = subs.map((s, i) => commitOf(s, i, round))
-  const aggregation = { f: opts.f ?? 2, m: opts.m ?? 5, ...(opts.central === undefined ? {} : { centralNoiseMultiplier: opts.central }) }
-  const request: AggregateRequest = { chain, round: spec(round, aggregation), dimension: DIM, commits, envelopes: envelopesOf(subs), memberKeys: memberKeys(), baseModel: BASE_BYTES, window: opts.window ?? 1, nonce: 0 }
-  return { subs, request }
+/**
+ * A round on `chain` for the enclave behind `client`: opened (every unrevoked member
+ * eligible), keyed, and committed to by every eligible member (or `committers`), so that
+ * by default its committed set is final at once; `request` is the honest host's
+ * aggregate request at that height.
+ */
+export async function ledgerRound(chain: SimChain, client: EnclaveClient, round: string, opts: { f?: number; m?: number; central?: number; deadlineIn?: number; committers?: readonly string[] } = {}): Promise<LedgerRound> {
+  const aggregation = { rule: 'multi-krum' as const, f: opts.f ?? 2, m: opts.m ?? 5, ...(opts.central === undefined ? {} : { centralNoiseMultiplier: opts.central }) }
+  // members revoked earlier on this chain are no longer eligible
+  const eligible = MEMBERS.filter((m) => chain.get<{ revokedAt: number | null }>(`member/${m}`)?.revokedAt === null)
+  const committers = new Set((opts.committers ?? MEMBERS).filter((m) => eligible.includes(m)))
+  const subs = await chain.keyedRound(client, round, { baseModel: await baseModelCid(), training: TRAINING, aggregation, eligible, ...(opts.deadlineIn === undefined ? {} : { deadlineIn: opts.deadlineIn }) }, (roundPublicKey) => {
+    const all = submissions(roundPublicKey, round)
+    return { value: all, txs: all.filter((s) => committers.has(s.member)).map((s) => chain.tx(s.member, 'round.commit', { round, ciphertext: s.ciphertext, statement: s.statement, statementSig: s.statementSig })) }
+  })
+  return { subs, request: chain.aggregateRequest(round, envelopesOf(subs), BASE_BYTES) }
 }
 
 export function aggregated(r: AggregateResponse): AggregatedResponse {

@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest'
 import { EnclaveService, openSealed, SealingKeys, simAttester } from '../../../enclave/service/index.ts'
 import { certifyPlatform } from '../../../enclave/index.ts'
 import { generateKeyPair } from '../../../primitives/index.ts'
-import { inProcessEnclave } from './factory.ts'
-import { aggregated, BASE_BYTES, CHAIN, DIM, expectCode, offlineRound } from './rounds.ts'
+import { inProcessEnclave, simEnclaveKeys, testLedgerTrust } from './factory.ts'
+import { aggregated, BASE_BYTES, CHAIN, expectCode, ledgerRound, MEMBERS } from './rounds.ts'
+import { codes, SimChain } from './sim-chain.ts'
 
 const codeOf = (f: () => unknown): string | undefined => {
   try {
@@ -49,29 +50,29 @@ describe('SealingKeys', () => {
 
 describe('sealed records', () => {
   it('open only in the enclave instance that sealed them', async () => {
-    const one = inProcessEnclave()
-    const two = inProcessEnclave()
-    const a = aggregated(await one.client.aggregate((await offlineRound(one.client, 'mine')).request))
-    await offlineRound(two.client, 'mine')
-    await expectCode(two.client.reaggregate({ chain: CHAIN, round: 'mine', dimension: DIM, sealed: a.sealed, without: [a.included[0]!], baseModel: BASE_BYTES, nonce: 1 }), 'SEALED_UNREADABLE')
-    expect((await one.client.reaggregate({ chain: CHAIN, round: 'mine', dimension: DIM, sealed: a.sealed, without: [a.included[0]!], baseModel: BASE_BYTES, nonce: 1 })).included).toEqual(a.included.slice(1))
+    // two instances of one enclave (same key and chain), e.g. before and after a restart
+    const keys = simEnclaveKeys()
+    const chain = new SimChain(keys.info, keys.trustAnchor, MEMBERS)
+    const one = inProcessEnclave(keys, chain.trust())
+    const two = inProcessEnclave(keys, chain.trust())
+    const a = aggregated(await one.client.aggregate((await ledgerRound(chain, one.client, 'mine')).request))
+    expect(codes(chain.exec(a.tx))).toEqual(['OK'])
+    expect(codes(chain.exec(chain.tx('gov-1', 'member.revoke', { member: a.included[0]!, reason: 'fraud', evidence: { kind: 'governance' } })))).toEqual(['OK'])
+    const request = chain.reaggregateRequest('mine', a.sealed, BASE_BYTES)
+    await expectCode(two.client.reaggregate(request), 'SEALED_UNREADABLE')
+    expect((await one.client.reaggregate(request)).included).toEqual(a.included.slice(1))
   })
 
   it('are ciphertext to anyone else: no member id in the bytes, and another key does not open them', async () => {
-    const keys = new SealingKeys(new Uint8Array(32).fill(1))
-    const { client } = inProcessEnclave()
-    const a = aggregated(await client.aggregate((await offlineRound(client, 'plain')).request))
+    const sealing = new SealingKeys(new Uint8Array(32).fill(1))
+    const keys = simEnclaveKeys()
+    const chain = new SimChain(keys.info, keys.trustAnchor, MEMBERS)
+    const { client } = inProcessEnclave(keys, chain.trust())
+    const a = aggregated(await client.aggregate((await ledgerRound(chain, client, 'plain')).request))
     // the plaintext's member ids do not appear in the sealed bytes
     const text = Buffer.from(a.sealed).toString('latin1')
     for (const m of a.included) expect(text.includes(m)).toBe(false)
-    expect(codeOf(() => openSealed(a.sealed, keys.windowKey(CHAIN, 1)))).toBe('SEALED_UNREADABLE')
-  })
-
-  it('refuse a reaggregation naming a member who never committed', async () => {
-    const { client } = inProcessEnclave()
-    const a = aggregated(await client.aggregate((await offlineRound(client, 'who')).request))
-    await expectCode(client.reaggregate({ chain: CHAIN, round: 'who', dimension: DIM, sealed: a.sealed, without: ['stranger'], baseModel: BASE_BYTES, nonce: 1 }), 'BAD_REQUEST')
-    await expectCode(client.reaggregate({ chain: CHAIN, round: 'who', dimension: DIM + 1, sealed: a.sealed, without: [], baseModel: BASE_BYTES, nonce: 1 }), 'BAD_REQUEST')
+    expect(codeOf(() => openSealed(a.sealed, sealing.windowKey(CHAIN, 1)))).toBe('SEALED_UNREADABLE')
   })
 })
 
@@ -82,9 +83,12 @@ describe('EnclaveService construction', () => {
     const cert = certifyPlatform(root.secretKey, 'p', platform.publicKey, 1)
     const attest = simAttester(cert, platform.secretKey, 'p', new Uint8Array(32))
     const identity = { enclaveId: 'e', platform: 'p', measurement: new Uint8Array(32), secretKey: new Uint8Array(32) }
-    expect(codeOf(() => new EnclaveService({ identity: { ...identity, secretKey: new Uint8Array(31) }, attest }))).toBe('BAD_REQUEST')
-    expect(codeOf(() => new EnclaveService({ identity: { ...identity, enclaveId: 'not an id' }, attest }))).toBe('BAD_REQUEST')
-    expect(codeOf(() => new EnclaveService({ identity, attest, scale: 3 }))).toBe('BAD_REQUEST')
-    expect(codeOf(() => new EnclaveService({ identity, attest }))).toBeUndefined()
+    const ledger = testLedgerTrust()
+    expect(codeOf(() => new EnclaveService({ identity: { ...identity, secretKey: new Uint8Array(31) }, attest, ledger }))).toBe('BAD_REQUEST')
+    expect(codeOf(() => new EnclaveService({ identity: { ...identity, enclaveId: 'not an id' }, attest, ledger }))).toBe('BAD_REQUEST')
+    expect(codeOf(() => new EnclaveService({ identity, attest, scale: 3, ledger }))).toBe('BAD_REQUEST')
+    // the genesis must hash to the pinned hash
+    expect(codeOf(() => new EnclaveService({ identity, attest, ledger: { ...ledger, genesisHash: new Uint8Array(32) } }))).toBe('BAD_REQUEST')
+    expect(codeOf(() => new EnclaveService({ identity, attest, ledger }))).toBeUndefined()
   })
 })

@@ -3,11 +3,10 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, handleRequest } from '../../../enclave/service/index.ts'
-import { type RoundRecord } from '../../../ledger/index.ts'
 import { encode } from '../../../primitives/index.ts'
 import { encodeFrame, FrameDecoder, type FrameEvent } from '../../../node/enclave/index.ts'
-import { inProcessEnclave } from './factory.ts'
-import { BASE_BYTES, CHAIN, DIM, memberKeys, spec } from './rounds.ts'
+import { inProcessEnclave, simEnclaveKeys, testLedgerTrust } from './factory.ts'
+import { BASE_BYTES, CHAIN } from './rounds.ts'
 
 const codeOf = (f: () => unknown): string | undefined => {
   try {
@@ -19,20 +18,22 @@ const codeOf = (f: () => unknown): string | undefined => {
 }
 
 describe('wire codec', () => {
-  it('carries only the schema fields of a ledger round record, and round-trips the request', () => {
-    const round = { ...spec('r1', { f: 1, m: 3 }), coordinator: 'coord', status: 'keyed', roundKey: null, result: null } as unknown as RoundRecord
-    const body = { chain: CHAIN, round, dimension: DIM, commits: [], envelopes: [], memberKeys: memberKeys(), baseModel: BASE_BYTES, window: 1, nonce: 3 }
-    const decoded = decodeRequest(encodeRequest({ id: 9, op: 'aggregate', body }))
-    expect(decoded).toEqual({ id: 9, op: 'aggregate', body: { ...body, round: spec('r1', { f: 1, m: 3 }) } })
+  it('round-trips a request with its ledger proofs, and carries only the schema fields', () => {
+    const ledger = { epochs: [[new Uint8Array([1]), new Uint8Array([2])] as [Uint8Array, Uint8Array]], certificate: new Uint8Array([3, 4]), proofs: [['round/r1', new Uint8Array([5])] as [string, Uint8Array]] }
+    const body = { chain: CHAIN, round: 'r1', envelopes: [['bank-1', new Uint8Array([6])] as [string, Uint8Array]], baseModel: BASE_BYTES, ledger, nonce: 3 }
+    const decoded = decodeRequest(encodeRequest({ id: 9, op: 'aggregate', body: { ...body, ledger: { ...ledger, extra: 'dropped' } as typeof ledger } }))
+    expect(decoded).toEqual({ id: 9, op: 'aggregate', body })
+    // a request from before ledger proofs (v1, with the round spec inline) is refused, not half-read
+    expect(codeOf(() => decodeRequest(encode({ v: 2, id: 1, op: 'aggregate', body: { ...body, round: { id: 'r1' } } })))).toBe('BAD_REQUEST')
   })
 
   it('refuses oversized, unreadable and ill-typed requests with typed errors', () => {
     const bytes = encodeRequest({ id: 1, op: 'closeRound', body: { chain: CHAIN, round: 'r' } })
     expect(codeOf(() => decodeRequest(bytes, bytes.length - 1))).toBe('TOO_LARGE')
     expect(codeOf(() => decodeRequest(new Uint8Array([0xa1])))).toBe('BAD_REQUEST')
-    expect(codeOf(() => decodeRequest(encode({ v: 2, id: 1, op: 'identity', body: {} })))).toBe('BAD_REQUEST')
-    expect(codeOf(() => decodeRequest(encode({ v: 1, id: 1, op: 'closeRound', body: { chain: CHAIN, round: 'r', extra: 1 } })))).toBe('BAD_REQUEST')
-    expect(codeOf(() => decodeRequest(encode({ v: 1, id: 1, op: 'toString', body: {} })))).toBe('UNKNOWN_OP')
+    expect(codeOf(() => decodeRequest(encode({ v: 1, id: 1, op: 'identity', body: {} })))).toBe('BAD_REQUEST')
+    expect(codeOf(() => decodeRequest(encode({ v: 2, id: 1, op: 'closeRound', body: { chain: CHAIN, round: 'r', extra: 1 } })))).toBe('BAD_REQUEST')
+    expect(codeOf(() => decodeRequest(encode({ v: 2, id: 1, op: 'toString', body: {} })))).toBe('UNKNOWN_OP')
   })
 
   it('checks results against the operation and rebuilds error codes, mapping unknown ones to PROTOCOL', () => {
@@ -41,12 +42,12 @@ describe('wire codec', () => {
     expect(codeOf(() => decodeResponse(ok, 'identity'))).toBe('PROTOCOL')
     expect(codeOf(() => decodeResponse(new Uint8Array([1, 2, 3]), 'identity'))).toBe('PROTOCOL')
     expect(codeOf(() => decodeResponse(ok, 'closeRound', ok.length - 1))).toBe('TOO_LARGE')
-    const odd = encode({ v: 1, id: 4, ok: false, error: { code: 'SOMETHING_NEW', message: 'm' } })
+    const odd = encode({ v: 2, id: 4, ok: false, error: { code: 'SOMETHING_NEW', message: 'm' } })
     expect(decodeResponse(odd, 'identity')).toMatchObject({ ok: false, error: { code: 'PROTOCOL' } })
   })
 
   it('answers with TOO_LARGE when a response exceeds the limit, and keeps serving', async () => {
-    const { service } = inProcessEnclave()
+    const { service } = inProcessEnclave(simEnclaveKeys(), testLedgerTrust())
     const req = encodeRequest({ id: 5, op: 'roundKey', body: { chain: CHAIN, round: 'big', nonce: 0, time: 1 } })
     expect(decodeResponse(await handleRequest(service, req, { maxResponseBytes: 200 }), 'roundKey')).toMatchObject({ id: 5, ok: false, error: { code: 'TOO_LARGE' } })
     const id = encodeRequest({ id: 6, op: 'identity', body: {} })

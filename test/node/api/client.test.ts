@@ -124,6 +124,31 @@ describe('ApiClient', () => {
     expect(await errorOf(client.height())).toMatchObject({ code: 'API', status: 502 })
   })
 
+  it('refuses a proof batch that does not answer exactly the keys asked, in order (BAD_ANSWER)', async () => {
+    const { ledger, url } = await fakeLedger()
+    const client = new ApiClient({ apis: [url] })
+    const keys = ['round/r1', 'commit/r1/bank-a', 'checkpoint/latest']
+    const proof = (key: string) => ({ key, proofCbor: 'a0' })
+    let proofs = keys.map(proof)
+    ledger.override = (method, path) => (method === 'POST' && path === '/v1/proofs' ? { status: 200, body: { height: 7, stateRoot: '00'.repeat(32), certificate: null, proofs } } : undefined)
+    // the keys asked, in order: read as bytes
+    expect(await client.proofs(keys)).toEqual({ height: 7, certificate: null, proofs: keys.map((key) => ({ key, proof: Uint8Array.of(0xa0) })) })
+    const lies: Array<[string, Array<{ key: string; proofCbor: string }>, RegExp]> = [
+      ['another key', [proof('round/r1'), proof('commit/r1/bank-b'), proof('checkpoint/latest')], /index 1, a proof for 'commit\/r1\/bank-b' where 'commit\/r1\/bank-a' was asked/],
+      ['another order', [proof('commit/r1/bank-a'), proof('round/r1'), proof('checkpoint/latest')], /index 0/],
+      ['one missing', keys.slice(0, 2).map(proof), /2 proofs for 3 keys: at index 2, no proof for 'checkpoint\/latest'/],
+      ['one more', [...keys, 'member/bank-a'].map(proof), /at index 3, a proof for 'member\/bank-a', not asked/],
+      ['one twice', [...keys.slice(0, 2), keys[1]!].map(proof), /index 2/],
+      ['none', [], /0 proofs for 3 keys/],
+    ]
+    for (const [what, answer, message] of lies) {
+      proofs = answer
+      const e = await errorOf(client.proofs(keys))
+      expect([what, e.code, e.message]).toEqual([what, 'BAD_ANSWER', expect.stringMatching(message)])
+    }
+    expect(ledger.count('POST /v1/proofs')).toBe(1 + lies.length)
+  })
+
   it('drops fields it does not know (a newer validator), at any depth, and still refuses a missing or mistyped one', async () => {
     const { ledger, url } = await fakeLedger()
     const client = new ApiClient({ apis: [url] })

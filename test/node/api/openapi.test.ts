@@ -114,6 +114,10 @@ describe('GET /openapi.json', () => {
       ['GET', '/v1/params', '/v1/params', 200],
       ['GET', '/v1/proofs/{key}', `/v1/proofs/${encodeURIComponent(StateKey.round('r1'))}`, 200],
       ['GET', '/v1/proofs/{key}', '/v1/proofs/absent', 200],
+      ['POST', '/v1/proofs', '/v1/proofs', 200, { body: JSON.stringify({ keys: [StateKey.round('r1'), 'absent'] }), headers: { 'content-type': 'application/json' } }],
+      ['POST', '/v1/proofs', '/v1/proofs', 400, { body: '{"keys":[]}', headers: { 'content-type': 'application/json' } }],
+      ['POST', '/v1/proofs', '/v1/proofs', 404, { body: '{"keys":["params"],"height":5}', headers: { 'content-type': 'application/json' } }],
+      ['POST', '/v1/proofs', '/v1/proofs', 415, { body: '{"keys":["params"]}' }],
       ['GET', '/v1/status', '/v1/status', 200],
       ['GET', '/healthz', '/healthz', 200],
       ['GET', '/metrics', '/metrics', 200],
@@ -180,6 +184,16 @@ describe('GET /openapi.json', () => {
       expect(doc.paths[path].post.tags).toEqual(['admin'])
     }
     expect(doc.tags.find((t: { name: string }) => t.name === 'admin')?.description).toMatch(/testnet-only fault injection.*partitions.*delay/i)
+  })
+
+  it('describes the request body of POST /v1/proofs as the route takes it', () => {
+    const request = schemaFor(doc.paths['/v1/proofs'].post.requestBody.content['application/json'].schema)
+    const keys = (n: number) => Array.from({ length: n }, (_, i) => `member/m${i}`)
+    for (const good of [{ keys: ['round/r1'] }, { keys: keys(2048), height: 0 }, { keys: ['k'.repeat(512)], height: 8 }]) expect([good.keys.length, request.safeParse(good).success]).toEqual([good.keys.length, true])
+    for (const bad of [{}, { keys: [] }, { keys: keys(2049) }, { keys: [''] }, { keys: ['k'.repeat(513)] }, { keys: ['a', 'a'] }, { keys: ['a'], height: -1 }, { keys: ['a'], height: 1.5 }, { keys: ['a'], extra: 1 }]) {
+      expect([JSON.stringify(bad).slice(0, 60), request.safeParse(bad).success]).toEqual([JSON.stringify(bad).slice(0, 60), false])
+    }
+    expect(doc.paths['/v1/proofs'].post.tags).toEqual(['state'])
   })
 
   it('its component schemas are generated from the zod schemas, one for one', () => {

@@ -6,7 +6,8 @@
  * a measurement, a nonce and bound keys of the test's choosing).
  */
 import { certifyPlatform, EnclaveService, InProcessEnclave, issueSimEvidence, SIM_FORMAT, simAttester, type SimPlatformCert } from '../../../enclave/index.ts'
-import { evidenceNonce, type EnclaveRecord } from '../../../ledger/index.ts'
+import { evidenceNonce, genesisState, type EnclaveRecord } from '../../../ledger/index.ts'
+import { defaultGenesis } from '../../ledger/harness.ts'
 import { sha256, type Ed25519KeyPair } from '../../../primitives/index.ts'
 import { chainParams, type FakeLedger } from './fake-ledger.ts'
 import { CHAIN, keysOf, seedOf } from './helpers.ts'
@@ -41,11 +42,17 @@ export function register(ledger: FakeLedger, sim: SimEnclave): void {
   ledger.params = chainParams(CHAIN, [sim.root.publicKey], [MEASUREMENT, OTHER_MEASUREMENT])
 }
 
-/** The enclave service itself, in process, attesting with the sim platform. */
+/**
+ * The enclave service itself, in process, attesting with the sim platform, pinned to a
+ * genesis of chain CHAIN (these tests keep rounds before aggregation: the enclave is never
+ * shown a ledger fact, so the fake ledger's records need not be under that genesis).
+ */
 export function inProcessEnclave(sim: SimEnclave): InProcessEnclave {
+  const genesis = defaultGenesis({ chainId: CHAIN })
   const service = new EnclaveService({
     identity: { enclaveId: ENCLAVE_ID, platform: PLATFORM, measurement: MEASUREMENT, secretKey: seedOf(ENCLAVE_ID) },
     attest: simAttester(sim.cert, sim.platformKeys.secretKey, PLATFORM, MEASUREMENT),
+    ledger: { genesis, genesisHash: genesisState(genesis).root },
   })
   return new InProcessEnclave({ service })
 }
