@@ -129,20 +129,8 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
     state.put(StateKey.round(r.id), { ...r, result, reaggregate: [] })
     return
   }
-  const orders = ctx.params.rdpOrders
-  const rdp = state.get<number[]>(StateKey.roundRdp(r.id))!
   const charged = new Set([...included, ...b.excluded.filter((e) => !UNOPENED_EXCLUSIONS.has(e.reason)).map((e) => e.member)])
-  for (const id of state.get<string[]>(StateKey.roundEligible(r.id))!) {
-    const budget = state.get<BudgetRecord>(StateKey.budget(id))!
-    const spent = charged.has(id) ? addCurves(budget.spent, rdp) : budget.spent
-    const next: BudgetRecord = {
-      ...budget,
-      spent,
-      epsilonSpent: epsilonOf(orders, spent, budget.delta),
-      reservations: budget.reservations.filter((x) => x !== r.id),
-    }
-    state.put(StateKey.budget(id), next)
-  }
+  settleBudgets(state, r, charged, ctx.params.rdpOrders)
   state.put(StateKey.round(r.id), { ...r, status: 'resulted', result, reaggregate: revokedIncluded })
   const since = state.get<string[]>(StateKey.roundsSinceCheckpoint) ?? []
   state.put(StateKey.roundsSinceCheckpoint, [...since, r.id])
@@ -154,7 +142,8 @@ export function roundResult(ctx: TxContext<'round.result'>): void {
  * - a round nobody committed to is cancelled at any time: its own coordinator;
  * - a round with commits but no result aborts only after its deadline plus the
  *   chain's grace period, so the enclave's result is never raced: any coordinator,
- *   so that a revoked coordinator cannot leave reservations held forever.
+ *   so that a revoked coordinator cannot leave reservations held forever. Its
+ *   committers are charged the round's privacy cost (see below).
  */
 export function roundClose(ctx: TxContext<'round.close'>): void {
   const coordinator = requireRole(ctx, 'coordinator')
@@ -169,17 +158,25 @@ export function roundClose(ctx: TxContext<'round.close'>): void {
     throw new LedgerError('FORBIDDEN_ROLE', `only '${r.coordinator}' may cancel round '${r.id}' before height ${graceEnds}`)
   }
   if (pending && (r.commitCount === 0 || ctx.block.height > graceEnds)) {
-    releaseReservations(ctx.state, r)
+    // A round that took commits and ends without a result is charged to every member who
+    // committed: the ledger cannot tell whether the enclave released an aggregate that its
+    // host kept to itself, and a host that could abort its rounds for free could collect one
+    // uncharged release per round.
+    const committed = (ctx.state.get<string[]>(StateKey.roundEligible(r.id)) ?? []).filter((id) => ctx.state.getRaw(StateKey.commit(r.id, id)) !== undefined)
+    settleBudgets(ctx.state, r, new Set(committed), ctx.params.rdpOrders)
     ctx.state.put(StateKey.round(r.id), { ...r, status: 'aborted', roundKey: null })
     return
   }
   throw new LedgerError('ROUND_STATE', `round '${r.id}' is ${r.status}; with commits it closes after a result, or aborts after height ${graceEnds}`)
 }
 
-function releaseReservations(state: StateOverlay, r: RoundRecord): void {
+/** Ends the round's reservations: the round's RDP curve is added to the spend of each member in `charged`. */
+function settleBudgets(state: StateOverlay, r: RoundRecord, charged: ReadonlySet<string>, orders: number[]): void {
+  const rdp = state.get<number[]>(StateKey.roundRdp(r.id))!
   for (const id of state.get<string[]>(StateKey.roundEligible(r.id))!) {
     const budget = state.get<BudgetRecord>(StateKey.budget(id))!
-    state.put(StateKey.budget(id), { ...budget, reservations: budget.reservations.filter((x) => x !== r.id) })
+    const spent = charged.has(id) ? addCurves(budget.spent, rdp) : budget.spent
+    state.put(StateKey.budget(id), { ...budget, spent, epsilonSpent: epsilonOf(orders, spent, budget.delta), reservations: budget.reservations.filter((x) => x !== r.id) })
   }
 }
 
