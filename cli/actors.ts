@@ -7,11 +7,11 @@
  */
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CasBlockstore, MemoryKeyValueStore } from '../ledger/index.ts'
+import { CasBlockstore, genesisState, MemoryKeyValueStore } from '../ledger/index.ts'
 import { cryptoRng, FileUpdateTrainer, poison, type Trainer } from '../participant/index.ts'
 import { readDataFile } from '../node/data/index.ts'
 import { readTestnetFile } from '../testnet/index.ts'
-import { readKeyFile, type Logger } from '../node/index.ts'
+import { readGenesis, readKeyFile, type Logger } from '../node/index.ts'
 import { ProcessEnclave } from '../node/enclave/index.ts'
 import { ApiClient } from '../node/api/index.ts'
 import { bankSetup, modelOf, EnclaveHost, ParticipantPeer, readFederationFile, readSeed, type FederationFile } from '../node/federation/index.ts'
@@ -37,14 +37,16 @@ interface Context {
   fed: FederationFile
   ledger: ApiClient
   memberPeers: string[]
+  /** the hash of the testnet's genesis.json, which its banks pin */
+  genesisHash: Uint8Array
 }
 
 async function context(dirArg: string, io: CliIo): Promise<Context> {
   const dir = resolve(io.cwd, dirArg)
-  const [testnet, fed] = await Promise.all([readTestnetFile(dir), readFederationFile(dir)])
+  const [testnet, fed, genesis] = await Promise.all([readTestnetFile(dir), readFederationFile(dir), readGenesis(dir)])
   const ledger = new ApiClient({ apis: testnet.validators.map((v) => v.api) })
   const keys = await Promise.all(testnet.members.map((m) => readKeyFile(join(dir, m.key))))
-  return { dir, fed, ledger, memberPeers: keys.map((k) => peerIdOfPublicKey(k.publicKey)) }
+  return { dir, fed, ledger, memberPeers: keys.map((k) => peerIdOfPublicKey(k.publicKey)), genesisHash: genesisState(genesis).root }
 }
 
 function untilSignal(signal?: AbortSignal): Promise<void> {
@@ -95,6 +97,7 @@ export async function runParticipant(opts: ParticipantRunOptions, io: CliIo): Pr
     { ledger: ctx.ledger, host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), trainer, rng: cryptoRng(), logger },
     {
       chainId: fed.chainId,
+      genesisHash: ctx.genesisHash,
       member: opts.member,
       secretKey: key.secretKey,
       enclavePeer: fed.enclave.host.peerId,

@@ -7,7 +7,7 @@
  * chain's attestation policy, and the block's time. A verifier holds code, never
  * trust decisions of its own.
  */
-import { sha256 } from '../primitives/index.ts'
+import { sha256, toHex } from '../primitives/index.ts'
 import { LedgerError } from './errors.ts'
 
 export interface VerifiedEvidence {
@@ -58,9 +58,16 @@ export class AttestationVerifierRegistry implements AttestationVerifier {
 /**
  * The nonce an enclave must put in its evidence for one purpose on one chain, so
  * evidence made for registering, or for one round's key, cannot be reused for another.
+ * A round key's nonce also binds the genesis hash the enclave pins (the network whose
+ * certified state it acts on): the ledger accepts the key, and a bank encrypts to it,
+ * only if the enclave trusts this network and no other that shares its chain id.
  */
-export function evidenceNonce(chainId: string, purpose: 'enclave.register' | 'enclave.round-key', subject: string): Uint8Array {
-  return sha256(new TextEncoder().encode(`fedledger/evidence-nonce/v1\0${chainId}\0${purpose}\0${subject}`))
+export function evidenceNonce(chainId: string, purpose: 'enclave.register', subject: string): Uint8Array
+export function evidenceNonce(chainId: string, purpose: 'enclave.round-key', subject: string, genesisHash: Uint8Array): Uint8Array
+export function evidenceNonce(chainId: string, purpose: 'enclave.register' | 'enclave.round-key', subject: string, genesisHash?: Uint8Array): Uint8Array {
+  if (purpose === 'enclave.register') return sha256(new TextEncoder().encode(`fedledger/evidence-nonce/v1\0${chainId}\0${purpose}\0${subject}`))
+  if (!(genesisHash instanceof Uint8Array) || genesisHash.length !== 32) throw new LedgerError('BAD_ARGUMENT', 'a round key\'s evidence nonce binds the 32-byte genesis hash')
+  return sha256(new TextEncoder().encode(`fedledger/evidence-nonce/v2\0${chainId}\0${purpose}\0${subject}\0${toHex(genesisHash)}`))
 }
 
 /**

@@ -106,6 +106,16 @@ export class LightClient {
     return this.highest
   }
 
+  /** Whether the validator set of `epoch` is verified. */
+  knowsEpoch(epoch: number): boolean {
+    return this.sets.has(epoch)
+  }
+
+  /** The highest epoch whose validator set is verified. */
+  highestEpoch(): number {
+    return Math.max(...this.sets.keys())
+  }
+
   /** The epochs whose validator sets are verified, ascending. */
   knownEpochs(): number[] {
     return [...this.sets.keys()].sort((a, b) => a - b)

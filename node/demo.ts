@@ -70,7 +70,7 @@ export async function runLedgerDemo(opts: DemoOptions): Promise<{ height: number
     const measurement = sha256(new TextEncoder().encode('fedledger aggregation enclave bundle (demo)'))
     const evidence = (purpose: 'enclave.register' | 'enclave.round-key', subject: string, bound: Uint8Array[]) => ({
       format: SIM_FORMAT,
-      evidence: issueSimEvidence(cert, platform.secretKey, { platform: 'sim-platform', measurement, keys: bound, nonce: evidenceNonce(CHAIN, purpose, subject), timestamp: now, debug: false }),
+      evidence: issueSimEvidence(cert, platform.secretKey, { platform: 'sim-platform', measurement, keys: bound, nonce: purpose === 'enclave.register' ? evidenceNonce(CHAIN, purpose, subject) : evidenceNonce(CHAIN, purpose, subject, genesis.root), timestamp: now, debug: false }),
     })
     const components = { attestation: new AttestationVerifierRegistry().register(SIM_FORMAT, new SimAttestationVerifier()) }
 

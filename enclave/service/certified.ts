@@ -11,7 +11,8 @@
  * DAG-CBOR trie proofs of the state keys the operation reads at that height, and the
  * epoch changes (certificate of an epoch's last height plus the proof of the next
  * validator set) that lead from the genesis to the certificate's epoch; epochs the
- * enclave verified before are skipped, so a host sends them once per enclave start.
+ * enclave verified before are skipped, and `identity` reports the highest one, so a
+ * host sends each change once per enclave start.
  *
  * The light client's memory of epochs lives as long as the service; a restarted
  * enclave learns them again from the genesis. Any certified height is accepted, not
@@ -182,14 +183,19 @@ export class CertifiedLedger {
     return this.light.network.genesis.slice()
   }
 
+  /** The highest epoch whose validators this enclave has verified (a host sends only the epoch changes after it). */
+  get epoch(): number {
+    return this.light.highestEpoch()
+  }
+
   /** Verifies the request's proofs (see the file comment) and returns the facts at their height. */
   open(chain: string, p: LedgerProofs): CertifiedFacts {
     if (chain !== this.chain) throw new EnclaveServiceError('BAD_REQUEST', `this enclave serves chain '${this.chain}' (genesis ${toHex(this.light.network.genesis)}), not '${chain}'`)
     try {
-      const known = Math.max(...this.light.knownEpochs())
       for (const [certificate, proof] of p.epochs) {
         const cert = decodeCertificate(certificate)
-        if (cert.header.epoch < known) continue
+        // a change this enclave verified before (or earlier in this request) is skipped, not checked again
+        if (this.light.knowsEpoch(cert.header.epoch + 1)) continue
         this.light.verifyEpochChange({ certificate: cert, proof: decode(proof) })
       }
       const entries = p.proofs.map(([key, proof]) => [key, decode(proof)] as const)

@@ -21,7 +21,7 @@ import type {
   CloseRoundRequest,
   CloseRoundResponse,
   EnclaveClient,
-  EnclaveIdentityInfo,
+  EnclaveIdentity,
   ReaggregateRequest,
   RoundKeyRequest,
   RoundKeyResponse,
@@ -47,7 +47,7 @@ export abstract class WireEnclaveClient implements EnclaveClient {
 
   abstract exchange(request: Uint8Array, options?: CallOptions): Promise<Uint8Array>
 
-  identity(options?: CallOptions): Promise<EnclaveIdentityInfo> {
+  identity(options?: CallOptions): Promise<EnclaveIdentity> {
     return this.call('identity', {}, options)
   }
   roundKey(request: RoundKeyRequest, options?: CallOptions): Promise<RoundKeyResponse> {

@@ -22,7 +22,7 @@ import type {
   CheckpointAnchoredResponse,
   CloseRoundRequest,
   CloseRoundResponse,
-  EnclaveIdentityInfo,
+  EnclaveIdentity,
   ReaggregateRequest,
   RoundKeyRequest,
   RoundKeyResponse,
@@ -42,7 +42,7 @@ export interface RequestBodies {
 }
 
 export interface Results {
-  identity: EnclaveIdentityInfo
+  identity: EnclaveIdentity
   roundKey: RoundKeyResponse
   aggregate: AggregateResponse
   reaggregate: AggregatedResponse

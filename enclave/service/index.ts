@@ -36,7 +36,7 @@ export {
   type Results,
   type WireError,
 } from './codec.ts'
-export { isOp, type Op } from './schemas.ts'
+export { isOp, MAX_EPOCH_CHANGES, type Op } from './schemas.ts'
 export { handleRequest, type HandleOptions } from './handler.ts'
 export { WireEnclaveClient, InProcessEnclave, throwIfAborted, type WireClientOptions, type InProcessEnclaveComponents } from './client.ts'
 export type * from './types.ts'

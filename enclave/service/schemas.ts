@@ -54,7 +54,7 @@ const Aggregated = z.strictObject({
 const Insufficient = z.strictObject({ kind: z.literal('insufficient'), valid: uint, needed: uint, excluded: z.array(Exclusion) })
 
 export const ResultSchemas = {
-  identity: z.strictObject({ enclaveId: id, platform: id, measurement: bytes, publicKey: bytesOf(32) }),
+  identity: z.strictObject({ enclaveId: id, platform: id, measurement: bytes, publicKey: bytesOf(32), ledger: z.strictObject({ chain: id, genesisHash: bytesOf(32), epoch: uint }) }),
   roundKey: z.strictObject({ roundPublicKey: bytesOf(32), tx: bytes }),
   aggregate: z.discriminatedUnion('kind', [Aggregated, Insufficient]),
   reaggregate: Aggregated,

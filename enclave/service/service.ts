@@ -20,8 +20,9 @@
  *
  * A round is released once: asking again to aggregate it (a host retrying after a
  * crash) returns the same release, re-signed with the new nonce, never a second
- * draw of noise over the same updates (the release and the round key are held until
- * closeRound); members the ledger revoked in the meantime are marked for
+ * draw of noise over the same updates. The round key is destroyed once the round is
+ * released (or closed), and the release is held until closeRound or until a certified
+ * request shows the round past aggregation; members the ledger revoked in the meantime are marked for
  * re-aggregation when it lands. A re-aggregation drops exactly the members the certified round lists as
  * pending, from the sealed record of the round's current result only; it reuses
  * that release's noise, so asking again gives the same release. Every request's
@@ -53,6 +54,7 @@ import type {
   CheckpointAnchoredResponse,
   CloseRoundRequest,
   CloseRoundResponse,
+  EnclaveIdentity,
   EnclaveIdentityInfo,
   ReaggregateRequest,
   RoundKeyRequest,
@@ -86,6 +88,8 @@ export interface EnclaveServiceOptions {
 interface Release {
   response: Omit<AggregatedResponse, 'tx'>
   body: TxBody<'round.result'>
+  /** the round key it was released under (the secret key is destroyed at release) */
+  roundPublicKey?: Uint8Array
 }
 
 const roundId = (chain: string, round: string): string => `${chain}\0${round}`
@@ -135,8 +139,8 @@ export class EnclaveService {
     this.ledger = new CertifiedLedger(options.ledger)
   }
 
-  async identity(): Promise<EnclaveIdentityInfo> {
-    return { ...this.id, measurement: this.id.measurement.slice(), publicKey: this.id.publicKey.slice() }
+  async identity(): Promise<EnclaveIdentity> {
+    return { ...this.id, measurement: this.id.measurement.slice(), publicKey: this.id.publicKey.slice(), ledger: { chain: this.ledger.chain, genesisHash: this.ledger.genesisHash, epoch: this.ledger.epoch } }
   }
 
   roundKey(request: RoundKeyRequest): Promise<RoundKeyResponse> {
@@ -151,7 +155,7 @@ export class EnclaveService {
       const pair = held ?? generateRoundKey()
       let attestation
       try {
-        attestation = this.attest({ keys: [pair.publicKey, this.id.publicKey], nonce: evidenceNonce(req.chain, 'enclave.round-key', req.round), timestamp: req.time })
+        attestation = this.attest({ keys: [pair.publicKey, this.id.publicKey], nonce: evidenceNonce(req.chain, 'enclave.round-key', req.round, this.ledger.genesisHash), timestamp: req.time })
       } catch (e) {
         if (held === undefined) destroyKey(pair.secretKey)
         throw new EnclaveServiceError('INTERNAL', `attestation failed: ${(e as Error).message}`, { cause: e })
@@ -168,10 +172,16 @@ export class EnclaveService {
       const facts = this.certified(req.chain, req.ledger)
       const round = this.ourRound(facts, req.round)
       const key = roundId(req.chain, round.id)
+      if (round.status !== 'keyed') {
+        // past aggregation on the ledger: whatever is still held for the round goes now
+        if (round.status !== 'open') this.forgetRound(key)
+        throw ledgerState(`round '${round.id}' is ${round.status} at height ${facts.height}; it is aggregated while keyed`)
+      }
+      const done = this.releases.get(key)
       const pair = this.roundKeys.get(key)
-      if (pair === undefined) throw new EnclaveServiceError('NO_ROUND_KEY', `no key is held for round '${round.id}' on '${req.chain}'${this.issued.has(key) ? ' (it was destroyed when the round closed)' : ''}`)
-      if (round.status !== 'keyed') throw ledgerState(`round '${round.id}' is ${round.status} at height ${facts.height}; it is aggregated while keyed`)
-      if (round.roundKey === null || !bytesEqual(round.roundKey, pair.publicKey)) throw ledgerState(`the ledger's key for round '${round.id}' is not the one this enclave holds`)
+      const publicKey = done?.roundPublicKey ?? pair?.publicKey
+      if (publicKey === undefined) throw new EnclaveServiceError('NO_ROUND_KEY', `no key is held for round '${round.id}' on '${req.chain}'${this.issued.has(key) ? ' (it was destroyed when the round closed)' : ''}`)
+      if (round.roundKey === null || !bytesEqual(round.roundKey, publicKey)) throw ledgerState(`the ledger's key for round '${round.id}' is not the one this enclave holds`)
       // Commits are taken up to the deadline height: after it, or once every eligible member
       // committed, the set is final. Before, a host could pick a moment when only its target had.
       if (facts.height < round.deadline && round.commitCount < round.eligibleCount) {
@@ -181,8 +191,8 @@ export class EnclaveService {
       const members = commits.map((c) => facts.member(c.member))
       const revoked = new Set(members.filter((m) => m.revokedAt !== null && m.revokedAt <= facts.height).map((m) => m.id))
       const base = await this.baseModel(round, req.baseModel)
-      const done = this.releases.get(key)
       if (done !== undefined) return { ...done.response, tx: this.signedTx(req.chain, 'round.result', req.nonce, done.body) }
+      if (pair === undefined) throw new EnclaveServiceError('INTERNAL', `round '${round.id}' has neither a key nor a release`)
       // the round's window is the one after the newest checkpoint (a stale height gives an
       // earlier window: its key is erased sooner, never later)
       const window = facts.latestCheckpoint() + 1
@@ -218,7 +228,10 @@ export class EnclaveService {
         transcriptHash: outcome.transcriptHash,
       }
       const release = await this.release(record, outcome.update, applyUpdate(base, outcome.update), sealingKey)
-      this.releases.set(key, release)
+      this.releases.set(key, { ...release, roundPublicKey: pair.publicKey })
+      // released once: the round key is not needed any more (a retry re-signs the release)
+      this.roundKeys.delete(key)
+      destroyKey(pair.secretKey)
       return { ...release.response, tx: this.signedTx(req.chain, 'round.result', req.nonce, release.body) }
     })
   }
@@ -251,14 +264,18 @@ export class EnclaveService {
   closeRound(request: CloseRoundRequest): Promise<CloseRoundResponse> {
     return this.run('closeRound', request, (req) => {
       this.servesChain(req.chain)
-      const key = roundId(req.chain, req.round)
-      const pair = this.roundKeys.get(key)
-      this.roundKeys.delete(key)
-      this.releases.delete(key)
-      if (pair === undefined) return { destroyed: false }
-      destroyKey(pair.secretKey)
-      return { destroyed: true }
+      return { destroyed: this.forgetRound(roundId(req.chain, req.round)) }
     })
+  }
+
+  /** Destroys the round's key and drops its cached release; whether a key was held. */
+  private forgetRound(key: string): boolean {
+    const pair = this.roundKeys.get(key)
+    this.roundKeys.delete(key)
+    this.releases.delete(key)
+    if (pair === undefined) return false
+    destroyKey(pair.secretKey)
+    return true
   }
 
   checkpointAnchored(request: CheckpointAnchoredRequest): Promise<CheckpointAnchoredResponse> {

@@ -16,6 +16,20 @@ export interface EnclaveIdentityInfo {
   publicKey: Uint8Array
 }
 
+/** The chain an enclave serves, as it reports it. */
+export interface EnclaveLedgerInfo {
+  chain: string
+  /** the genesis hash it pins (round-key evidence binds it) */
+  genesisHash: Uint8Array
+  /** the highest epoch whose validators it has verified: a host sends only the epoch changes after it */
+  epoch: number
+}
+
+/** What `identity` answers: who the enclave is and which chain it serves. */
+export interface EnclaveIdentity extends EnclaveIdentityInfo {
+  ledger: EnclaveLedgerInfo
+}
+
 export interface RoundKeyRequest {
   chain: string
   round: string
@@ -130,7 +144,7 @@ export interface CallOptions {
 
 /** The enclave as the host sees it; every failure is an EnclaveServiceError. */
 export interface EnclaveClient {
-  identity(options?: CallOptions): Promise<EnclaveIdentityInfo>
+  identity(options?: CallOptions): Promise<EnclaveIdentity>
   roundKey(request: RoundKeyRequest, options?: CallOptions): Promise<RoundKeyResponse>
   aggregate(request: AggregateRequest, options?: CallOptions): Promise<AggregateResponse>
   reaggregate(request: ReaggregateRequest, options?: CallOptions): Promise<AggregatedResponse>

@@ -68,6 +68,8 @@ export function executeBlock(state: LedgerState, block: BlockInput, components: 
   const missing = params.attestation.formats.filter((f) => !components.attestation.supports(f))
   if (missing.length > 0) throw new Error(`this node cannot verify evidence formats its chain allows: ${missing.join(', ')}`)
   const overlay = new StateOverlay(state)
+  // the first block records the genesis hash, so that every later state can prove which network it is
+  if (block.height === 1) overlay.put(StateKey.genesis, state.root)
   const receipts: Receipt[] = block.txs.map((bytes, index) => {
     const txOverlay = new StateOverlay(overlay)
     let id: CID | undefined

@@ -160,5 +160,13 @@ export function verifyEnclaveEvidence(ctx: TxContext, att: AttestationEvidence, 
   if (!bytesEqual(v.measurement, expect.measurement)) throw reject('evidence measurement differs from the expected one')
   if (!measurementAllowed(ctx.params, v.measurement)) throw reject('measurement is not on the allow-list')
   for (const key of expect.keys) if (!v.boundKeys.some((k) => bytesEqual(k, key))) throw reject(`key ${Buffer.from(key).toString('hex').slice(0, 16)}… is not bound into the evidence`)
-  if (!bytesEqual(v.nonce, evidenceNonce(ctx.params.chainId, expect.purpose, expect.subject))) throw reject(`evidence was not made for ${expect.purpose} of '${expect.subject}' on this chain`)
+  const nonce = expect.purpose === 'enclave.register' ? evidenceNonce(ctx.params.chainId, expect.purpose, expect.subject) : evidenceNonce(ctx.params.chainId, expect.purpose, expect.subject, genesisHashOf(ctx))
+  if (!bytesEqual(v.nonce, nonce)) throw reject(`evidence was not made for ${expect.purpose} of '${expect.subject}' on this chain (an enclave pinned to another genesis?)`)
+}
+
+/** This network's genesis hash: recorded by block 1 (executeBlock), so present in every state a transaction runs on. */
+export function genesisHashOf(ctx: TxContext): Uint8Array {
+  const hash = ctx.state.get<Uint8Array>(StateKey.genesis)
+  if (hash === undefined) throw new LedgerError('BAD_ARGUMENT', 'the state holds no genesis hash (executeBlock records it at height 1)')
+  return hash
 }

@@ -4,6 +4,8 @@
  */
 export const StateKey = {
   params: 'params',
+  /** the genesis hash (the state root at height 0), written by block 1: what round-key evidence binds */
+  genesis: 'genesis',
   member: (id: string) => `member/${id}`,
   enclave: (id: string) => `enclave/${id}`,
   nonce: (sender: string) => `nonce/${sender}`,

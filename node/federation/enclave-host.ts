@@ -254,7 +254,7 @@ export class EnclaveHost {
     }
     // what the enclave reads, proven: the round, every commit, every committed member, the newest checkpoint
     const keys = [StateKey.round(r.id), ...d.commits.map((c) => StateKey.commit(r.id, c.member)), ...d.commits.map((c) => StateKey.member(c.member)), StateKey.checkpointLatest]
-    const ledger = await this.proofs.prove(keys, { signal })
+    const ledger = await this.proofs.prove(keys, await this.enclaveEpoch(signal), { signal })
     const request = { chain: this.options.chainId, round: r.id, envelopes, baseModel: float32ToLeBytes(base), ledger }
     // The enclave releases a round once; asked again (the transaction was lost, or the nonce
     // moved on) it re-signs the same release at the new nonce.
@@ -273,7 +273,7 @@ export class EnclaveHost {
 
   private async reaggregate(r: HostedRound, phase: Extract<HostPhase, { kind: 'released' }>, sealed: Uint8Array, d: RoundDetail, signal?: AbortSignal): Promise<void> {
     const base = await this.baseModel(d.round.baseModel, signal)
-    const ledger = await this.proofs.prove([StateKey.round(r.id), StateKey.checkpointLatest], { signal })
+    const ledger = await this.proofs.prove([StateKey.round(r.id), StateKey.checkpointLatest], await this.enclaveEpoch(signal), { signal })
     const request = { chain: this.options.chainId, round: r.id, sealed, baseModel: float32ToLeBytes(base), ledger }
     const res = await this.submit(`re-aggregation of '${r.id}'`, async (nonce) => {
       const made = await this.enclaveCall(() => this.components.enclave.reaggregate({ ...request, nonce }, { signal }))
@@ -282,6 +282,11 @@ export class EnclaveHost {
     }, signal)
     phase.sealed = res.sealed
     this.components.logger.info({ round: r.id, without: d.round.reaggregate, model: res.modelCid.toString() }, 're-aggregated')
+  }
+
+  /** The highest epoch whose validators the enclave has verified (it forgets them when it restarts). */
+  private async enclaveEpoch(signal?: AbortSignal): Promise<number> {
+    return (await this.components.enclave.identity({ signal })).ledger.epoch
   }
 
   /** An enclave call; when the enclave finds the ledger proofs do not verify, the epoch changes kept are fetched afresh next time. */
@@ -300,7 +305,7 @@ export class EnclaveHost {
   }
 
   private async onCheckpoint(seq: number): Promise<void> {
-    const ledger = await this.proofs.prove([StateKey.checkpointLatest])
+    const ledger = await this.proofs.prove([StateKey.checkpointLatest], await this.enclaveEpoch())
     const { erasedThrough } = await this.enclaveCall(() => this.components.enclave.checkpointAnchored({ chain: this.options.chainId, ledger }))
     if (erasedThrough < seq) {
       // certification trails the committed height a little: the next pass proves it

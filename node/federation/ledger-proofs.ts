@@ -7,11 +7,11 @@
  * the request; the host then asks again on its next pass.
  *
  * Keys beyond one POST /v1/proofs batch are fetched in further batches at the first
- * batch's height. Epoch changes never change once certified, so they are fetched once
- * and kept.
+ * batch's height. Only the epoch changes after the enclave's highest verified epoch
+ * are sent; they never change once certified, so they are fetched once and kept.
  */
 import { decodeCertificate } from '../../consensus/index.ts'
-import type { LedgerProofs } from '../../enclave/index.ts'
+import { MAX_EPOCH_CHANGES, type LedgerProofs } from '../../enclave/index.ts'
 import { MAX_PROOF_BATCH_KEYS, type ApiClient, type CallOptions } from '../api/index.ts'
 import { FederationError } from './errors.ts'
 
@@ -23,8 +23,11 @@ export class LedgerProofSource {
     this.ledger = ledger
   }
 
-  /** Proofs of `keys` at the newest certified height the validator holds. */
-  async prove(keys: readonly string[], opts: CallOptions = {}): Promise<LedgerProofs> {
+  /**
+   * Proofs of `keys` at the newest certified height the validator holds, with the epoch
+   * changes after `knownEpoch` (the highest the enclave has verified; its identity says).
+   */
+  async prove(keys: readonly string[], knownEpoch: number, opts: CallOptions = {}): Promise<LedgerProofs> {
     const unique = [...new Set(keys)]
     const first = await this.ledger.proofs(unique.slice(0, MAX_PROOF_BATCH_KEYS), opts)
     if (first.certificate === null) throw new FederationError('BAD_ANSWER', `the validator holds no commit certificate for height ${first.height}`)
@@ -40,13 +43,16 @@ export class LedgerProofSource {
     } catch (e) {
       throw new FederationError('BAD_ANSWER', `the certificate of height ${first.height} does not decode: ${(e as Error).message}`, { cause: e })
     }
-    return { epochs: await this.epochChanges(epoch, opts), certificate: first.certificate, proofs }
+    return { epochs: await this.epochChanges(knownEpoch + 1, epoch, opts), certificate: first.certificate, proofs }
   }
 
-  /** How epochs 1 … `epoch` got their validators, oldest first. */
-  private async epochChanges(epoch: number, opts: CallOptions): Promise<Array<[Uint8Array, Uint8Array]>> {
+  /**
+   * How epochs `from` … `to` got their validators, oldest first; at most MAX_EPOCH_CHANGES
+   * (an enclave far behind learns them over several requests: it keeps what it verified).
+   */
+  private async epochChanges(from: number, to: number, opts: CallOptions): Promise<Array<[Uint8Array, Uint8Array]>> {
     const out: Array<[Uint8Array, Uint8Array]> = []
-    for (let e = 1; e <= epoch; e++) {
+    for (let e = Math.max(1, from); e <= Math.min(to, from + MAX_EPOCH_CHANGES - 1); e++) {
       let change = this.epochs.get(e)
       if (change === undefined) {
         const answer = await this.ledger.epochChange(e, opts)

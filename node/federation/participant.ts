@@ -49,6 +49,8 @@ export interface ParticipantComponents {
 
 export interface ParticipantOptions {
   chainId: string
+  /** the network's genesis hash as the bank pinned it: the enclave's round-key evidence must bind it (the network the enclave trusts) */
+  genesisHash: Uint8Array
   member: string
   /** the member's ed25519 seed: signs statements and transactions, and is its libp2p identity */
   secretKey: Uint8Array
@@ -167,7 +169,7 @@ export class ParticipantPeer {
     try {
       verifyAttested(verifier, policy, answer.attestation, {
         at: this.components.now?.() ?? Math.floor(Date.now() / 1000),
-        nonce: evidenceNonce(this.options.chainId, 'enclave.round-key', round.id),
+        nonce: evidenceNonce(this.options.chainId, 'enclave.round-key', round.id, this.options.genesisHash),
         platform: enclave.platform,
         measurement: enclave.measurement,
         keys: [answer.publicKey, enclave.publicKey],

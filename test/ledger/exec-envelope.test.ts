@@ -15,6 +15,7 @@ describe('transaction envelope rules', () => {
 
   it('refuses malformed bytes, unknown types and bad bodies with typed codes, changing nothing', () => {
     const c = new TestChain()
+    c.exec() // block 1 records the genesis hash
     const before = c.state.root
     const unknownType = encodeTx(signTx({ chain: CHAIN, type: 'member.promote' as never, sender: 'gov-1', nonce: 0, body: {} as never }, keysFor('gov-1').secretKey))
     const badBody = encodeTx(signTx({ chain: CHAIN, type: 'budget.grant', sender: 'gov-1', nonce: 0, body: { member: 'bank-a', epsilon: -1, delta: 1e-5 } }, keysFor('gov-1').secretKey))
@@ -88,6 +89,7 @@ describe('transaction envelope rules', () => {
 
   it('a transaction its handler refuses consumes its nonce, so it can never execute later; a bad signature consumes nothing', () => {
     const c = new TestChain()
+    c.exec() // block 1 records the genesis hash
     const failing = c.tx('gov-1', 'budget.grant', { ...grant, member: 'nobody' })
     expect(codes(c.exec(failing))).toEqual(['UNKNOWN_MEMBER'])
     expect(c.get<number>(StateKey.nonce('gov-1'))).toBe(1)

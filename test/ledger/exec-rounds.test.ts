@@ -1,6 +1,6 @@
 // The round lifecycle (docs/ARCHITECTURE.md §2): open, round key, commits, result, close; budgets; re-aggregation; checkpoints.
 import { describe, expect, it } from 'vitest'
-import { computeEpsilon, StateKey, type BudgetRecord, type CheckpointRecord, type CommitRecord, type RoundRecord, type TxBody } from '../../ledger/index.ts'
+import { computeEpsilon, genesisState, StateKey, type BudgetRecord, type CheckpointRecord, type CommitRecord, type RoundRecord, type TxBody } from '../../ledger/index.ts'
 import { DomainTag, sha256, signPayload } from '../../primitives/index.ts'
 import { codes, defaultGenesis, keysFor, MEASUREMENT, modelCid, PARTICIPANTS, TestChain, testEvidence } from './harness.ts'
 
@@ -20,8 +20,9 @@ async function openBody(over: Partial<TxBody<'round.open'>> = {}, c?: TestChain)
   }
 }
 
-function keyBody(round = 'r1', keys: Uint8Array[] = [roundKey, keysFor('enclave-1').publicKey]) {
-  return { round, publicKey: roundKey, attestation: testEvidence({ keys, for: ['enclave.round-key', round] }) }
+/** enclave.round-key's body with evidence for `round`, binding `keys` and the genesis hash of the chain (default: defaultGenesis()'s). */
+function keyBody(round = 'r1', keys: Uint8Array[] = [roundKey, keysFor('enclave-1').publicKey], genesis?: Uint8Array) {
+  return { round, publicKey: roundKey, attestation: testEvidence({ keys, for: ['enclave.round-key', round], ...(genesis === undefined ? {} : { genesis }) }) }
 }
 
 function commitBody(c: TestChain, member: string, round = 'r1', norm = 0.9) {
@@ -112,20 +113,21 @@ describe('enclave.round-key and round.commit', () => {
     const genesis = defaultGenesis()
     genesis.enclaves = [...(genesis.enclaves ?? []), { id: 'enclave-2', platform: 'sim', measurement: MEASUREMENT, publicKey: keysFor('enclave-2').publicKey }]
     const c = new TestChain(genesis)
+    const g = genesisState(genesis).root
     c.exec(c.tx('coord', 'round.open', await openBody({}, c)))
     const e1 = keysFor('enclave-1').publicKey
-    expect(codes(c.exec(c.tx('enclave-2', 'enclave.round-key', keyBody('r1', [roundKey, keysFor('enclave-2').publicKey]))))).toEqual(['ENCLAVE_NOT_ASSIGNED'])
-    expect(codes(c.exec(c.tx('bank-a', 'enclave.round-key', keyBody())))).toEqual(['FORBIDDEN_ROLE'])
-    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r1', [e1]))))).toEqual(['ATTESTATION_REJECTED'])
-    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r1', [roundKey]))))).toEqual(['ATTESTATION_REJECTED'])
-    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], debug: true, for: ['enclave.round-key', 'r1'] }) })))).toEqual(['ATTESTATION_REJECTED'])
-    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], measurement: new Uint8Array(32), for: ['enclave.round-key', 'r1'] }) })))).toEqual(['ATTESTATION_REJECTED'])
-    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], for: ['enclave.round-key', 'r0'] }) })))).toEqual(['ATTESTATION_REJECTED']) // evidence made for another round
-    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], platform: 'other', for: ['enclave.round-key', 'r1'] }) })))).toEqual(['ATTESTATION_REJECTED'])
-    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r9'))))).toEqual(['UNKNOWN_ROUND'])
-    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody())))).toEqual(['OK'])
+    expect(codes(c.exec(c.tx('enclave-2', 'enclave.round-key', keyBody('r1', [roundKey, keysFor('enclave-2').publicKey], g))))).toEqual(['ENCLAVE_NOT_ASSIGNED'])
+    expect(codes(c.exec(c.tx('bank-a', 'enclave.round-key', keyBody(undefined, undefined, g))))).toEqual(['FORBIDDEN_ROLE'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r1', [e1], g))))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r1', [roundKey], g))))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], debug: true, for: ['enclave.round-key', 'r1'], genesis: g }) })))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], measurement: new Uint8Array(32), for: ['enclave.round-key', 'r1'], genesis: g }) })))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], for: ['enclave.round-key', 'r0'], genesis: g }) })))).toEqual(['ATTESTATION_REJECTED']) // evidence made for another round
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { ...keyBody(), attestation: testEvidence({ keys: [roundKey, e1], platform: 'other', for: ['enclave.round-key', 'r1'], genesis: g }) })))).toEqual(['ATTESTATION_REJECTED'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody('r9', undefined, g))))).toEqual(['UNKNOWN_ROUND'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody(undefined, undefined, g))))).toEqual(['OK'])
     expect(round(c)).toMatchObject({ status: 'keyed', roundKey })
-    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody())))).toEqual(['ROUND_STATE'])
+    expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody(undefined, undefined, g))))).toEqual(['ROUND_STATE'])
   })
 
   it('accepts commits from eligible participants between the key and the deadline, once each', async () => {
@@ -228,9 +230,10 @@ describe('round.result and round.close', () => {
     const genesis = defaultGenesis()
     genesis.members = [...genesis.members, { id: 'coord-2', org: 'x', roles: ['coordinator'], publicKey: keysFor('coord-2').publicKey }]
     const c = new TestChain(genesis)
+    const g = genesisState(genesis).root
     c.exec(c.tx('coord', 'round.open', await openBody({}, c)))
     c.exec(c.tx('coord', 'round.open', await openBody({ round: 'r2' }, c)))
-    c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody()))
+    c.exec(c.tx('enclave-1', 'enclave.round-key', keyBody(undefined, undefined, g)))
     c.exec(...PARTICIPANTS.slice(0, 4).map((p) => c.tx(p, 'round.commit', commitBody(c, p))))
     // r2 has no commits: only its coordinator may cancel it (until the grace period ends)
     expect(codes(c.exec(c.tx('coord-2', 'round.close', { round: 'r2' })))).toEqual(['FORBIDDEN_ROLE'])

@@ -62,14 +62,21 @@ export const TEST_ANCHOR = keysFor('test-attestation-root').publicKey
 /** TestChain's clock starts here and moves 5 s per block. */
 export const GENESIS_TIME = 1_700_000_000
 
+let defaultHash: Uint8Array | undefined
+/** The hash of defaultGenesis() (round-key evidence binds the genesis; pass `genesis` for another chain). */
+export function defaultGenesisHash(): Uint8Array {
+  defaultHash ??= genesisState(defaultGenesis()).root
+  return defaultHash
+}
+
 /** Evidence made for one purpose (the nonce binds it), with overridable facts. */
-export function testEvidence(e: Partial<TestEvidence> & { keys: Uint8Array[]; for: ['enclave.register' | 'enclave.round-key', string] }): { format: string; evidence: Uint8Array } {
+export function testEvidence(e: Partial<TestEvidence> & { keys: Uint8Array[]; for: ['enclave.register' | 'enclave.round-key', string]; genesis?: Uint8Array }): { format: string; evidence: Uint8Array } {
   const body: TestEvidence = {
     platform: e.platform ?? 'sim',
     measurement: e.measurement ?? MEASUREMENT,
     keys: e.keys,
     debug: e.debug ?? false,
-    nonce: e.nonce ?? evidenceNonce(CHAIN, e.for[0], e.for[1]),
+    nonce: e.nonce ?? (e.for[0] === 'enclave.register' ? evidenceNonce(CHAIN, e.for[0], e.for[1]) : evidenceNonce(CHAIN, e.for[0], e.for[1], e.genesis ?? defaultGenesisHash())),
     anchor: e.anchor ?? TEST_ANCHOR,
     timestamp: e.timestamp ?? GENESIS_TIME,
   }

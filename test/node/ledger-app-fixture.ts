@@ -88,7 +88,7 @@ export class AppChain {
     await expectOk(this.commit(this.tx('coord', 'round.open', { round: 'r1', baseModel: modelCid('model-0'), training, aggregation: { rule: 'multi-krum', f: 1, m: 4 }, eligible: PARTICIPANTS, deadline, enclave: 'enclave-1' })))
     const roundKey = keysFor('round-key-r1').publicKey
     const cert = certifyPlatform(SIM_ROOT.secretKey, 'sim', SIM_PLATFORM.publicKey, this.time + 86_400)
-    const evidence = issueSimEvidence(cert, SIM_PLATFORM.secretKey, { platform: 'sim', measurement: MEASUREMENT, keys: [roundKey, keysFor('enclave-1').publicKey], nonce: evidenceNonce(CHAIN, 'enclave.round-key', 'r1'), timestamp: this.time, debug: false })
+    const evidence = issueSimEvidence(cert, SIM_PLATFORM.secretKey, { platform: 'sim', measurement: MEASUREMENT, keys: [roundKey, keysFor('enclave-1').publicKey], nonce: evidenceNonce(CHAIN, 'enclave.round-key', 'r1', this.app.state.get<Uint8Array>(StateKey.genesis)!), timestamp: this.time, debug: false })
     await expectOk(this.commit(this.tx('enclave-1', 'enclave.round-key', { round: 'r1', publicKey: roundKey, attestation: { format: SIM_FORMAT, evidence } })))
     const statement = (m: string) => {
       const s = { chain: CHAIN, round: 'r1', member: m, plaintextHash: sha256(new TextEncoder().encode(`r1/${m}`)), declaredNorm: 0.9 }

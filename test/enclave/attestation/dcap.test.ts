@@ -240,7 +240,7 @@ describe('intel-dcap-v1 evidence bytes', () => {
 })
 
 describe("fedledger's DCAP REPORT_DATA layout", () => {
-  const nonce = evidenceNonce('chain-1', 'enclave.round-key', 'round-7')
+  const nonce = evidenceNonce('chain-1', 'enclave.round-key', 'round-7', new Uint8Array(32).fill(7))
   const keys = [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)]
 
   it('is the nonce followed by SHA-256 of DAG-CBOR [domain, keys]', () => {

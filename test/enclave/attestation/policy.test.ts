@@ -20,7 +20,8 @@ const platform = keys('sim-platform-1')
 const roundKey = keys('round-key').publicKey
 const M = sha256(utf8('enclave bundle v1'))
 const cert = certifyPlatform(root.secretKey, 'sim-platform-1', platform.publicKey, T + 30 * 86_400)
-const nonce = evidenceNonce('fedledger-test', 'enclave.round-key', 'round-1')
+const GENESIS = new Uint8Array(32).fill(7)
+const nonce = evidenceNonce('fedledger-test', 'enclave.round-key', 'round-1', GENESIS)
 const report: SimReport = { platform: 'sim-platform-1', measurement: M, keys: [roundKey], nonce, timestamp: T, debug: false }
 const sim = (over: Partial<SimReport> = {}, platformKey = platform.secretKey) => ({ format: SIM_FORMAT, evidence: issueSimEvidence(cert, platformKey, { ...report, ...over }) })
 
@@ -98,7 +99,7 @@ describe('verifyAttested under a testnet policy (sim-v1)', () => {
   it('refuses another platform, another nonce, a key not bound (PLATFORM_MISMATCH, NONCE_MISMATCH, KEY_NOT_BOUND)', () => {
     expectCode(() => verifyAttested(registry, policy, sim(), expected({ platform: 'sim-platform-2' }), list), 'PLATFORM_MISMATCH')
     // evidence made for registering, or for another round or chain, is not a round-key attestation
-    for (const n of [evidenceNonce('fedledger-test', 'enclave.register', 'round-1'), evidenceNonce('fedledger-test', 'enclave.round-key', 'round-2'), evidenceNonce('other-chain', 'enclave.round-key', 'round-1')]) {
+    for (const n of [evidenceNonce('fedledger-test', 'enclave.register', 'round-1'), evidenceNonce('fedledger-test', 'enclave.round-key', 'round-2', GENESIS), evidenceNonce('other-chain', 'enclave.round-key', 'round-1', GENESIS), evidenceNonce('fedledger-test', 'enclave.round-key', 'round-1', new Uint8Array(32))]) {
       expectCode(() => verifyAttested(registry, policy, sim(), expected({ nonce: n }), list), 'NONCE_MISMATCH')
     }
     expectCode(() => verifyAttested(registry, policy, sim(), expected({ keys: [roundKey, keys('other-key').publicKey] }), list), 'KEY_NOT_BOUND')

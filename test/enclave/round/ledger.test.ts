@@ -24,7 +24,7 @@ describe('aggregateRound against the ledger', () => {
     const training = { clipNorm: 1, noiseMultiplier: 1.1, samplingRate: 0.01, localEpochs: 1 }
     const open = { round: 'r1', baseModel: modelCid('model-0'), training, aggregation: { rule: 'multi-krum' as const, f: 2, m: 5 }, eligible: MEMBERS, deadline: c.state.height + 20, enclave: 'enclave-1' }
     expect(codes(c.exec(c.tx('coord', 'round.open', open)))).toEqual(['OK'])
-    const attestation = testEvidence({ keys: [roundKey.publicKey, keysFor('enclave-1').publicKey], for: ['enclave.round-key', 'r1'] })
+    const attestation = testEvidence({ keys: [roundKey.publicKey, keysFor('enclave-1').publicKey], for: ['enclave.round-key', 'r1'], genesis: c.state.get<Uint8Array>(StateKey.genesis)! })
     expect(codes(c.exec(c.tx('enclave-1', 'enclave.round-key', { round: 'r1', publicKey: roundKey.publicKey, attestation })))).toEqual(['OK'])
 
     // 7 honest, one liar about its norm, one far-away update, one member whose envelope never arrives

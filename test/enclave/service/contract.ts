@@ -74,7 +74,7 @@ export function enclaveContract(name: string, make: () => Promise<EnclaveFixture
       expect(body.publicKey).toEqual(roundPublicKey)
       const v = new SimAttestationVerifier().verify(body.attestation.format, body.attestation.evidence, { at: time + 10, maxAgeSeconds: 3600, trustAnchors: [fixture.trustAnchor] })
       expect(v.boundKeys).toEqual([roundPublicKey, id.publicKey])
-      expect(v.nonce).toEqual(evidenceNonce(CHAIN, 'enclave.round-key', 'k1'))
+      expect(v.nonce).toEqual(evidenceNonce(CHAIN, 'enclave.round-key', 'k1', chain.certifier.genesisHash)) // binds the pinned genesis
       expect(v).toMatchObject({ platform: id.platform, measurement: id.measurement, debug: false })
       // asked again while the key lives (the host's transaction was lost): the same key, at the new nonce
       const again = await client.roundKey({ chain: CHAIN, round: 'k1', nonce: 8, time })

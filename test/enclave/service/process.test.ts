@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { enclaveServeArgv } from '../../../cli/actors.ts'
 import { ProcessEnclave } from '../../../node/enclave/index.ts'
+import { genesisState } from '../../../ledger/index.ts'
 import { genesisToJson, readGenesis, readKeyFile } from '../../../node/index.ts'
 import { toHex } from '../../../primitives/index.ts'
 import type { LedgerTrust } from '../../../enclave/service/index.ts'
@@ -68,7 +69,8 @@ describe('ProcessEnclave', () => {
     await small.start()
     const pid = small.pid!
     try {
-      expect(await small.identity()).toEqual({ enclaveId: ENCLAVE_ID, platform: SIM_PLATFORM, measurement: TESTNET_MEASUREMENT, publicKey: enclavePublicKey })
+      const genesis = await readGenesis(dir)
+      expect(await small.identity()).toEqual({ enclaveId: ENCLAVE_ID, platform: SIM_PLATFORM, measurement: TESTNET_MEASUREMENT, publicKey: enclavePublicKey, ledger: { chain: genesis.chainId, genesisHash: genesisState(genesis).root, epoch: 0 } })
       // a request over the client's limit never leaves; a response over it is skipped and refused
       await expectCode(small.exchange(new Uint8Array(5000)), 'TOO_LARGE')
       await expectCode(small.roundKey({ chain: chainId, round: 'r', nonce: 0, time: 1 }), 'TOO_LARGE') // evidence + tx > 600 bytes

@@ -15,7 +15,7 @@ import { StateKey, type LedgerState, type MemberRecord, type RoundRecord } from 
 import { decode, encode, generateKeyPair } from '../../../primitives/index.ts'
 import { aggregateKeys, reaggregateKeys } from '../../helpers/certified.ts'
 import { inProcessEnclave, simEnclaveKeys, type SimEnclaveKeys } from './factory.ts'
-import { aggregated, BASE_BYTES, CHAIN, envelopesOf, expectCode, ledgerRound, MEMBERS } from './rounds.ts'
+import { aggregated, BASE_BYTES, baseModelCid, CHAIN, envelopesOf, expectCode, ledgerRound, MEMBERS, TRAINING } from './rounds.ts'
 import { codes, SimChain } from './sim-chain.ts'
 
 const revoke = (chain: SimChain, member: string) => chain.tx('gov-1', 'member.revoke', { member, reason: 'fraud', evidence: { kind: 'governance' } })
@@ -155,6 +155,22 @@ describe('(c) the round settings are the ledger\'s', () => {
   })
 })
 
+describe('round keys and releases do not outlive their use', () => {
+  it('destroys the round key at release; a retry re-signs the cached release until the ledger shows the round resulted', async () => {
+    const { request } = await ledgerRound(chain, client, 'r')
+    const keyed = chain.state
+    const a = aggregated(await client.aggregate(request))
+    // the key is gone already (closeRound finds none), the release is kept for a retry
+    const b = aggregated(await client.aggregate({ ...request, nonce: request.nonce + 1 }))
+    expect(b.transcriptHash).toEqual(a.transcriptHash)
+    expect(codes(chain.exec(a.tx))).toEqual(['OK'])
+    // a request that proves the round resulted drops the release; a replay of the keyed state finds nothing to re-sign
+    await expectCode(client.aggregate(chain.aggregateRequest('r', request.envelopes, BASE_BYTES)), 'LEDGER_STATE')
+    await expectCode(client.aggregate(chain.aggregateRequest('r', request.envelopes, BASE_BYTES, keyed)), 'NO_ROUND_KEY')
+    expect(await client.closeRound({ chain: CHAIN, round: 'r' })).toEqual({ destroyed: false })
+  })
+})
+
 describe('(d) the sealing window is the ledger\'s', () => {
   it('seals for the window after the certified newest checkpoint, whatever the host would like', async () => {
     const a = aggregated(await client.aggregate((await ledgerRound(chain, client, 'r1')).request))
@@ -184,6 +200,29 @@ describe('the chain is the pinned one', () => {
     const cert = decodeCertificate(request.ledger.certificate)
     expect(cert.header.chain).toBe(CHAIN)
     await expectCode(client.aggregate(request), 'UNVERIFIED')
+  })
+
+  it('binds the pinned genesis into its round key: the same enclave pinned to the host\'s chain gets no key onto the ledger', async () => {
+    const own = new SimChain(keys.info, keys.trustAnchor, [...MEMBERS, 'sybil-1'])
+    const rogue = inProcessEnclave(keys, own.trust()).client // same identity and measurement, pinned to the host's genesis
+    expect((await rogue.identity()).ledger.genesisHash).toEqual(own.certifier.genesisHash)
+    const open = { round: 'r', baseModel: await baseModelCid(), training: TRAINING, aggregation: { rule: 'multi-krum' as const, f: 2, m: 5 }, eligible: MEMBERS, deadline: chain.state.height + 20, enclave: keys.info.enclaveId }
+    expect(codes(chain.exec(chain.tx('coord', 'round.open', open)))).toEqual(['OK'])
+    const forged = await rogue.roundKey({ chain: CHAIN, round: 'r', nonce: chain.nonce(keys.info.enclaveId), time: chain.time })
+    expect(codes(chain.exec(forged.tx))[0]).toMatch(/^ATTESTATION_REJECTED: evidence was not made for enclave.round-key of 'r' on this chain/)
+    const real = await client.roundKey({ chain: CHAIN, round: 'r', nonce: chain.nonce(keys.info.enclaveId), time: chain.time })
+    expect(codes(chain.exec(real.tx))).toEqual(['OK'])
+  })
+
+  it('does not check an epoch change again once verified (a request cannot make it repeat the work)', async () => {
+    chain.advanceTo(25)
+    const { request } = await ledgerRound(chain, client, 'r')
+    const [c0, c1] = request.ledger.epochs as [[Uint8Array, Uint8Array], [Uint8Array, Uint8Array]]
+    const junk: [Uint8Array, Uint8Array] = [c0[0], encode(chain.state.trie.prove(StateKey.params))]
+    expect((await client.identity()).ledger.epoch).toBe(0)
+    // epoch 0's change teaches epoch 1; its (broken) repeats are skipped, not verified
+    expect((await client.aggregate({ ...request, ledger: { ...request.ledger, epochs: [c0, junk, junk, c1, junk] } })).kind).toBe('aggregated')
+    expect((await client.identity()).ledger.epoch).toBe(2)
   })
 
   it('refuses another chain id, and epoch changes it cannot verify', async () => {

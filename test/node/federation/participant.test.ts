@@ -18,7 +18,7 @@ import { ParticipantPeer, roundKeyProtocol, updateProtocol } from '../../../node
 import { seededRng, type Trainer } from '../../../participant/index.ts'
 import { FakeLedger, memberRecord, roundRecord } from './fake-ledger.ts'
 import { CHAIN, connectedTo, keysOf, Running, seedOf } from './helpers.ts'
-import { ENCLAVE_ID, evidence, MEASUREMENT, OTHER_MEASUREMENT, PLATFORM, register, simEnclave, type SimEnclave } from './sim-enclave.ts'
+import { ENCLAVE_ID, evidence, GENESIS_HASH, MEASUREMENT, OTHER_MEASUREMENT, PLATFORM, register, simEnclave, type SimEnclave } from './sim-enclave.ts'
 
 const running = new Running()
 afterEach(() => running.stopAll())
@@ -67,7 +67,7 @@ async function run(answer: Answer) {
   const log = recordingLogger()
   const peer = new ParticipantPeer(
     { ledger: new ApiClient({ apis: [url] }), host: bank, store, trainer, rng: seededRng('participant-test', 1), logger: log },
-    { chainId: CHAIN, member: 'bank-a', secretKey: seedOf('bank-a'), enclavePeer: enclaveHost.peerId, providers: [enclaveHost.peerId], pollMs: 60_000 },
+    { chainId: CHAIN, genesisHash: GENESIS_HASH, member: 'bank-a', secretKey: seedOf('bank-a'), enclavePeer: enclaveHost.peerId, providers: [enclaveHost.peerId], pollMs: 60_000 },
   )
   await peer.step()
   await peer.step() // a final refusal is not tried again; a commit is not repeated
@@ -109,6 +109,11 @@ describe('ParticipantPeer attestation check', () => {
       /evidence does not verify: evidence was made for another nonce/,
     ],
     [
+      'evidence of an enclave pinned to another genesis (a network of its host\'s making, with the same chain id)',
+      (sim, k) => ({ publicKey: k, attestation: evidence(sim, { round: 'r1', keys: [k, sim.enclaveKeys.publicKey], genesis: new Uint8Array(32).fill(3) }) }),
+      /evidence does not verify: evidence was made for another nonce/,
+    ],
+    [
       'evidence that does not bind the enclave\'s registered key',
       (sim, k) => ({ publicKey: k, attestation: evidence(sim, { round: 'r1', keys: [k] }) }),
       /evidence does not verify: key .* is not bound/,
@@ -123,7 +128,7 @@ describe('ParticipantPeer attestation check', () => {
       (sim, k) => {
         const rogueRoot = keysOf('rogue-root')
         const cert = certifyPlatform(rogueRoot.secretKey, PLATFORM, sim.platformKeys.publicKey, Math.floor(Date.now() / 1000) + 3600)
-        const report = { platform: PLATFORM, measurement: MEASUREMENT, keys: [k, sim.enclaveKeys.publicKey], nonce: evidenceNonce(CHAIN, 'enclave.round-key', 'r1'), timestamp: Math.floor(Date.now() / 1000), debug: false }
+        const report = { platform: PLATFORM, measurement: MEASUREMENT, keys: [k, sim.enclaveKeys.publicKey], nonce: evidenceNonce(CHAIN, 'enclave.round-key', 'r1', GENESIS_HASH), timestamp: Math.floor(Date.now() / 1000), debug: false }
         return { publicKey: k, attestation: { format: SIM_FORMAT, evidence: issueSimEvidence(cert, sim.platformKeys.secretKey, report) } }
       },
       /evidence does not verify: .*not signed by a trusted root/,

@@ -47,12 +47,16 @@ export function register(ledger: FakeLedger, sim: SimEnclave): void {
  * genesis of chain CHAIN (these tests keep rounds before aggregation: the enclave is never
  * shown a ledger fact, so the fake ledger's records need not be under that genesis).
  */
+/** The genesis the federation tests' enclave and banks pin (the fake ledger's records are not under it). */
+export const GENESIS = defaultGenesis({ chainId: CHAIN })
+export const GENESIS_HASH = genesisState(GENESIS).root
+
 export function inProcessEnclave(sim: SimEnclave): InProcessEnclave {
-  const genesis = defaultGenesis({ chainId: CHAIN })
+  const genesis = GENESIS
   const service = new EnclaveService({
     identity: { enclaveId: ENCLAVE_ID, platform: PLATFORM, measurement: MEASUREMENT, secretKey: seedOf(ENCLAVE_ID) },
     attest: simAttester(sim.cert, sim.platformKeys.secretKey, PLATFORM, MEASUREMENT),
-    ledger: { genesis, genesisHash: genesisState(genesis).root },
+    ledger: { genesis, genesisHash: GENESIS_HASH },
   })
   return new InProcessEnclave({ service })
 }
@@ -63,6 +67,8 @@ export interface EvidenceSpec {
   measurement?: Uint8Array
   /** the round the nonce is made for (default `round`) */
   nonceRound?: string
+  /** the genesis the nonce binds (default the tests' GENESIS_HASH) */
+  genesis?: Uint8Array
 }
 
 /** sim-v1 evidence as the platform would sign it, with whatever the test asks to attest. */
@@ -73,7 +79,7 @@ export function evidence(sim: SimEnclave, spec: EvidenceSpec): { format: string;
       platform: PLATFORM,
       measurement: spec.measurement ?? MEASUREMENT,
       keys: spec.keys,
-      nonce: evidenceNonce(CHAIN, 'enclave.round-key', spec.nonceRound ?? spec.round),
+      nonce: evidenceNonce(CHAIN, 'enclave.round-key', spec.nonceRound ?? spec.round, spec.genesis ?? GENESIS_HASH),
       timestamp: Math.floor(Date.now() / 1000),
       debug: false,
     }),
