@@ -160,13 +160,18 @@ describe('round keys and releases do not outlive their use', () => {
     const { request } = await ledgerRound(chain, client, 'r')
     const keyed = chain.state
     const a = aggregated(await client.aggregate(request))
-    // the key is gone already (closeRound finds none), the release is kept for a retry
+    // the release is kept for a retry
     const b = aggregated(await client.aggregate({ ...request, nonce: request.nonce + 1 }))
     expect(b.transcriptHash).toEqual(a.transcriptHash)
     expect(codes(chain.exec(a.tx))).toEqual(['OK'])
     // a request that proves the round resulted drops the release; a replay of the keyed state finds nothing to re-sign
     await expectCode(client.aggregate(chain.aggregateRequest('r', request.envelopes, BASE_BYTES)), 'LEDGER_STATE')
     await expectCode(client.aggregate(chain.aggregateRequest('r', request.envelopes, BASE_BYTES, keyed)), 'NO_ROUND_KEY')
+  })
+
+  it('holds no round key after the release (closeRound finds none to destroy)', async () => {
+    const { request } = await ledgerRound(chain, client, 'r')
+    aggregated(await client.aggregate(request))
     expect(await client.closeRound({ chain: CHAIN, round: 'r' })).toEqual({ destroyed: false })
   })
 })
