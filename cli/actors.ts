@@ -13,7 +13,8 @@ import { readDataFile } from '../node/data/index.ts'
 import { readTestnetFile } from '../testnet/index.ts'
 import { readGenesis, readKeyFile, type Logger } from '../node/index.ts'
 import { ProcessEnclave } from '../node/enclave/index.ts'
-import { ApiClient } from '../node/api/index.ts'
+import { ApiClient, VerifiedReader } from '../node/api/index.ts'
+import { LightClient } from '../light/index.ts'
 import { bankSetup, modelOf, EnclaveHost, ParticipantPeer, readFederationFile, readSeed, type FederationFile } from '../node/federation/index.ts'
 import { P2PHost, peerIdOfPublicKey, peerKeyFromSeed } from '../node/p2p/index.ts'
 import { pino } from 'pino'
@@ -39,6 +40,8 @@ interface Context {
   memberPeers: string[]
   /** the hash of the testnet's genesis.json, which its banks pin */
   genesisHash: Uint8Array
+  /** a reader that verifies what it reads against that genesis, asking each validator in turn */
+  verified: (logger: Logger) => VerifiedReader
 }
 
 async function context(dirArg: string, io: CliIo): Promise<Context> {
@@ -46,7 +49,10 @@ async function context(dirArg: string, io: CliIo): Promise<Context> {
   const [testnet, fed, genesis] = await Promise.all([readTestnetFile(dir), readFederationFile(dir), readGenesis(dir)])
   const ledger = new ApiClient({ apis: testnet.validators.map((v) => v.api) })
   const keys = await Promise.all(testnet.members.map((m) => readKeyFile(join(dir, m.key))))
-  return { dir, fed, ledger, memberPeers: keys.map((k) => peerIdOfPublicKey(k.publicKey)), genesisHash: genesisState(genesis).root }
+  const genesisHash = genesisState(genesis).root
+  const apis = testnet.validators.map((v) => v.api)
+  const verified = (logger: Logger) => new VerifiedReader({ light: LightClient.fromGenesis(genesis, genesisHash), logger }, { apis })
+  return { dir, fed, ledger, memberPeers: keys.map((k) => peerIdOfPublicKey(k.publicKey)), genesisHash, verified }
 }
 
 function untilSignal(signal?: AbortSignal): Promise<void> {
@@ -94,7 +100,7 @@ export async function runParticipant(opts: ParticipantRunOptions, io: CliIo): Pr
   const host = new P2PHost({ privateKey: await peerKeyFromSeed(key.secretKey), logger: logger.child({ module: 'p2p' }) }, { listen: '/ip4/127.0.0.1/tcp/0', peers: [hostAddr, coordinatorAddr], allowedPeers: [fed.enclave.host.peerId, fed.coordinator.peerId], maxMessageBytes: MAX_MESSAGE_BYTES })
   const byzantine = fed.byzantine[opts.member]
   const peer = new ParticipantPeer(
-    { ledger: ctx.ledger, host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), trainer, rng: cryptoRng(), logger },
+    { ledger: ctx.ledger, verified: ctx.verified(logger), host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), trainer, rng: cryptoRng(), logger },
     {
       chainId: fed.chainId,
       genesisHash: ctx.genesisHash,
@@ -134,7 +140,7 @@ export async function runEnclaveHost(opts: EnclaveHostRunOptions, io: CliIo): Pr
   const logger = actorLogger(io, { enclaveHost: fed.enclave.id })
   const p2p = new P2PHost({ privateKey: await peerKeyFromSeed(seed), logger: logger.child({ module: 'p2p' }) }, { listen: fed.enclave.host.listen, peers: [coordinatorAddr], allowedPeers: [...ctx.memberPeers, fed.coordinator.peerId], maxMessageBytes: MAX_MESSAGE_BYTES })
   const store = new CasBlockstore({ kv: new MemoryKeyValueStore() })
-  const host = new EnclaveHost({ ledger: ctx.ledger, enclave, host: p2p, store, logger }, { chainId: fed.chainId, enclaveId: fed.enclave.id, providers: [fed.coordinator.peerId] })
+  const host = new EnclaveHost({ ledger: ctx.ledger, verified: ctx.verified(logger), enclave, host: p2p, store, logger }, { chainId: fed.chainId, enclaveId: fed.enclave.id, providers: [fed.coordinator.peerId] })
   await enclave.start()
   try {
     await p2p.start()

@@ -8,11 +8,11 @@
  * whose answer fails any check is logged with its URL and what was wrong, kept in
  * `faults`, and the next validator is asked.
  *
- * It answers for single state keys. Lists (all rounds, a page of members) are not
- * provable this way; a caller finds candidates with ApiClient and reads each one it
- * acts on through here.
+ * It answers for state keys, one (`read`) or several at one height (`readMany`).
+ * Lists (all rounds, a page of members) are not provable this way; a caller finds
+ * candidates with ApiClient and reads each one it acts on through here.
  */
-import { decodeCertificate, type CommitHeader } from '../../consensus/index.ts'
+import { decodeCertificate, type CommitCertificate, type CommitHeader } from '../../consensus/index.ts'
 import type { LightClient } from '../../light/index.ts'
 import { CodedError, decode } from '../../primitives/index.ts'
 import type { Logger } from '../logger.ts'
@@ -53,11 +53,34 @@ export interface VerifiedReaderOptions {
 
 const MAX_FAULTS = 100
 
+/** Several keys read at one certified height. */
+export class VerifiedReads {
+  readonly header: CommitHeader
+  /** the certificate and proofs as they travel (verified), for a caller that relays them to another verifier */
+  readonly raw: { certificate: Uint8Array; proofs: Array<[string, Uint8Array]> }
+  private readonly values: ReadonlyMap<string, Uint8Array | undefined>
+
+  constructor(header: CommitHeader, values: ReadonlyMap<string, Uint8Array | undefined>, raw: VerifiedReads['raw']) {
+    this.header = header
+    this.values = values
+    this.raw = raw
+  }
+
+  /** The decoded value at `key` (undefined: proven absent). Throws for a key that was not read. */
+  get<T>(key: string): T | undefined {
+    if (!this.values.has(key)) throw new VerifiedReadError('INCONSISTENT', `'${key}' was not read`)
+    const raw = this.values.get(key)
+    return raw === undefined ? undefined : decode<T>(raw)
+  }
+}
+
 export class VerifiedReader {
   private readonly light: LightClient
   private readonly logger: Logger
   private readonly validators: ReadonlyArray<{ api: string; client: ApiClient }>
   private current = 0
+  /** epoch changes verified, as they travel, by epoch */
+  private readonly epochChanges = new Map<number, [Uint8Array, Uint8Array]>()
   /** the latest faults, oldest first (at most 100) */
   readonly faults: ValidatorFault[] = []
 
@@ -70,40 +93,89 @@ export class VerifiedReader {
 
   /** The value at `key` in the newest certified state a validator proves. UNVERIFIED when none gives an answer that checks. */
   async read<T>(key: string, opts: CallOptions = {}): Promise<VerifiedRead<T>> {
+    return this.ask(`'${key}'`, (client) => this.readFrom<T>(client, key, opts), opts)
+  }
+
+  /**
+   * The values at `keys`, all in one certified state (POST /v1/proofs: one certificate,
+   * checked once): a caller that acts on several facts together sees them as of one
+   * height. Keys are read in the order given; UNVERIFIED when no validator gives an
+   * answer that checks.
+   */
+  async readMany(keys: readonly string[], opts: CallOptions & { height?: number } = {}): Promise<VerifiedReads> {
+    return this.ask(`${keys.length} keys`, (client) => this.readManyFrom(client, keys, opts), opts)
+  }
+
+  /** Asks the current validator, then each next one, until an answer verifies; a validator whose answer does not is logged and kept in `faults`. */
+  private async ask<R>(what: string, fromOne: (client: ApiClient) => Promise<R>, opts: CallOptions): Promise<R> {
     const failures: string[] = []
     for (let attempt = 0; attempt < this.validators.length; attempt++) {
       const { api, client } = this.validators[this.current]!
       try {
-        return await this.readFrom<T>(client, key, opts)
+        return await fromOne(client)
       } catch (e) {
         if (opts.signal?.aborted) throw e
         const fault: ValidatorFault = { api, code: (e as { code?: unknown }).code === undefined ? 'INTERNAL' : String((e as { code: unknown }).code), message: (e as Error).message }
         this.faults.push(fault)
         if (this.faults.length > MAX_FAULTS) this.faults.shift()
-        this.logger.warn({ validator: api, key, code: fault.code, err: fault.message }, 'a validator answered with something that does not verify; asking the next one')
+        this.logger.warn({ validator: api, read: what, code: fault.code, err: fault.message }, 'a validator answered with something that does not verify; asking the next one')
         failures.push(`${api}: ${fault.code}: ${fault.message}`)
         this.current = (this.current + 1) % this.validators.length
       }
     }
-    throw new VerifiedReadError('UNVERIFIED', `no validator gave a verifiable answer for '${key}': ${failures.join('; ')}`)
+    throw new VerifiedReadError('UNVERIFIED', `no validator gave a verifiable answer for ${what}: ${failures.join('; ')}`)
   }
 
   private async readFrom<T>(client: ApiClient, key: string, opts: CallOptions): Promise<VerifiedRead<T>> {
     const answer = await client.proof(key, opts)
-    if (answer.certificate === null) throw new VerifiedReadError('UNCERTIFIED', `no commit certificate for height ${answer.height}`)
-    const cert = decodeCertificate(answer.certificate)
-    if (cert.header.height !== answer.height) throw new VerifiedReadError('INCONSISTENT', `the proof is said to be at height ${answer.height}, its certificate is for ${cert.header.height}`)
-    await this.learnEpochs(client, cert.header.epoch, opts)
+    const cert = await this.certificate(client, answer.height, answer.certificate, opts)
     const proven = this.light.verifyValue(cert, key, decode(answer.proof), { latest: true })
     return { key, value: proven.value === undefined ? undefined : decode<T>(proven.value), header: proven.header }
   }
 
+  private async readManyFrom(client: ApiClient, keys: readonly string[], opts: CallOptions & { height?: number }): Promise<VerifiedReads> {
+    const answer = await client.proofs([...keys], opts)
+    if (opts.height !== undefined && answer.height !== opts.height) throw new VerifiedReadError('INCONSISTENT', `asked for height ${opts.height}, answered for ${answer.height}`)
+    const cert = await this.certificate(client, answer.height, answer.certificate, opts)
+    const { header, values } = this.light.verifyValues(cert, answer.proofs.map((p) => [p.key, decode(p.proof)] as const), { latest: opts.height === undefined })
+    return new VerifiedReads(header, values, { certificate: answer.certificate!, proofs: answer.proofs.map((p) => [p.key, p.proof]) })
+  }
+
+  /** The answer's certificate, decoded, for the height the answer names, with the epochs up to it learned. */
+  private async certificate(client: ApiClient, height: number, bytes: Uint8Array | null, opts: CallOptions): Promise<CommitCertificate> {
+    if (bytes === null) throw new VerifiedReadError('UNCERTIFIED', `no commit certificate for height ${height}`)
+    const cert = decodeCertificate(bytes)
+    if (cert.header.height !== height) throw new VerifiedReadError('INCONSISTENT', `the proof is said to be at height ${height}, its certificate is for ${cert.header.height}`)
+    await this.learnEpochs(client, cert.header.epoch, opts)
+    return cert
+  }
+
   /** Verifies the epoch changes up to `epoch` that the light client does not know yet, from the same validator. */
   private async learnEpochs(client: ApiClient, epoch: number, opts: CallOptions): Promise<void> {
-    for (let e = Math.max(...this.light.knownEpochs()) + 1; e <= epoch; e++) {
-      const change = await client.epochChange(e, opts)
-      if (change?.certificate == null) throw new VerifiedReadError('UNCERTIFIED', `answered for epoch ${epoch} but cannot prove how epoch ${e} began`)
-      this.light.verifyEpochChange({ certificate: decodeCertificate(change.certificate), proof: decode(change.proof) })
+    for (let e = Math.max(...this.light.knownEpochs()) + 1; e <= epoch; e++) await this.fetchEpochChange(client, e, opts)
+  }
+
+  /** How epoch `e` began, from `client`, verified (the light client learns its set) and kept as it travels. */
+  private async fetchEpochChange(client: ApiClient, e: number, opts: CallOptions): Promise<[Uint8Array, Uint8Array]> {
+    const change = await client.epochChange(e, opts)
+    if (change?.certificate == null) throw new VerifiedReadError('UNCERTIFIED', `cannot prove how epoch ${e} began`)
+    this.light.verifyEpochChange({ certificate: decodeCertificate(change.certificate), proof: decode(change.proof) })
+    const raw: [Uint8Array, Uint8Array] = [change.certificate, change.proof]
+    this.epochChanges.set(e, raw)
+    return raw
+  }
+
+  /**
+   * How epochs `from` … `to` began, as they travel (certificate, proof), each verified:
+   * what a caller relays to another verifier, such as an enclave, that learns epochs
+   * the same way. Those this reader has not kept are fetched (failing over).
+   */
+  async relayEpochChanges(from: number, to: number, opts: CallOptions = {}): Promise<Array<[Uint8Array, Uint8Array]>> {
+    const out: Array<[Uint8Array, Uint8Array]> = []
+    for (let e = Math.max(1, from); e <= to; e++) {
+      const kept = this.epochChanges.get(e)
+      out.push(kept ?? (await this.ask(`how epoch ${e} began`, (client) => this.fetchEpochChange(client, e, opts), opts)))
     }
+    return out
   }
 }

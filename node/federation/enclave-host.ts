@@ -21,25 +21,29 @@
  * The enclave takes no ledger fact from the host: aggregate, reaggregate and
  * checkpointAnchored carry proofs under a certified root (ledger-proofs.ts) of what
  * the enclave reads (the round, its commits, the members' keys, the newest
- * checkpoint), which the enclave checks against its pinned genesis. What the host
- * reads to decide when to act is unverified; a validator that lies to it only gets
- * requests the enclave refuses, logged, and tried again on the next pass.
+ * checkpoint), which the enclave checks against its pinned genesis; the host reads
+ * them through a VerifiedReader first, so a validator that lies is logged and the
+ * next one asked. What the host reads to decide when to act is unverified: a lie
+ * there only delays it or gets a request the enclave refuses.
  * It serves the models it stores (content.ts), so participants can fetch them.
  */
 import { addModel, float32ToLeBytes, leBytesToFloat32, StateKey, type CasBlockstore } from '../../ledger/index.ts'
 import { CID, decode, encode } from '../../primitives/index.ts'
-import { ciphertextCid, isEnclaveServiceError, readSealedHeader, type AggregatedResponse, type EnclaveClient } from '../../enclave/index.ts'
+import { ciphertextCid, readSealedHeader, type AggregatedResponse, type EnclaveClient } from '../../enclave/index.ts'
 import { peerIdOfPublicKey, type P2PHost } from '../p2p/index.ts'
 import { fetchContent, readModel, serveContent } from './content.ts'
 import { FederationError } from './errors.ts'
 import { LedgerProofSource } from './ledger-proofs.ts'
-import type { ApiClient, RoundDetail } from '../api/index.ts'
+import type { ApiClient, RoundDetail, VerifiedReader } from '../api/index.ts'
 import type { Logger } from '../logger.ts'
 import { startPolling, type PollLoop } from './poll.ts'
 import { parseMessage, roundKeyProtocol, RoundKeyRequest, updateProtocol, UpdateRequest } from './protocols.ts'
 
 export interface EnclaveHostComponents {
+  /** follows rounds and submits transactions (what it reads here decides only when to act) */
   ledger: ApiClient
+  /** reads, verified against the pinned genesis, the proofs the enclave's requests carry */
+  verified: VerifiedReader
   enclave: EnclaveClient
   host: P2PHost
   store: CasBlockstore
@@ -104,7 +108,7 @@ export class EnclaveHost {
   constructor(components: EnclaveHostComponents, options: EnclaveHostOptions) {
     this.components = components
     this.options = { providers: [], pollMs: 300, maxModelBytes: 64 * 1024 * 1024, maxEnvelopesPerMember: 4, ...options }
-    this.proofs = new LedgerProofSource(components.ledger)
+    this.proofs = new LedgerProofSource(components.verified)
   }
 
   async start(): Promise<void> {
@@ -259,7 +263,7 @@ export class EnclaveHost {
     // The enclave releases a round once; asked again (the transaction was lost, or the nonce
     // moved on) it re-signs the same release at the new nonce.
     const firstNonce = await this.components.ledger.nextNonce(this.options.enclaveId, signal)
-    const first = await this.enclaveCall(() => this.components.enclave.aggregate({ ...request, nonce: firstNonce }, { signal }))
+    const first = await this.components.enclave.aggregate({ ...request, nonce: firstNonce }, { signal })
     if (first.kind === 'insufficient') {
       r.phase = { kind: 'insufficient' }
       this.components.logger.warn({ round: r.id, valid: first.valid, needed: first.needed }, 'too few valid updates for Multi-Krum; the round is left to abort')
@@ -276,7 +280,7 @@ export class EnclaveHost {
     const ledger = await this.proofs.prove([StateKey.round(r.id), StateKey.checkpointLatest], await this.enclaveEpoch(signal), { signal })
     const request = { chain: this.options.chainId, round: r.id, sealed, baseModel: float32ToLeBytes(base), ledger }
     const res = await this.submit(`re-aggregation of '${r.id}'`, async (nonce) => {
-      const made = await this.enclaveCall(() => this.components.enclave.reaggregate({ ...request, nonce }, { signal }))
+      const made = await this.components.enclave.reaggregate({ ...request, nonce }, { signal })
       await this.storeModel(made.model, made.modelCid)
       return made
     }, signal)
@@ -289,15 +293,6 @@ export class EnclaveHost {
     return (await this.components.enclave.identity({ signal })).ledger.epoch
   }
 
-  /** An enclave call; when the enclave finds the ledger proofs do not verify, the epoch changes kept are fetched afresh next time. */
-  private async enclaveCall<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call()
-    } catch (e) {
-      if (isEnclaveServiceError(e) && e.code === 'UNVERIFIED') this.proofs.forgetEpochs()
-      throw e
-    }
-  }
 
   private async storeModel(bytes: Uint8Array, expected: CID): Promise<void> {
     const cid = await addModel(this.components.store, leBytesToFloat32(bytes))
@@ -306,7 +301,7 @@ export class EnclaveHost {
 
   private async onCheckpoint(seq: number): Promise<void> {
     const ledger = await this.proofs.prove([StateKey.checkpointLatest], await this.enclaveEpoch())
-    const { erasedThrough } = await this.enclaveCall(() => this.components.enclave.checkpointAnchored({ chain: this.options.chainId, ledger }))
+    const { erasedThrough } = await this.components.enclave.checkpointAnchored({ chain: this.options.chainId, ledger })
     if (erasedThrough < seq) {
       // certification trails the committed height a little: the next pass proves it
       this.components.logger.debug({ checkpoint: seq, certified: erasedThrough }, 'checkpoint not certified yet')

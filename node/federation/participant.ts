@@ -1,13 +1,20 @@
 /**
  * ParticipantPeer: a bank's side of a training round (docs/ARCHITECTURE.md §2 step 3).
- * It follows the ledger through a validator and, for each keyed round it is
- * eligible for and has not committed to:
+ * It finds rounds through any validator (a list it cannot prove) and reads what it
+ * acts on through a VerifiedReader: the round (its training settings, round key and
+ * enclave), its own eligibility and commit, the chain's parameters (the attestation
+ * policy) and the enclave's record, all proven under one certified root and checked
+ * by the light client against the genesis the bank pins. A validator whose answer
+ * does not verify is logged and the next one asked. For each keyed round it is
+ * eligible for and has not committed to, it:
  *
  *   1. asks the enclave host for the round key's evidence (round-key/1) and
  *      verifies it before anything leaves the bank: the key is the one on the
  *      ledger, the evidence passes the chain's attestation policy (format, trust
  *      anchors, measurement allow-list, age, debug refused, nonce made for this
- *      round) and binds both the round key and the enclave's registered key;
+ *      round and the pinned genesis) and binds both the round key and the
+ *      enclave's registered key. A chain whose policy does not allow sim-v1 is
+ *      held to the production policy;
  *   2. fetches the base model by CID over libp2p (checked block by block);
  *   3. trains (a `Trainer`: local DP-SGD with the round's C, σ, q, steps, or an
  *      update produced elsewhere), clipped to the round's bound;
@@ -19,14 +26,14 @@
  * changed (e.g. sign-flipped and scaled) before sealing, then clipped so that
  * only Multi-Krum, not the norm check, can catch it.
  */
-import { attestationVerifiers, clipToNorm, sealUpdate, testnetPolicy, verifyAttested } from '../../enclave/index.ts'
-import { type AttestationVerifier, encodeTx, evidenceNonce, signTx, type CasBlockstore, type TxBody } from '../../ledger/index.ts'
-import { bytesEqual, encode } from '../../primitives/index.ts'
+import { attestationVerifiers, clipToNorm, productionPolicy, sealUpdate, SIM_FORMAT, testnetPolicy, verifyAttested } from '../../enclave/index.ts'
+import { type AttestationVerifier, encodeTx, evidenceNonce, signTx, StateKey, type CasBlockstore, type ChainParams, type EnclaveRecord, type RoundRecord, type TxBody } from '../../ledger/index.ts'
+import { bytesEqual, encode, fromHex } from '../../primitives/index.ts'
 import { PrivacyAccountant, type Rng, type Trainer } from '../../participant/index.ts'
 import type { P2PHost } from '../p2p/index.ts'
 import { fetchModel } from './content.ts'
 import { FederationError } from './errors.ts'
-import type { ApiClient, RoundDetail } from '../api/index.ts'
+import type { ApiClient, VerifiedReader } from '../api/index.ts'
 import type { Logger } from '../logger.ts'
 import { startPolling, type PollLoop } from './poll.ts'
 import { parseMessage, RoundKeyAnswer, roundKeyProtocol, UpdateAnswer, updateProtocol } from './protocols.ts'
@@ -35,7 +42,10 @@ import { parseMessage, RoundKeyAnswer, roundKeyProtocol, UpdateAnswer, updatePro
 export const MAX_ATTEMPTS = 5
 
 export interface ParticipantComponents {
+  /** finds rounds and submits transactions (unverified: a list, and the bank's own signed commits) */
   ledger: ApiClient
+  /** reads the facts the bank acts on, proven under certified roots */
+  verified: VerifiedReader
   host: P2PHost
   store: CasBlockstore
   trainer: Trainer
@@ -106,12 +116,15 @@ export class ParticipantPeer {
   async step(signal?: AbortSignal): Promise<void> {
     for (const { id, status } of await this.components.ledger.rounds(signal)) {
       if (this.handled.has(id) || status !== 'keyed') continue
-      const d = await this.components.ledger.round(id, signal)
-      if (d === undefined || !d.eligible.includes(this.options.member)) {
+      const me = this.options.member
+      const facts = await this.components.verified.readMany([StateKey.round(id), StateKey.eligible(id, me), StateKey.commit(id, me), StateKey.params], { signal })
+      const round = facts.get<RoundRecord>(StateKey.round(id))
+      if (round === undefined || facts.get(StateKey.eligible(id, me)) === undefined) {
         this.handled.add(id)
         continue
       }
-      if (d.commits.some((c) => c.member === this.options.member) || d.height >= d.round.deadline) {
+      if (round.status !== 'keyed') continue // the list ran ahead of the certified state: look again next time
+      if (facts.get(StateKey.commit(id, me)) !== undefined || facts.header.height >= round.deadline) {
         this.handled.add(id)
         continue
       }
@@ -120,7 +133,7 @@ export class ParticipantPeer {
       const attempt = (this.attempts.get(id) ?? 0) + 1
       this.attempts.set(id, attempt)
       try {
-        this.reports.push(await this.participate(d, signal))
+        this.reports.push(await this.participate(round, facts.get<ChainParams>(StateKey.params)!, facts.header.height, signal))
         this.handled.add(id)
       } catch (e) {
         if (signal?.aborted) throw e
@@ -134,9 +147,8 @@ export class ParticipantPeer {
     }
   }
 
-  private async participate(d: RoundDetail, signal?: AbortSignal): Promise<RoundReport> {
-    const { round } = d
-    const roundKey = await this.verifiedRoundKey(d, signal)
+  private async participate(round: RoundRecord, params: ChainParams, height: number, signal?: AbortSignal): Promise<RoundReport> {
+    const roundKey = await this.verifiedRoundKey(round, params, height, signal)
     const base = await fetchModel(this.components.host, this.options.chainId, this.options.providers, round.baseModel, this.components.store, { maxBytes: this.options.maxModelBytes, signal })
     const trained = await this.components.trainer.train(base, round.training, this.components.rng, { signal })
     let update = trained.update
@@ -154,19 +166,20 @@ export class ParticipantPeer {
     return { round: round.id, committed: true, norm: sealed.statement.declaredNorm, epsilon }
   }
 
-  /** The round key, once its evidence checks out against the chain's policy and the ledger. */
-  private async verifiedRoundKey(d: RoundDetail, signal?: AbortSignal): Promise<Uint8Array> {
-    const { round } = d
+  /** The round key, once its evidence checks out against the chain's (certified) policy and the ledger. */
+  private async verifiedRoundKey(round: RoundRecord, params: ChainParams, height: number, signal?: AbortSignal): Promise<Uint8Array> {
     if (round.roundKey === null) throw new FederationError('ATTESTATION', `round '${round.id}' has no round key on the ledger`)
     const raw = await this.components.host.request(this.options.enclavePeer, roundKeyProtocol(this.options.chainId), encode({ round: round.id }), { signal })
     const answer = parseMessage(RoundKeyAnswer, raw, 'round-key answer', 128 * 1024, true)
     if (!bytesEqual(answer.publicKey, round.roundKey)) throw new FederationError('ATTESTATION', `the enclave host offers a round key other than the ledger's for round '${round.id}'`)
-    const [params, enclave] = await Promise.all([this.components.ledger.params(signal), this.components.ledger.enclave(round.enclave, signal)])
-    if (enclave === undefined || enclave.revoked) throw new FederationError('ATTESTATION', `enclave '${round.enclave}' is ${enclave === undefined ? 'unknown' : 'revoked'}`)
+    const enclave = (await this.components.verified.read<EnclaveRecord>(StateKey.enclave(round.enclave), { signal })).value
+    if (enclave === undefined || (enclave.revokedAt !== null && enclave.revokedAt <= height)) throw new FederationError('ATTESTATION', `enclave '${round.enclave}' is ${enclave === undefined ? 'unknown' : 'revoked'}`)
     const a = params.attestation
-    const policy = testnetPolicy({ formats: a.formats, trustAnchors: a.trustAnchors, measurements: a.measurements, maxAgeSeconds: a.maxEvidenceAgeSeconds, requireRevocationList: false })
+    // a chain that does not allow the simulated format is held to the production policy
+    const policyOf = a.formats.includes(SIM_FORMAT) ? testnetPolicy : productionPolicy
     const verifier = this.components.verifier ?? attestationVerifiers()
     try {
+      const policy = policyOf({ formats: a.formats, trustAnchors: a.trustAnchors, measurements: a.measurements.map(fromHex), maxAgeSeconds: a.maxEvidenceAgeSeconds, requireRevocationList: false })
       verifyAttested(verifier, policy, answer.attestation, {
         at: this.components.now?.() ?? Math.floor(Date.now() / 1000),
         nonce: evidenceNonce(this.options.chainId, 'enclave.round-key', round.id, this.options.genesisHash),

@@ -12,10 +12,11 @@ import { recordingLogger } from '../../helpers/logger.ts'
 import { ciphertextCid } from '../../../enclave/index.ts'
 import { addModel, CasBlockstore, MemoryKeyValueStore } from '../../../ledger/index.ts'
 import { decode, encode, type CID } from '../../../primitives/index.ts'
-import { ApiClient } from '../../../node/api/index.ts'
+import { ApiClient, VerifiedReader } from '../../../node/api/index.ts'
+import { LightClient } from '../../../light/index.ts'
 import { EnclaveHost, roundKeyProtocol, updateProtocol } from '../../../node/federation/index.ts'
 import type { P2PHost } from '../../../node/p2p/index.ts'
-import { FakeLedger, memberRecord, roundRecord } from './fake-ledger.ts'
+import { FAKE_GENESIS, FAKE_GENESIS_HASH, FakeLedger, memberRecord, roundRecord } from './fake-ledger.ts'
 import { CHAIN, connectedTo, keysOf, remoteRefusal, Running, seedOf, waitFor } from './helpers.ts'
 import { ENCLAVE_ID, inProcessEnclave, register, simEnclave } from './sim-enclave.ts'
 
@@ -67,7 +68,7 @@ async function setup(opts: { refuseRoundKeys?: number } = {}): Promise<Setup> {
   const peers = { bankA: await peer('bank-a'), bankB: await peer('bank-b'), bankC: await peer('bank-c'), impostor: await peer('impostor') }
   const log = recordingLogger()
   const enclaveHost = new EnclaveHost(
-    { ledger: new ApiClient({ apis: [url] }), enclave: inProcessEnclave(sim), host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), logger: log },
+    { ledger: new ApiClient({ apis: [url] }), verified: new VerifiedReader({ light: LightClient.fromGenesis(FAKE_GENESIS, FAKE_GENESIS_HASH), logger: log }, { apis: [url] }), enclave: inProcessEnclave(sim), host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), logger: log },
     { chainId: CHAIN, enclaveId: ENCLAVE_ID, pollMs: 60_000, maxEnvelopesPerMember: MAX_ENVELOPES },
   )
   await enclaveHost.start() // its loop's first pass runs now; the next one after pollMs

@@ -5,12 +5,25 @@
  * errors `{ error: { code, message } }`). Tests set its state directly, decide
  * each submitted transaction's receipt, override any route's answer, and read
  * the log of requests it served.
+ *
+ * Its state is provable: GET and POST /v1/proofs answer with trie proofs of its
+ * records (under the keys the ledger uses) and a commit certificate of the current
+ * height signed by a quorum of FAKE_GENESIS's validators, so a VerifiedReader pinned
+ * to FAKE_GENESIS checks them as it would a validator's. `FakeLedger.liar` answers
+ * from the same records with a lie of the test's choosing: altered values under the
+ * honest certificate, or its own state certified by one validator alone.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { signCertificate } from '../../helpers/commits.ts'
+import { defaultGenesis } from '../../ledger/harness.ts'
 import {
   decodeTx,
+  genesisState,
+  StateKey,
+  StateTrie,
   txId,
+  type Genesis,
   type ChainParams,
   type CommitRecord,
   type DecodedTx,
@@ -18,8 +31,19 @@ import {
   type MemberRecord,
   type RoundRecord,
 } from '../../../ledger/index.ts'
-import { toHex, type CID } from '../../../primitives/index.ts'
+import { encode, sha256, toHex, type CID } from '../../../primitives/index.ts'
 import { toJson, type JsonValue } from '../../../node/api/index.ts'
+
+/** The genesis the fake ledger's certificates chain to (validators val-0…3, one epoch for any height a test reaches); clients pin its hash. */
+export const FAKE_GENESIS: Genesis = defaultGenesis({ chainId: 'fed-test', epochLength: 1_000_000 })
+export const FAKE_GENESIS_HASH = genesisState(FAKE_GENESIS).root
+const VALIDATORS = FAKE_GENESIS.validators.map((v) => v.id)
+
+/** How a lying fake answers proofs: `values` alters the records it proves (under the honest certificate), `certify` also certifies the altered state with these signers only. */
+export interface Lie {
+  tamper: (key: string, value: unknown) => unknown
+  certify?: readonly string[]
+}
 
 export interface FakeRound {
   record: RoundRecord
@@ -55,9 +79,45 @@ export class FakeLedger {
   /** a forced answer for a path (without the query), or undefined for the normal one */
   override: (method: string, path: string) => Override | undefined = () => undefined
   private server: Server | undefined
+  /** set on a liar (FakeLedger.liar) */
+  private lie: Lie | undefined
 
   constructor(chainId: string) {
     this.chainId = chainId
+  }
+
+  /** A second fake API over the same records (rounds, members, enclaves, params) that lies in its proofs. */
+  static liar(honest: FakeLedger, lie: Lie): FakeLedger {
+    const f = new FakeLedger(honest.chainId)
+    Object.assign(f, { rounds: honest.rounds, members: honest.members, enclaves: honest.enclaves, nonces: honest.nonces, txs: honest.txs })
+    Object.defineProperty(f, 'height', { get: () => honest.height, set: (h: number) => (honest.height = h) })
+    Object.defineProperty(f, 'params', { get: () => honest.params })
+    f.lie = lie
+    return f
+  }
+
+  /** The records as the ledger keys them, DAG-CBOR encoded (`tamper` applied to each value when given). */
+  private entries(tamper?: Lie['tamper']): Array<[string, Uint8Array]> {
+    const out: Array<[string, unknown]> = [[StateKey.genesis, FAKE_GENESIS_HASH]]
+    if (this.params !== undefined) out.push([StateKey.params, this.params])
+    for (const m of this.members.values()) out.push([StateKey.member(m.id), m])
+    for (const e of this.enclaves.values()) out.push([StateKey.enclave(e.id), e])
+    for (const { record, eligible, commits } of this.rounds.values()) {
+      out.push([StateKey.round(record.id), record], [StateKey.roundEligible(record.id), eligible])
+      for (const m of eligible) out.push([StateKey.eligible(record.id, m), true])
+      for (const c of commits) out.push([StateKey.commit(record.id, c.member), c])
+    }
+    return out.map(([k, v]) => [k, encode(tamper === undefined ? v : tamper(k, v))])
+  }
+
+  /** The state trie of the current records, and the commit certificate of the current height. */
+  private certified(): { trie: StateTrie; certificate: { certificateCbor: string } } {
+    const honest = StateTrie.fromEntries(this.entries())
+    const trie = this.lie === undefined ? honest : StateTrie.fromEntries(this.entries(this.lie.tamper))
+    const certifiedRoot = this.lie?.certify === undefined ? honest.root : trie.root
+    const header = { chain: this.chainId, genesis: FAKE_GENESIS_HASH, epoch: 0, height: this.height, block: sha256(encode(['fake block', this.height])), ledgerBlock: null, stateRoot: certifiedRoot }
+    const cert = signCertificate(header, this.lie?.certify ?? VALIDATORS.slice(0, 3), VALIDATORS)
+    return { trie, certificate: { certificateCbor: toHex(encode(cert)) } }
   }
 
   async start(): Promise<string> {
@@ -93,12 +153,25 @@ export class FakeLedger {
       return
     }
     if (method === 'POST' && path === '/v1/txs') return this.submit(req, res)
+    if (method === 'POST' && path === '/v1/proofs') {
+      const chunks: Buffer[] = []
+      for await (const c of req) chunks.push(c as Buffer)
+      const { keys } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { keys: string[] }
+      const { trie, certificate } = this.certified()
+      return send(res, 200, { height: this.height, stateRoot: toHex(trie.root), certificate, proofs: keys.map((key) => ({ key, proofCbor: toHex(encode(trie.prove(key))) })) })
+    }
     if (method !== 'GET') return notFound(res, `${method} ${path}`)
     const seg = path.split('/').filter((s) => s.length > 0)
     const h = this.height
     if (path === '/v1/status') return send(res, 200, { chainId: this.chainId, committed: { height: h, block: null, stateRoot: '00' } })
     if (path === '/v1/params') return this.params === undefined ? notFound(res, 'params') : send(res, 200, { height: h, params: toJson(this.params) })
     if (path === '/v1/checkpoints/latest') return notFound(res, 'checkpoint (none anchored yet)')
+    if (seg[1] === 'proofs' && seg.length >= 3) {
+      const key = seg.slice(2).join('/')
+      const { trie, certificate } = this.certified()
+      return send(res, 200, { key, height: this.height, proofCbor: toHex(encode(trie.prove(key))), certificate })
+    }
+    if (seg[1] === 'epochs') return notFound(res, 'epoch change (the fake ledger has one epoch)')
     if (path === '/v1/rounds') {
       const items = [...this.rounds.values()].map(({ record: r }) => ({ id: r.id, status: r.status, coordinator: r.coordinator, enclave: r.enclave, openedAt: r.openedAt, deadline: r.deadline, eligibleCount: r.eligibleCount, commitCount: r.commitCount, model: r.result === null ? null : r.result.model.toString() }))
       return send(res, 200, { height: h, items, next: null })

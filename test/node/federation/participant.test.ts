@@ -13,10 +13,12 @@ import { recordingLogger } from '../../helpers/logger.ts'
 import { certifyPlatform, ciphertextCid, generateRoundKey, issueSimEvidence, SIM_FORMAT } from '../../../enclave/index.ts'
 import { addModel, CasBlockstore, evidenceNonce, MemoryKeyValueStore } from '../../../ledger/index.ts'
 import { decode, encode } from '../../../primitives/index.ts'
-import { ApiClient } from '../../../node/api/index.ts'
+import { ApiClient, VerifiedReader } from '../../../node/api/index.ts'
+import { LightClient } from '../../../light/index.ts'
+import { StateKey, type ChainParams, type RoundRecord } from '../../../ledger/index.ts'
 import { ParticipantPeer, roundKeyProtocol, updateProtocol } from '../../../node/federation/index.ts'
 import { seededRng, type Trainer } from '../../../participant/index.ts'
-import { FakeLedger, memberRecord, roundRecord } from './fake-ledger.ts'
+import { FAKE_GENESIS, FAKE_GENESIS_HASH, FakeLedger, memberRecord, roundRecord, type Lie } from './fake-ledger.ts'
 import { CHAIN, connectedTo, keysOf, Running, seedOf } from './helpers.ts'
 import { ENCLAVE_ID, evidence, GENESIS_HASH, MEASUREMENT, OTHER_MEASUREMENT, PLATFORM, register, simEnclave, type SimEnclave } from './sim-enclave.ts'
 
@@ -27,11 +29,19 @@ const DIM = 4
 
 type Answer = (sim: SimEnclave, ledgerKey: Uint8Array) => { publicKey: Uint8Array; attestation: { format: string; evidence: Uint8Array } }
 
-async function run(answer: Answer) {
+/** `liars`: fake validators over the same records that lie in their proofs, asked before the honest one (none: only the honest one). */
+async function run(answer: Answer, opts: { liars?: Lie[]; honest?: boolean } = {}) {
   const sim = simEnclave()
   const ledger = new FakeLedger(CHAIN)
   const url = await ledger.start()
   running.track(() => ledger.stop())
+  const apis: string[] = []
+  for (const lie of opts.liars ?? []) {
+    const liar = FakeLedger.liar(ledger, lie)
+    apis.push(await liar.start())
+    running.track(() => liar.stop())
+  }
+  if (opts.honest !== false) apis.push(url)
   register(ledger, sim)
   ledger.height = 10
   const store = new CasBlockstore({ kv: new MemoryKeyValueStore() })
@@ -57,21 +67,24 @@ async function run(answer: Answer) {
   const bank = await running.host(seedOf('bank-a'), enclaveHost.addresses())
   await connectedTo(bank, [enclaveHost])
   let trained = 0
+  const configs: Array<{ noiseMultiplier: number; clipNorm: number }> = []
   const trainer: Trainer = {
     dimension: DIM,
-    train: async () => {
+    train: async (_base, config) => {
+      configs.push(config)
       trained++
       return { update: new Float32Array(DIM).fill(0.25), norm: 0.5, steps: 0, examples: 1 }
     },
   }
   const log = recordingLogger()
+  const verified = new VerifiedReader({ light: LightClient.fromGenesis(FAKE_GENESIS, FAKE_GENESIS_HASH), logger: log }, { apis })
   const peer = new ParticipantPeer(
-    { ledger: new ApiClient({ apis: [url] }), host: bank, store, trainer, rng: seededRng('participant-test', 1), logger: log },
+    { ledger: new ApiClient({ apis: [url] }), verified, host: bank, store, trainer, rng: seededRng('participant-test', 1), logger: log },
     { chainId: CHAIN, genesisHash: GENESIS_HASH, member: 'bank-a', secretKey: seedOf('bank-a'), enclavePeer: enclaveHost.peerId, providers: [enclaveHost.peerId], pollMs: 60_000 },
   )
   await peer.step()
   await peer.step() // a final refusal is not tried again; a commit is not repeated
-  return { peer, ledger, keyRequests, updates, trained: () => trained, log }
+  return { peer, ledger, keyRequests, updates, trained: () => trained, configs, log, verified }
 }
 
 /** Evidence bound to the ledger's round key and the enclave's key, for r1, with the registered measurement. */
@@ -146,3 +159,31 @@ describe('ParticipantPeer attestation check', () => {
     expect(r.keyRequests).toBe(1)
   })
 })
+
+describe('ParticipantPeer reads through the light client', () => {
+  const weakerNoise: Lie = { tamper: (key, v) => (key === StateKey.round('r1') ? { ...(v as RoundRecord), training: { ...(v as RoundRecord).training, noiseMultiplier: 0.01 } } : v) }
+  const rogueAnchor: Lie = {
+    tamper: (key, v) => (key === StateKey.params ? { ...(v as ChainParams), attestation: { ...(v as ChainParams).attestation, trustAnchors: { 'sim-v1': [keysOf('rogue-root').publicKey] } } } : v),
+    certify: ['val-0'], // one validator's signature on its own state
+  }
+
+  it('a validator that alters the round (σ) under the real certificate is caught (BAD_PROOF), logged, and the next one asked', async () => {
+    const r = await run(good, { liars: [weakerNoise] })
+    expect(r.peer.reports).toEqual([expect.objectContaining({ round: 'r1', committed: true })])
+    expect(r.configs.map((c) => c.noiseMultiplier)).toEqual([1.1]) // trained with the certified σ, not the liar's
+    expect(r.verified.faults[0]).toMatchObject({ code: 'BAD_PROOF' })
+    expect(JSON.stringify(r.log.lines)).toContain('does not verify')
+  })
+
+  it('a validator that certifies its own state (another trust anchor) alone is caught (BAD_CERTIFICATE)', async () => {
+    const r = await run(good, { liars: [rogueAnchor] })
+    expect(r.peer.reports).toEqual([expect.objectContaining({ round: 'r1', committed: true })])
+    expect(r.verified.faults[0]).toMatchObject({ code: 'BAD_CERTIFICATE' })
+  })
+
+  it('with only lying validators: the look fails UNVERIFIED before the round is acted on', async () => {
+    const r = await run(good, { liars: [weakerNoise, rogueAnchor], honest: false }).catch((e: unknown) => e)
+    expect(r).toMatchObject({ code: 'UNVERIFIED' })
+  })
+})
+

@@ -6,10 +6,9 @@
  * a measurement, a nonce and bound keys of the test's choosing).
  */
 import { certifyPlatform, EnclaveService, InProcessEnclave, issueSimEvidence, SIM_FORMAT, simAttester, type SimPlatformCert } from '../../../enclave/index.ts'
-import { evidenceNonce, genesisState, type EnclaveRecord } from '../../../ledger/index.ts'
-import { defaultGenesis } from '../../ledger/harness.ts'
+import { evidenceNonce, type EnclaveRecord } from '../../../ledger/index.ts'
 import { sha256, type Ed25519KeyPair } from '../../../primitives/index.ts'
-import { chainParams, type FakeLedger } from './fake-ledger.ts'
+import { chainParams, FAKE_GENESIS, FAKE_GENESIS_HASH, type FakeLedger } from './fake-ledger.ts'
 import { CHAIN, keysOf, seedOf } from './helpers.ts'
 
 export const ENCLAVE_ID = 'enclave-1'
@@ -44,12 +43,11 @@ export function register(ledger: FakeLedger, sim: SimEnclave): void {
 
 /**
  * The enclave service itself, in process, attesting with the sim platform, pinned to a
- * genesis of chain CHAIN (these tests keep rounds before aggregation: the enclave is never
- * shown a ledger fact, so the fake ledger's records need not be under that genesis).
+ * genesis of chain CHAIN, the fake ledger's.
  */
-/** The genesis the federation tests' enclave and banks pin (the fake ledger's records are not under it). */
-export const GENESIS = defaultGenesis({ chainId: CHAIN })
-export const GENESIS_HASH = genesisState(GENESIS).root
+/** The genesis the federation tests' enclave and banks pin: the fake ledger's certificates chain to it. */
+export const GENESIS = FAKE_GENESIS
+export const GENESIS_HASH = FAKE_GENESIS_HASH
 
 export function inProcessEnclave(sim: SimEnclave): InProcessEnclave {
   const genesis = GENESIS
