@@ -10,13 +10,16 @@
  *   (not by gossip, so no single peer sees both unless they compare notes).
  * - `double-vote`: with each vote, also signs and sends a vote for a made-up block
  *   of the same view to the same leader.
+ * - `lying-api`: its API lies in every state proof it serves (node/api/proofs.ts
+ *   `ProofLies`): altered values, or an older height given as the newest. Consensus
+ *   stays honest; light clients must catch the lies and ask another validator.
  *
  * The core itself stays honest (its safety state, its own votes), so the
  * misbehaviour is only on the wire, as a real attacker's would be.
  */
 import { blockId, proposalMessage, voteMessage, type Block, type EpochOutput, type Proposal, type QuorumSigner, type Vote } from '../consensus/index.ts'
 
-export const BYZANTINE_BEHAVIOURS = ['equivocate', 'double-vote'] as const
+export const BYZANTINE_BEHAVIOURS = ['equivocate', 'double-vote', 'lying-api'] as const
 export type ByzantineBehaviour = (typeof BYZANTINE_BEHAVIOURS)[number]
 
 export interface ByzantineComponents {

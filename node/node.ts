@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { Registry } from 'prom-client'
 import { blockId, ed25519Signer, Epochs, makeGenesis, type Block, type StateDivergenceError } from '../consensus/index.ts'
 import { ChainStore, genesisState, LedgerError, LevelKeyValueStore, type Genesis, type KeyValueStore } from '../ledger/index.ts'
-import { ApiServer, LedgerQueries, NodeMetrics, SubmitError, type CommitSource, type NodeStatus } from './api/index.ts'
+import { ApiServer, LedgerQueries, NodeMetrics, ProofLies, SubmitError, type CommitSource, type NodeStatus } from './api/index.ts'
 import { LedgerApp, NoopApp, type App, type SubmitResult, type ValidatorInfo } from './app.ts'
 import { ConfigError, HOME_FILES, type NodeConfig, type ValidatorKey } from './config.ts'
 import { Certification, type ExecutedHeight } from './certification.ts'
@@ -158,15 +158,17 @@ export class ValidatorNode {
     if (divergence !== undefined) this.driver.halt(divergence)
 
     const commits: CommitSource = { certifiedHeight: () => certification.certifiedHeight(), certificate: (h) => certification.certificate(h), epochChange: (e) => consensusStore.epochChange(e) }
+    // testnet fault injection: this validator's API lies in its proofs (light clients must catch it)
+    const lies = config.byzantine?.includes('lying-api') === true ? new ProofLies() : undefined
     if (this.chain !== null && app instanceof LedgerApp) {
       const ledger = app
       this.api = new ApiServer(
-        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state, snapshots: ledger }), submit: (bytes) => this.submit(bytes), submitRefusal: () => this.submitRefusal(), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined, blocks: ledger, commits },
+        { queries: new LedgerQueries({ store: this.chain, state: () => ledger.state, snapshots: ledger }), submit: (bytes) => this.submit(bytes), submitRefusal: () => this.submitRefusal(), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined, ...(lies === undefined ? {} : { lies }), blocks: ledger, commits },
         { host: config.api.host, port: config.api.port },
       )
     } else {
       this.api = new ApiServer(
-        { queries: new LedgerQueries({ store: new ChainStore({ kv }), state: () => { throw new LedgerError('NOT_FOUND', 'a noop node keeps no ledger state') } }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined, commits },
+        { queries: new LedgerQueries({ store: new ChainStore({ kv }), state: () => { throw new LedgerError('NOT_FOUND', 'a noop node keeps no ledger state') } }), submit: (bytes) => this.submit(bytes), status: () => this.status(), registry: this.registry, metrics: this.metrics, logger: logger.child({ module: 'api' }), admin: config.api.admin ? this.host : undefined, ...(lies === undefined ? {} : { lies }), commits },
         { host: config.api.host, port: config.api.port },
       )
     }

@@ -16,7 +16,7 @@ export {
   type TestnetFile, type TestnetValidator,
 } from './layout.ts'
 export { freePorts, checkPortsFree, LOOPBACK } from './ports.ts'
-export { cliEntry, nodeLauncher, nodeBinary, repoRoot, readPid, isOurProcess, runningPid, logTail, type Launch, type Launcher, type StopOutcome } from './process.ts'
+export { cliEntry, nodeLauncher, nodeBinary, repoRoot, readPid, isOurProcess, runningPid, logTail, logPath, type Launch, type Launcher, type StopOutcome } from './process.ts'
 export { blockEvents, type BlockEvent, type BlockEventStream } from './events.ts'
 export {
   up, status, down, kill, restart, DEFAULT_VALIDATORS, DEFAULT_UP_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS,
@@ -28,4 +28,5 @@ export { runScenario, type ScenarioOptions, type ScenarioReport, type StepOutcom
 export { grantLoad, submitTx, type GrantLoad } from './load.ts'
 export { loadTestnetEnclave, PLATFORM_CERT_VALIDITY_SECONDS, type TestnetEnclaveInput } from './enclave-identity.ts'
 export { runLive, type LiveOptions, type LiveReport } from './live.ts'
+export { actorHome } from './federation/actors.ts'
 export { runFederation, bankId, type FederationOptions, type FederationEnv, type FederationReport } from './federation/run.ts'

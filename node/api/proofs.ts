@@ -15,6 +15,7 @@ import { mediaType, parseJson, readBody } from './http.ts'
 import type { RouteContext, RouteDeps, RouteResult } from './routes.ts'
 import { MAX_PROOF_BATCH_KEYS, MAX_PROOF_KEY_LENGTH, ProofBatchRequest } from './schemas.ts'
 import { commitView, type CommitView } from './views.ts'
+import { decode, encode, fromHex, toHex } from '../../primitives/index.ts'
 
 /**
  * The body cap of POST /v1/proofs (or the server's maxBodyBytes if smaller): 2,048 of
@@ -25,11 +26,48 @@ export const MAX_PROOF_BATCH_BODY_BYTES = 512 * 1024
 /** Keys proven between two turns of the event loop (about 5 to 10 ms of proving on a state of 20,000 keys). */
 export const PROOF_CHUNK = 128
 
+/**
+ * Testnet fault injection (byzantine 'lying-api'): a validator that lies in the proofs
+ * it serves, in turn with each answer: an altered value (the proof no longer leads to
+ * the certified root), then an older certified height given as the newest (a
+ * rollback). Light clients must catch both and ask another validator.
+ */
+export class ProofLies {
+  private told = 0
+
+  /** What to do with the next answer. */
+  next(): 'alter' | 'stale' {
+    return this.told++ % 2 === 0 ? 'alter' : 'stale'
+  }
+
+  /** `proofCbor` (hex) with the proven value changed, when it proves one. */
+  static alter(proofCbor: string): string {
+    const p = decode<{ end: { kind: string; value?: Uint8Array } }>(fromHex(proofCbor))
+    if (p.end.kind !== 'value' || p.end.value === undefined || p.end.value.length === 0) return proofCbor
+    const value = p.end.value.slice()
+    value[value.length - 1]! ^= 1
+    return toHex(encode({ ...p, end: { ...p.end, value } }))
+  }
+}
+
+/** How many heights back a lying node's "newest" answer is. */
+const STALE_BY = 3
+
+/** The height a lying node answers at, and how it alters proofs (identity when honest). */
+function lie(d: RouteDeps, asked: number | undefined): { height: number | undefined; alter: (proofCbor: string) => string } {
+  const honest = { height: proofHeight(d, asked), alter: (p: string) => p }
+  if (d.lies === undefined) return honest
+  if (d.lies.next() === 'alter') return { ...honest, alter: ProofLies.alter }
+  const stale = honest.height === undefined ? undefined : honest.height - STALE_BY
+  return stale !== undefined && asked === undefined && stale > 0 && d.queries.provableAt(stale) ? { ...honest, height: stale } : { ...honest, alter: ProofLies.alter }
+}
+
 /** GET /v1/proofs/{key}[?height=H]: one key's proof, its value, and the certificate of its height. */
 export async function proof(d: RouteDeps, c: RouteContext): Promise<RouteResult> {
   const asked = c.query.get('height')
-  const view = d.queries.proof(c.params.key!, proofHeight(d, asked === null ? undefined : Number(asked)))
-  return { status: 200, json: { ...view, certificate: await certificateAt(d, view.height) } }
+  const told = lie(d, asked === null ? undefined : Number(asked))
+  const view = d.queries.proof(c.params.key!, told.height)
+  return { status: 200, json: { ...view, proofCbor: told.alter(view.proofCbor), certificate: await certificateAt(d, view.height) } }
 }
 
 /** POST /v1/proofs `{"keys": [...], "height"?: H}`: each key's proof, in the order asked, all at one height. */
@@ -42,8 +80,10 @@ export async function proofBatch(d: RouteDeps, c: RouteContext): Promise<RouteRe
     await nextTurn()
     if (c.signal.aborted) throw badRequest('the client went away before its proofs were made')
   }
-  const batch = await d.queries.proofs(keys, proofHeight(d, height), { pause, every: PROOF_CHUNK })
-  return { status: 200, json: { height: batch.height, stateRoot: batch.stateRoot, certificate: await certificateAt(d, batch.height), proofs: batch.proofs } }
+  const told = lie(d, height)
+  const batch = await d.queries.proofs(keys, told.height, { pause, every: PROOF_CHUNK })
+  const proofs = batch.proofs.map((p) => ({ ...p, proofCbor: told.alter(p.proofCbor) }))
+  return { status: 200, json: { height: batch.height, stateRoot: batch.stateRoot, certificate: await certificateAt(d, batch.height), proofs } }
 }
 
 /**

@@ -13,7 +13,7 @@ import { mediaType, parseJson, readBody } from './http.ts'
 import type { BlockEvents } from './events.ts'
 import { decodeBase64 } from './json.ts'
 import { operationList } from './openapi.ts'
-import { proof, proofBatch } from './proofs.ts'
+import { proof, proofBatch, type ProofLies } from './proofs.ts'
 import * as D from './route-docs.ts'
 import { AdminDelay, AdminPeers, MAX_ADMIN_DELAY_MS, MAX_ADMIN_PEERS, MAX_PEER_ID_LENGTH, TxSubmission } from './schemas.ts'
 
@@ -73,6 +73,8 @@ export interface RouteDeps {
   registry: Registry
   /** testnet fault injection; undefined on production nodes */
   admin: ApiAdmin | undefined
+  /** testnet fault injection (byzantine 'lying-api'): this node lies in its proofs */
+  lies: ProofLies | undefined
   /** GET /v1/events/blocks (answers 404 EVENTS_DISABLED when the node gave no block feed) */
   events: BlockEvents
   logger: Logger | undefined

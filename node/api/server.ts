@@ -20,6 +20,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Registry } from 'prom-client'
 import type { Logger } from '../logger.ts'
+import type { ProofLies } from './proofs.ts'
 import { DEFAULT_MAX_BATCH_BODY_BYTES } from './batch.ts'
 import { ApiError, ApiErrorCode, badRequest, errorBody, toApiError, type SubmitError } from './errors.ts'
 import { BlockEvents, DEFAULT_EVENT_KEEP_ALIVE_MS, DEFAULT_EVENT_MAX_BUFFERED_BYTES, DEFAULT_MAX_EVENT_STREAMS, type BlockFeed } from './events.ts'
@@ -44,6 +45,8 @@ export interface ApiServerComponents {
   logger?: Logger
   /** testnet-only fault injection (POST /v1/admin/block, /unblock); leave out on production nodes, where those routes answer 404 ADMIN_DISABLED */
   admin?: ApiAdmin
+  /** testnet-only fault injection (byzantine 'lying-api'): the proofs this node serves lie */
+  lies?: ProofLies
   /** committed blocks for GET /v1/events/blocks; leave out and that route answers 404 EVENTS_DISABLED */
   blocks?: BlockFeed
   /** commit certificates for GET /v1/commits/…; leave out and those routes answer 404 */
@@ -131,7 +134,7 @@ export class ApiServer {
       { keepAliveMs: o.idleTimeoutMs > 0 ? Math.max(10, Math.min(o.eventKeepAliveMs, Math.floor(o.idleTimeoutMs / 2))) : o.eventKeepAliveMs, maxBufferedBytes: o.maxEventBufferedBytes, maxStreams: o.maxEventStreams },
     )
     this.deps = {
-      queries: components.queries, commits: components.commits, submit: components.submit, submitRefusal: components.submitRefusal ?? (() => undefined), status: components.status, registry: components.registry, admin: components.admin, events, logger: components.logger,
+      queries: components.queries, commits: components.commits, submit: components.submit, submitRefusal: components.submitRefusal ?? (() => undefined), status: components.status, registry: components.registry, admin: components.admin, lies: components.lies, events, logger: components.logger,
       maxBodyBytes: o.maxBodyBytes, maxBatchBodyBytes: o.maxBatchBodyBytes, healthTimeoutMs: o.healthTimeoutMs,
       openapi: () => this.openapi().document,
       openapiBytes: () => this.openapi().bytes,

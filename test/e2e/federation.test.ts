@@ -9,9 +9,12 @@
  *   last checkpoint that included it was re-aggregated without it;
  * - no budget goes above its cap, and the small-cap bank is left out;
  * - checkpoints are retrievable by CID over libp2p and restore the anchored model;
- * - the model learns.
+ * - the model learns;
+ * - all of it with validator 0 lying in every state proof it serves (altered values,
+ *   old heights given as the newest): the banks and the enclave host read through
+ *   the light client, catch it, log it with the validator's address and ask another.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -20,7 +23,7 @@ import type { EnclaveView, MemberView, RoundDetail } from '../../node/api/index.
 import { fetchContent } from '../../node/federation/index.ts'
 import { P2PHost, peerKeyFromSeed } from '../../node/p2p/index.ts'
 import { readKeyFile } from '../../node/index.ts'
-import { runFederation, type FederationReport } from '../../testnet/index.ts'
+import { actorHome, logPath, runFederation, type FederationReport } from '../../testnet/index.ts'
 
 const dirs: string[] = []
 afterAll(async () => {
@@ -32,6 +35,7 @@ describe('a federation trains on the testnet', () => {
     const dir = await mkdtemp(join(tmpdir(), 'fedledger-federation-'))
     dirs.push(dir)
     const lines: string[] = []
+    let liar = ''
     let checked: { rounds: Map<string, RoundDetail>; members: Map<string, MemberView>; enclave: EnclaveView; checkpoints: Array<{ seq: number; restored: string; anchoredModel: string }> } | undefined
     const report: FederationReport = await runFederation({
       dir,
@@ -46,8 +50,10 @@ describe('a federation trains on the testnet', () => {
       // keeps making blocks, and the default 40 blocks were seen to pass before the poisoner committed; a round
       // that some eligible bank sits out waits for its deadline, so the margin is kept moderate
       deadlineBlocks: 60,
+      lyingValidator: 0,
       log: (l) => lines.push(l),
       inspect: async (env) => {
+        liar = env.apis[0]!
         // a bank's peer fetches each anchored checkpoint from the coordinator by CID, into an empty store
         const bank = await readKeyFile(join(dir, 'members', 'bank-01.json'))
         const peer = new P2PHost({ privateKey: await peerKeyFromSeed(bank.secretKey) }, { listen: '/ip4/127.0.0.1/tcp/0', peers: [env.coordinatorAddr], maxMessageBytes: 8 * 1024 * 1024 })
@@ -126,5 +132,14 @@ describe('a federation trains on the testnet', () => {
 
     // it learns: well above chance (10 %) on held-out digits
     expect(report.accuracy).toBeGreaterThan(0.5)
+
+    // the lying validator was caught and logged by the enclave host and by the banks, which went on with another
+    const caught = async (actor: string): Promise<string[]> =>
+      (await readFile(logPath(actorHome(dir, actor)), 'utf8')).split('\n').filter((l) => l.includes('does not verify') && l.includes(`"validator":"${liar}"`))
+    const hostCaught = await caught('enclave-host')
+    expect(hostCaught.length).toBeGreaterThan(0)
+    expect(hostCaught.join('\n')).toMatch(/"code":"(BAD_PROOF|ROLLBACK)"/)
+    const banksCaught = await Promise.all(Array.from({ length: 7 }, (_, i) => caught(`bank-0${i + 1}`)))
+    expect(banksCaught.filter((c) => c.length > 0).length).toBeGreaterThan(0)
   }, 480_000)
 })

@@ -56,6 +56,8 @@ export interface FederationOptions {
   epsilon?: number
   lowEpsilon?: number
   deadlineBlocks?: number
+  /** fault injection: this validator's API lies in every proof it serves (byzantine 'lying-api'); the banks and the enclave host must catch it and ask another */
+  lyingValidator?: number
   signal?: AbortSignal
   log: (line: string) => void
   /** called after the last round, before anything stops (tests look around here) */
@@ -101,7 +103,7 @@ export async function runFederation(opts: FederationOptions): Promise<Federation
   const dir = opts.dir
 
   log(`generating a consortium in ${dir}: ${opts.validators ?? 4} validators, ${nBanks} banks (${byzantine} Byzantine, ${lowBudget} with ε ≤ ${opts.lowEpsilon ?? 2}), enclave ${ENCLAVE_ID}`)
-  const testnet = await generateTestnet({ dir, validators: opts.validators ?? 4, force: true, banks, epsilon: opts.epsilon ?? 4, epsilonCaps: { [lowBudget]: opts.lowEpsilon ?? 2 }, consensus: { emptyBlockIntervalMs: 1000 }, logLevel: 'warn' })
+  const testnet = await generateTestnet({ dir, validators: opts.validators ?? 4, force: true, banks, epsilon: opts.epsilon ?? 4, epsilonCaps: { [lowBudget]: opts.lowEpsilon ?? 2 }, consensus: { emptyBlockIntervalMs: 1000 }, logLevel: 'warn', ...(opts.lyingValidator === undefined ? {} : { byzantine: { [opts.lyingValidator]: ['lying-api' as const] } }) })
   const key = async (id: string, folder = 'members'): Promise<Ed25519KeyPair> => readKeyFile(join(dir, folder, `${id}.json`))
   const keys = new Map<string, Ed25519KeyPair>([
     ['coordinator', await key('coordinator')],
