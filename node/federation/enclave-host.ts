@@ -171,12 +171,18 @@ export class EnclaveHost {
     for (const { id, status } of await ledger.rounds(signal)) {
       const known = this.rounds.get(id)
       if (known?.phase.kind === 'done' || (known === undefined && TERMINAL.has(status))) continue
-      const detail = await ledger.round(id, signal)
-      if (detail === undefined || detail.round.enclave !== this.options.enclaveId) {
-        this.rounds.set(id, { id, envelopes: new Map(), eligible: new Set(), phase: { kind: 'done' } })
-        continue
+      // one round's failure (a validator's bad answer, a refusal) does not hold up the others
+      try {
+        const detail = await ledger.round(id, signal)
+        if (detail === undefined || detail.round.enclave !== this.options.enclaveId) {
+          this.rounds.set(id, { id, envelopes: new Map(), eligible: new Set(), phase: { kind: 'done' } })
+          continue
+        }
+        await this.advance(detail, signal)
+      } catch (e) {
+        if (signal?.aborted) throw e
+        this.components.logger.warn({ round: id, err: (e as Error).message }, 'round step failed; the next pass tries again')
       }
-      await this.advance(detail, signal)
     }
   }
 
