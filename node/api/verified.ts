@@ -22,7 +22,10 @@ import { ApiClient, ApiClientError, type CallOptions } from './client.ts'
  * UNVERIFIED: no validator gave an answer that checks (the error a caller sees);
  * UNCERTIFIED and INCONSISTENT: what one validator's answer lacked (faults).
  */
-export class VerifiedReadError extends CodedError<'UNVERIFIED' | 'UNCERTIFIED' | 'INCONSISTENT'> {}
+export class VerifiedReadError extends CodedError<'UNVERIFIED' | 'UNCERTIFIED' | 'INCONSISTENT' | 'ROLLBACK'> {}
+
+/** How far below the highest height it verified a reader takes an answer as the newest (honest validators certify a height or two apart). */
+export const DEFAULT_MAX_LAG_HEIGHTS = 2
 
 /** What one validator answered that did not verify. */
 export interface ValidatorFault {
@@ -49,6 +52,12 @@ export interface VerifiedReaderOptions {
   apis: readonly string[]
   /** per request, default 5 s */
   timeoutMs?: number
+  /**
+   * An answer about the newest state may be this many heights below the highest this
+   * reader has verified (a validator that certifies a little later is honest); further
+   * below is a rollback, refused and logged. Default DEFAULT_MAX_LAG_HEIGHTS.
+   */
+  maxLagHeights?: number
 }
 
 const MAX_FAULTS = 100
@@ -79,6 +88,7 @@ export class VerifiedReader {
   private readonly logger: Logger
   private readonly validators: ReadonlyArray<{ api: string; client: ApiClient }>
   private current = 0
+  private readonly maxLag: number
   /** epoch changes verified, as they travel, by epoch */
   private readonly epochChanges = new Map<number, [Uint8Array, Uint8Array]>()
   /** the latest faults, oldest first (at most 100) */
@@ -89,6 +99,7 @@ export class VerifiedReader {
     this.light = components.light
     this.logger = components.logger
     this.validators = options.apis.map((api) => ({ api, client: new ApiClient({ apis: [api], timeoutMs: options.timeoutMs }) }))
+    this.maxLag = options.maxLagHeights ?? DEFAULT_MAX_LAG_HEIGHTS
   }
 
   /** The value at `key` in the newest certified state a validator proves. UNVERIFIED when none gives an answer that checks. */
@@ -129,7 +140,8 @@ export class VerifiedReader {
   private async readFrom<T>(client: ApiClient, key: string, opts: CallOptions): Promise<VerifiedRead<T>> {
     const answer = await client.proof(key, opts)
     const cert = await this.certificate(client, answer.height, answer.certificate, opts)
-    const proven = this.light.verifyValue(cert, key, decode(answer.proof), { latest: true })
+    this.notRolledBack(cert.header.height)
+    const proven = this.light.verifyValue(cert, key, decode(answer.proof))
     return { key, value: proven.value === undefined ? undefined : decode<T>(proven.value), header: proven.header }
   }
 
@@ -137,8 +149,15 @@ export class VerifiedReader {
     const answer = await client.proofs([...keys], opts)
     if (opts.height !== undefined && answer.height !== opts.height) throw new VerifiedReadError('INCONSISTENT', `asked for height ${opts.height}, answered for ${answer.height}`)
     const cert = await this.certificate(client, answer.height, answer.certificate, opts)
-    const { header, values } = this.light.verifyValues(cert, answer.proofs.map((p) => [p.key, decode(p.proof)] as const), { latest: opts.height === undefined })
+    if (opts.height === undefined) this.notRolledBack(cert.header.height)
+    const { header, values } = this.light.verifyValues(cert, answer.proofs.map((p) => [p.key, decode(p.proof)] as const))
     return new VerifiedReads(header, values, { certificate: answer.certificate!, proofs: answer.proofs.map((p) => [p.key, p.proof]) })
+  }
+
+  /** ROLLBACK when `height`, offered as the newest, is more than maxLag below the highest this reader verified. */
+  private notRolledBack(height: number): void {
+    const highest = this.light.highestVerified()?.height ?? 0
+    if (highest - height > this.maxLag) throw new VerifiedReadError('ROLLBACK', `offered height ${height} as the newest; this reader has already verified height ${highest}`)
   }
 
   /** The answer's certificate, decoded, for the height the answer names, with the epochs up to it learned. */

@@ -119,11 +119,13 @@ export class ParticipantPeer {
       const me = this.options.member
       const facts = await this.components.verified.readMany([StateKey.round(id), StateKey.eligible(id, me), StateKey.commit(id, me), StateKey.params], { signal })
       const round = facts.get<RoundRecord>(StateKey.round(id))
-      if (round === undefined || facts.get(StateKey.eligible(id, me)) === undefined) {
+      // the list ran ahead of the certified state (certification trails a block or two, and a
+      // validator may answer a little behind): look again next time
+      if (round === undefined || round.status !== 'keyed') continue
+      if (facts.get(StateKey.eligible(id, me)) === undefined) {
         this.handled.add(id)
         continue
       }
-      if (round.status !== 'keyed') continue // the list ran ahead of the certified state: look again next time
       if (facts.get(StateKey.commit(id, me)) !== undefined || facts.header.height >= round.deadline) {
         this.handled.add(id)
         continue

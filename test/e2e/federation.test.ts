@@ -12,7 +12,8 @@
  * - the model learns;
  * - all of it with validator 0 lying in every state proof it serves (altered values,
  *   old heights given as the newest): the banks and the enclave host read through
- *   the light client, catch it, log it with the validator's address and ask another.
+ *   the light client, catch it, log it with the validator's address and ask another;
+ *   so does the coordinator.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -141,5 +142,7 @@ describe('a federation trains on the testnet', () => {
     expect(hostCaught.join('\n')).toMatch(/"code":"(BAD_PROOF|ROLLBACK)"/)
     const banksCaught = await Promise.all(Array.from({ length: 7 }, (_, i) => caught(`bank-0${i + 1}`)))
     expect(banksCaught.filter((c) => c.length > 0).length).toBeGreaterThan(0)
+    // … and by the coordinator, which decides on certified round records only
+    expect(lines.some((l) => l.startsWith('coordinator:') && l.includes('does not verify') && l.includes(liar))).toBe(true)
   }, 480_000)
 })

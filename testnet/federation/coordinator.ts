@@ -5,16 +5,21 @@
  * state snapshot + the round's model, written as a UnixFS directory into the
  * coordinator's content store, which it serves over libp2p); and relays a
  * revocation-list entry signed by the attestation service (as the auditor).
- * Every action is a signed transaction through the validators' API.
+ * Every action is a signed transaction through the validators' API. What it decides
+ * on (a round's status, result and model, pending re-aggregations, heights, the
+ * chain's grace period) it reads through a VerifiedReader, proven under certified
+ * roots; the API's unproven round view is used for progress lines only.
  */
-import { encodeTx, signTx, writeCheckpoint, type CasBlockstore, type RevocationEntry, type TxBody, type TxType } from '../../ledger/index.ts'
+import { encodeTx, signTx, StateKey, writeCheckpoint, type CasBlockstore, type ChainParams, type RevocationEntry, type RoundRecord, type TxBody, type TxType } from '../../ledger/index.ts'
 import { DomainTag, signPayload, type CID, type Ed25519KeyPair } from '../../primitives/index.ts'
-import { ApiClient, sleep, type RoundDetail, type TxReceipt } from '../../node/api/index.ts'
+import { ApiClient, sleep, type RoundDetail, type TxReceipt, type VerifiedReader } from '../../node/api/index.ts'
 import { FederationError } from '../../node/federation/index.ts'
 import { REVOCATION_AUTHORITY } from '../consortium.ts'
 
 export interface CoordinatorComponents {
   ledger: ApiClient
+  /** reads what the coordinator decides on, verified against the pinned genesis */
+  verified: VerifiedReader
   /** the coordinator's content store (served over libp2p by the caller) */
   store: CasBlockstore
   log: (line: string) => void
@@ -35,6 +40,12 @@ export interface OpenRound {
   aggregation: TxBody<'round.open'>['aggregation']
   eligible: string[]
   deadlineBlocks: number
+}
+
+/** A round as certified state has it, at a certified height. */
+export interface CertifiedRound {
+  height: number
+  record: RoundRecord
 }
 
 export interface Opened {
@@ -87,46 +98,75 @@ export class Coordinator {
   }
 
   /** Waits until the round has a result (or ended without one); aborts it once its grace period is over. */
-  async waitForResult(round: string, opts: { timeoutMs: number; signal?: AbortSignal; onPoll?: (d: RoundDetail) => void }): Promise<RoundDetail> {
+  async waitForResult(round: string, opts: { timeoutMs: number; signal?: AbortSignal; onPoll?: (d: RoundDetail) => void }): Promise<CertifiedRound> {
     const deadline = Date.now() + opts.timeoutMs
-    const params = await this.components.ledger.params(opts.signal)
+    const params = (await this.components.verified.read<ChainParams>(StateKey.params, { signal: opts.signal })).value!
+    let abortSent = false
     for (;;) {
-      const d = await this.components.ledger.round(round, opts.signal)
-      if (d === undefined) throw new FederationError('BAD_ANSWER', `round '${round}' is unknown`)
-      opts.onPoll?.(d)
-      if (d.round.result !== null || ['aborted', 'closed', 'discarded'].includes(d.round.status)) return d
-      if (d.height > d.round.deadline + params.resultGraceBlocks) {
-        this.components.log(`round ${round}: no result by height ${d.round.deadline + params.resultGraceBlocks}; aborting it`)
-        await this.tx('coordinator', 'round.close', { round }, opts.signal)
+      if (opts.onPoll !== undefined) {
+        const view = await this.components.ledger.round(round, opts.signal)
+        if (view !== undefined) opts.onPoll(view)
+      }
+      const d = await this.certifiedRound(round, opts.signal)
+      if (d === undefined) {
+        // certification trails the committed height by a block or two: the round is not proven yet
+        if (Date.now() > deadline) throw new FederationError('TIMEOUT', `round '${round}' is not in certified state after ${opts.timeoutMs} ms`)
+        await sleep(300, opts.signal)
         continue
       }
-      if (Date.now() > deadline) throw new FederationError('TIMEOUT', `round '${round}' has no result after ${opts.timeoutMs} ms (status ${d.round.status}, ${d.commits.length}/${d.eligible.length} committed, height ${d.height}, deadline ${d.round.deadline})`)
+      const r = d.record
+      if (r.result !== null || ['aborted', 'closed', 'discarded'].includes(r.status)) return d
+      if (d.height > r.deadline + params.resultGraceBlocks && !abortSent) {
+        this.components.log(`round ${round}: no result by height ${r.deadline + params.resultGraceBlocks}; aborting it`)
+        await this.tx('coordinator', 'round.close', { round }, opts.signal)
+        abortSent = true // certified state shows it a block or two later
+        continue
+      }
+      if (Date.now() > deadline) throw new FederationError('TIMEOUT', `round '${round}' has no result after ${opts.timeoutMs} ms (status ${r.status}, ${r.commitCount}/${r.eligibleCount} committed, height ${d.height}, deadline ${r.deadline})`)
       await sleep(300, opts.signal)
     }
+  }
+
+  /** The round's record in the newest certified state a validator proves (undefined: not in it, or not yet). */
+  async certifiedRound(round: string, signal?: AbortSignal): Promise<CertifiedRound | undefined> {
+    const read = await this.components.verified.read<RoundRecord>(StateKey.round(round), { signal })
+    return read.value === undefined ? undefined : { height: read.header.height, record: read.value }
   }
 
   async closeRound(round: string, signal?: AbortSignal): Promise<void> {
     await this.tx('coordinator', 'round.close', { round }, signal)
   }
 
-  /** Relays the attestation service's signed revocation of `member` (as the auditor). */
-  async revoke(member: string, reason: string, signal?: AbortSignal): Promise<void> {
+  /** Relays the attestation service's signed revocation of `member` (as the auditor); returns the height it committed at. */
+  async revoke(member: string, reason: string, signal?: AbortSignal): Promise<number> {
     const entry: RevocationEntry = { chain: this.options.chainId, authority: REVOCATION_AUTHORITY, serial: this.revocationSerial + 1, subject: { kind: 'member', id: member }, reason, issuedAt: Math.floor(Date.now() / 1000) }
     const authority = this.options.keys.get(REVOCATION_AUTHORITY)
     if (authority === undefined) throw new FederationError('BAD_ARGUMENT', `no key for the revocation authority '${REVOCATION_AUTHORITY}'`)
     const sig = signPayload(authority.secretKey, DomainTag.REVOCATION, entry)
-    await this.tx('auditor', 'member.revoke', { member, reason, evidence: { kind: 'revocation-list', entry, sig } }, signal)
+    const receipt = await this.tx('auditor', 'member.revoke', { member, reason, evidence: { kind: 'revocation-list', entry, sig } }, signal)
     this.revocationSerial++
+    return receipt.height
   }
 
-  /** Waits until no round since the last checkpoint awaits re-aggregation; returns the rounds' details. */
-  async waitReaggregated(rounds: readonly string[], opts: { timeoutMs: number; signal?: AbortSignal }): Promise<RoundDetail[]> {
+  /**
+   * Waits until no round since the last checkpoint awaits re-aggregation, in certified
+   * state at `sinceHeight` or later (the revocation's height: an earlier state does not
+   * show it pending yet); returns the rounds' certified records.
+   */
+  async waitReaggregated(rounds: readonly string[], opts: { sinceHeight: number; timeoutMs: number; signal?: AbortSignal }): Promise<RoundRecord[]> {
     const deadline = Date.now() + opts.timeoutMs
     for (;;) {
-      const details = await Promise.all(rounds.map((r) => this.components.ledger.round(r, opts.signal)))
-      const pending = details.filter((d) => d !== undefined && d.round.status !== 'discarded' && d.round.reaggregate.length > 0)
-      if (pending.length === 0) return details.filter((d): d is RoundDetail => d !== undefined)
-      if (Date.now() > deadline) throw new FederationError('TIMEOUT', `rounds ${pending.map((d) => d!.round.id).join(', ')} still await re-aggregation after ${opts.timeoutMs} ms`)
+      const records: RoundRecord[] = []
+      let behind = false
+      for (const r of rounds) {
+        const d = await this.certifiedRound(r, opts.signal)
+        if (d === undefined) throw new FederationError('BAD_ANSWER', `round '${r}' is not in certified state`)
+        behind ||= d.height < opts.sinceHeight
+        records.push(d.record)
+      }
+      const pending = behind ? records : records.filter((r) => r.status !== 'discarded' && r.reaggregate.length > 0)
+      if (pending.length === 0) return records
+      if (Date.now() > deadline) throw new FederationError('TIMEOUT', `rounds ${pending.map((r) => r.id).join(', ')} still await re-aggregation (or certification) after ${opts.timeoutMs} ms`)
       await sleep(300, opts.signal)
     }
   }

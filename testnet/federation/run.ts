@@ -14,10 +14,11 @@
  * everything is on the ledger (GET /v1/rounds, /v1/checkpoints, /v1/budgets).
  */
 import { join } from 'node:path'
-import { addModel, CasBlockstore, MemoryKeyValueStore } from '../../ledger/index.ts'
+import { addModel, CasBlockstore, genesisState, MemoryKeyValueStore } from '../../ledger/index.ts'
+import { LightClient } from '../../light/index.ts'
 import { type CID, type Ed25519KeyPair } from '../../primitives/index.ts'
 import { loadMnist } from '../../node/data/index.ts'
-import { ApiClient } from '../../node/api/index.ts'
+import { ApiClient, VerifiedReader } from '../../node/api/index.ts'
 import { fetchModel, FEDERATION_KEYS_DIR, modelOf, serveContent, writeFederationFile, writeSeed, type FederationFileInput, type ModelSpec } from '../../node/federation/index.ts'
 import { P2PHost, peerIdOf, peerIdOfPublicKey, peerKeyFromSeed } from '../../node/p2p/index.ts'
 import { seededRng } from '../../participant/index.ts'
@@ -25,7 +26,7 @@ import { randomBytes } from 'node:crypto'
 import { ENCLAVE_ID, REVOCATION_AUTHORITY } from '../consortium.ts'
 import { TestnetError } from '../errors.ts'
 import { generateTestnet } from '../generate.ts'
-import { readKeyFile } from '../../node/index.ts'
+import { readGenesis, readKeyFile, silentLogger, type Logger } from '../../node/index.ts'
 import { freePorts, LOOPBACK } from '../ports.ts'
 import { down, up } from '../runner.ts'
 import { actorLogTail, actorRunning, spawnEnclaveHost, spawnParticipant, stopActor, type Actor } from './actors.ts'
@@ -138,7 +139,12 @@ export async function runFederation(opts: FederationOptions): Promise<Federation
     const started = await up(dir, { timeoutMs: 90_000, signal: opts.signal })
     const apis = started.validators.map((v) => v.api)
     const ledger = new ApiClient({ apis })
-    const coordinator = new Coordinator({ ledger, store, log }, { chainId: testnet.chainId, apis, enclaveId: ENCLAVE_ID, keys })
+    // the coordinator pins the consortium's genesis (this folder's) and verifies what it decides on
+    const genesis = await readGenesis(dir)
+    // a validator whose answer does not verify is named in the run's log
+    const warnings: Logger = { ...silentLogger, warn: (obj, msg) => log(`coordinator: ${msg ?? ''} ${JSON.stringify(obj)}`), child: () => warnings }
+    const verified = new VerifiedReader({ light: LightClient.fromGenesis(genesis, genesisState(genesis).root), logger: warnings }, { apis })
+    const coordinator = new Coordinator({ ledger, verified, store, log }, { chainId: testnet.chainId, apis, enclaveId: ENCLAVE_ID, keys })
     await p2p.start()
     serveContent(p2p, testnet.chainId, store)
     const m = modelOf(model)
@@ -165,22 +171,23 @@ export async function runFederation(opts: FederationOptions): Promise<Federation
       const eligible = [...banks]
       const opened = await coordinator.openRound({ round: id, baseModel: base, training, aggregation: { rule: 'multi-krum', f, m: eligible.length - f, centralNoiseMultiplier: opts.centralNoiseMultiplier ?? 0 }, eligible, deadlineBlocks: opts.deadlineBlocks ?? 40 }, opts.signal)
       const d = await coordinator.waitForResult(id, { timeoutMs: 300_000, signal: opts.signal, onPoll: (p) => table.progress(id, p) })
-      if (d.round.result === null) {
-        table.row({ round: id, height: d.height, committed: d.commits.length, eligible: opened.eligible.length, leftOut: opened.leftOut, excluded: [], accuracy, model: null, note: `no result (${d.round.status})` })
+      const result = d.record.result
+      if (result === null) {
+        table.row({ round: id, height: d.height, committed: d.record.commitCount, eligible: opened.eligible.length, leftOut: opened.leftOut, excluded: [], accuracy, model: null, note: `no result (${d.record.status})` })
         continue
       }
-      weights = await fetchRoundModel(d.round.result.model)
+      weights = await fetchRoundModel(result.model)
       accuracy = m.accuracy(weights, test)
       await coordinator.closeRound(id, opts.signal)
-      base = d.round.result.model
+      base = result.model
       sinceCheckpoint.push(id)
-      const row: RoundRow = { round: id, height: d.height, committed: d.commits.length, eligible: opened.eligible.length, leftOut: opened.leftOut, excluded: d.round.result.excluded, accuracy, model: base.toString() }
+      const row: RoundRow = { round: id, height: d.height, committed: d.record.commitCount, eligible: opened.eligible.length, leftOut: opened.leftOut, excluded: result.excluded, accuracy, model: base.toString() }
       if (revoked === null && k === (opts.revokeAfter ?? 3)) {
-        await coordinator.revoke(revokeMember, 'attestation revoked: TCB out of date', opts.signal)
+        const revokedAt = await coordinator.revoke(revokeMember, 'attestation revoked: TCB out of date', opts.signal)
         revoked = revokeMember
-        const details = await coordinator.waitReaggregated(sinceCheckpoint, { timeoutMs: 120_000, signal: opts.signal })
-        const latest = details.at(-1)!.round.result!
-        const redone = details.filter((x) => x.round.result!.superseded.length > 0).map((x) => x.round.id)
+        const details = await coordinator.waitReaggregated(sinceCheckpoint, { sinceHeight: revokedAt, timeoutMs: 120_000, signal: opts.signal })
+        const latest = details.at(-1)!.result!
+        const redone = details.filter((x) => x.result!.superseded.length > 0).map((x) => x.id)
         base = latest.model
         weights = await fetchRoundModel(base)
         accuracy = m.accuracy(weights, test)

@@ -80,12 +80,24 @@ describe('VerifiedReader', () => {
   it('refuses an older state offered as the latest once it has verified a newer one', async () => {
     const honest = await validator(states[4]!, honestCert())
     const stale = await validator(states[2]!, certify(2, states[2]!.root)) // valid, but old
-    const reader = new VerifiedReader({ light: LightClient.fromGenesis(genesis, genesisHash), logger: recordingLogger() }, { apis: [honest.url, stale.url], timeoutMs: 2_000 })
+    const reader = new VerifiedReader({ light: LightClient.fromGenesis(genesis, genesisHash), logger: recordingLogger() }, { apis: [honest.url, stale.url], timeoutMs: 2_000, maxLagHeights: 1 })
     expect((await reader.read(KEY)).header.height).toBe(4)
     await honest.server.stop()
     const error = await reader.read(KEY).then(() => undefined, (e: unknown) => e)
     expect(error).toMatchObject({ code: 'UNVERIFIED', message: expect.stringContaining('ROLLBACK') })
     expect(reader.faults.map((f) => f.code)).toEqual(['UNREACHABLE', 'ROLLBACK'])
+    // the same for several keys at once
+    await expect(reader.readMany([KEY])).rejects.toMatchObject({ code: 'UNVERIFIED', message: expect.stringContaining('ROLLBACK') })
+  })
+
+  it('takes an honest validator that certifies a height behind as the newest, without blaming it', async () => {
+    const ahead = await validator(states[4]!, honestCert())
+    const behind = await validator(states[3]!, certify(3, states[3]!.root))
+    const reader = new VerifiedReader({ light: LightClient.fromGenesis(genesis, genesisHash), logger: recordingLogger() }, { apis: [ahead.url, behind.url], timeoutMs: 2_000 })
+    expect((await reader.read(KEY)).header.height).toBe(4)
+    await ahead.server.stop()
+    expect((await reader.readMany([KEY])).header.height).toBe(3)
+    expect(reader.faults.map((f) => f.code)).toEqual(['UNREACHABLE'])
   })
 
   it('fails with UNVERIFIED when every validator lies, and never returns the lie', async () => {
