@@ -74,6 +74,8 @@ export interface ParticipantRunOptions {
   csv?: { path: string; labelColumn?: number | string }
   /** a bank that trains elsewhere: each round submits this little-endian float32 file as it is then */
   updateFile?: string
+  /** a sim-v1 revocation list, read afresh before each round's attestation check */
+  revocationList?: string
   signal?: AbortSignal
 }
 
@@ -100,7 +102,16 @@ export async function runParticipant(opts: ParticipantRunOptions, io: CliIo): Pr
   const host = new P2PHost({ privateKey: await peerKeyFromSeed(key.secretKey), logger: logger.child({ module: 'p2p' }) }, { listen: '/ip4/127.0.0.1/tcp/0', peers: [hostAddr, coordinatorAddr], allowedPeers: [fed.enclave.host.peerId, fed.coordinator.peerId], maxMessageBytes: MAX_MESSAGE_BYTES })
   const byzantine = fed.byzantine[opts.member]
   const peer = new ParticipantPeer(
-    { ledger: ctx.ledger, verified: ctx.verified(logger), host, store: new CasBlockstore({ kv: new MemoryKeyValueStore() }), trainer, rng: cryptoRng(), logger },
+    {
+      ledger: ctx.ledger,
+      verified: ctx.verified(logger),
+      host,
+      store: new CasBlockstore({ kv: new MemoryKeyValueStore() }),
+      trainer,
+      rng: cryptoRng(),
+      logger,
+      ...(opts.revocationList === undefined ? {} : { revocationList: ((path: string) => () => readDataFile(path, 'revocation list', opts.signal))(resolve(io.cwd, opts.revocationList)) }),
+    },
     {
       chainId: fed.chainId,
       genesisHash: ctx.genesisHash,

@@ -14,7 +14,8 @@
  *      anchors, measurement allow-list, age, debug refused, nonce made for this
  *      round and the pinned genesis) and binds both the round key and the
  *      enclave's registered key. A chain whose policy does not allow sim-v1 is
- *      held to the production policy;
+ *      held to the production policy. With a revocation list (`revocationList`),
+ *      the evidence must also pass a fresh, not rolled-back list;
  *   2. fetches the base model by CID over libp2p (checked block by block);
  *   3. trains (a `Trainer`: local DP-SGD with the round's C, σ, q, steps, or an
  *      update produced elsewhere), clipped to the round's bound;
@@ -26,7 +27,7 @@
  * changed (e.g. sign-flipped and scaled) before sealing, then clipped so that
  * only Multi-Krum, not the norm check, can catch it.
  */
-import { attestationVerifiers, clipToNorm, productionPolicy, sealUpdate, SIM_FORMAT, testnetPolicy, verifyAttested } from '../../enclave/index.ts'
+import { attestationVerifiers, clipToNorm, productionPolicy, RevocationListTracker, sealUpdate, SIM_FORMAT, testnetPolicy, verifyAttested } from '../../enclave/index.ts'
 import { type AttestationVerifier, encodeTx, evidenceNonce, signTx, StateKey, type CasBlockstore, type ChainParams, type EnclaveRecord, type RoundRecord, type TxBody } from '../../ledger/index.ts'
 import { bytesEqual, encode, fromHex } from '../../primitives/index.ts'
 import { PrivacyAccountant, type Rng, type Trainer } from '../../participant/index.ts'
@@ -55,6 +56,13 @@ export interface ParticipantComponents {
   /** evidence verifiers by format (default: sim-v1 only, for testnets) */
   verifier?: AttestationVerifier
   now?: () => number
+  /**
+   * The bank's revocation list as it stands now (e.g. read from the file its operator
+   * keeps current): when given, every round key's evidence must pass a fresh list signed
+   * by one of the chain's sim-v1 roots, and a list older than one already accepted is
+   * refused (rollback)
+   */
+  revocationList?: () => Promise<Uint8Array>
 }
 
 export interface ParticipantOptions {
@@ -86,6 +94,7 @@ export interface RoundReport {
 
 export class ParticipantPeer {
   private readonly components: ParticipantComponents
+  private readonly revocations = new RevocationListTracker()
   private readonly options: Required<Omit<ParticipantOptions, 'tamper'>> & Pick<ParticipantOptions, 'tamper'>
   private readonly accountant: PrivacyAccountant
   private readonly handled = new Set<string>()
@@ -180,15 +189,19 @@ export class ParticipantPeer {
     // a chain that does not allow the simulated format is held to the production policy
     const policyOf = a.formats.includes(SIM_FORMAT) ? testnetPolicy : productionPolicy
     const verifier = this.components.verifier ?? attestationVerifiers()
+    const at = this.components.now?.() ?? Math.floor(Date.now() / 1000)
     try {
-      const policy = policyOf({ formats: a.formats, trustAnchors: a.trustAnchors, measurements: a.measurements.map(fromHex), maxAgeSeconds: a.maxEvidenceAgeSeconds, requireRevocationList: false })
+      const withList = this.components.revocationList !== undefined
+      const policy = policyOf({ formats: a.formats, trustAnchors: a.trustAnchors, measurements: a.measurements.map(fromHex), maxAgeSeconds: a.maxEvidenceAgeSeconds, requireRevocationList: withList })
+      // the list is signed by a root the chain trusts for simulated platforms (the testnet root)
+      const list = withList ? this.revocations.accept(await this.components.revocationList!(), { at, trustAnchors: a.trustAnchors[SIM_FORMAT] ?? [] }) : undefined
       verifyAttested(verifier, policy, answer.attestation, {
-        at: this.components.now?.() ?? Math.floor(Date.now() / 1000),
+        at,
         nonce: evidenceNonce(this.options.chainId, 'enclave.round-key', round.id, this.options.genesisHash),
         platform: enclave.platform,
         measurement: enclave.measurement,
         keys: [answer.publicKey, enclave.publicKey],
-      })
+      }, list)
     } catch (e) {
       throw new FederationError('ATTESTATION', `round '${round.id}': the enclave's evidence does not verify: ${(e as Error).message}`, { cause: e })
     }

@@ -10,7 +10,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { recordingLogger } from '../../helpers/logger.ts'
-import { certifyPlatform, ciphertextCid, generateRoundKey, issueSimEvidence, SIM_FORMAT } from '../../../enclave/index.ts'
+import { certifyPlatform, ciphertextCid, generateRoundKey, issueSimEvidence, issueSimRevocationList, SIM_FORMAT } from '../../../enclave/index.ts'
 import { addModel, CasBlockstore, evidenceNonce, MemoryKeyValueStore } from '../../../ledger/index.ts'
 import { decode, encode } from '../../../primitives/index.ts'
 import { ApiClient, VerifiedReader } from '../../../node/api/index.ts'
@@ -30,7 +30,7 @@ const DIM = 4
 type Answer = (sim: SimEnclave, ledgerKey: Uint8Array) => { publicKey: Uint8Array; attestation: { format: string; evidence: Uint8Array } }
 
 /** `liars`: fake validators over the same records that lie in their proofs, asked before the honest one (none: only the honest one). */
-async function run(answer: Answer, opts: { liars?: Lie[]; honest?: boolean } = {}) {
+async function run(answer: Answer, opts: { liars?: Lie[]; honest?: boolean; revocationList?: (sim: SimEnclave) => Uint8Array } = {}) {
   const sim = simEnclave()
   const ledger = new FakeLedger(CHAIN)
   const url = await ledger.start()
@@ -79,7 +79,7 @@ async function run(answer: Answer, opts: { liars?: Lie[]; honest?: boolean } = {
   const log = recordingLogger()
   const verified = new VerifiedReader({ light: LightClient.fromGenesis(FAKE_GENESIS, FAKE_GENESIS_HASH), logger: log }, { apis })
   const peer = new ParticipantPeer(
-    { ledger: new ApiClient({ apis: [url] }), verified, host: bank, store, trainer, rng: seededRng('participant-test', 1), logger: log },
+    { ledger: new ApiClient({ apis: [url] }), verified, host: bank, store, trainer, rng: seededRng('participant-test', 1), logger: log, ...(opts.revocationList === undefined ? {} : { revocationList: async () => opts.revocationList!(sim) }) },
     { chainId: CHAIN, genesisHash: GENESIS_HASH, member: 'bank-a', secretKey: seedOf('bank-a'), enclavePeer: enclaveHost.peerId, providers: [enclaveHost.peerId], pollMs: 60_000 },
   )
   await peer.step()
@@ -184,6 +184,36 @@ describe('ParticipantPeer reads through the light client', () => {
   it('with only lying validators: the look fails UNVERIFIED before the round is acted on', async () => {
     const r = await run(good, { liars: [weakerNoise, rogueAnchor], honest: false }).catch((e: unknown) => e)
     expect(r).toMatchObject({ code: 'UNVERIFIED' })
+  })
+})
+
+describe('ParticipantPeer with a revocation list', () => {
+  const now = () => Math.floor(Date.now() / 1000)
+  const list = (revoked: { platforms?: string[]; measurements?: Uint8Array[]; keys?: Uint8Array[] }, window: { issuedAt?: number; nextUpdate?: number } = {}) => (sim: SimEnclave) =>
+    issueSimRevocationList(sim.root.secretKey, { issuer: 'testnet-root', serial: 1, issuedAt: window.issuedAt ?? now() - 60, nextUpdate: window.nextUpdate ?? now() + 3600, revoked: { platforms: revoked.platforms ?? [], measurements: revoked.measurements ?? [], keys: revoked.keys ?? [] } })
+
+  it('commits when the list revokes nothing of the enclave (control)', async () => {
+    const r = await run(good, { revocationList: list({ platforms: ['another-platform'] }) })
+    expect(r.peer.reports).toEqual([expect.objectContaining({ round: 'r1', committed: true })])
+  })
+
+  it.each([
+    ['its measurement', list({ measurements: [MEASUREMENT] }), /revoked/i],
+    ['its platform', list({ platforms: [PLATFORM] }), /revoked/i],
+    ['its registered key', (sim: SimEnclave) => list({ keys: [sim.enclaveKeys.publicKey] })(sim), /revoked/i],
+  ])('sends nothing to an enclave whose %s the list revokes', async (_what, revocationList, reason) => {
+    const r = await run(good, { revocationList })
+    expect(r.trained()).toBe(0)
+    expect(r.updates).toHaveLength(0)
+    expect(r.peer.reports).toEqual([{ round: 'r1', committed: false, reason: expect.stringMatching(reason) }])
+  })
+
+  it('sends nothing with a stale list, or one not signed by the chain\'s root', async () => {
+    const stale = await run(good, { revocationList: list({}, { issuedAt: now() - 7200, nextUpdate: now() - 60 }) })
+    expect(stale.peer.reports).toEqual([{ round: 'r1', committed: false, reason: expect.stringMatching(/expired/) }])
+    const rogue = await run(good, { revocationList: () => issueSimRevocationList(keysOf('rogue-root').secretKey, { issuer: 'testnet-root', serial: 1, issuedAt: now() - 60, nextUpdate: now() + 3600, revoked: { platforms: [], measurements: [], keys: [] } }) })
+    expect(rogue.peer.reports).toEqual([{ round: 'r1', committed: false, reason: expect.stringMatching(/not signed by a trusted root/) }])
+    expect(rogue.trained()).toBe(0)
   })
 })
 
