@@ -186,6 +186,8 @@ export interface FetchedSnapshot {
   entries: Array<[string, Uint8Array]>
   /** the state rebuilt from the entries (its root is stateRoot), ready for writeCheckpoint */
   state: LedgerState
+  /** the snapshot's size as fetched */
+  bytes: number
 }
 
 interface Request extends CallOptions {
@@ -356,7 +358,7 @@ export class ApiClient {
     } catch (e) {
       throw isLedgerError(e) ? fail(e.message, e) : e
     }
-    return { height: snap.height, stateRoot: snap.stateRoot, entries: snap.entries, state }
+    return { height: snap.height, stateRoot: snap.stateRoot, entries: snap.entries, state, bytes: body.length }
   }
 
   // ---- transactions -------------------------------------------------------------

@@ -41,7 +41,7 @@ export {
   type ApiClientErrorCode, type ApiClientOptions, type CallOptions, type SnapshotOptions, type FetchedSnapshot, type NodeStatusView,
   type RoundView, type RoundDetail, type RoundResultView, type MemberView, type CheckpointView, type ChainParamsView, type EnclaveView, type TxReceipt, type ProofBatchAnswer,
 } from './client.ts'
-export { VerifiedReader, VerifiedReads, VerifiedReadError, type ValidatorFault, type VerifiedRead, type VerifiedReaderComponents, type VerifiedReaderOptions } from './verified.ts'
+export { VerifiedReader, VerifiedReads, VerifiedReadError, type SyncedState, type ValidatorFault, type VerifiedRead, type VerifiedReaderComponents, type VerifiedReaderOptions } from './verified.ts'
 export * as apiSchemas from './schemas.ts'
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type Page, type PageRequest } from './state-index.ts'
 export { toJson, trieProofFromJson, trieProofToJson, type JsonValue, type TrieProofJson } from './json.ts'

@@ -14,6 +14,7 @@
  */
 import { decodeCertificate, type CommitCertificate, type CommitHeader } from '../../consensus/index.ts'
 import type { LightClient } from '../../light/index.ts'
+import { StateKey, type LedgerState } from '../../ledger/index.ts'
 import { CodedError, decode } from '../../primitives/index.ts'
 import type { Logger } from '../logger.ts'
 import { ApiClient, ApiClientError, type CallOptions } from './client.ts'
@@ -61,6 +62,16 @@ export interface VerifiedReaderOptions {
 }
 
 const MAX_FAULTS = 100
+
+/** A whole state, verified against a certified root (VerifiedReader.syncState). */
+export interface SyncedState {
+  header: CommitHeader
+  /** the certificate as it travels */
+  certificate: Uint8Array
+  state: LedgerState
+  /** size of the snapshot as fetched */
+  bytes: number
+}
 
 /** Several keys read at one certified height. */
 export class VerifiedReads {
@@ -115,6 +126,21 @@ export class VerifiedReader {
    */
   async readMany(keys: readonly string[], opts: CallOptions & { height?: number } = {}): Promise<VerifiedReads> {
     return this.ask(`${keys.length} keys`, (client) => this.readManyFrom(client, keys, opts), opts)
+  }
+
+  /**
+   * State sync: the whole ledger state at the newest certified height a validator
+   * holds a snapshot of, checked against that height's certified root before it is
+   * returned (a snapshot whose entries do not rebuild the certified root is a fault,
+   * and the next validator is asked). What a new node starts from instead of replaying
+   * blocks older than its peers keep.
+   */
+  async syncState(opts: CallOptions & { timeoutMs?: number; maxBytes?: number } = {}): Promise<SyncedState> {
+    return this.ask('a certified state snapshot', async (client) => {
+      const at = await this.readManyFrom(client, [StateKey.params], opts)
+      const snapshot = await client.snapshot(at.header.height, { ...opts, expectedRoot: at.header.stateRoot })
+      return { header: at.header, certificate: at.raw.certificate, state: snapshot.state, bytes: snapshot.bytes }
+    }, opts)
   }
 
   /** Asks the current validator, then each next one, until an answer verifies; a validator whose answer does not is logged and kept in `faults`. */

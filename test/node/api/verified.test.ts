@@ -44,10 +44,16 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.stop()))
 })
 
-/** A validator's API that serves `state` at `height` with `certificate` (null: none). */
-async function validator(state: LedgerState, certificate: CommitCertificate | null): Promise<{ url: string; server: ApiServer }> {
+/**
+ * A validator's API that serves `state` at `height` with `certificate` (null: none).
+ * With `lateLie`, the state it answers from turns into that one after the first proof
+ * answer (which looks the state up twice: is it provable, then the proof), so that its
+ * proofs are honest and its snapshot is not.
+ */
+async function validator(state: LedgerState, certificate: CommitCertificate | null, lateLie?: LedgerState): Promise<{ url: string; server: ApiServer }> {
   const height = state.height
-  const snapshots = { snapshotAt: (h: number) => (h === height ? state : undefined), retainedSnapshots: () => ({ from: height, to: height }) }
+  let served = 0
+  const snapshots = { snapshotAt: (h: number) => (h !== height ? undefined : served++ >= 2 && lateLie !== undefined ? lateLie : state), retainedSnapshots: () => ({ from: height, to: height }) }
   const commits: CommitSource = { certifiedHeight: () => height, certificate: async (h) => (h === height && certificate !== null ? certificate : undefined), epochChange: async () => undefined }
   const server = new ApiServer({ queries: new LedgerQueries({ store: new ChainStore({ kv: new MemoryKeyValueStore() }), state: () => state, snapshots }), commits, submit: async () => ({ id: '' }), status: () => { throw new Error('unused') }, registry: new Registry() })
   await server.start()
@@ -107,5 +113,18 @@ describe('VerifiedReader', () => {
     const reader = new VerifiedReader({ light: LightClient.fromGenesis(genesis, genesisHash), logger: recordingLogger() }, { apis: [a.url, b.url] })
     await expect(reader.read(KEY)).rejects.toMatchObject({ name: 'VerifiedReadError', code: 'UNVERIFIED' })
     expect(reader.faults.map((f) => f.code)).toEqual(['BAD_PROOF', 'BAD_CERTIFICATE'])
+  })
+
+  it('syncs a whole state only when its snapshot rebuilds the certified root, from another validator if one lies', async () => {
+    const fake = states[4]!.apply([[KEY, encode({ member: 'bank-a', epsilon: 1000, delta: 1e-5 })]], 4)
+    const liar = await validator(states[4]!, honestCert(), fake) // proofs and certificate honest, the snapshot not
+    const honest = await validator(states[4]!, honestCert())
+    const reader = new VerifiedReader({ light: LightClient.fromGenesis(genesis, genesisHash), logger: recordingLogger() }, { apis: [liar.url, honest.url] })
+    const synced = await reader.syncState()
+    expect(synced.header.height).toBe(4)
+    expect(synced.state.root).toEqual(states[4]!.root)
+    expect(synced.state.get(KEY)).toEqual(states[4]!.get(KEY))
+    expect(synced.bytes).toBeGreaterThan(0)
+    expect(reader.faults.map((f) => [f.api, f.code])).toEqual([[liar.url, 'BAD_ANSWER']])
   })
 })
