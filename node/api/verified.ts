@@ -129,6 +129,31 @@ export class VerifiedReader {
   }
 
   /**
+   * readMany from f+1 validators (f = ⌊(n−1)/3⌋ of the n this reader knows), each
+   * answer verified, and the one of the highest height returned: at least one honest
+   * validator is among them, so a liar cannot hold the caller on an old (genuinely
+   * certified) state. For facts a caller acts on irrevocably (a bank sending its update).
+   * UNVERIFIED unless f+1 validators give answers that check.
+   */
+  async readFresh(keys: readonly string[], opts: CallOptions = {}): Promise<VerifiedReads> {
+    const n = this.validators.length
+    const needed = Math.min(n, Math.floor((n - 1) / 3) + 1)
+    const answers: VerifiedReads[] = []
+    const failures: string[] = []
+    for (let i = 0; i < n && answers.length < needed; i++) {
+      const { api, client } = this.validators[(this.current + i) % n]!
+      try {
+        answers.push(await this.readManyFrom(client, keys, opts))
+      } catch (e) {
+        if (opts.signal?.aborted) throw e
+        failures.push(`${api}: ${this.fault(api, `${keys.length} keys (fresh)`, e).code}`)
+      }
+    }
+    if (answers.length < needed) throw new VerifiedReadError('UNVERIFIED', `${needed} validators must answer for fresh facts, ${answers.length} gave verifiable answers: ${failures.join('; ')}`)
+    return answers.reduce((a, b) => (b.header.height > a.header.height ? b : a))
+  }
+
+  /**
    * State sync: the whole ledger state at the newest certified height a validator
    * holds a snapshot of, checked against that height's certified root before it is
    * returned (a snapshot whose entries do not rebuild the certified root is a fault,
@@ -152,15 +177,21 @@ export class VerifiedReader {
         return await fromOne(client)
       } catch (e) {
         if (opts.signal?.aborted) throw e
-        const fault: ValidatorFault = { api, code: (e as { code?: unknown }).code === undefined ? 'INTERNAL' : String((e as { code: unknown }).code), message: (e as Error).message }
-        this.faults.push(fault)
-        if (this.faults.length > MAX_FAULTS) this.faults.shift()
-        this.logger.warn({ validator: api, read: what, code: fault.code, err: fault.message }, 'a validator answered with something that does not verify; asking the next one')
+        const fault = this.fault(api, what, e)
         failures.push(`${api}: ${fault.code}: ${fault.message}`)
         this.current = (this.current + 1) % this.validators.length
       }
     }
     throw new VerifiedReadError('UNVERIFIED', `no validator gave a verifiable answer for ${what}: ${failures.join('; ')}`)
+  }
+
+  /** Records and logs what a validator got wrong. */
+  private fault(api: string, what: string, e: unknown): ValidatorFault {
+    const fault: ValidatorFault = { api, code: (e as { code?: unknown }).code === undefined ? 'INTERNAL' : String((e as { code: unknown }).code), message: (e as Error).message }
+    this.faults.push(fault)
+    if (this.faults.length > MAX_FAULTS) this.faults.shift()
+    this.logger.warn({ validator: api, read: what, code: fault.code, err: fault.message }, 'a validator answered with something that does not verify; asking the next one')
+    return fault
   }
 
   private async readFrom<T>(client: ApiClient, key: string, opts: CallOptions): Promise<VerifiedRead<T>> {

@@ -21,7 +21,7 @@
  *      update produced elsewhere), clipped to the round's bound;
  *   4. seals the update to the round key and sends the envelope to the host;
  *   5. submits `round.commit` (ciphertext CID + signed statement) and waits for it.
- * Its own RDP accountant adds up what the rounds it committed to cost it.
+ * Its own RDP accountant adds up what the rounds it sent a commit for cost it.
  *
  * A Byzantine bank for testnets is a participant with `tamper`: the update is
  * changed (e.g. sign-flipped and scaled) before sealing, then clipped so that
@@ -97,6 +97,8 @@ export class ParticipantPeer {
   private readonly revocations = new RevocationListTracker()
   private readonly options: Required<Omit<ParticipantOptions, 'tamper'>> & Pick<ParticipantOptions, 'tamper'>
   private readonly accountant: PrivacyAccountant
+  /** rounds whose cost the accountant has counted (once per round, when its commit was sent) */
+  private readonly counted = new Set<string>()
   private readonly handled = new Set<string>()
   private readonly attempts = new Map<string, number>()
   private loop: PollLoop | undefined
@@ -108,7 +110,7 @@ export class ParticipantPeer {
     this.accountant = new PrivacyAccountant()
   }
 
-  /** ε this bank's own accountant has added up over the rounds it committed to. */
+  /** ε this bank's own accountant has added up over the rounds it sent a signed commit for. */
   epsilon(): number {
     return this.accountant.epsilon(this.options.delta)
   }
@@ -144,7 +146,7 @@ export class ParticipantPeer {
       const attempt = (this.attempts.get(id) ?? 0) + 1
       this.attempts.set(id, attempt)
       try {
-        this.reports.push(await this.participate(round, facts.get<ChainParams>(StateKey.params)!, facts.header.height, signal))
+        this.reports.push(await this.participate(id, signal))
         this.handled.add(id)
       } catch (e) {
         if (signal?.aborted) throw e
@@ -158,8 +160,20 @@ export class ParticipantPeer {
     }
   }
 
-  private async participate(round: RoundRecord, params: ChainParams, height: number, signal?: AbortSignal): Promise<RoundReport> {
-    const roundKey = await this.verifiedRoundKey(round, params, height, signal)
+  private async participate(id: string, signal?: AbortSignal): Promise<RoundReport> {
+    // What the bank acts on irrevocably (its update leaves for this key), read fresh: from f+1
+    // validators, keeping the newest, so that no validator can hold the bank on an old state
+    // (an enclave revoked since, a trust anchor governance removed); all in one certified state.
+    const me = this.options.member
+    const first = await this.components.verified.readMany([StateKey.round(id)], { signal })
+    const enclaveId = first.get<RoundRecord>(StateKey.round(id))?.enclave
+    if (enclaveId === undefined) throw new FederationError('BAD_ANSWER', `round '${id}' is not in certified state`)
+    const facts = await this.components.verified.readFresh([StateKey.round(id), StateKey.eligible(id, me), StateKey.commit(id, me), StateKey.params, StateKey.enclave(enclaveId)], { signal })
+    const round = facts.get<RoundRecord>(StateKey.round(id))
+    if (round === undefined || round.status !== 'keyed' || round.enclave !== enclaveId) throw new FederationError('BAD_ANSWER', `round '${id}' is not keyed for enclave '${enclaveId}' in the newest certified state`)
+    if (facts.get(StateKey.eligible(id, me)) === undefined || facts.get(StateKey.commit(id, me)) !== undefined) throw new FederationError('REFUSED', `round '${id}': not eligible, or committed already, in the newest certified state`)
+    if (facts.header.height >= round.deadline) throw new FederationError('REFUSED', `round '${id}' passed its deadline ${round.deadline}`)
+    const roundKey = await this.verifiedRoundKey(round, facts.get<ChainParams>(StateKey.params)!, facts.get<EnclaveRecord>(StateKey.enclave(enclaveId)), signal)
     const base = await fetchModel(this.components.host, this.options.chainId, this.options.providers, round.baseModel, this.components.store, { maxBytes: this.options.maxModelBytes, signal })
     const trained = await this.components.trainer.train(base, round.training, this.components.rng, { signal })
     let update = trained.update
@@ -169,22 +183,27 @@ export class ParticipantPeer {
     const answer = parseMessage(UpdateAnswer, ack, 'update answer', 1024, true)
     if (!answer.ciphertext.equals(sealed.ciphertext)) throw new FederationError('BAD_ANSWER', `the enclave host acknowledged ${answer.ciphertext}, not ${sealed.ciphertext}`)
     const body: TxBody<'round.commit'> = { round: round.id, ciphertext: sealed.ciphertext, statement: sealed.statement, statementSig: sealed.statementSig }
+    // counted once the signed commit leaves the bank: whatever a validator answers, it may get
+    // onto the ledger, and then the enclave opens the update (a refusal does not undo that)
+    if (!this.counted.has(round.id)) {
+      this.accountant.spend(round.training)
+      this.counted.add(round.id)
+    }
     const receipt = await this.components.ledger.send(this.options.member, (nonce) => encodeTx(signTx({ chain: this.options.chainId, type: 'round.commit', sender: this.options.member, nonce, body }, this.options.secretKey)), { signal })
     if (receipt.code !== 'OK') throw new FederationError('REFUSED', `round.commit refused: ${receipt.code}: ${receipt.message}`)
-    this.accountant.spend(round.training)
     const epsilon = this.epsilon()
     this.components.logger.info({ round: round.id, norm: Number(sealed.statement.declaredNorm.toFixed(3)), epsilon: Number(epsilon.toFixed(3)) }, 'committed to the round')
     return { round: round.id, committed: true, norm: sealed.statement.declaredNorm, epsilon }
   }
 
   /** The round key, once its evidence checks out against the chain's (certified) policy and the ledger. */
-  private async verifiedRoundKey(round: RoundRecord, params: ChainParams, height: number, signal?: AbortSignal): Promise<Uint8Array> {
+  private async verifiedRoundKey(round: RoundRecord, params: ChainParams, enclave: EnclaveRecord | undefined, signal?: AbortSignal): Promise<Uint8Array> {
     if (round.roundKey === null) throw new FederationError('ATTESTATION', `round '${round.id}' has no round key on the ledger`)
     const raw = await this.components.host.request(this.options.enclavePeer, roundKeyProtocol(this.options.chainId), encode({ round: round.id }), { signal })
     const answer = parseMessage(RoundKeyAnswer, raw, 'round-key answer', 128 * 1024, true)
     if (!bytesEqual(answer.publicKey, round.roundKey)) throw new FederationError('ATTESTATION', `the enclave host offers a round key other than the ledger's for round '${round.id}'`)
-    const enclave = (await this.components.verified.read<EnclaveRecord>(StateKey.enclave(round.enclave), { signal })).value
-    if (enclave === undefined || (enclave.revokedAt !== null && enclave.revokedAt <= height)) throw new FederationError('ATTESTATION', `enclave '${round.enclave}' is ${enclave === undefined ? 'unknown' : 'revoked'}`)
+    // revoked at any height: a revocation is never undone
+    if (enclave === undefined || enclave.revokedAt !== null) throw new FederationError('ATTESTATION', `enclave '${round.enclave}' is ${enclave === undefined ? 'unknown' : 'revoked'}`)
     const a = params.attestation
     // a chain that does not allow the simulated format is held to the production policy
     const policyOf = a.formats.includes(SIM_FORMAT) ? testnetPolicy : productionPolicy

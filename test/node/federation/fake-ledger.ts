@@ -39,10 +39,15 @@ export const FAKE_GENESIS: Genesis = defaultGenesis({ chainId: 'fed-test', epoch
 export const FAKE_GENESIS_HASH = genesisState(FAKE_GENESIS).root
 const VALIDATORS = FAKE_GENESIS.validators.map((v) => v.id)
 
-/** How a lying fake answers proofs: `values` alters the records it proves (under the honest certificate), `certify` also certifies the altered state with these signers only. */
+/**
+ * How a lying fake answers proofs: `tamper` alters the records it proves (under the honest
+ * certificate); `certify` also certifies the altered state with these signers (a quorum
+ * of them makes it a genuinely certified state: an old one, with `heightOffset` < 0).
+ */
 export interface Lie {
   tamper: (key: string, value: unknown) => unknown
   certify?: readonly string[]
+  heightOffset?: number
 }
 
 export interface FakeRound {
@@ -115,7 +120,8 @@ export class FakeLedger {
     const honest = StateTrie.fromEntries(this.entries())
     const trie = this.lie === undefined ? honest : StateTrie.fromEntries(this.entries(this.lie.tamper))
     const certifiedRoot = this.lie?.certify === undefined ? honest.root : trie.root
-    const header = { chain: this.chainId, genesis: FAKE_GENESIS_HASH, epoch: 0, height: this.height, block: sha256(encode(['fake block', this.height])), ledgerBlock: null, stateRoot: certifiedRoot }
+    const height = this.height + (this.lie?.heightOffset ?? 0)
+    const header = { chain: this.chainId, genesis: FAKE_GENESIS_HASH, epoch: 0, height, block: sha256(encode(['fake block', height])), ledgerBlock: null, stateRoot: certifiedRoot }
     const cert = signCertificate(header, this.lie?.certify ?? VALIDATORS.slice(0, 3), VALIDATORS)
     return { trie, certificate: { certificateCbor: toHex(encode(cert)) } }
   }
@@ -158,7 +164,7 @@ export class FakeLedger {
       for await (const c of req) chunks.push(c as Buffer)
       const { keys } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { keys: string[] }
       const { trie, certificate } = this.certified()
-      return send(res, 200, { height: this.height, stateRoot: toHex(trie.root), certificate, proofs: keys.map((key) => ({ key, proofCbor: toHex(encode(trie.prove(key))) })) })
+      return send(res, 200, { height: this.height + (this.lie?.heightOffset ?? 0), stateRoot: toHex(trie.root), certificate, proofs: keys.map((key) => ({ key, proofCbor: toHex(encode(trie.prove(key))) })) })
     }
     if (method !== 'GET') return notFound(res, `${method} ${path}`)
     const seg = path.split('/').filter((s) => s.length > 0)
@@ -169,7 +175,7 @@ export class FakeLedger {
     if (seg[1] === 'proofs' && seg.length >= 3) {
       const key = seg.slice(2).join('/')
       const { trie, certificate } = this.certified()
-      return send(res, 200, { key, height: this.height, proofCbor: toHex(encode(trie.prove(key))), certificate })
+      return send(res, 200, { key, height: this.height + (this.lie?.heightOffset ?? 0), proofCbor: toHex(encode(trie.prove(key))), certificate })
     }
     if (seg[1] === 'epochs') return notFound(res, 'epoch change (the fake ledger has one epoch)')
     if (path === '/v1/rounds') {

@@ -15,7 +15,7 @@ import { addModel, CasBlockstore, evidenceNonce, MemoryKeyValueStore } from '../
 import { decode, encode } from '../../../primitives/index.ts'
 import { ApiClient, VerifiedReader } from '../../../node/api/index.ts'
 import { LightClient } from '../../../light/index.ts'
-import { StateKey, type ChainParams, type RoundRecord } from '../../../ledger/index.ts'
+import { StateKey, type ChainParams, type EnclaveRecord, type RoundRecord } from '../../../ledger/index.ts'
 import { ParticipantPeer, roundKeyProtocol, updateProtocol } from '../../../node/federation/index.ts'
 import { seededRng, type Trainer } from '../../../participant/index.ts'
 import { FAKE_GENESIS, FAKE_GENESIS_HASH, FakeLedger, memberRecord, roundRecord, type Lie } from './fake-ledger.ts'
@@ -30,7 +30,7 @@ const DIM = 4
 type Answer = (sim: SimEnclave, ledgerKey: Uint8Array) => { publicKey: Uint8Array; attestation: { format: string; evidence: Uint8Array } }
 
 /** `liars`: fake validators over the same records that lie in their proofs, asked before the honest one (none: only the honest one). */
-async function run(answer: Answer, opts: { liars?: Lie[]; honest?: boolean; revocationList?: (sim: SimEnclave) => Uint8Array } = {}) {
+async function run(answer: Answer, opts: { liars?: Lie[]; honest?: boolean; mirrors?: number; revocationList?: (sim: SimEnclave) => Uint8Array; prepare?: (ledger: FakeLedger, sim: SimEnclave) => void } = {}) {
   const sim = simEnclave()
   const ledger = new FakeLedger(CHAIN)
   const url = await ledger.start()
@@ -42,6 +42,11 @@ async function run(answer: Answer, opts: { liars?: Lie[]; honest?: boolean; revo
     running.track(() => liar.stop())
   }
   if (opts.honest !== false) apis.push(url)
+  for (let i = 0; i < (opts.mirrors ?? 0); i++) {
+    const mirror = FakeLedger.liar(ledger, { tamper: (_k, v) => v }) // honest: tells the truth from the same records
+    apis.push(await mirror.start())
+    running.track(() => mirror.stop())
+  }
   register(ledger, sim)
   ledger.height = 10
   const store = new CasBlockstore({ kv: new MemoryKeyValueStore() })
@@ -49,6 +54,7 @@ async function run(answer: Answer, opts: { liars?: Lie[]; honest?: boolean; revo
   const roundKey = generateRoundKey().publicKey
   ledger.rounds.set('r1', { record: roundRecord({ id: 'r1', baseModel: base, enclave: ENCLAVE_ID, eligibleCount: 1, status: 'keyed', roundKey }), eligible: ['bank-a'], commits: [] })
   ledger.members.set('bank-a', memberRecord('bank-a', keysOf('bank-a').publicKey))
+  opts.prepare?.(ledger, sim)
 
   // the enclave host's side: a round-key answer made to order, and a counting update/1
   const enclaveHost = await running.host(seedOf('enclave-host'))
@@ -214,6 +220,29 @@ describe('ParticipantPeer with a revocation list', () => {
     const rogue = await run(good, { revocationList: () => issueSimRevocationList(keysOf('rogue-root').secretKey, { issuer: 'testnet-root', serial: 1, issuedAt: now() - 60, nextUpdate: now() + 3600, revoked: { platforms: [], measurements: [], keys: [] } }) })
     expect(rogue.peer.reports).toEqual([{ round: 'r1', committed: false, reason: expect.stringMatching(/not signed by a trusted root/) }])
     expect(rogue.trained()).toBe(0)
+  })
+})
+
+describe('ParticipantPeer acts on fresh facts only', () => {
+  // the enclave was revoked at height 5; the liar serves a genuinely certified older state (height 9) from before
+  const revokedEnclave = (ledger: FakeLedger) => {
+    const e = ledger.enclaves.get(ENCLAVE_ID)!
+    ledger.enclaves.set(ENCLAVE_ID, { ...e, revokedAt: 5, revocationReason: 'TCB out of date' })
+  }
+  const oldState: Lie = { tamper: (key, v) => (key === StateKey.enclave(ENCLAVE_ID) ? { ...(v as EnclaveRecord), revokedAt: null, revocationReason: null } : v), certify: ['val-0', 'val-1', 'val-2'], heightOffset: -1 }
+
+  it('a validator serving an old certified state (enclave not revoked yet) cannot get the update sent: f+1 validators are read and the newest wins', async () => {
+    const r = await run(good, { liars: [oldState], mirrors: 3, prepare: revokedEnclave })
+    expect(r.trained()).toBe(0)
+    expect(r.updates).toHaveLength(0)
+    expect(r.peer.reports).toEqual([{ round: 'r1', committed: false, reason: expect.stringMatching(/enclave 'enclave-1' is revoked/) }])
+  })
+
+  it('counts the round in its own accountant once the signed commit leaves, whatever the receipt says', async () => {
+    const r = await run(good, { prepare: (ledger) => { ledger.decide = (tx) => (tx.signed.tx.type === 'round.commit' ? { code: 'DEADLINE_PASSED', message: 'a lying receipt' } : { code: 'OK', message: '' }) } })
+    expect(r.updates).toHaveLength(1)
+    expect(r.peer.reports).toEqual([{ round: 'r1', committed: false, reason: expect.stringMatching(/DEADLINE_PASSED/) }])
+    expect(r.peer.epsilon()).toBeGreaterThan(0)
   })
 })
 
