@@ -23,11 +23,13 @@
  * the enclave reads (the round, its commits, the members' keys, the newest
  * checkpoint), which the enclave checks against its pinned genesis; the host reads
  * them through a VerifiedReader first, so a validator that lies is logged and the
- * next one asked. What the host reads to decide when to act is unverified: a lie
- * there only delays it or gets a request the enclave refuses.
+ * next one asked. What it decides on (whose round, its status, deadline and pending
+ * revocations, the height) it reads through the VerifiedReader too; only the list of
+ * rounds and a round's commits and eligible members come unproven from the API (a
+ * lie there delays the host or gets a request the enclave refuses).
  * It serves the models it stores (content.ts), so participants can fetch them.
  */
-import { addModel, float32ToLeBytes, leBytesToFloat32, StateKey, type CasBlockstore } from '../../ledger/index.ts'
+import { addModel, float32ToLeBytes, leBytesToFloat32, StateKey, type CasBlockstore, type RoundRecord } from '../../ledger/index.ts'
 import { CID, decode, encode } from '../../primitives/index.ts'
 import { ciphertextCid, readSealedHeader, type AggregatedResponse, type EnclaveClient } from '../../enclave/index.ts'
 import { peerIdOfPublicKey, type P2PHost } from '../p2p/index.ts'
@@ -173,12 +175,20 @@ export class EnclaveHost {
       if (known?.phase.kind === 'done' || (known === undefined && TERMINAL.has(status))) continue
       // one round's failure (a validator's bad answer, a refusal) does not hold up the others
       try {
-        const detail = await ledger.round(id, signal)
-        if (detail === undefined || detail.round.enclave !== this.options.enclaveId) {
+        // what decides (whose round, its status, deadline, pending revocations, the height)
+        // is certified; the API's view adds the commits and eligible members, which the
+        // enclave checks against proofs anyway
+        const certified = await this.components.verified.read<RoundRecord>(StateKey.round(id), { signal })
+        const record = certified.value
+        if (record === undefined) continue // not certified yet: look again next pass
+        if (record.enclave !== this.options.enclaveId) {
           this.rounds.set(id, { id, envelopes: new Map(), eligible: new Set(), phase: { kind: 'done' } })
           continue
         }
-        await this.advance(detail, signal)
+        const detail = await ledger.round(id, signal)
+        if (detail === undefined) continue
+        const { status, deadline, reaggregate, baseModel, enclave, roundKey } = record
+        await this.advance({ ...detail, height: certified.header.height, round: { ...detail.round, status, deadline, reaggregate, baseModel, enclave, roundKey } }, signal)
       } catch (e) {
         if (signal?.aborted) throw e
         this.components.logger.warn({ round: id, err: (e as Error).message }, 'round step failed; the next pass tries again')

@@ -10,7 +10,7 @@
  * chain's grace period) it reads through a VerifiedReader, proven under certified
  * roots; the API's unproven round view is used for progress lines only.
  */
-import { encodeTx, signTx, StateKey, writeCheckpoint, type CasBlockstore, type ChainParams, type RevocationEntry, type RoundRecord, type TxBody, type TxType } from '../../ledger/index.ts'
+import { encodeTx, signTx, StateKey, writeCheckpoint, type CasBlockstore, type ChainParams, type MemberRecord, type RevocationEntry, type RoundRecord, type TxBody, type TxType } from '../../ledger/index.ts'
 import { DomainTag, signPayload, type CID, type Ed25519KeyPair } from '../../primitives/index.ts'
 import { ApiClient, sleep, type RoundDetail, type TxReceipt, type VerifiedReader } from '../../node/api/index.ts'
 import { FederationError } from '../../node/federation/index.ts'
@@ -107,7 +107,11 @@ export class Coordinator {
         const view = await this.components.ledger.round(round, opts.signal)
         if (view !== undefined) opts.onPoll(view)
       }
-      const d = await this.certifiedRound(round, opts.signal)
+      // a read no validator could prove (all busy, or lying) is tried again until the timeout
+      const d = await this.certifiedRound(round, opts.signal).catch((e: unknown) => {
+        if (opts.signal?.aborted) throw e
+        return undefined
+      })
       if (d === undefined) {
         // certification trails the committed height by a block or two: the round is not proven yet
         if (Date.now() > deadline) throw new FederationError('TIMEOUT', `round '${round}' is not in certified state after ${opts.timeoutMs} ms`)
@@ -137,15 +141,23 @@ export class Coordinator {
     await this.tx('coordinator', 'round.close', { round }, signal)
   }
 
-  /** Relays the attestation service's signed revocation of `member` (as the auditor); returns the height it committed at. */
+  /** Relays the attestation service's signed revocation of `member` (as the auditor); returns the height it took effect at, as certified state shows it. */
   async revoke(member: string, reason: string, signal?: AbortSignal): Promise<number> {
     const entry: RevocationEntry = { chain: this.options.chainId, authority: REVOCATION_AUTHORITY, serial: this.revocationSerial + 1, subject: { kind: 'member', id: member }, reason, issuedAt: Math.floor(Date.now() / 1000) }
     const authority = this.options.keys.get(REVOCATION_AUTHORITY)
     if (authority === undefined) throw new FederationError('BAD_ARGUMENT', `no key for the revocation authority '${REVOCATION_AUTHORITY}'`)
     const sig = signPayload(authority.secretKey, DomainTag.REVOCATION, entry)
-    const receipt = await this.tx('auditor', 'member.revoke', { member, reason, evidence: { kind: 'revocation-list', entry, sig } }, signal)
+    await this.tx('auditor', 'member.revoke', { member, reason, evidence: { kind: 'revocation-list', entry, sig } }, signal)
     this.revocationSerial++
-    return receipt.height
+    // the receipt's height is a validator's word: the member record in certified state is not
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      const read = await this.components.verified.read<MemberRecord>(StateKey.member(member), { signal }).catch(() => undefined)
+      const revokedAt = read?.value?.revokedAt
+      if (revokedAt !== null && revokedAt !== undefined) return revokedAt
+      if (Date.now() > deadline) throw new FederationError('TIMEOUT', `the revocation of '${member}' is not in certified state after 60 s`)
+      await sleep(300, signal)
+    }
   }
 
   /**

@@ -12,7 +12,7 @@ import { recordingLogger } from '../../helpers/logger.ts'
 import { ciphertextCid } from '../../../enclave/index.ts'
 import { addModel, CasBlockstore, MemoryKeyValueStore } from '../../../ledger/index.ts'
 import { decode, encode, type CID } from '../../../primitives/index.ts'
-import { ApiClient, VerifiedReader } from '../../../node/api/index.ts'
+import { ApiClient, toJson, VerifiedReader } from '../../../node/api/index.ts'
 import { LightClient } from '../../../light/index.ts'
 import { EnclaveHost, roundKeyProtocol, updateProtocol } from '../../../node/federation/index.ts'
 import type { P2PHost } from '../../../node/p2p/index.ts'
@@ -186,6 +186,16 @@ describe('EnclaveHost round phases', () => {
 })
 
 describe('EnclaveHost passes', () => {
+  it('a validator that reports a live round as aborted in its (unproven) round view does not make the host close its key', async () => {
+    const { ledger, enclaveHost, host, peers } = await setup()
+    await accepted(peers.bankA, host, 'r1', 'bank-a', envelopeOf())
+    const r1 = ledger.rounds.get('r1')!
+    const lie = { height: ledger.height, round: toJson({ ...r1.record, status: 'aborted' }), eligible: r1.eligible, commits: { items: [], next: null } }
+    ledger.override = (method, path) => (method === 'GET' && path === '/v1/rounds/r1' ? { status: 200, body: lie } : undefined)
+    await enclaveHost.step()
+    expect(enclaveHost.summary().find((r) => r.round === 'r1')).toMatchObject({ phase: 'collecting', envelopes: 1 })
+  })
+
   it('a round the validator cannot answer for does not hold up the others in the same pass', async () => {
     // r0 comes first in the list and its detail fails; r1 still gets its round key in the first pass
     const { ledger, log } = await setup({ brokenRound: 'r0' })
