@@ -21,10 +21,11 @@
  * A round is released once: asking again to aggregate it (a host retrying after a
  * crash) returns the same release, re-signed with the new nonce, never a second
  * draw of noise over the same updates. The round key is destroyed once the round is
- * released (or closed), and the release is held until closeRound or until a certified
- * request shows the round past aggregation; members the ledger revoked in the meantime are marked for
- * re-aggregation when it lands. A re-aggregation drops exactly the members the certified round lists as
- * pending, from the sealed record of the round's current result only; it reuses
+ * released (or closed), and the release is held until closeRound or until a
+ * certified request shows the round past aggregation; members the ledger revoked in
+ * the meantime are marked for re-aggregation when it lands. A re-aggregation drops
+ * exactly the members the certified round lists as pending, from the sealed record
+ * of the round's current result only; it reuses
  * that release's noise, so asking again gives the same release. Every request's
  * certified `checkpoint/latest` erases the sealing keys up to it, whether or not
  * the host ever calls checkpointAnchored. Operations run one at a time. Pure: no
@@ -38,10 +39,9 @@ import { cryptoRandom, isNoiseError, type RandomSource } from '../noise/index.ts
 import { aggregateRound, aggregateRoundOn, isRoundError, type AggregateRoundInput, type DistancePool } from '../round/index.ts'
 import { destroyKey, encodeUpdate, generateRoundKey, isUpdateError, type RoundKeyPair } from '../updates/index.ts'
 import type { Attester } from './attester.ts'
-import { CertifiedLedger, type CertifiedFacts, type CertifiedRound, type LedgerTrust } from './certified.ts'
+import { CertifiedLedger, type CertifiedFacts, type CertifiedRound, type LedgerProofs, type LedgerTrust } from './certified.ts'
 import { EnclaveServiceError } from './errors.ts'
 import { applyUpdate, modelFile, parseBaseModel } from './model.ts'
-import type { LedgerProofs } from './certified.ts'
 import { reaggregateSealed } from './reaggregate.ts'
 import { describeIssues, RequestSchemas, type Op } from './schemas.ts'
 import { openSealed, readSealedHeader, sealRound, type SealedRound } from './sealed-record.ts'

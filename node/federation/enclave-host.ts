@@ -309,7 +309,6 @@ export class EnclaveHost {
     return (await this.components.enclave.identity({ signal })).ledger.epoch
   }
 
-
   private async storeModel(bytes: Uint8Array, expected: CID): Promise<void> {
     const cid = await addModel(this.components.store, leBytesToFloat32(bytes))
     if (!cid.equals(expected)) throw new FederationError('CONTENT', `the enclave signed model ${expected}, its bytes give ${cid}`)

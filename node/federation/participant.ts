@@ -128,7 +128,15 @@ export class ParticipantPeer {
     for (const { id, status } of await this.components.ledger.rounds(signal)) {
       if (this.handled.has(id) || status !== 'keyed') continue
       const me = this.options.member
-      const facts = await this.components.verified.readMany([StateKey.round(id), StateKey.eligible(id, me), StateKey.commit(id, me), StateKey.params], { signal })
+      let facts
+      try {
+        facts = await this.components.verified.readMany([StateKey.round(id), StateKey.eligible(id, me), StateKey.commit(id, me)], { signal })
+      } catch (e) {
+        // no validator could prove it this time: the other rounds still get their look
+        if (signal?.aborted) throw e
+        this.components.logger.warn({ round: id, err: (e as Error).message }, 'could not read the round from certified state; looking again next time')
+        continue
+      }
       const round = facts.get<RoundRecord>(StateKey.round(id))
       // the list ran ahead of the certified state (certification trails a block or two, and a
       // validator may answer a little behind): look again next time

@@ -187,9 +187,12 @@ describe('ParticipantPeer reads through the light client', () => {
     expect(r.verified.faults[0]).toMatchObject({ code: 'BAD_CERTIFICATE' })
   })
 
-  it('with only lying validators: the look fails UNVERIFIED before the round is acted on', async () => {
-    const r = await run(good, { liars: [weakerNoise, rogueAnchor], honest: false }).catch((e: unknown) => e)
-    expect(r).toMatchObject({ code: 'UNVERIFIED' })
+  it('with only lying validators: the round is not acted on (nothing trained or sent), and the look is logged and tried again', async () => {
+    const r = await run(good, { liars: [weakerNoise, rogueAnchor], honest: false })
+    expect(r.trained()).toBe(0)
+    expect(r.updates).toHaveLength(0)
+    expect(r.peer.reports).toEqual([])
+    expect(JSON.stringify(r.log.lines)).toContain('could not read the round from certified state')
   })
 })
 
