@@ -164,7 +164,12 @@ export interface ApiClientOptions {
   apis: readonly string[]
   /** per request, default 5 s */
   timeoutMs?: number
+  /** the largest JSON answer read, default DEFAULT_MAX_ANSWER_BYTES (snapshots have their own cap) */
+  maxAnswerBytes?: number
 }
+
+/** The default cap of a JSON answer: a page of 1,000 commits or a batch of 2,048 proofs fits many times over. */
+export const DEFAULT_MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
 export interface CallOptions {
   signal?: AbortSignal
@@ -204,6 +209,7 @@ interface Request extends CallOptions {
 export class ApiClient {
   private readonly apis: readonly string[]
   private readonly timeoutMs: number
+  private readonly maxAnswerBytes: number
   private current = 0
   /** the next nonce per sender as this client last used it (validators' state may lag a receipt by a moment) */
   private readonly nonces = new Map<string, number>()
@@ -212,6 +218,7 @@ export class ApiClient {
     if (options.apis.length === 0) throw new ApiClientError('INVALID_ARGUMENT', 'an API client needs at least one validator API')
     this.apis = options.apis
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    this.maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES
   }
 
   // ---- node ---------------------------------------------------------------------
@@ -267,6 +274,7 @@ export class ApiClient {
   /** A round with all its commits (following the commit pages), or undefined when unknown. */
   async round(id: string, signal?: AbortSignal): Promise<RoundDetail | undefined> {
     const commits: CommitRecord[] = []
+    const seen = new Set<string>()
     let cursor: string | null = null
     let first: z.output<typeof RoundAnswer> | undefined
     do {
@@ -276,7 +284,7 @@ export class ApiClient {
       const page = this.parse(RoundAnswer, raw, `round '${id}'`)
       first ??= page
       commits.push(...page.commits.items)
-      cursor = page.commits.next
+      cursor = nextPage(seen, page.commits.next, `round '${id}'`)
     } while (cursor !== null)
     return { height: first.height, round: first.round as RoundView, eligible: first.eligible, commits }
   }
@@ -284,12 +292,13 @@ export class ApiClient {
   /** Ids and statuses of every round. */
   async rounds(signal?: AbortSignal): Promise<Array<{ id: string; status: string }>> {
     const out: Array<{ id: string; status: string }> = []
+    const seen = new Set<string>()
     let cursor: string | null = null
     do {
       const query: string = cursor === null ? '?limit=1000' : `?limit=1000&cursor=${encodeURIComponent(cursor)}`
       const page = this.parse(RoundsAnswer, await this.request(`/v1/rounds${query}`, { signal }), 'rounds')
       out.push(...page.items.map((r) => ({ id: r.id, status: r.status })))
-      cursor = page.next
+      cursor = nextPage(seen, page.next, 'rounds')
     } while (cursor !== null)
     return out
   }
@@ -304,13 +313,14 @@ export class ApiClient {
   }
 
   async enclave(id: string, signal?: AbortSignal): Promise<EnclaveView | undefined> {
+    const seen = new Set<string>()
     let cursor: string | null = null
     do {
       const query: string = cursor === null ? '?limit=1000' : `?limit=1000&cursor=${encodeURIComponent(cursor)}`
       const page = this.parse(EnclavesAnswer, await this.request(`/v1/enclaves${query}`, { signal }), 'enclaves')
       const found = page.items.find((e) => e.id === id)
       if (found !== undefined) return found
-      cursor = page.next
+      cursor = nextPage(seen, page.next, 'enclaves')
     } while (cursor !== null)
     return undefined
   }
@@ -494,7 +504,7 @@ export class ApiClient {
       try {
         res = await fetch(new URL(path, api), { ...init, signal: req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout]) })
         if (res.ok && req.binary !== undefined) return await readBinary(res, where, req.binary.contentType, req.binary.maxBytes)
-        const text = await res.text()
+        const text = new TextDecoder().decode(await readCapped(res, this.maxAnswerBytes, (why) => new ApiClientError('BAD_ANSWER', `${where}: ${why}`)))
         return answer(res, text, where, req)
       } catch (e) {
         if (e instanceof ApiClientError) throw e
@@ -507,6 +517,18 @@ export class ApiClient {
     const why = timedOut ? 'timed out' : ((lastError as Error & { cause?: { code?: string } })?.cause?.code ?? (lastError as Error)?.message)
     throw new ApiClientError('UNREACHABLE', `no validator answered ${method} ${path} (${this.apis.join(', ')}): ${why}`, { cause: lastError })
   }
+}
+
+/** Most pages a listing is followed for (10^7 items at 1,000 a page): a validator cannot keep a client paging forever. */
+export const MAX_PAGES = 10_000
+
+/** The next page's cursor; BAD_ANSWER for a cursor seen before (a loop) or past MAX_PAGES. */
+function nextPage(seen: Set<string>, next: string | null, what: string): string | null {
+  if (next === null) return null
+  if (seen.has(next)) throw new ApiClientError('BAD_ANSWER', `${what}: the validator's page cursor '${next.slice(0, 100)}' repeats`)
+  if (seen.size >= MAX_PAGES) throw new ApiClientError('BAD_ANSWER', `${what}: more than ${MAX_PAGES} pages`)
+  seen.add(next)
+  return next
 }
 
 /** A JSON answer: the value, undefined for an accepted 404, or the API's error as ApiClientError. */
@@ -538,6 +560,11 @@ async function readBinary(res: Response, where: string, contentType: string, max
     await res.body?.cancel()
     throw fail(`the answer is ${type ?? 'untyped'}, not ${contentType}`)
   }
+  return readCapped(res, maxBytes, fail)
+}
+
+/** The answer's body, read under a byte cap (a validator cannot make a client buffer without bound). */
+async function readCapped(res: Response, maxBytes: number, fail: (why: string) => ApiClientError): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length') ?? NaN)
   if (declared > maxBytes) {
     await res.body?.cancel()
@@ -547,7 +574,10 @@ async function readBinary(res: Response, where: string, contentType: string, max
   let size = 0
   for await (const chunk of res.body ?? []) {
     size += chunk.length
-    if (size > maxBytes) throw fail(`the answer is over ${maxBytes} bytes`)
+    if (size > maxBytes) {
+      await res.body?.cancel().catch(() => undefined)
+      throw fail(`the answer is over ${maxBytes} bytes`)
+    }
     chunks.push(chunk)
   }
   return new Uint8Array(Buffer.concat(chunks, size))

@@ -90,6 +90,22 @@ describe('ApiClient', () => {
     expect([e.code, ledger.count('POST /v1/txs')]).toEqual(['SUBMIT', 4])
   })
 
+  it('stops following a listing whose cursor repeats, and refuses an answer over its byte cap (BAD_ANSWER)', async () => {
+    const { ledger, url } = await fakeLedger()
+    // a validator that hands out the same next page forever
+    ledger.override = (method, path) => (method === 'GET' && path === '/v1/rounds' ? { status: 200, body: { height: 1, items: [], next: 'again' } } : undefined)
+    const looping = await errorOf(new ApiClient({ apis: [url] }).rounds())
+    expect(looping.code).toBe('BAD_ANSWER')
+    expect(looping.message).toMatch(/cursor 'again' repeats/)
+    expect(ledger.count('GET /v1/rounds')).toBe(2)
+    // an answer larger than the client reads
+    ledger.override = (method, path) => (method === 'GET' && path === '/v1/status' ? { status: 200, body: { chainId: CHAIN, committed: { height: 1, block: null, stateRoot: '00' }, padding: 'x'.repeat(10_000) } } : undefined)
+    const big = await errorOf(new ApiClient({ apis: [url], maxAnswerBytes: 4096 }).height())
+    expect(big.code).toBe('BAD_ANSWER')
+    expect(big.message).toMatch(/over 4096 bytes|limit 4096/)
+    expect(await new ApiClient({ apis: [url] }).height()).toBe(1)
+  })
+
   it('calls an answer of the wrong shape BAD_ANSWER', async () => {
     const { ledger, url } = await fakeLedger()
     const client = new ApiClient({ apis: [url] })
