@@ -23,9 +23,9 @@
 import { z } from 'zod'
 import { StateKey, type Genesis } from '../../ledger/index.ts'
 import { decodeCertificate, LightClient, LightClientError, type CommitHeader } from '../../light/index.ts'
-import { CID, decode, toHex } from '../../primitives/index.ts'
+import { decode, toHex } from '../../primitives/index.ts'
 import { EnclaveServiceError } from './errors.ts'
-import { bytes, bytesOf } from './schemas.ts'
+import { bytes, bytesOf, cid, uint } from './schemas.ts'
 
 /** Ledger facts as a request carries them: see the file comment. */
 export interface LedgerProofs {
@@ -48,8 +48,6 @@ function unverified(message: string, cause?: unknown): EnclaveServiceError {
   return new EnclaveServiceError('UNVERIFIED', message, cause === undefined ? undefined : { cause })
 }
 
-const cid = z.custom<CID>((v) => CID.asCID(v) !== null, 'expected a CID')
-const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const positive = z.number().finite().positive()
 
 /** The parts of the ledger's records the service reads (ledger/state/records.ts); other fields are ignored. */

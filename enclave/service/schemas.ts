@@ -12,8 +12,8 @@ import { CID } from '../../primitives/index.ts'
 const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array
 export const bytes = z.custom<Uint8Array>(isBytes, 'expected bytes')
 export const bytesOf = (n: number) => z.custom<Uint8Array>((v) => isBytes(v) && v.length === n, `expected ${n} bytes`)
-const cid = z.custom<CID>((v) => CID.asCID(v) !== null, 'expected a CID')
-const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+export const cid = z.custom<CID>((v) => CID.asCID(v) !== null, 'expected a CID')
+export const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const id = Identifier
 
 const Exclusion = z.strictObject({ member: id, reason: z.string() })

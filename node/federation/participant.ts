@@ -154,7 +154,7 @@ export class ParticipantPeer {
       const attempt = (this.attempts.get(id) ?? 0) + 1
       this.attempts.set(id, attempt)
       try {
-        this.reports.push(await this.participate(id, signal))
+        this.reports.push(await this.participate(id, round.enclave, signal))
         this.handled.add(id)
       } catch (e) {
         if (signal?.aborted) throw e
@@ -168,14 +168,12 @@ export class ParticipantPeer {
     }
   }
 
-  private async participate(id: string, signal?: AbortSignal): Promise<RoundReport> {
+  /** `enclaveId`: the round's enclave as the step's certified read named it (checked again in the fresh read). */
+  private async participate(id: string, enclaveId: string, signal?: AbortSignal): Promise<RoundReport> {
     // What the bank acts on irrevocably (its update leaves for this key), read fresh: from f+1
     // validators, keeping the newest, so that no validator can hold the bank on an old state
     // (an enclave revoked since, a trust anchor governance removed); all in one certified state.
     const me = this.options.member
-    const first = await this.components.verified.readMany([StateKey.round(id)], { signal })
-    const enclaveId = first.get<RoundRecord>(StateKey.round(id))?.enclave
-    if (enclaveId === undefined) throw new FederationError('BAD_ANSWER', `round '${id}' is not in certified state`)
     const facts = await this.components.verified.readFresh([StateKey.round(id), StateKey.eligible(id, me), StateKey.commit(id, me), StateKey.params, StateKey.enclave(enclaveId)], { signal })
     const round = facts.get<RoundRecord>(StateKey.round(id))
     if (round === undefined || round.status !== 'keyed' || round.enclave !== enclaveId) throw new FederationError('BAD_ANSWER', `round '${id}' is not keyed for enclave '${enclaveId}' in the newest certified state`)
